@@ -1,0 +1,1 @@
+//! OSPFv2 router.
