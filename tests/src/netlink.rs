@@ -1,10 +1,15 @@
-//! Counting a namespace's kernel routes over netlink, cheaply enough to poll
-//! while a million routes go in: one socket opened inside the namespace, a
-//! strict-checked dump filtered by the kernel to one table, and only the
-//! message headers read (no attribute parsing).
+//! Counting a namespace's kernel routes over netlink, cheaply enough to use
+//! while a million routes go in: [`RouteCounter`] dumps one table (a
+//! strict-checked dump the kernel filters, only message headers read);
+//! [`RouteWatcher`] follows the route notifications of one table and notes
+//! when a target count is reached, without dumping at all.
 
 use std::fs::File;
 use std::io;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_route::route::{RouteAttribute, RouteHeader, RouteMessage};
@@ -15,7 +20,45 @@ use nix::sched::{setns, CloneFlags};
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const RTM_NEWROUTE: u16 = 24;
+const RTM_DELROUTE: u16 = 25;
 const NLMSG_HDRLEN: usize = 16;
+const RTNLGRP_IPV4_ROUTE: u32 = 7;
+const RTNLGRP_IPV6_ROUTE: u32 = 11;
+
+/// Run `f` on a short-lived thread inside namespace `ns` (a name under
+/// `/var/run/netns`); sockets it opens stay in that namespace.
+pub fn in_namespace<T: Send + 'static>(
+    ns: &str,
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    let path = format!("/var/run/netns/{ns}");
+    std::thread::spawn(move || -> io::Result<T> {
+        let file = File::open(&path)?;
+        setns(&file, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+        f()
+    })
+    .join()
+    .map_err(|_| io::Error::other("namespace thread panicked"))?
+}
+
+/// The netlink messages in `data`: (type, whole message).
+fn messages(data: &[u8]) -> impl Iterator<Item = io::Result<(u16, &[u8])>> {
+    let mut off = 0;
+    std::iter::from_fn(move || {
+        if off + NLMSG_HDRLEN > data.len() {
+            return None;
+        }
+        let h = &data[off..];
+        let mlen = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize;
+        if mlen < NLMSG_HDRLEN || off + mlen > data.len() {
+            off = data.len();
+            return Some(Err(io::Error::other("truncated netlink message")));
+        }
+        let mtype = u16::from_ne_bytes([h[4], h[5]]);
+        off += (mlen + 3) & !3;
+        Some(Ok((mtype, &h[..mlen])))
+    })
+}
 
 /// A netlink route socket inside one namespace that counts routes.
 pub struct RouteCounter {
@@ -29,14 +72,7 @@ impl RouteCounter {
     /// socket is opened by a short-lived thread that enters the namespace,
     /// so the calling thread stays where it is.
     pub fn in_namespace(ns: &str) -> io::Result<RouteCounter> {
-        let path = format!("/var/run/netns/{ns}");
-        let sock = std::thread::spawn(move || -> io::Result<Socket> {
-            let f = File::open(&path)?;
-            setns(&f, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
-            Self::open_socket()
-        })
-        .join()
-        .map_err(|_| io::Error::other("namespace thread panicked"))??;
+        let sock = in_namespace(ns, Self::open_socket)?;
         Ok(RouteCounter {
             sock,
             buf: Vec::with_capacity(1 << 20),
@@ -87,20 +123,14 @@ impl RouteCounter {
             self.buf.clear();
             let len = self.sock.recv(&mut self.buf, 0)?;
             let data = &self.buf[..len.min(self.buf.len())];
-            let mut off = 0;
-            while off + NLMSG_HDRLEN <= data.len() {
-                let h = &data[off..];
-                let mlen = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize;
-                let mtype = u16::from_ne_bytes([h[4], h[5]]);
+            for m in messages(data) {
+                let (mtype, h) = m?;
                 let seq = u32::from_ne_bytes([h[8], h[9], h[10], h[11]]);
-                if mlen < NLMSG_HDRLEN || off + mlen > data.len() {
-                    return Err(io::Error::other("truncated netlink message"));
-                }
                 if seq == self.seq {
                     match mtype {
                         RTM_NEWROUTE => n += 1,
                         NLMSG_DONE => return Ok(n),
-                        NLMSG_ERROR if mlen >= NLMSG_HDRLEN + 4 => {
+                        NLMSG_ERROR if h.len() >= NLMSG_HDRLEN + 4 => {
                             let e = i32::from_ne_bytes([h[16], h[17], h[18], h[19]]);
                             if e == 0 {
                                 return Ok(n);
@@ -114,9 +144,142 @@ impl RouteCounter {
                         _ => {}
                     }
                 }
-                off += (mlen + 3) & !3;
             }
         }
+    }
+}
+
+#[derive(Default)]
+struct WatchState {
+    count: AtomicI64,
+    overflowed: AtomicBool,
+    stop: AtomicBool,
+    reached_at: Mutex<Option<Instant>>,
+}
+
+/// Follows the kernel's route notifications for one table of one family in
+/// a namespace: a running count of adds minus deletes, and the moment it
+/// first reached a target. A notification for a replaced route counts again,
+/// and a receive-buffer overrun loses some (see [`RouteWatcher::overflowed`]),
+/// so confirm the end with a [`RouteCounter`] dump.
+pub struct RouteWatcher {
+    state: Arc<WatchState>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RouteWatcher {
+    /// Subscribe (before returning) and start following.
+    pub fn start(ns: &str, table: u32, v6: bool, target: i64) -> io::Result<RouteWatcher> {
+        let sock = in_namespace(ns, move || {
+            let mut s = Socket::new(NETLINK_ROUTE)?;
+            s.bind_auto()?;
+            s.add_membership(if v6 {
+                RTNLGRP_IPV6_ROUTE
+            } else {
+                RTNLGRP_IPV4_ROUTE
+            })?;
+            use nix::sys::socket::{setsockopt, sockopt};
+            // Room for a burst of a million notifications (as root).
+            setsockopt(&s, sockopt::RcvBufForce, &(256 << 20)).map_err(io::Error::from)?;
+            let tv = nix::sys::time::TimeVal::new(0, 100_000);
+            setsockopt(&s, sockopt::ReceiveTimeout, &tv).map_err(io::Error::from)?;
+            Ok(s)
+        })?;
+        let state = Arc::new(WatchState::default());
+        let st = state.clone();
+        let family = if v6 { libc::AF_INET6 } else { libc::AF_INET } as u8;
+        let thread = std::thread::spawn(move || {
+            let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
+            while !st.stop.load(Ordering::Relaxed) {
+                buf.clear();
+                let len = match sock.recv(&mut buf, 0) {
+                    Ok(n) => n,
+                    Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                        st.overflowed.store(true, Ordering::Relaxed);
+                        continue;
+                    }
+                    Err(_) => continue, // timeout: look at `stop` again
+                };
+                for (mtype, h) in messages(&buf[..len.min(buf.len())]).flatten() {
+                    // struct rtmsg follows the header: family, .., table at +4.
+                    if h.len() < NLMSG_HDRLEN + 12 || h[16] != family {
+                        continue;
+                    }
+                    let t = u32::from(h[20]);
+                    if table < 256 && t != table {
+                        continue;
+                    }
+                    let delta = match mtype {
+                        RTM_NEWROUTE => 1,
+                        RTM_DELROUTE => -1,
+                        _ => continue,
+                    };
+                    let now = st.count.fetch_add(delta, Ordering::Relaxed) + delta;
+                    if now >= target {
+                        let mut r = st.reached_at.lock().unwrap_or_else(|e| e.into_inner());
+                        r.get_or_insert_with(Instant::now);
+                    }
+                }
+            }
+        });
+        Ok(RouteWatcher {
+            state,
+            thread: Some(thread),
+        })
+    }
+
+    /// Adds minus deletes seen so far.
+    pub fn count(&self) -> i64 {
+        self.state.count.load(Ordering::Relaxed)
+    }
+
+    /// When the count first reached the target.
+    pub fn reached_at(&self) -> Option<Instant> {
+        *self
+            .state
+            .reached_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether notifications were lost (the count is then a lower bound).
+    pub fn overflowed(&self) -> bool {
+        self.state.overflowed.load(Ordering::Relaxed)
+    }
+
+    /// Stop following (waits for the thread, at most one receive timeout).
+    pub fn stop(&mut self) {
+        self.state.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for RouteWatcher {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Poll `counter` every `every` until table `table` holds at least `target`
+/// routes or `timeout` passes; the last count and when it was read.
+pub fn wait_count(
+    counter: &mut RouteCounter,
+    table: u32,
+    v6: bool,
+    target: usize,
+    every: Duration,
+    timeout: Duration,
+) -> io::Result<(usize, Instant)> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let n = counter.count(table, v6)?;
+        let at = Instant::now();
+        if n >= target || at >= deadline {
+            return Ok((n, at));
+        }
+        std::thread::sleep(every);
     }
 }
 

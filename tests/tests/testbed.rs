@@ -4,6 +4,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
+use topotests::netlink::RouteWatcher;
 use topotests::sweep::list_namespaces;
 use topotests::{have_program, wait_until, Lab, RouteCounter};
 
@@ -181,6 +182,7 @@ fn lan_and_route_counter() {
     );
     let mut counter = RouteCounter::in_namespace(a.ns()).expect("counter");
     assert_eq!(counter.count(100, false).unwrap(), 0);
+    let watcher = RouteWatcher::start(a.ns(), 100, false, 5).expect("watcher");
     a.must_sh(
         "for i in 1 2 3 4 5; do ip route add 203.0.113.$i/32 via 198.51.100.2 table 100; done",
     );
@@ -198,6 +200,11 @@ fn lan_and_route_counter() {
     assert_eq!(counter.count(100, false).unwrap(), 5);
     assert_eq!(counter.count(100, true).unwrap(), 1);
     assert_eq!(a.routes(100, false).len(), 5);
+    wait_until(Duration::from_secs(5), "5 route notifications", || {
+        watcher.reached_at().is_some()
+    });
+    assert_eq!(watcher.count(), 5);
+    assert!(!watcher.overflowed());
     // Another node's table is its own.
     let mut cb = RouteCounter::in_namespace(b.ns()).expect("counter");
     assert_eq!(cb.count(100, false).unwrap(), 0);
