@@ -1,1 +1,59 @@
-//! OSPFv2 router.
+//! OSPFv2 router (RFC 2328): the protocol core.
+//!
+//! Everything here is pure and synchronous: codecs (`packet`, `lsa`), the
+//! link-state database (`lsdb`) and the route calculation (`spf`). No
+//! sockets, no clocks, no tasks: time enters as a `now` argument and bytes
+//! enter as slices, so the async shell that owns interfaces and timers can
+//! drive it and tests can replay it.
+
+/// Declares a bit-set newtype over an integer, with named bits.
+macro_rules! bit_flags {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident($ty:ty) {
+            $( $(#[$bmeta:meta])* const $bit:ident = $value:expr; )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub $ty);
+
+        impl $name {
+            $( $(#[$bmeta])* pub const $bit: $name = $name($value); )*
+
+            /// No bit set.
+            pub const fn empty() -> Self {
+                $name(0)
+            }
+
+            /// True when every bit of `other` is set in `self`.
+            pub const fn contains(self, other: Self) -> bool {
+                self.0 & other.0 == other.0
+            }
+
+            /// Sets or clears the bits of `other`.
+            pub fn set(&mut self, other: Self, on: bool) {
+                if on {
+                    self.0 |= other.0;
+                } else {
+                    self.0 &= !other.0;
+                }
+            }
+        }
+
+        impl std::ops::BitOr for $name {
+            type Output = $name;
+            fn bitor(self, rhs: Self) -> Self {
+                $name(self.0 | rhs.0)
+            }
+        }
+    };
+}
+
+pub mod checksum;
+pub mod lsa;
+pub mod lsdb;
+pub mod options;
+pub mod packet;
+pub mod spf;
+mod wire;
