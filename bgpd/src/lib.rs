@@ -1,1 +1,6 @@
 //! BGP-4 speaker.
+//!
+//! `packet` is the wire codec (RFC 4271 and its extensions): pure,
+//! synchronous encode/decode with no I/O.
+
+pub mod packet;

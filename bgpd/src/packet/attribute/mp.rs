@@ -1,0 +1,251 @@
+//! MP_REACH_NLRI and MP_UNREACH_NLRI (RFC 4760 §3, §4) for IPv4/IPv6
+//! unicast and multicast, with IPv6 global + link-local next hops
+//! (RFC 2545 §3) and IPv6 next hops for IPv4 NLRI (RFC 8950 §3).
+//!
+//! Owns the attribute values. Never decides the RFC 7606 action: the
+//! update decoder turns [`MpError`] into a session reset (§7.11).
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use bytes::{BufMut, BytesMut};
+use thiserror::Error;
+
+use crate::packet::nlri::{decode_prefixes, Afi, AfiSafi, Nlri, NlriError, Safi};
+use crate::packet::{wire, EncodeError, SessionCaps};
+
+/// The next hop of MP_REACH_NLRI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MpNextHop {
+    /// 4 octets, for IPv4 NLRI.
+    V4(Ipv4Addr),
+    /// 16 octets, or 32 with the link-local address (RFC 2545 §3).
+    V6 {
+        global: Ipv6Addr,
+        link_local: Option<Ipv6Addr>,
+    },
+}
+
+impl MpNextHop {
+    pub fn wire_len(&self) -> usize {
+        match self {
+            Self::V4(_) => 4,
+            Self::V6 {
+                link_local: None, ..
+            } => 16,
+            Self::V6 { .. } => 32,
+        }
+    }
+
+    fn encode(&self, buf: &mut BytesMut) {
+        match self {
+            Self::V4(a) => buf.put_slice(&a.octets()),
+            Self::V6 { global, link_local } => {
+                buf.put_slice(&global.octets());
+                if let Some(ll) = link_local {
+                    buf.put_slice(&ll.octets());
+                }
+            }
+        }
+    }
+
+    /// Whether this next hop can be sent with NLRI of `family`.
+    pub fn fits(&self, family: AfiSafi) -> bool {
+        matches!(
+            (self, family.afi),
+            (Self::V4(_), Afi::IPV4) | (Self::V6 { .. }, Afi::IPV4 | Afi::IPV6)
+        )
+    }
+}
+
+impl fmt::Display for MpNextHop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::V4(a) => write!(f, "{a}"),
+            Self::V6 {
+                global,
+                link_local: None,
+            } => write!(f, "{global}"),
+            Self::V6 {
+                global,
+                link_local: Some(ll),
+            } => write!(f, "{global} ({ll})"),
+        }
+    }
+}
+
+/// ```text
+/// +---------------------------------------------------------+
+/// | Address Family Identifier (2 octets)                    |
+/// +---------------------------------------------------------+
+/// | Subsequent Address Family Identifier (1 octet)          |
+/// +---------------------------------------------------------+
+/// | Length of Next Hop Network Address (1 octet)            |
+/// +---------------------------------------------------------+
+/// | Network Address of Next Hop (variable)                  |
+/// +---------------------------------------------------------+
+/// | Reserved (1 octet)                                      |
+/// +---------------------------------------------------------+
+/// | Network Layer Reachability Information (variable)       |
+/// +---------------------------------------------------------+
+/// ```
+/// RFC 4760 §3. The next hop lives in `PathAttributes::mp_next_hop` so
+/// that an attribute set describes a route of any family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MpReach {
+    pub family: AfiSafi,
+    pub nlri: Vec<Nlri>,
+}
+
+/// ```text
+/// +---------------------------------------------------------+
+/// | Address Family Identifier (2 octets)                    |
+/// +---------------------------------------------------------+
+/// | Subsequent Address Family Identifier (1 octet)          |
+/// +---------------------------------------------------------+
+/// | Withdrawn Routes (variable)                             |
+/// +---------------------------------------------------------+
+/// ```
+/// RFC 4760 §4.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MpUnreach {
+    pub family: AfiSafi,
+    pub withdrawn: Vec<Nlri>,
+}
+
+/// An MP attribute we cannot parse: its NLRI cannot be located, so
+/// RFC 7606 §7.11 calls for a session reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum MpError {
+    #[error("truncated")]
+    Truncated,
+    #[error("next hop length {len} unexpected for {family}")]
+    NextHopLength { family: AfiSafi, len: u8 },
+    #[error("NLRI: {0}")]
+    Nlri(NlriError),
+}
+
+/// A decoded MP attribute, or the family we do not decode here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Mp<T> {
+    Known(T),
+    Unsupported(AfiSafi),
+}
+
+fn family(value: &[u8]) -> Result<(&[u8], AfiSafi), MpError> {
+    let (i, afi) = wire::u16(value).map_err(|_| MpError::Truncated)?;
+    let (i, safi) = wire::u8(i).map_err(|_| MpError::Truncated)?;
+    Ok((i, AfiSafi::new(Afi(afi), Safi(safi))))
+}
+
+pub(crate) fn decode_reach(
+    value: &[u8],
+    caps: &SessionCaps,
+) -> Result<Mp<(MpReach, MpNextHop)>, MpError> {
+    let (i, family) = family(value)?;
+    if !family.is_prefix_family() {
+        return Ok(Mp::Unsupported(family));
+    }
+    let (i, nh_len) = wire::u8(i).map_err(|_| MpError::Truncated)?;
+    let (i, nh) = wire::take(i, usize::from(nh_len)).map_err(|_| MpError::Truncated)?;
+    let bad_len = MpError::NextHopLength {
+        family,
+        len: nh_len,
+    };
+    let next_hop = match (family.afi, nh_len) {
+        (Afi::IPV4, 4) => MpNextHop::V4(wire::ipv4(nh).map_err(|_| bad_len)?.1),
+        (Afi::IPV4 | Afi::IPV6, 16) => MpNextHop::V6 {
+            global: wire::ipv6(nh).map_err(|_| bad_len)?.1,
+            link_local: None,
+        },
+        (Afi::IPV4 | Afi::IPV6, 32) => {
+            let (rest, global) = wire::ipv6(nh).map_err(|_| bad_len)?;
+            let (_, ll) = wire::ipv6(rest).map_err(|_| bad_len)?;
+            MpNextHop::V6 {
+                global,
+                link_local: Some(ll),
+            }
+        }
+        _ => return Err(bad_len),
+    };
+    // RFC 4760 §3: one reserved octet (formerly the SNPA count), ignored.
+    let (i, _reserved) = wire::u8(i).map_err(|_| MpError::Truncated)?;
+    let nlri = decode_prefixes(i, family.afi, caps.add_path_rx(family)).map_err(MpError::Nlri)?;
+    Ok(Mp::Known((MpReach { family, nlri }, next_hop)))
+}
+
+pub(crate) fn decode_unreach(value: &[u8], caps: &SessionCaps) -> Result<Mp<MpUnreach>, MpError> {
+    let (i, family) = family(value)?;
+    if !family.is_prefix_family() {
+        // An empty one is the End-of-RIB marker of that family (RFC 4724
+        // §2); keep it so the session sees it.
+        if i.is_empty() {
+            return Ok(Mp::Known(MpUnreach {
+                family,
+                withdrawn: Vec::new(),
+            }));
+        }
+        return Ok(Mp::Unsupported(family));
+    }
+    let withdrawn =
+        decode_prefixes(i, family.afi, caps.add_path_rx(family)).map_err(MpError::Nlri)?;
+    Ok(Mp::Known(MpUnreach { family, withdrawn }))
+}
+
+fn check_family(family: AfiSafi, nlri: &[Nlri]) -> Result<(), EncodeError> {
+    for n in nlri {
+        if AfiSafi::of(&n.prefix).afi != family.afi {
+            return Err(EncodeError::PrefixFamily(n.prefix, family));
+        }
+    }
+    Ok(())
+}
+
+/// Append the MP_REACH_NLRI value.
+pub(crate) fn encode_reach(
+    reach: &MpReach,
+    next_hop: &MpNextHop,
+    caps: &SessionCaps,
+    buf: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    encode_reach_head(reach.family, next_hop, buf)?;
+    check_family(reach.family, &reach.nlri)?;
+    let add_path = caps.add_path_tx(reach.family);
+    for n in &reach.nlri {
+        n.encode(add_path, buf);
+    }
+    Ok(())
+}
+
+/// AFI, SAFI, next hop and reserved octet of MP_REACH_NLRI.
+pub(crate) fn encode_reach_head(
+    family: AfiSafi,
+    next_hop: &MpNextHop,
+    buf: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    if !next_hop.fits(family) {
+        return Err(EncodeError::NextHopFamily(*next_hop, family));
+    }
+    buf.put_u16(family.afi.0);
+    buf.put_u8(family.safi.0);
+    buf.put_u8(next_hop.wire_len() as u8);
+    next_hop.encode(buf);
+    buf.put_u8(0);
+    Ok(())
+}
+
+/// Append the MP_UNREACH_NLRI value.
+pub(crate) fn encode_unreach(
+    unreach: &MpUnreach,
+    caps: &SessionCaps,
+    buf: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    buf.put_u16(unreach.family.afi.0);
+    buf.put_u8(unreach.family.safi.0);
+    check_family(unreach.family, &unreach.withdrawn)?;
+    let add_path = caps.add_path_tx(unreach.family);
+    for n in &unreach.withdrawn {
+        n.encode(add_path, buf);
+    }
+    Ok(())
+}

@@ -1,0 +1,322 @@
+//! UPDATE packing: one attribute set and many prefixes into as few UPDATE
+//! messages as fit the negotiated maximum length (RFC 4271 §4.3, RFC 8654
+//! for 65535-byte messages, RFC 4760 for IPv6 in MP_REACH_NLRI).
+//!
+//! Owns the arithmetic of what fits. The attributes are encoded once per
+//! batch. Never decides which prefixes share attributes: Adj-RIB-Out does.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::attribute::mp::encode_reach_head;
+use super::attribute::{code, flag};
+use super::header::{self, MessageType};
+use super::nlri::{Afi, AfiSafi, Nlri};
+use super::{EncodeError, PathAttributes, SessionCaps};
+
+/// Header (19) + withdrawn length (2) + attribute length (2).
+const UPDATE_OVERHEAD: usize = 23;
+/// Flags, type and a 2-octet length: the MP attributes always use the
+/// extended length so their size can grow while packing.
+const MP_ATTR_HEADER: usize = 4;
+
+/// Encode announcements of `prefixes` with `attrs`: IPv4 unicast in the
+/// classic NLRI field (next hop `attrs.next_hop`), IPv6 unicast in
+/// MP_REACH_NLRI (next hop `attrs.mp_next_hop`). Returns complete
+/// messages, each within `caps.max_message_len()`.
+pub fn pack_announcements(
+    attrs: &PathAttributes,
+    prefixes: &[Nlri],
+    caps: &SessionCaps,
+) -> Result<Vec<Bytes>, EncodeError> {
+    let max = caps.max_message_len();
+    let mut common = BytesMut::new();
+    attrs.encode(caps, &mut common);
+    let (v4, v6): (Vec<&Nlri>, Vec<&Nlri>) = prefixes
+        .iter()
+        .partition(|n| AfiSafi::of(&n.prefix).afi == Afi::IPV4);
+    let mut out = Vec::new();
+
+    let family = AfiSafi::IPV4_UNICAST;
+    let add_path = caps.add_path_tx(family);
+    let budget = max
+        .checked_sub(UPDATE_OVERHEAD + common.len())
+        .ok_or(EncodeError::TooLong {
+            len: UPDATE_OVERHEAD + common.len(),
+            max,
+        })?;
+    for chunk in chunks(&v4, budget, add_path)? {
+        let mut buf = BytesMut::with_capacity(max);
+        let start = header::begin(&mut buf, MessageType::Update);
+        buf.put_u16(0);
+        buf.put_u16(common.len() as u16);
+        buf.put_slice(&common);
+        chunk.iter().for_each(|n| n.encode(add_path, &mut buf));
+        header::finish(&mut buf, start, max)?;
+        out.push(buf.freeze());
+    }
+
+    if v6.is_empty() {
+        return Ok(out);
+    }
+    let family = AfiSafi::IPV6_UNICAST;
+    let add_path = caps.add_path_tx(family);
+    let nh = attrs
+        .mp_next_hop
+        .as_ref()
+        .ok_or(EncodeError::MissingNextHop)?;
+    let mut head = BytesMut::new();
+    encode_reach_head(family, nh, &mut head)?;
+    let fixed = UPDATE_OVERHEAD + MP_ATTR_HEADER + head.len() + common.len();
+    let budget = max
+        .checked_sub(fixed)
+        .ok_or(EncodeError::TooLong { len: fixed, max })?;
+    for chunk in chunks(&v6, budget, add_path)? {
+        let nlri_len: usize = chunk.iter().map(|n| n.wire_len(add_path)).sum();
+        let mp_len = head.len() + nlri_len;
+        let mut buf = BytesMut::with_capacity(max);
+        let start = header::begin(&mut buf, MessageType::Update);
+        buf.put_u16(0);
+        buf.put_u16((MP_ATTR_HEADER + mp_len + common.len()) as u16);
+        buf.put_u8(flag::OPTIONAL | flag::EXTENDED_LENGTH);
+        buf.put_u8(code::MP_REACH_NLRI);
+        buf.put_u16(mp_len as u16);
+        buf.put_slice(&head);
+        chunk.iter().for_each(|n| n.encode(add_path, &mut buf));
+        buf.put_slice(&common);
+        header::finish(&mut buf, start, max)?;
+        out.push(buf.freeze());
+    }
+    Ok(out)
+}
+
+/// Encode withdrawals: IPv4 unicast in Withdrawn Routes, IPv6 unicast in
+/// MP_UNREACH_NLRI.
+pub fn pack_withdrawals(prefixes: &[Nlri], caps: &SessionCaps) -> Result<Vec<Bytes>, EncodeError> {
+    let max = caps.max_message_len();
+    let (v4, v6): (Vec<&Nlri>, Vec<&Nlri>) = prefixes
+        .iter()
+        .partition(|n| AfiSafi::of(&n.prefix).afi == Afi::IPV4);
+    let mut out = Vec::new();
+
+    let add_path = caps.add_path_tx(AfiSafi::IPV4_UNICAST);
+    for chunk in chunks(&v4, max - UPDATE_OVERHEAD, add_path)? {
+        let len: usize = chunk.iter().map(|n| n.wire_len(add_path)).sum();
+        let mut buf = BytesMut::with_capacity(max);
+        let start = header::begin(&mut buf, MessageType::Update);
+        buf.put_u16(len as u16);
+        chunk.iter().for_each(|n| n.encode(add_path, &mut buf));
+        buf.put_u16(0);
+        header::finish(&mut buf, start, max)?;
+        out.push(buf.freeze());
+    }
+
+    let family = AfiSafi::IPV6_UNICAST;
+    let add_path = caps.add_path_tx(family);
+    let budget = max - UPDATE_OVERHEAD - MP_ATTR_HEADER - 3;
+    for chunk in chunks(&v6, budget, add_path)? {
+        let len: usize = chunk.iter().map(|n| n.wire_len(add_path)).sum();
+        let mut buf = BytesMut::with_capacity(max);
+        let start = header::begin(&mut buf, MessageType::Update);
+        buf.put_u16(0);
+        buf.put_u16((MP_ATTR_HEADER + 3 + len) as u16);
+        buf.put_u8(flag::OPTIONAL | flag::EXTENDED_LENGTH);
+        buf.put_u8(code::MP_UNREACH_NLRI);
+        buf.put_u16((3 + len) as u16);
+        buf.put_u16(family.afi.0);
+        buf.put_u8(family.safi.0);
+        chunk.iter().for_each(|n| n.encode(add_path, &mut buf));
+        header::finish(&mut buf, start, max)?;
+        out.push(buf.freeze());
+    }
+    Ok(out)
+}
+
+/// Greedy split of `prefixes` into runs whose encoding fits `budget`.
+fn chunks<'a>(
+    prefixes: &[&'a Nlri],
+    budget: usize,
+    add_path: bool,
+) -> Result<Vec<Vec<&'a Nlri>>, EncodeError> {
+    let mut out = Vec::new();
+    let mut current = Vec::new();
+    let mut used = 0;
+    for &n in prefixes {
+        let len = n.wire_len(add_path);
+        if len > budget {
+            return Err(EncodeError::TooLong { len, max: budget });
+        }
+        if used + len > budget {
+            out.push(std::mem::take(&mut current));
+            used = 0;
+        }
+        current.push(n);
+        used += len;
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::{
+        decode_message, AsPath, Community, Message, MpNextHop, Origin, UpdateAction,
+    };
+    use ipnetwork::IpNetwork;
+    use std::collections::BTreeSet;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn attrs() -> PathAttributes {
+        PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::from_sequence([65001, 65002, 4_200_000_000])),
+            next_hop: Some(Ipv4Addr::new(192, 0, 2, 1)),
+            mp_next_hop: Some(MpNextHop::V6 {
+                global: "2001:db8::1".parse().unwrap(),
+                link_local: Some("fe80::1".parse().unwrap()),
+            }),
+            med: Some(10),
+            communities: vec![Community::new(65001, 1), Community::new(65001, 2)],
+            ..PathAttributes::default()
+        }
+    }
+
+    fn v4_prefixes(n: u32) -> Vec<Nlri> {
+        (0..n)
+            .map(|i| {
+                let addr = Ipv4Addr::from((10u32 << 24) | (i << 8));
+                Nlri::new(IpNetwork::new(addr.into(), 24).unwrap())
+            })
+            .collect()
+    }
+
+    fn v6_prefixes(n: u32) -> Vec<Nlri> {
+        (0..n)
+            .map(|i| {
+                let addr = Ipv6Addr::from((0x2001_0db8u128 << 96) | (u128::from(i) << 64));
+                Nlri::new(IpNetwork::new(addr.into(), 64).unwrap())
+            })
+            .collect()
+    }
+
+    /// Decode every message and collect announced routes; check sizes.
+    fn decode_all(msgs: &[Bytes], caps: &SessionCaps, want: &PathAttributes) -> BTreeSet<Nlri> {
+        let mut got = BTreeSet::new();
+        for m in msgs {
+            assert!(m.len() <= caps.max_message_len());
+            let d = decode_message(m, caps).unwrap();
+            assert_eq!(d.report.action, UpdateAction::Normal);
+            let Message::Update(u) = d.message else {
+                panic!("not an update")
+            };
+            let mut a = u.attributes.clone();
+            if !caps.four_octet_as {
+                // A 2-octet session: AS_TRANS + AS4_PATH, folded back.
+                a.reconcile_as4();
+            }
+            if u.mp_reach.is_none() {
+                a.mp_next_hop = want.mp_next_hop;
+            } else {
+                a.next_hop = want.next_hop;
+            }
+            assert_eq!(&a, want);
+            got.extend(u.nlri.iter().copied());
+            got.extend(u.mp_reach.iter().flat_map(|m| m.nlri.iter().copied()));
+            got.extend(u.withdrawn.iter().copied());
+            got.extend(
+                u.mp_unreach
+                    .iter()
+                    .flat_map(|m| m.withdrawn.iter().copied()),
+            );
+        }
+        got
+    }
+
+    fn expected_count(prefix_len: usize, n: usize, budget: usize) -> usize {
+        let per = budget / prefix_len;
+        n.div_ceil(per)
+    }
+
+    #[test]
+    fn ten_thousand_ipv4() {
+        for caps in [
+            SessionCaps::four_octet(),
+            SessionCaps {
+                extended_message: true,
+                ..SessionCaps::four_octet()
+            },
+            SessionCaps::default(),
+        ] {
+            let a = attrs();
+            let prefixes = v4_prefixes(10_000);
+            let msgs = pack_announcements(&a, &prefixes, &caps).unwrap();
+            let mut common = BytesMut::new();
+            a.encode(&caps, &mut common);
+            let budget = caps.max_message_len() - UPDATE_OVERHEAD - common.len();
+            assert_eq!(msgs.len(), expected_count(4, 10_000, budget));
+            let got = decode_all(&msgs, &caps, &a);
+            assert_eq!(got, prefixes.iter().copied().collect());
+        }
+    }
+
+    #[test]
+    fn ten_thousand_ipv6() {
+        let caps = SessionCaps::four_octet();
+        let a = attrs();
+        let prefixes = v6_prefixes(10_000);
+        let msgs = pack_announcements(&a, &prefixes, &caps).unwrap();
+        let mut common = BytesMut::new();
+        a.encode(&caps, &mut common);
+        // MP_REACH header: 4 + AFI/SAFI 3 + nh len 1 + 32 + reserved 1.
+        let budget = 4096 - UPDATE_OVERHEAD - common.len() - 4 - 37;
+        assert_eq!(msgs.len(), expected_count(9, 10_000, budget));
+        let got = decode_all(&msgs, &caps, &a);
+        assert_eq!(got, prefixes.iter().copied().collect());
+    }
+
+    #[test]
+    fn withdrawals_both_families() {
+        let caps = SessionCaps {
+            add_path_tx: vec![AfiSafi::IPV4_UNICAST],
+            ..SessionCaps::four_octet()
+        };
+        let rx = SessionCaps {
+            add_path_rx: vec![AfiSafi::IPV4_UNICAST],
+            ..SessionCaps::four_octet()
+        };
+        let mut prefixes: Vec<Nlri> = v4_prefixes(5000)
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| Nlri::with_path_id(n.prefix, i as u32))
+            .collect();
+        prefixes.extend(v6_prefixes(5000));
+        let msgs = pack_withdrawals(&prefixes, &caps).unwrap();
+        assert_eq!(
+            msgs.len(),
+            expected_count(8, 5000, 4096 - 23) + expected_count(9, 5000, 4096 - 23 - 7)
+        );
+        let got = decode_all(&msgs, &rx, &PathAttributes::default());
+        assert_eq!(got, prefixes.iter().copied().collect());
+    }
+
+    #[test]
+    fn nothing_to_pack() {
+        let caps = SessionCaps::default();
+        assert!(pack_announcements(&attrs(), &[], &caps).unwrap().is_empty());
+        assert!(pack_withdrawals(&[], &caps).unwrap().is_empty());
+    }
+
+    #[test]
+    fn ipv6_needs_next_hop() {
+        let a = PathAttributes {
+            mp_next_hop: None,
+            ..attrs()
+        };
+        assert_eq!(
+            pack_announcements(&a, &v6_prefixes(1), &SessionCaps::default()),
+            Err(EncodeError::MissingNextHop)
+        );
+    }
+}
