@@ -34,6 +34,7 @@ use std::path::{Path, PathBuf};
 pub use cmd::CmdError;
 pub use lab::{Lab, Node, Proc};
 pub use netlink::RouteCounter;
+pub use nix::sys::signal::Signal;
 pub use sweep::sweep_stale_namespaces;
 pub use wait::{try_wait_until, wait_for, wait_until};
 
