@@ -275,7 +275,7 @@ impl Capability {
                 })
             }
             CAP_EXTENDED_NEXT_HOP => {
-                if value.len() % 6 != 0 {
+                if !value.len().is_multiple_of(6) {
                     return Err(bad);
                 }
                 let mut entries = Vec::new();
@@ -293,7 +293,7 @@ impl Capability {
                 Self::ExtendedNextHop(entries)
             }
             CAP_ADD_PATH => {
-                if value.len() % 4 != 0 {
+                if !value.len().is_multiple_of(4) {
                     return Err(bad);
                 }
                 let mut entries = Vec::new();

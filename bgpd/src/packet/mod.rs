@@ -21,6 +21,9 @@ pub mod pack;
 pub mod route_refresh;
 pub mod update;
 
+#[cfg(test)]
+mod proptests;
+
 use bytes::{Bytes, BytesMut};
 use thiserror::Error;
 
@@ -46,6 +49,9 @@ pub const BGP_VERSION: u8 = 4;
 pub const AS_TRANS: u32 = 23456;
 
 /// One BGP message (RFC 4271 §4).
+// UPDATE is both the largest and by far the most frequent message: boxing
+// it would add an allocation to the common case to shrink the rare ones.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     Open(Open),

@@ -51,6 +51,11 @@ pub struct AsSegment {
     pub asns: Vec<u32>,
 }
 
+/// An AS_PATH or AS4_PATH that cannot be parsed (RFC 7606 §7.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("malformed AS path")]
+pub struct MalformedAsPath;
+
 /// AS_PATH or AS4_PATH value: a list of segments, ASNs always 4 octets in
 /// memory.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,21 +80,21 @@ impl AsPath {
     /// Decode a value with 2- or 4-octet ASNs. `Err` means malformed per
     /// RFC 7606 §7.2: unknown segment type, zero-length segment, overrun,
     /// or a single octet left over.
-    pub fn decode(mut value: &[u8], four_octet: bool) -> Result<Self, ()> {
+    pub fn decode(mut value: &[u8], four_octet: bool) -> Result<Self, MalformedAsPath> {
         let mut segments = Vec::new();
         while !value.is_empty() {
-            let (i, kind) = wire::u8(value).map_err(|_| ())?;
-            let (mut i, count) = wire::u8(i).map_err(|_| ())?;
-            let kind = SegmentType::from_u8(kind).ok_or(())?;
+            let (i, kind) = wire::u8(value).map_err(|_| MalformedAsPath)?;
+            let (mut i, count) = wire::u8(i).map_err(|_| MalformedAsPath)?;
+            let kind = SegmentType::from_u8(kind).ok_or(MalformedAsPath)?;
             if count == 0 {
-                return Err(());
+                return Err(MalformedAsPath);
             }
             let mut asns = Vec::with_capacity(usize::from(count));
             for _ in 0..count {
                 let (rest, asn) = if four_octet {
-                    wire::u32(i).map_err(|_| ())?
+                    wire::u32(i).map_err(|_| MalformedAsPath)?
                 } else {
-                    let (rest, asn) = wire::u16(i).map_err(|_| ())?;
+                    let (rest, asn) = wire::u16(i).map_err(|_| MalformedAsPath)?;
                     (rest, u32::from(asn))
                 };
                 asns.push(asn);

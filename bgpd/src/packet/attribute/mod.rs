@@ -253,7 +253,7 @@ fn exact<const N: usize>(value: &[u8]) -> Result<[u8; N], Problem> {
 
 /// A list of fixed-size items: length must be a non-zero multiple.
 fn items<const N: usize, T>(value: &[u8], f: impl Fn([u8; N]) -> T) -> Result<Vec<T>, Problem> {
-    if value.is_empty() || value.len() % N != 0 {
+    if value.is_empty() || !value.len().is_multiple_of(N) {
         return Err(Problem::Length(value.len()));
     }
     value
