@@ -1,1 +1,150 @@
-fn main() {}
+//! zebrad: the RIB manager daemon. See the crate docs and `zebrad --help`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use proto::transport;
+use proto::zebra::zebra_server::ZebraServer;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
+use tracing::{error, info};
+use zebrad::api::ZebraService;
+use zebrad::config::{self, Config};
+use zebrad::daemon::{Daemon, RibCmd, CMD_QUEUE};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "RIB manager: owns the kernel's routes for the routing suite"
+)]
+struct Args {
+    /// Configuration file (TOML); without it, defaults.
+    #[arg(short = 'f', long = "config")]
+    config: Option<PathBuf>,
+    /// Directory of the gRPC socket (zebrad.sock) and pid file.
+    #[arg(long, default_value = "/run/routing")]
+    run_dir: PathBuf,
+    /// Validate the configuration, print what is wrong, and exit.
+    #[arg(long)]
+    check: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let cfg = match &args.config {
+        Some(p) => match config::load(p) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("zebrad: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Config::default(),
+    };
+    if args.check {
+        println!(
+            "zebrad: configuration OK ({} static routes, {} rules)",
+            cfg.statics.len(),
+            cfg.rules.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let level = std::env::var("ZEBRAD_LOG")
+        .ok()
+        .or_else(|| cfg.log_level.clone())
+        .unwrap_or_else(|| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&level).unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("zebrad: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(args, cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e}");
+            eprintln!("zebrad: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args, cfg: Config) -> Result<(), String> {
+    std::fs::create_dir_all(&args.run_dir)
+        .map_err(|e| format!("run dir {}: {e}", args.run_dir.display()))?;
+    let sock_path = cfg
+        .socket
+        .clone()
+        .unwrap_or_else(|| transport::socket_path(&args.run_dir, "zebrad"));
+    let tcp = cfg.tcp.clone();
+    let (daemon, krx, orx) = Daemon::start(cfg, args.config.clone())
+        .await
+        .map_err(|e| format!("cannot read the kernel: {e}"))?;
+    let (ctx, crx) = mpsc::channel::<RibCmd>(CMD_QUEUE);
+    let rib_task = tokio::spawn(daemon.run(crx, krx, orx));
+
+    let svc = ZebraService::new(ctx.clone());
+    let unix = transport::bind_unix(&sock_path)
+        .map_err(|e| format!("socket {}: {e}", sock_path.display()))?;
+    let pid_path = args.run_dir.join("zebrad.pid");
+    let _ = std::fs::write(&pid_path, format!("{}\n", std::process::id()));
+    info!(socket = %sock_path.display(), "zebrad ready");
+    let server = |svc: ZebraService| {
+        tonic::transport::Server::builder().add_service(
+            ZebraServer::new(svc)
+                .max_decoding_message_size(transport::MAX_MESSAGE_SIZE)
+                .max_encoding_message_size(transport::MAX_MESSAGE_SIZE),
+        )
+    };
+    let unix_srv = server(svc.clone()).serve_with_incoming(UnixListenerStream::new(unix));
+    let tcp_srv = async {
+        match tcp {
+            Some(addr) => {
+                let l = tokio::net::TcpListener::bind(&addr)
+                    .await
+                    .map_err(|e| format!("tcp {addr}: {e}"))?;
+                info!(%addr, "also listening on TCP");
+                server(svc.clone())
+                    .serve_with_incoming(TcpListenerStream::new(l))
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            None => std::future::pending().await,
+        }
+    };
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| e.to_string())?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| e.to_string())?;
+    let reloads = async {
+        loop {
+            hup.recv().await;
+            info!("SIGHUP: reloading the configuration");
+            if ctx.send(RibCmd::Reload { reply: None }).await.is_err() {
+                break;
+            }
+        }
+    };
+    let result = tokio::select! {
+        r = unix_srv => r.map_err(|e| e.to_string()),
+        r = tcp_srv => r,
+        _ = reloads => Ok(()),
+        _ = term.recv() => { info!("SIGTERM: stopping; installed routes stay in the kernel"); Ok(()) }
+        _ = tokio::signal::ctrl_c() => { info!("interrupted; installed routes stay in the kernel"); Ok(()) }
+    };
+    rib_task.abort();
+    let _ = std::fs::remove_file(&sock_path);
+    let _ = std::fs::remove_file(&pid_path);
+    result
+}

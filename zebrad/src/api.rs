@@ -1,0 +1,415 @@
+//! zebrad's gRPC service (`proto/proto/zebra.proto`): converts what clients
+//! send into domain types, rejecting bad input with a reason per route, and
+//! hands it to the RIB task as [`RibCmd`]s. It holds no routing state.
+//!
+//! Each client stream is one task, so a slow or hostile client only delays
+//! itself; the RIB task's bounded command queue is the backpressure.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use proto::zebra as pb;
+use proto::zebra::zebra_server::Zebra;
+use proto::Source;
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+use tracing::warn;
+
+use crate::daemon::{RibCmd, SUB_QUEUE};
+use crate::rib::{NexthopIn, RouteIn, RouteKind, MAIN_TABLE};
+
+/// Most routes one batch may carry.
+pub const MAX_BATCH_ROUTES: usize = 200_000;
+
+/// The service: a handle on the RIB task.
+#[derive(Clone)]
+pub struct ZebraService {
+    cmds: mpsc::Sender<RibCmd>,
+    next_sub: Arc<AtomicU64>,
+}
+
+impl ZebraService {
+    pub fn new(cmds: mpsc::Sender<RibCmd>) -> Self {
+        ZebraService {
+            cmds,
+            next_sub: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> RibCmd) -> Result<T, Status> {
+        let (tx, rx) = oneshot::channel();
+        self.cmds
+            .send(make(tx))
+            .await
+            .map_err(|_| Status::unavailable("zebrad is shutting down"))?;
+        rx.await
+            .map_err(|_| Status::internal("the RIB task dropped the request"))
+    }
+}
+
+fn table_of(t: u32) -> u32 {
+    if t == 0 {
+        MAIN_TABLE
+    } else {
+        t
+    }
+}
+
+/// A route from the wire, validated.
+pub fn route_from_wire(r: &pb::Route) -> Result<RouteIn, String> {
+    let prefix = proto::prefix_from_wire(r.prefix.as_ref().ok_or("missing prefix")?)
+        .map_err(|e| e.to_string())?;
+    let kind = match pb::RouteKind::try_from(r.kind) {
+        Ok(pb::RouteKind::Unicast) => RouteKind::Unicast,
+        Ok(pb::RouteKind::Blackhole) => RouteKind::Blackhole,
+        Ok(pb::RouteKind::Unreachable) => RouteKind::Unreachable,
+        Ok(pb::RouteKind::Prohibit) => RouteKind::Prohibit,
+        Err(_) => return Err(format!("unknown route kind {}", r.kind)),
+    };
+    if r.distance > 255 {
+        return Err(format!("distance {} is over 255", r.distance));
+    }
+    if r.table == 255 {
+        return Err("table 255 is the kernel's local table".into());
+    }
+    let mut nexthops = Vec::with_capacity(r.nexthops.len());
+    for nh in &r.nexthops {
+        let gateway = if nh.gateway.is_empty() {
+            None
+        } else {
+            let g = proto::addr_from_bytes(&nh.gateway).map_err(|e| e.to_string())?;
+            if g.is_ipv4() && prefix.is_ipv6() {
+                return Err(format!("gateway {g} for an IPv6 prefix"));
+            }
+            Some(g)
+        };
+        if nh.weight > 256 {
+            return Err(format!("weight {} is over 256", nh.weight));
+        }
+        nexthops.push(NexthopIn {
+            gateway,
+            ifname: (!nh.ifname.is_empty()).then(|| nh.ifname.clone()),
+            weight: nh.weight.max(1) as u16,
+        });
+    }
+    Ok(RouteIn {
+        prefix,
+        table: table_of(r.table),
+        distance: (r.distance != 0).then_some(r.distance as u8),
+        metric: r.metric,
+        tag: r.tag,
+        kind,
+        nexthops,
+    })
+}
+
+fn route_error(prefix: Option<&pb::Prefix>, table: u32, reason: String) -> pb::RouteError {
+    pb::RouteError {
+        key: Some(pb::RouteKey {
+            prefix: prefix.cloned(),
+            table,
+        }),
+        reason,
+    }
+}
+
+fn sources_from_wire(v: &[i32]) -> Result<Vec<Source>, Status> {
+    v.iter()
+        .map(|&s| Source::try_from(s).map_err(|e| Status::invalid_argument(e.to_string())))
+        .collect()
+}
+
+type Stream<T> = ReceiverStream<Result<T, Status>>;
+
+#[tonic::async_trait]
+impl Zebra for ZebraService {
+    type PushRoutesStream = Stream<pb::PushReply>;
+
+    async fn push_routes(
+        &self,
+        request: Request<Streaming<pb::PushRequest>>,
+    ) -> Result<Response<Self::PushRoutesStream>, Status> {
+        let mut stream = request.into_inner();
+        let first = stream
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("empty stream"))?;
+        let Some(pb::push_request::Msg::Hello(hello)) = first.msg else {
+            return Err(Status::invalid_argument("the first message must be Hello"));
+        };
+        let source =
+            Source::try_from(hello.source).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        if matches!(source, Source::Connected | Source::Kernel) {
+            return Err(Status::invalid_argument(format!(
+                "routes of source {source} come from the kernel, not from clients"
+            )));
+        }
+        let stale_time =
+            (hello.stale_time != 0).then(|| Duration::from_secs(hello.stale_time as u64));
+        let instance = if hello.instance.is_empty() {
+            "default".to_string()
+        } else {
+            hello.instance
+        };
+        let (client, stale) = self
+            .ask(|reply| RibCmd::Hello {
+                source,
+                instance: instance.clone(),
+                stale_time,
+                reply,
+            })
+            .await?;
+        let (tx, rx) = mpsc::channel(64);
+        let _ = tx
+            .send(Ok(pb::PushReply {
+                seq: 0,
+                accepted: 0,
+                rejected: Vec::new(),
+                stale_routes: stale as u32,
+            }))
+            .await;
+        let cmds = self.cmds.clone();
+        tokio::spawn(async move {
+            loop {
+                let msg = match stream.message().await {
+                    Ok(Some(m)) => m,
+                    Ok(None) => break,
+                    Err(e) => {
+                        warn!(%source, %instance, error = %e, "client stream failed");
+                        break;
+                    }
+                };
+                let batch = match msg.msg {
+                    Some(pb::push_request::Msg::Batch(b)) => b,
+                    Some(pb::push_request::Msg::Hello(_)) | None => {
+                        let _ = tx
+                            .send(Err(Status::invalid_argument("Hello may only come first")))
+                            .await;
+                        break;
+                    }
+                };
+                if batch.add.len() + batch.del.len() > MAX_BATCH_ROUTES {
+                    let _ = tx
+                        .send(Err(Status::resource_exhausted(format!(
+                            "a batch carries at most {MAX_BATCH_ROUTES} routes"
+                        ))))
+                        .await;
+                    break;
+                }
+                let mut add = Vec::with_capacity(batch.add.len());
+                let mut rejected = Vec::new();
+                for r in &batch.add {
+                    match route_from_wire(r) {
+                        Ok(r) => add.push(r),
+                        Err(reason) => {
+                            rejected.push(route_error(r.prefix.as_ref(), r.table, reason))
+                        }
+                    }
+                }
+                let mut del = Vec::with_capacity(batch.del.len());
+                for k in &batch.del {
+                    match k
+                        .prefix
+                        .as_ref()
+                        .ok_or_else(|| "missing prefix".to_string())
+                        .and_then(|p| proto::prefix_from_wire(p).map_err(|e| e.to_string()))
+                    {
+                        Ok(p) => del.push((table_of(k.table), p)),
+                        Err(reason) => {
+                            rejected.push(route_error(k.prefix.as_ref(), k.table, reason))
+                        }
+                    }
+                }
+                let cmd = RibCmd::Batch {
+                    client,
+                    seq: batch.seq,
+                    add,
+                    del,
+                    end_of_rib: batch.end_of_rib,
+                    rejected,
+                    reply: tx.clone(),
+                };
+                if cmds.send(cmd).await.is_err() {
+                    break;
+                }
+            }
+            let _ = cmds.send(RibCmd::Disconnect { client }).await;
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    type RedistributeStream = Stream<pb::RedistBatch>;
+
+    async fn redistribute(
+        &self,
+        request: Request<pb::RedistRequest>,
+    ) -> Result<Response<Self::RedistributeStream>, Status> {
+        let req = request.into_inner();
+        let sources = sources_from_wire(&req.sources)?;
+        let v6 = match pb::AddressFamily::try_from(req.family) {
+            Ok(pb::AddressFamily::Ipv4) => Some(false),
+            Ok(pb::AddressFamily::Ipv6) => Some(true),
+            Ok(pb::AddressFamily::Unspecified) => None,
+            Err(_) => return Err(Status::invalid_argument("unknown address family")),
+        };
+        let tables = req.tables.iter().map(|&t| table_of(t)).collect();
+        let (tx, rx) = mpsc::channel(SUB_QUEUE);
+        self.cmds
+            .send(RibCmd::Redistribute {
+                sources,
+                v6,
+                tables,
+                tx,
+            })
+            .await
+            .map_err(|_| Status::unavailable("zebrad is shutting down"))?;
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    type TrackNexthopsStream = Stream<pb::NexthopUpdate>;
+
+    async fn track_nexthops(
+        &self,
+        request: Request<Streaming<pb::NexthopRegistration>>,
+    ) -> Result<Response<Self::TrackNexthopsStream>, Status> {
+        let mut stream = request.into_inner();
+        let sub = self.next_sub.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(SUB_QUEUE);
+        let cmds = self.cmds.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(reg)) = stream.message().await {
+                let parse = |v: &[Vec<u8>]| -> Result<Vec<std::net::IpAddr>, Status> {
+                    v.iter()
+                        .map(|b| {
+                            proto::addr_from_bytes(b)
+                                .map_err(|e| Status::invalid_argument(e.to_string()))
+                        })
+                        .collect()
+                };
+                let (register, unregister) = match (parse(&reg.register), parse(&reg.unregister)) {
+                    (Ok(a), Ok(b)) => (a, b),
+                    (Err(e), _) | (_, Err(e)) => {
+                        let _ = tx.send(Err(e)).await;
+                        break;
+                    }
+                };
+                let cmd = RibCmd::Nht {
+                    sub,
+                    table: reg.table,
+                    register,
+                    unregister,
+                    tx: tx.clone(),
+                };
+                if cmds.send(cmd).await.is_err() {
+                    break;
+                }
+            }
+            let _ = cmds.send(RibCmd::NhtGone { sub }).await;
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    type WatchInterfacesStream = Stream<pb::InterfaceEvent>;
+
+    async fn watch_interfaces(
+        &self,
+        _request: Request<pb::InterfaceRequest>,
+    ) -> Result<Response<Self::WatchInterfacesStream>, Status> {
+        let (tx, rx) = mpsc::channel(SUB_QUEUE);
+        self.cmds
+            .send(RibCmd::WatchInterfaces { tx })
+            .await
+            .map_err(|_| Status::unavailable("zebrad is shutting down"))?;
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn list_interfaces(
+        &self,
+        _request: Request<pb::InterfaceRequest>,
+    ) -> Result<Response<pb::InterfaceList>, Status> {
+        Ok(Response::new(
+            self.ask(|reply| RibCmd::ListInterfaces { reply }).await?,
+        ))
+    }
+
+    async fn show_routes(
+        &self,
+        request: Request<pb::ShowRoutesRequest>,
+    ) -> Result<Response<pb::ShowRoutesReply>, Status> {
+        let req = request.into_inner();
+        Ok(Response::new(
+            self.ask(|reply| RibCmd::ShowRoutes { req, reply })
+                .await??,
+        ))
+    }
+
+    async fn show_rules(
+        &self,
+        _request: Request<pb::ShowRulesRequest>,
+    ) -> Result<Response<pb::ShowRulesReply>, Status> {
+        Ok(Response::new(
+            self.ask(|reply| RibCmd::ShowRules { reply }).await?,
+        ))
+    }
+
+    async fn status(
+        &self,
+        _request: Request<pb::StatusRequest>,
+    ) -> Result<Response<pb::StatusReply>, Status> {
+        Ok(Response::new(
+            self.ask(|reply| RibCmd::Status { reply }).await?,
+        ))
+    }
+
+    async fn reload(
+        &self,
+        _request: Request<pb::ReloadRequest>,
+    ) -> Result<Response<pb::ReloadReply>, Status> {
+        Ok(Response::new(
+            self.ask(|reply| RibCmd::Reload { reply: Some(reply) })
+                .await?,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(prefix: &str, gw: &str) -> pb::Route {
+        let p: ipnetwork::IpNetwork = prefix.parse().unwrap();
+        pb::Route {
+            prefix: Some(proto::prefix_to_wire(p)),
+            nexthops: vec![pb::Nexthop {
+                gateway: proto::addr_to_bytes(gw.parse().unwrap()),
+                ifname: String::new(),
+                weight: 0,
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn routes_from_the_wire() {
+        let r = route_from_wire(&wire("203.0.113.0/24", "192.0.2.1")).unwrap();
+        assert_eq!(r.table, MAIN_TABLE);
+        assert_eq!(r.distance, None);
+        assert_eq!(r.nexthops[0].weight, 1);
+        let mut bad = wire("2001:db8::/32", "192.0.2.1");
+        assert!(route_from_wire(&bad).unwrap_err().contains("IPv6"));
+        bad = wire("203.0.113.0/24", "192.0.2.1");
+        bad.distance = 300;
+        assert!(route_from_wire(&bad).is_err());
+        bad = wire("203.0.113.0/24", "192.0.2.1");
+        bad.prefix = None;
+        assert!(route_from_wire(&bad).is_err());
+        bad = wire("203.0.113.0/24", "192.0.2.1");
+        bad.nexthops[0].gateway = vec![1, 2, 3];
+        assert!(route_from_wire(&bad).is_err());
+        bad = wire("203.0.113.0/24", "192.0.2.1");
+        bad.kind = 42;
+        assert!(route_from_wire(&bad).is_err());
+    }
+}

@@ -1,0 +1,993 @@
+//! The RIB task: the single owner of the [`Rib`], the kernel's view and the
+//! subscribers. Everything reaches it as a [`RibCmd`] or a kernel event
+//! through bounded channels; it applies the change to the RIB and carries out
+//! the RIB's [`Output`]: kernel ops to the FIB writer, route changes to
+//! redistribution subscribers, nexthop changes to trackers.
+//!
+//! Start-up order matters for forwarding: the kernel monitor is opened
+//! first (so nothing is missed), then links, addresses and routes are
+//! dumped; zebrad's own routes from an earlier life are adopted as stale
+//! (nothing is flushed), static routes from the config re-announced, and the
+//! adopted ones that nobody re-announces expire after the stale time.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use ipnetwork::IpNetwork;
+use proto::zebra as pb;
+use proto::Source;
+use tokio::sync::{mpsc, oneshot};
+use tonic::Status;
+use tracing::{debug, error, info, warn};
+
+use crate::config::{self, Config, Rule};
+use crate::fib::{self, FibOutcome, FibWriter, KernelEvent};
+use crate::iface::{self, Link};
+use crate::rib::{
+    ClientId, NhtState, RedistChange, Rib, RibConfig, RouteIn, RouteView, MAIN_TABLE,
+};
+
+/// Depth of the channels into the RIB task.
+pub const CMD_QUEUE: usize = 256;
+/// Depth of a subscriber's channel; a subscriber that falls further behind
+/// is dropped (it reconnects and gets a fresh dump) instead of stalling the RIB.
+pub const SUB_QUEUE: usize = 1024;
+/// Routes per redistribution message of a dump.
+const DUMP_CHUNK: usize = 10_000;
+
+pub type Reply<T> = oneshot::Sender<T>;
+
+/// What the API (and signals) ask of the RIB task.
+pub enum RibCmd {
+    Hello {
+        source: Source,
+        instance: String,
+        stale_time: Option<Duration>,
+        reply: Reply<(ClientId, u64)>,
+    },
+    Batch {
+        client: ClientId,
+        seq: u64,
+        add: Vec<RouteIn>,
+        del: Vec<(u32, IpNetwork)>,
+        end_of_rib: bool,
+        /// Rejections found while converting from the wire.
+        rejected: Vec<pb::RouteError>,
+        reply: mpsc::Sender<Result<pb::PushReply, Status>>,
+    },
+    Disconnect {
+        client: ClientId,
+    },
+    Redistribute {
+        sources: Vec<Source>,
+        v6: Option<bool>,
+        tables: Vec<u32>,
+        tx: mpsc::Sender<Result<pb::RedistBatch, Status>>,
+    },
+    Nht {
+        sub: u64,
+        table: u32,
+        register: Vec<IpAddr>,
+        unregister: Vec<IpAddr>,
+        tx: mpsc::Sender<Result<pb::NexthopUpdate, Status>>,
+    },
+    NhtGone {
+        sub: u64,
+    },
+    WatchInterfaces {
+        tx: mpsc::Sender<Result<pb::InterfaceEvent, Status>>,
+    },
+    ListInterfaces {
+        reply: Reply<pb::InterfaceList>,
+    },
+    ShowRoutes {
+        req: pb::ShowRoutesRequest,
+        reply: Reply<Result<pb::ShowRoutesReply, Status>>,
+    },
+    ShowRules {
+        reply: Reply<pb::ShowRulesReply>,
+    },
+    Status {
+        reply: Reply<pb::StatusReply>,
+    },
+    Reload {
+        reply: Option<Reply<pb::ReloadReply>>,
+    },
+}
+
+struct RedistSub {
+    sources: Vec<Source>,
+    v6: Option<bool>,
+    tables: Vec<u32>,
+    tx: mpsc::Sender<Result<pb::RedistBatch, Status>>,
+}
+
+struct NhtSub {
+    tracked: HashSet<(u32, IpAddr)>,
+    tx: mpsc::Sender<Result<pb::NexthopUpdate, Status>>,
+}
+
+/// The RIB task's state.
+pub struct Daemon {
+    rib: Rib,
+    cfg: Config,
+    cfg_path: Option<PathBuf>,
+    writer: FibWriter,
+    links: HashMap<u32, Link>,
+    static_client: ClientId,
+    /// Static routes waiting for an interface that does not exist yet.
+    pending_statics: Vec<RouteIn>,
+    rules: Vec<(Rule, Option<String>)>,
+    redist: Vec<RedistSub>,
+    nht: HashMap<u64, NhtSub>,
+    iface_watchers: Vec<mpsc::Sender<Result<pb::InterfaceEvent, Status>>>,
+    client_stale: HashMap<ClientId, Duration>,
+    started: Instant,
+}
+
+/// Kernel protocol ids zebrad installs with.
+pub fn our_protocols() -> Vec<u8> {
+    Source::ALL
+        .iter()
+        .filter_map(|s| s.kernel_protocol())
+        .collect()
+}
+
+/// The protocol id zebrad's rules carry.
+pub fn rule_protocol() -> u8 {
+    Source::Static.kernel_protocol().unwrap_or(196)
+}
+
+impl Daemon {
+    /// Reads the kernel, adopts zebrad's leftovers, applies the config, and
+    /// returns the daemon with the channels it reads from.
+    pub async fn start(
+        cfg: Config,
+        cfg_path: Option<PathBuf>,
+    ) -> std::io::Result<(
+        Daemon,
+        mpsc::Receiver<KernelEvent>,
+        mpsc::Receiver<Vec<FibOutcome>>,
+    )> {
+        let (ktx, krx) = mpsc::channel(65536);
+        fib::spawn_monitor(our_protocols(), ktx)?;
+        let (otx, orx) = mpsc::channel(1024);
+        let writer = fib::spawn_writer(otx)?;
+        let mut rib = Rib::new(rib_config(&cfg));
+        let mut links = HashMap::new();
+        for l in iface::dump_links().await? {
+            rib.link_update(l.index, &l.name, l.admin_up && l.oper_up);
+            links.insert(l.index, l);
+        }
+        for (ifindex, addr) in iface::dump_addrs().await? {
+            rib.addr_added(ifindex, addr);
+        }
+        let stale = Duration::from_secs(cfg.stale_time);
+        let now = Instant::now();
+        let (mut adopted, mut kernel) = (0u64, 0u64);
+        for r in fib::dump_routes().await? {
+            match Source::from_kernel_protocol(r.protocol) {
+                Some(src) if r.priority == crate::rib::KERNEL_PRIORITY => {
+                    rib.adopt(src, &r, stale, now);
+                    adopted += 1;
+                }
+                Some(_) => {}
+                None => {
+                    rib.kernel_route_added(&r);
+                    kernel += 1;
+                }
+            }
+        }
+        rib.settle();
+        info!(
+            links = links.len(),
+            adopted, kernel, "read the kernel; adopted routes stay until re-announced or stale"
+        );
+        let (static_client, _) = rib.connect(Source::Static, "config");
+        let mut d = Daemon {
+            rib,
+            cfg: Config::default(),
+            cfg_path,
+            writer,
+            links,
+            static_client,
+            pending_statics: Vec::new(),
+            rules: Vec::new(),
+            redist: Vec::new(),
+            nht: HashMap::new(),
+            iface_watchers: Vec::new(),
+            client_stale: HashMap::new(),
+            started: Instant::now(),
+        };
+        d.apply_config(cfg).await;
+        d.rib.end_of_rib(static_client);
+        d.flush().await;
+        Ok((d, krx, orx))
+    }
+
+    /// Runs until `cmds` closes.
+    pub async fn run(
+        mut self,
+        mut cmds: mpsc::Receiver<RibCmd>,
+        mut kernel: mpsc::Receiver<KernelEvent>,
+        mut outcomes: mpsc::Receiver<Vec<FibOutcome>>,
+    ) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                c = cmds.recv() => match c {
+                    Some(c) => self.command(c).await,
+                    None => break,
+                },
+                Some(ev) = kernel.recv() => {
+                    self.kernel_event(ev).await;
+                    // Drain what else is queued before flushing once.
+                    while let Ok(ev) = kernel.try_recv() {
+                        self.kernel_event(ev).await;
+                    }
+                }
+                Some(batch) = outcomes.recv() => {
+                    for o in &batch {
+                        if let Some(errno) = o.error {
+                            if o.replace {
+                                warn!(prefix = %o.prefix, table = o.table, errno, "kernel refused route");
+                            } else if errno.abs() != libc::ESRCH {
+                                debug!(prefix = %o.prefix, table = o.table, errno, "kernel refused delete");
+                            }
+                        }
+                        self.rib.fib_outcome(o);
+                    }
+                }
+                _ = tick.tick() => {
+                    let n = self.rib.expire_stale(Instant::now());
+                    if n > 0 {
+                        info!(routes = n, "stale routes expired");
+                    }
+                }
+            }
+            self.flush().await;
+        }
+    }
+
+    /// Carries out the RIB's output.
+    async fn flush(&mut self) {
+        let out = self.rib.take_output();
+        if !out.fib.is_empty() && self.writer.submit(out.fib).await.is_err() {
+            error!("the FIB writer stopped; kernel changes are lost");
+        }
+        if !out.redist.is_empty() {
+            self.send_redist(&out.redist);
+        }
+        for (table, addr, st) in out.nht {
+            self.send_nht(table, addr, &st);
+        }
+    }
+
+    fn send_redist(&mut self, changes: &[RedistChange]) {
+        self.redist.retain(|s| {
+            let mut b = pb::RedistBatch::default();
+            for c in changes {
+                if !s.tables.contains(&c.table) || s.v6.is_some_and(|v6| v6 != c.prefix.is_ipv6()) {
+                    continue;
+                }
+                match &c.new {
+                    Some(n) if s.sources.contains(&n.source) => {
+                        b.add.push(redist_route(c.table, c.prefix, n))
+                    }
+                    _ => {
+                        if let Some(old) = c.old.filter(|o| s.sources.contains(o)) {
+                            b.del.push(pb::RedistRoute {
+                                source: pb::RouteSource::from(old) as i32,
+                                instance: String::new(),
+                                route: Some(pb::Route {
+                                    prefix: Some(proto::prefix_to_wire(c.prefix)),
+                                    table: c.table,
+                                    ..Default::default()
+                                }),
+                            });
+                        }
+                    }
+                }
+            }
+            if b.add.is_empty() && b.del.is_empty() {
+                return !s.tx.is_closed();
+            }
+            match s.tx.try_send(Ok(b)) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    warn!("redistribution subscriber too slow; dropped (it must resubscribe)");
+                    let _ =
+                        s.tx.try_send(Err(Status::resource_exhausted("subscriber too slow")));
+                    false
+                }
+                Err(_) => false,
+            }
+        });
+        if self.redist.is_empty() {
+            self.rib.redist_wanted = false;
+        }
+    }
+
+    fn send_nht(&mut self, table: u32, addr: IpAddr, st: &NhtState) {
+        let msg = nht_state(&self.rib, table, addr, st);
+        self.nht.retain(|_, s| {
+            if !s.tracked.contains(&(table, addr)) {
+                return !s.tx.is_closed();
+            }
+            s.tx.try_send(Ok(pb::NexthopUpdate {
+                states: vec![msg.clone()],
+            }))
+            .is_ok()
+        });
+    }
+
+    async fn kernel_event(&mut self, ev: KernelEvent) {
+        match ev {
+            KernelEvent::Link(l) => {
+                let up = l.admin_up && l.oper_up;
+                let was = self.links.get(&l.index).map(|o| o.admin_up && o.oper_up);
+                if was != Some(up) {
+                    info!(interface = %l.name, up, "link state");
+                }
+                self.rib.link_update(l.index, &l.name, up);
+                self.links.insert(l.index, l.clone());
+                self.notify_iface(l.index);
+                self.retry_pending_statics();
+            }
+            KernelEvent::LinkRemoved(i) => {
+                self.rib.link_removed(i);
+                self.links.remove(&i);
+                for w in &self.iface_watchers {
+                    let _ = w.try_send(Ok(pb::InterfaceEvent {
+                        event: Some(pb::interface_event::Event::Removed(i)),
+                    }));
+                }
+            }
+            KernelEvent::AddrAdded { ifindex, addr } => {
+                self.rib.addr_added(ifindex, addr);
+                self.notify_iface(ifindex);
+            }
+            KernelEvent::AddrRemoved { ifindex, addr } => {
+                self.rib.addr_removed(ifindex, addr);
+                self.notify_iface(ifindex);
+            }
+            KernelEvent::RouteAdded(r) => {
+                if Source::from_kernel_protocol(r.protocol).is_none() {
+                    self.rib.kernel_route_added(&r);
+                    self.rib.settle();
+                }
+            }
+            KernelEvent::RouteDeleted(r) => match Source::from_kernel_protocol(r.protocol) {
+                Some(_) => {
+                    if self.rib.kernel_route_deleted(r.table, r.prefix, r.priority) {
+                        warn!(prefix = %r.prefix, table = r.table, "our route was deleted from outside; re-installing");
+                    }
+                }
+                None => {
+                    self.rib.kernel_route_removed(&r);
+                    self.rib.settle();
+                }
+            },
+            KernelEvent::Overrun => {
+                warn!("kernel notifications lost; resynchronising");
+                self.resync().await;
+            }
+        }
+    }
+
+    /// After lost notifications: re-read links, addresses and our routes.
+    async fn resync(&mut self) {
+        if let Ok(links) = iface::dump_links().await {
+            for l in links {
+                self.rib
+                    .link_update(l.index, &l.name, l.admin_up && l.oper_up);
+                self.links.insert(l.index, l);
+            }
+        }
+        if let Ok(addrs) = iface::dump_addrs().await {
+            let now: HashSet<(u32, IpNetwork)> = addrs.into_iter().collect();
+            let known: Vec<(u32, IpNetwork)> = self
+                .rib
+                .interfaces()
+                .iter()
+                .flat_map(|(&i, s)| s.addrs.iter().map(move |a| (i, *a)))
+                .collect();
+            for (i, a) in &known {
+                if !now.contains(&(*i, *a)) {
+                    self.rib.addr_removed(*i, *a);
+                }
+            }
+            for (i, a) in now {
+                self.rib.addr_added(i, a);
+            }
+        }
+        match fib::dump_routes().await {
+            Ok(routes) => {
+                let ours: HashSet<(u32, IpNetwork)> = routes
+                    .iter()
+                    .filter(|r| {
+                        Source::from_kernel_protocol(r.protocol).is_some()
+                            && r.priority == crate::rib::KERNEL_PRIORITY
+                    })
+                    .map(|r| (r.table, r.prefix))
+                    .collect();
+                let n = self.rib.reconcile(&ours);
+                if n > 0 {
+                    warn!(routes = n, "routes missing from the kernel re-installed");
+                }
+            }
+            Err(e) => error!(error = %e, "cannot dump routes to resynchronise"),
+        }
+    }
+
+    fn notify_iface(&mut self, index: u32) {
+        if self.iface_watchers.is_empty() {
+            return;
+        }
+        if let Some(i) = self.interface(index) {
+            self.iface_watchers.retain(|w| {
+                w.try_send(Ok(pb::InterfaceEvent {
+                    event: Some(pb::interface_event::Event::Update(i.clone())),
+                }))
+                .is_ok()
+            });
+        }
+    }
+
+    fn interface(&self, index: u32) -> Option<pb::Interface> {
+        let l = self.links.get(&index)?;
+        let addrs = self
+            .rib
+            .interfaces()
+            .get(&index)
+            .map(|s| s.addrs.clone())
+            .unwrap_or_default();
+        Some(pb::Interface {
+            index,
+            name: l.name.clone(),
+            admin_up: l.admin_up,
+            oper_up: l.oper_up,
+            mtu: l.mtu,
+            mac: l.mac.clone(),
+            kind: l.kind.clone(),
+            addresses: addrs
+                .into_iter()
+                .map(|a| pb::InterfaceAddress {
+                    prefix: Some(proto::prefix_to_wire(a)),
+                })
+                .collect(),
+            master: l.master,
+        })
+    }
+
+    fn interfaces(&self) -> Vec<pb::Interface> {
+        let mut v: Vec<pb::Interface> = self
+            .links
+            .keys()
+            .filter_map(|&i| self.interface(i))
+            .collect();
+        v.sort_by_key(|i| i.index);
+        v
+    }
+
+    async fn command(&mut self, c: RibCmd) {
+        match c {
+            RibCmd::Hello {
+                source,
+                instance,
+                stale_time,
+                reply,
+            } => {
+                let (id, stale) = self.rib.connect(source, &instance);
+                if let Some(t) = stale_time {
+                    self.client_stale.insert(id, t);
+                }
+                info!(%source, %instance, stale_routes = stale, "client connected");
+                let _ = reply.send((id, stale));
+            }
+            RibCmd::Batch {
+                client,
+                seq,
+                add,
+                del,
+                end_of_rib,
+                mut rejected,
+                reply,
+            } => {
+                let mut accepted = 0u32;
+                for r in &add {
+                    match self.rib.add(client, r) {
+                        Ok(()) => accepted += 1,
+                        Err(reason) => rejected.push(pb::RouteError {
+                            key: Some(pb::RouteKey {
+                                prefix: Some(proto::prefix_to_wire(r.prefix)),
+                                table: r.table,
+                            }),
+                            reason,
+                        }),
+                    }
+                }
+                // Bulk withdrawals in descending order (KERNEL-NOTES.md).
+                let mut del = del;
+                if del.len() > 1 {
+                    del.sort_by(|a, b| b.cmp(a));
+                }
+                for (table, prefix) in del {
+                    self.rib.remove_route(client, table, prefix);
+                    accepted += 1;
+                }
+                self.rib.settle();
+                if end_of_rib {
+                    self.rib.end_of_rib(client);
+                }
+                let _ = reply
+                    .send(Ok(pb::PushReply {
+                        seq,
+                        accepted,
+                        rejected,
+                        stale_routes: 0,
+                    }))
+                    .await;
+            }
+            RibCmd::Disconnect { client } => {
+                let t = self
+                    .client_stale
+                    .get(&client)
+                    .copied()
+                    .unwrap_or(Duration::from_secs(self.cfg.stale_time));
+                if let Some(c) = self.rib.clients().get(client as usize) {
+                    info!(source = %c.source, instance = %c.instance, stale_secs = t.as_secs(), "client disconnected; its routes are kept stale");
+                }
+                self.rib.disconnect(client, t, Instant::now());
+            }
+            RibCmd::Redistribute {
+                sources,
+                v6,
+                tables,
+                tx,
+            } => {
+                let tables = if tables.is_empty() {
+                    vec![MAIN_TABLE]
+                } else {
+                    tables
+                };
+                let dump: Vec<pb::RedistRoute> = self
+                    .rib
+                    .selected_routes(&sources, &tables)
+                    .into_iter()
+                    .filter(|(_, p, _)| v6.is_none_or(|v6| v6 == p.is_ipv6()))
+                    .map(|(t, p, r)| redist_route(t, p, &r))
+                    .collect();
+                let n = dump.len();
+                let mut chunks: Vec<Vec<pb::RedistRoute>> =
+                    dump.chunks(DUMP_CHUNK).map(|c| c.to_vec()).collect();
+                if chunks.is_empty() {
+                    chunks.push(Vec::new());
+                }
+                let last = chunks.len() - 1;
+                for (i, add) in chunks.into_iter().enumerate() {
+                    let b = pb::RedistBatch {
+                        add,
+                        del: Vec::new(),
+                        end_of_dump: i == last,
+                    };
+                    if tx.send(Ok(b)).await.is_err() {
+                        return;
+                    }
+                }
+                debug!(routes = n, "redistribution dump sent");
+                self.redist.push(RedistSub {
+                    sources,
+                    v6,
+                    tables,
+                    tx,
+                });
+                self.rib.redist_wanted = true;
+            }
+            RibCmd::Nht {
+                sub,
+                table,
+                register,
+                unregister,
+                tx,
+            } => {
+                let table = if table == 0 { MAIN_TABLE } else { table };
+                let mut states = Vec::new();
+                let entry = self.nht.entry(sub).or_insert_with(|| NhtSub {
+                    tracked: HashSet::new(),
+                    tx: tx.clone(),
+                });
+                let mut newly = Vec::new();
+                for a in register {
+                    if entry.tracked.insert((table, a)) {
+                        newly.push(a);
+                    }
+                }
+                let mut gone = Vec::new();
+                for a in unregister {
+                    if entry.tracked.remove(&(table, a)) {
+                        gone.push(a);
+                    }
+                }
+                for a in newly {
+                    if let Some(st) = self.rib.nht_register(table, a, true) {
+                        states.push(nht_state(&self.rib, table, a, &st));
+                    }
+                }
+                for a in gone {
+                    self.rib.nht_register(table, a, false);
+                }
+                if !states.is_empty() {
+                    let _ = tx.send(Ok(pb::NexthopUpdate { states })).await;
+                }
+            }
+            RibCmd::NhtGone { sub } => {
+                if let Some(s) = self.nht.remove(&sub) {
+                    for (t, a) in s.tracked {
+                        self.rib.nht_register(t, a, false);
+                    }
+                }
+            }
+            RibCmd::WatchInterfaces { tx } => {
+                for i in self.interfaces() {
+                    if tx
+                        .send(Ok(pb::InterfaceEvent {
+                            event: Some(pb::interface_event::Event::Update(i)),
+                        }))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                let _ = tx
+                    .send(Ok(pb::InterfaceEvent {
+                        event: Some(pb::interface_event::Event::EndOfDump(true)),
+                    }))
+                    .await;
+                self.iface_watchers.push(tx);
+            }
+            RibCmd::ListInterfaces { reply } => {
+                let _ = reply.send(pb::InterfaceList {
+                    interfaces: self.interfaces(),
+                });
+            }
+            RibCmd::ShowRoutes { req, reply } => {
+                let _ = reply.send(self.show_routes(&req));
+            }
+            RibCmd::ShowRules { reply } => {
+                let rules = self
+                    .rules
+                    .iter()
+                    .map(|(r, err)| pb::RuleEntry {
+                        priority: r.priority,
+                        family: if r.v6 {
+                            pb::AddressFamily::Ipv6
+                        } else {
+                            pb::AddressFamily::Ipv4
+                        } as i32,
+                        from: r.from.map(proto::prefix_to_wire),
+                        to: r.to.map(proto::prefix_to_wire),
+                        iif: r.iif.clone().unwrap_or_default(),
+                        oif: r.oif.clone().unwrap_or_default(),
+                        fwmark: r.fwmark.unwrap_or(0),
+                        fwmask: r.fwmask.unwrap_or(0),
+                        table: r.table,
+                        installed: err.is_none(),
+                        error: err.clone().unwrap_or_default(),
+                    })
+                    .collect();
+                let _ = reply.send(pb::ShowRulesReply { rules });
+            }
+            RibCmd::Status { reply } => {
+                let st = self.rib.stats();
+                let now = Instant::now();
+                let clients = self
+                    .rib
+                    .clients()
+                    .iter()
+                    .map(|c| pb::ClientInfo {
+                        source: pb::RouteSource::from(c.source) as i32,
+                        instance: c.instance.clone(),
+                        connected: c.connected,
+                        routes: c.routes,
+                        stale_expires_in_secs: c
+                            .stale_deadline
+                            .map(|d| d.saturating_duration_since(now).as_secs())
+                            .unwrap_or(0),
+                    })
+                    .collect();
+                let _ = reply.send(pb::StatusReply {
+                    version: env!("CARGO_PKG_VERSION").to_string(),
+                    uptime_secs: self.started.elapsed().as_secs(),
+                    rib_routes: self.rib.route_count() as u64,
+                    fib_routes: st.fib_routes,
+                    fib_errors: st.fib_errors,
+                    fib_reinstalled: st.fib_reinstalled,
+                    clients,
+                    ecmp_max: self.rib.config().ecmp_max as u32,
+                });
+            }
+            RibCmd::Reload { reply } => {
+                let r = self.reload().await;
+                if let Some(reply) = reply {
+                    let _ = reply.send(r);
+                }
+            }
+        }
+    }
+
+    async fn reload(&mut self) -> pb::ReloadReply {
+        let Some(path) = self.cfg_path.clone() else {
+            return pb::ReloadReply {
+                ok: false,
+                error: "zebrad was started without a config file".into(),
+                changes: Vec::new(),
+            };
+        };
+        match config::load(&path) {
+            Ok(cfg) => {
+                let changes = self.apply_config(cfg).await;
+                info!(changes = changes.len(), "configuration reloaded");
+                pb::ReloadReply {
+                    ok: true,
+                    error: String::new(),
+                    changes,
+                }
+            }
+            Err(e) => {
+                error!(error = %e, "reload refused; the running configuration stays");
+                pb::ReloadReply {
+                    ok: false,
+                    error: e.to_string(),
+                    changes: Vec::new(),
+                }
+            }
+        }
+    }
+
+    /// Applies `cfg` as a difference against the running one: unchanged
+    /// static routes and rules are not touched. Returns what changed.
+    async fn apply_config(&mut self, cfg: Config) -> Vec<String> {
+        let mut changes = Vec::new();
+        self.rib.set_config(rib_config(&cfg));
+        let old: Vec<RouteIn> = self.cfg.statics.clone();
+        for r in &old {
+            if !cfg
+                .statics
+                .iter()
+                .any(|n| n.prefix == r.prefix && n.table == r.table)
+            {
+                self.rib.remove_route(self.static_client, r.table, r.prefix);
+                changes.push(format!("static {} table {} removed", r.prefix, r.table));
+            }
+        }
+        let was_pending = std::mem::take(&mut self.pending_statics);
+        for r in &cfg.statics {
+            if old.contains(r) && !was_pending.contains(r) {
+                continue;
+            }
+            match self.rib.add(self.static_client, r) {
+                Ok(()) => changes.push(format!("static {} table {} set", r.prefix, r.table)),
+                Err(e) => {
+                    warn!(prefix = %r.prefix, table = r.table, reason = %e, "static route waits");
+                    self.pending_statics.push(r.clone());
+                }
+            }
+        }
+        self.rib.settle();
+        changes.extend(self.apply_rules(&cfg.rules).await);
+        self.cfg = cfg;
+        changes
+    }
+
+    fn retry_pending_statics(&mut self) {
+        if self.pending_statics.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending_statics);
+        for r in pending {
+            match self.rib.add(self.static_client, &r) {
+                Ok(()) => info!(prefix = %r.prefix, "static route's interface appeared"),
+                Err(_) => self.pending_statics.push(r),
+            }
+        }
+        self.rib.settle();
+    }
+
+    /// Makes the kernel's rules of our protocol exactly `want`.
+    async fn apply_rules(&mut self, want: &[Rule]) -> Vec<String> {
+        let mut changes = Vec::new();
+        let proto = rule_protocol();
+        let have = match fib::dump_rules(proto).await {
+            Ok(h) => h,
+            Err(e) => {
+                error!(error = %e, "cannot read the kernel's rules");
+                Vec::new()
+            }
+        };
+        for r in &have {
+            if !want.contains(r) {
+                match fib::del_rule(r, proto).await {
+                    Ok(()) => changes.push(format!("rule {} removed", r.priority)),
+                    Err(e) => warn!(priority = r.priority, error = %e, "cannot remove rule"),
+                }
+            }
+        }
+        let mut state = Vec::new();
+        for r in want {
+            let err = if have.contains(r) {
+                None
+            } else {
+                match fib::add_rule(r, proto).await {
+                    Ok(()) => {
+                        changes.push(format!("rule {} → table {} installed", r.priority, r.table));
+                        None
+                    }
+                    Err(e) => {
+                        warn!(priority = r.priority, error = %e, "cannot install rule");
+                        Some(e.to_string())
+                    }
+                }
+            };
+            state.push((r.clone(), err));
+        }
+        self.rules = state;
+        changes
+    }
+
+    fn show_routes(&self, req: &pb::ShowRoutesRequest) -> Result<pb::ShowRoutesReply, Status> {
+        let v6 = match pb::AddressFamily::try_from(req.family) {
+            Ok(pb::AddressFamily::Ipv4) => Some(false),
+            Ok(pb::AddressFamily::Ipv6) => Some(true),
+            _ => None,
+        };
+        let filter = match &req.prefix {
+            Some(p) if !p.addr.is_empty() => {
+                let net = if req.longest {
+                    proto::ifaddr_from_wire(p)
+                } else {
+                    proto::prefix_from_wire(p)
+                }
+                .map_err(|e| Status::invalid_argument(e.to_string()))?;
+                Some((net, req.longest))
+            }
+            _ => None,
+        };
+        let tables = if req.all_tables {
+            self.rib.tables()
+        } else {
+            vec![if req.table == 0 {
+                MAIN_TABLE
+            } else {
+                req.table
+            }]
+        };
+        let mut routes = Vec::new();
+        for t in tables {
+            for v in self.rib.show(t, v6, filter) {
+                routes.push(self.rib_entry(&v));
+            }
+        }
+        Ok(pb::ShowRoutesReply { routes })
+    }
+
+    fn rib_entry(&self, v: &RouteView) -> pb::RibEntry {
+        let name = |i: u32| self.rib.ifname(i).unwrap_or("").to_string();
+        let nexthops = v
+            .nexthops
+            .iter()
+            .enumerate()
+            .map(|(i, nh)| {
+                let st = v.status.get(i);
+                let leg = st.and_then(|s| s.legs.first());
+                let recursive = st.is_some_and(|s| s.recursive);
+                pb::RibNexthop {
+                    gateway: nh.gateway.map(proto::addr_to_bytes).unwrap_or_default(),
+                    ifname: if nh.ifindex != 0 {
+                        name(nh.ifindex)
+                    } else {
+                        leg.map(|l| name(l.ifindex)).unwrap_or_default()
+                    },
+                    weight: nh.weight as u32,
+                    active: st.is_some_and(|s| s.active),
+                    recursive,
+                    resolved_gateway: if recursive {
+                        leg.and_then(|l| l.gateway)
+                            .map(proto::addr_to_bytes)
+                            .unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    },
+                    resolved_ifname: leg.map(|l| name(l.ifindex)).unwrap_or_default(),
+                }
+            })
+            .collect();
+        pb::RibEntry {
+            source: pb::RouteSource::from(v.source) as i32,
+            instance: v.instance.clone(),
+            prefix: Some(proto::prefix_to_wire(v.prefix)),
+            table: v.table,
+            distance: v.distance as u32,
+            metric: v.metric,
+            tag: v.tag,
+            kind: kind_to_wire(v.kind) as i32,
+            nexthops,
+            selected: v.selected,
+            installed: v.installed,
+            stale: v.stale,
+            age_secs: v.age.as_secs(),
+            fib_error: if v.fib_err != 0 {
+                std::io::Error::from_raw_os_error(v.fib_err as i32).to_string()
+            } else {
+                String::new()
+            },
+        }
+    }
+}
+
+fn rib_config(cfg: &Config) -> RibConfig {
+    RibConfig {
+        ecmp_max: cfg.ecmp_max,
+        resolve_via_default: cfg.resolve_via_default,
+    }
+}
+
+pub fn kind_to_wire(k: crate::rib::RouteKind) -> pb::RouteKind {
+    use crate::rib::RouteKind as K;
+    match k {
+        K::Unicast => pb::RouteKind::Unicast,
+        K::Blackhole => pb::RouteKind::Blackhole,
+        K::Unreachable => pb::RouteKind::Unreachable,
+        K::Prohibit => pb::RouteKind::Prohibit,
+    }
+}
+
+fn redist_route(table: u32, prefix: IpNetwork, r: &crate::rib::SelectedRoute) -> pb::RedistRoute {
+    pb::RedistRoute {
+        source: pb::RouteSource::from(r.source) as i32,
+        instance: r.instance.clone(),
+        route: Some(pb::Route {
+            prefix: Some(proto::prefix_to_wire(prefix)),
+            nexthops: r
+                .nexthops
+                .iter()
+                .map(|n| pb::Nexthop {
+                    gateway: n.gateway.map(proto::addr_to_bytes).unwrap_or_default(),
+                    ifname: String::new(),
+                    weight: n.weight as u32,
+                })
+                .collect(),
+            distance: r.distance as u32,
+            metric: r.metric,
+            table,
+            tag: r.tag,
+            kind: kind_to_wire(r.kind) as i32,
+        }),
+    }
+}
+
+fn nht_state(rib: &Rib, table: u32, addr: IpAddr, st: &NhtState) -> pb::NexthopState {
+    pb::NexthopState {
+        address: proto::addr_to_bytes(addr),
+        resolved: st.resolved,
+        via_prefix: st.via.map(proto::prefix_to_wire),
+        via_source: st
+            .via_source
+            .map(|s| pb::RouteSource::from(s) as i32)
+            .unwrap_or(0),
+        metric: st.metric,
+        nexthops: st
+            .legs
+            .iter()
+            .map(|l| pb::Nexthop {
+                gateway: l.gateway.map(proto::addr_to_bytes).unwrap_or_default(),
+                ifname: rib.ifname(l.ifindex).unwrap_or("").to_string(),
+                weight: l.weight as u32,
+            })
+            .collect(),
+        table,
+    }
+}

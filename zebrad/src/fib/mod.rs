@@ -1,0 +1,149 @@
+//! The FIB stage: zebrad's only door to the kernel's routing tables.
+//!
+//! Owns the rtnetlink (RFC 3549, `NETLINK_ROUTE`) conversation about routes
+//! and policy rules:
+//!
+//! - [`writer`]: the route writer task. Takes batches of [`FibOp`] and
+//!   installs them with many `RTM_NEWROUTE`/`RTM_DELROUTE` messages per
+//!   `sendto`, matching every ack to its request; one [`FibOutcome`] per op.
+//! - [`dump`]: reads every route of every table (start-up reconciliation).
+//! - [`monitor`]: link, address and route notifications, with zebrad's own
+//!   `RTM_NEWROUTE` echoes dropped in the kernel by a socket filter.
+//! - [`rules`]: `ip rule` entries tagged with our protocol id.
+//! - [`msg`]: translation between [`FibRoute`] and the crate's
+//!   `RouteMessage` (building requests, parsing dumps/notifications).
+//! - [`nl`]: socket plumbing shared by the above and by [`crate::iface`].
+//!
+//! What it never does: decide what to install (that is the RIB's job), or
+//! touch a route of a protocol id it was not given. Deletes always carry the
+//! protocol id, so the kernel itself refuses to match another protocol's
+//! route. (A *replace* is matched by the kernel on table, prefix, TOS and
+//! metric only; the RIB must choose metrics that do not collide with other
+//! daemons' routes it wants to leave alone.)
+
+pub mod dump;
+pub mod monitor;
+pub mod msg;
+pub(crate) mod nl;
+pub mod rules;
+pub mod writer;
+
+use std::net::IpAddr;
+
+use ipnetwork::IpNetwork;
+
+pub use dump::dump_routes;
+pub use monitor::{spawn_monitor, KernelEvent};
+pub use rules::{add_rule, del_rule, dump_rules, FibRule};
+pub use writer::{spawn_writer, FibClosed, FibWriter, WriterConfig};
+
+/// One path of a route.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FibNexthop {
+    /// Gateway address; `None` for a route straight onto a link. A gateway of
+    /// the other family than the prefix (RFC 5549/8950: IPv4 over an IPv6
+    /// nexthop) is sent as `RTA_VIA`.
+    pub gateway: Option<IpAddr>,
+    /// Outgoing interface index; 0 = let the kernel resolve the gateway.
+    pub ifindex: u32,
+    /// ECMP weight, 1..=256 (sent as `rtnh_hops = weight - 1`; values
+    /// outside the range are clamped). Ignored on single-path routes.
+    pub weight: u16,
+}
+
+/// The kernel route type (`rtm_type`) of a route we install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FibKind {
+    /// `RTN_UNICAST`: forward via the nexthops.
+    Unicast,
+    /// `RTN_BLACKHOLE`: drop silently.
+    Blackhole,
+    /// `RTN_UNREACHABLE`: drop, ICMP unreachable.
+    Unreachable,
+    /// `RTN_PROHIBIT`: drop, ICMP administratively prohibited.
+    Prohibit,
+}
+
+/// A route as the kernel holds it, in one table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FibRoute {
+    /// Destination; host bits beyond the prefix length are ignored on send.
+    pub prefix: IpNetwork,
+    /// Routing table id (any u32; 254 = main).
+    pub table: u32,
+    /// `rtm_protocol` (e.g. 186 bgp, 188 ospf).
+    pub protocol: u8,
+    /// Metric (`RTA_PRIORITY`); 0 = the kernel's default (IPv6 uses 1024).
+    pub priority: u32,
+    /// Route type.
+    pub kind: FibKind,
+    /// Paths; empty for blackhole/unreachable/prohibit. More than one makes an
+    /// `RTA_MULTIPATH` route.
+    pub nexthops: Vec<FibNexthop>,
+}
+
+/// One change to the kernel FIB.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FibOp {
+    /// Create the route, or replace the one with the same table, prefix and
+    /// metric (`NLM_F_CREATE | NLM_F_REPLACE`).
+    Replace(FibRoute),
+    /// Delete our route (matched on table, prefix, protocol and, when
+    /// non-zero, metric).
+    Delete {
+        prefix: IpNetwork,
+        table: u32,
+        protocol: u8,
+        priority: u32,
+    },
+}
+
+impl FibOp {
+    /// The destination this op is about.
+    pub fn prefix(&self) -> IpNetwork {
+        match self {
+            FibOp::Replace(r) => r.prefix,
+            FibOp::Delete { prefix, .. } => *prefix,
+        }
+    }
+
+    /// The table this op is about.
+    pub fn table(&self) -> u32 {
+        match self {
+            FibOp::Replace(r) => r.table,
+            FibOp::Delete { table, .. } => *table,
+        }
+    }
+
+    /// The metric this op is about.
+    pub fn priority(&self) -> u32 {
+        match self {
+            FibOp::Replace(r) => r.priority,
+            FibOp::Delete { priority, .. } => *priority,
+        }
+    }
+}
+
+/// The kernel's answer to one [`FibOp`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FibOutcome {
+    pub prefix: IpNetwork,
+    pub table: u32,
+    /// `true` for a [`FibOp::Replace`], `false` for a delete.
+    pub replace: bool,
+    /// `None` on success, else the positive errno from the kernel's ack
+    /// (e.g. `libc::ENETUNREACH`), or from `sendto` when the request could
+    /// not be sent at all.
+    pub error: Option<i32>,
+}
+
+impl FibOutcome {
+    pub(crate) fn of(op: &FibOp, error: Option<i32>) -> FibOutcome {
+        FibOutcome {
+            prefix: op.prefix(),
+            table: op.table(),
+            replace: matches!(op, FibOp::Replace(_)),
+            error,
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! Kernel notifications: links, addresses and routes as they change.
+//!
+//! Owns one `NETLINK_ROUTE` socket joined to the multicast groups
+//! `RTNLGRP_LINK`, `RTNLGRP_IPV4_IFADDR`, `RTNLGRP_IPV6_IFADDR`,
+//! `RTNLGRP_IPV4_ROUTE` and `RTNLGRP_IPV6_ROUTE` (rtnetlink(7)), and turns
+//! what arrives into [`KernelEvent`]s.
+//!
+//! zebrad installs up to a million routes of its own: their `RTM_NEWROUTE`
+//! echoes are dropped in the kernel by a classic BPF socket filter
+//! (`SO_ATTACH_FILTER`, see `Documentation/networking/filter.rst`), so they
+//! cost neither receive buffer nor wake-ups; the same test is repeated in
+//! user space in case the filter could not be attached. `RTM_DELROUTE` of
+//! those protocols is always delivered: that is how an `ip route del` from
+//! outside is noticed. An overrun of the receive buffer (`ENOBUFS`) becomes
+//! [`KernelEvent::Overrun`] (the caller resyncs with dumps) and monitoring
+//! goes on.
+//!
+//! Route events follow [`super::dump_routes`]'s filter (no local table, no
+//! `proto kernel`). Note that the kernel removes IPv4 routes through a link
+//! that goes down *without* `RTM_DELROUTE`; the caller reacts to the
+//! [`KernelEvent::Link`] instead.
+//!
+//! Never: writes to the kernel.
+
+use std::io;
+
+use ipnetwork::IpNetwork;
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{protocols::NETLINK_ROUTE, AsyncSocket, AsyncSocketExt, TokioSocket};
+use socket2::{SockFilter, SockRef};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use super::msg::route_from_message;
+use super::{nl, FibRoute};
+use crate::iface::{addr_from_message, link_from_message, Link};
+
+/// Multicast groups (`enum rtnetlink_groups` in `linux/rtnetlink.h`).
+const RTNLGRP_LINK: u32 = 1;
+const RTNLGRP_IPV4_IFADDR: u32 = 5;
+const RTNLGRP_IPV4_ROUTE: u32 = 7;
+const RTNLGRP_IPV6_IFADDR: u32 = 9;
+const RTNLGRP_IPV6_ROUTE: u32 = 11;
+const GROUPS: [u32; 5] = [
+    RTNLGRP_LINK,
+    RTNLGRP_IPV4_IFADDR,
+    RTNLGRP_IPV4_ROUTE,
+    RTNLGRP_IPV6_IFADDR,
+    RTNLGRP_IPV6_ROUTE,
+];
+
+/// Receive buffer asked for: a burst of a few hundred thousand deletions
+/// (a flushed table, a link down) fits.
+const MONITOR_RCVBUF: usize = 64 << 20;
+
+/// What changed in the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KernelEvent {
+    /// A link appeared or changed (any `RTM_NEWLINK`).
+    Link(Link),
+    /// The link with this index is gone.
+    LinkRemoved(u32),
+    AddrAdded {
+        ifindex: u32,
+        addr: IpNetwork,
+    },
+    AddrRemoved {
+        ifindex: u32,
+        addr: IpNetwork,
+    },
+    /// A route of a protocol not in the ignore list was added or replaced.
+    RouteAdded(FibRoute),
+    /// A route was deleted (ours included).
+    RouteDeleted(FibRoute),
+    /// Notifications were lost (receive buffer overrun): resync by dumping.
+    Overrun,
+}
+
+/// Subscribes to link, address and route notifications (v4 + v6) and
+/// forwards them to `tx`, except `RTM_NEWROUTE` of `ignore_new_protocols`.
+/// The socket is opened here, in the calling thread's network namespace;
+/// the task ends when `tx` is closed.
+pub fn spawn_monitor(
+    ignore_new_protocols: Vec<u8>,
+    tx: mpsc::Sender<KernelEvent>,
+) -> io::Result<()> {
+    let mut sock = TokioSocket::new(NETLINK_ROUTE)?;
+    sock.socket_mut().bind_auto()?;
+    let got = nl::raise_rcvbuf(&sock, MONITOR_RCVBUF);
+    let mut ignore = ignore_new_protocols;
+    ignore.sort_unstable();
+    ignore.dedup();
+    if !ignore.is_empty() {
+        match new_route_filter(&ignore) {
+            Some(prog) => {
+                let prog: Vec<SockFilter> = prog
+                    .iter()
+                    .map(|i| SockFilter::new(i.code, i.jt, i.jf, i.k))
+                    .collect();
+                match SockRef::from(sock.socket_ref()).attach_filter(&prog) {
+                    Ok(()) => {
+                        debug!(protocols = ?ignore, "kernel filter drops our own RTM_NEWROUTE")
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "cannot attach socket filter; filtering in user space")
+                    }
+                }
+            }
+            None => warn!(
+                count = ignore.len(),
+                "too many protocols for the socket filter; filtering in user space"
+            ),
+        }
+    }
+    for g in GROUPS {
+        sock.socket_mut().add_membership(g)?;
+    }
+    info!(rcvbuf = got, "kernel monitor started");
+    tokio::spawn(run(sock, ignore, tx));
+    Ok(())
+}
+
+async fn run(sock: TokioSocket, ignore: Vec<u8>, tx: mpsc::Sender<KernelEvent>) {
+    let mut rbuf = Vec::with_capacity(nl::RECV_BUF);
+    loop {
+        rbuf.clear();
+        let received = tokio::select! {
+            r = sock.recv(&mut rbuf) => r,
+            () = tx.closed() => break,
+        };
+        match received {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                warn!("kernel notifications lost (receive buffer overrun)");
+                if tx.send(KernelEvent::Overrun).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                warn!(error = %e, "kernel monitor socket failed; monitor stops");
+                break;
+            }
+        }
+        for m in nl::split(&rbuf) {
+            let Some(ev) = nl::parse(m).and_then(|msg| event(msg, &ignore)) else {
+                continue;
+            };
+            if tx.send(ev).await.is_err() {
+                debug!("kernel monitor stopped: receiver gone");
+                return;
+            }
+        }
+    }
+    debug!("kernel monitor stopped");
+}
+
+/// The event a notification stands for, if any.
+pub fn event(msg: RouteNetlinkMessage, ignore_new_protocols: &[u8]) -> Option<KernelEvent> {
+    match msg {
+        RouteNetlinkMessage::NewLink(l) => Some(KernelEvent::Link(link_from_message(&l))),
+        RouteNetlinkMessage::DelLink(l) => Some(KernelEvent::LinkRemoved(l.header.index)),
+        RouteNetlinkMessage::NewAddress(a) => {
+            addr_from_message(&a).map(|(ifindex, addr)| KernelEvent::AddrAdded { ifindex, addr })
+        }
+        RouteNetlinkMessage::DelAddress(a) => {
+            addr_from_message(&a).map(|(ifindex, addr)| KernelEvent::AddrRemoved { ifindex, addr })
+        }
+        RouteNetlinkMessage::NewRoute(r) => {
+            if ignore_new_protocols.contains(&u8::from(r.header.protocol)) {
+                return None;
+            }
+            route_from_message(&r).ok().map(KernelEvent::RouteAdded)
+        }
+        RouteNetlinkMessage::DelRoute(r) => {
+            route_from_message(&r).ok().map(KernelEvent::RouteDeleted)
+        }
+        _ => None,
+    }
+}
+
+/// One classic BPF instruction (`struct sock_filter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BpfInsn {
+    pub code: u16,
+    pub jt: u8,
+    pub jf: u8,
+    pub k: u32,
+}
+
+// Classic BPF opcodes (linux/filter.h, linux/bpf_common.h).
+const BPF_LD_H_ABS: u16 = 0x28; // BPF_LD | BPF_H | BPF_ABS: A = u16 at k, big endian
+const BPF_LD_B_ABS: u16 = 0x30; // BPF_LD | BPF_B | BPF_ABS: A = u8 at k
+const BPF_JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K: A == k ? jt : jf
+const BPF_RET_K: u16 = 0x06; // BPF_RET | BPF_K: keep k bytes (0 = drop)
+
+/// Offset of `nlmsg_type` in `struct nlmsghdr`.
+const OFF_NLMSG_TYPE: u32 = 4;
+/// Offset of `rtm_protocol`: 16-byte `nlmsghdr`, then `struct rtmsg`
+/// (family, dst_len, src_len, tos, table, protocol...).
+const OFF_RTM_PROTOCOL: u32 = 16 + 5;
+
+/// The filter that drops `RTM_NEWROUTE` whose `rtm_protocol` is one of
+/// `protocols` and keeps everything else. `None` when the list is too long
+/// for 8-bit jump offsets.
+///
+/// Multicast notifications carry one netlink message per datagram, so the
+/// header at offset 0 is the message's. `nlmsg_type` is in host byte order
+/// while BPF loads half-words big-endian, hence the byte-swapped constant.
+pub fn new_route_filter(protocols: &[u8]) -> Option<Vec<BpfInsn>> {
+    let n = u8::try_from(protocols.len()).ok().filter(|n| *n <= 250)?;
+    let new_route = u32::from(u16::from_be_bytes(libc::RTM_NEWROUTE.to_ne_bytes()));
+    let ins = |code, jt, jf, k| BpfInsn { code, jt, jf, k };
+    let mut p = Vec::with_capacity(usize::from(n) + 5);
+    p.push(ins(BPF_LD_H_ABS, 0, 0, OFF_NLMSG_TYPE));
+    // Not RTM_NEWROUTE: jump over the protocol tests to "keep".
+    p.push(ins(BPF_JEQ_K, 0, n + 1, new_route));
+    p.push(ins(BPF_LD_B_ABS, 0, 0, OFF_RTM_PROTOCOL));
+    for (i, proto) in protocols.iter().enumerate() {
+        // Match: jump to "drop", past the remaining tests and "keep".
+        let i = u8::try_from(i).ok()?;
+        p.push(ins(BPF_JEQ_K, n - i, 0, u32::from(*proto)));
+    }
+    p.push(ins(BPF_RET_K, 0, 0, u32::MAX)); // keep
+    p.push(ins(BPF_RET_K, 0, 0, 0)); // drop
+    Some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tiny interpreter for the four opcodes the filter uses: returns
+    /// whether the packet is kept.
+    fn run(prog: &[BpfInsn], pkt: &[u8]) -> bool {
+        let mut a: u32 = 0;
+        let mut pc = 0usize;
+        loop {
+            let i = prog[pc];
+            pc += 1;
+            match i.code {
+                BPF_LD_H_ABS => {
+                    let k = i.k as usize;
+                    let Some(b) = pkt.get(k..k + 2) else {
+                        return false;
+                    };
+                    a = u32::from(u16::from_be_bytes([b[0], b[1]]));
+                }
+                BPF_LD_B_ABS => {
+                    let Some(b) = pkt.get(i.k as usize) else {
+                        return false;
+                    };
+                    a = u32::from(*b);
+                }
+                BPF_JEQ_K => pc += usize::from(if a == i.k { i.jt } else { i.jf }),
+                BPF_RET_K => return i.k != 0,
+                c => panic!("unexpected opcode {c:#x}"),
+            }
+        }
+    }
+
+    fn msg(kind: u16, protocol: u8) -> Vec<u8> {
+        let mut m = vec![0u8; 28];
+        m[0..4].copy_from_slice(&28u32.to_ne_bytes());
+        m[4..6].copy_from_slice(&kind.to_ne_bytes());
+        m[21] = protocol;
+        m
+    }
+
+    #[test]
+    fn filter_drops_only_our_new_routes() {
+        let prog = new_route_filter(&[186, 196]).unwrap();
+        assert!(!run(&prog, &msg(libc::RTM_NEWROUTE, 186)));
+        assert!(!run(&prog, &msg(libc::RTM_NEWROUTE, 196)));
+        assert!(run(&prog, &msg(libc::RTM_NEWROUTE, 188)));
+        assert!(run(&prog, &msg(libc::RTM_DELROUTE, 186)));
+        assert!(run(&prog, &msg(libc::RTM_NEWLINK, 186)));
+        assert!(run(&prog, &msg(libc::RTM_NEWADDR, 0)));
+    }
+
+    #[test]
+    fn filter_with_one_and_many_protocols() {
+        let prog = new_route_filter(&[4]).unwrap();
+        assert!(!run(&prog, &msg(libc::RTM_NEWROUTE, 4)));
+        assert!(run(&prog, &msg(libc::RTM_NEWROUTE, 5)));
+        let all: Vec<u8> = (0..=249).collect();
+        let prog = new_route_filter(&all).unwrap();
+        assert!(!run(&prog, &msg(libc::RTM_NEWROUTE, 0)));
+        assert!(!run(&prog, &msg(libc::RTM_NEWROUTE, 249)));
+        assert!(run(&prog, &msg(libc::RTM_NEWROUTE, 250)));
+        assert!(run(&prog, &msg(libc::RTM_DELROUTE, 100)));
+        assert!(new_route_filter(&[0; 251]).is_none());
+    }
+}

@@ -1,0 +1,455 @@
+//! RIB selection, resolution and lifecycle, step by step.
+
+use super::*;
+
+fn net(s: &str) -> IpNetwork {
+    s.parse().unwrap()
+}
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn via(prefix: &str, gws: &[&str]) -> RouteIn {
+    RouteIn {
+        prefix: net(prefix),
+        table: MAIN_TABLE,
+        distance: None,
+        metric: 0,
+        tag: 0,
+        kind: RouteKind::Unicast,
+        nexthops: gws
+            .iter()
+            .map(|g| NexthopIn {
+                gateway: Some(ip(g)),
+                ifname: None,
+                weight: 1,
+            })
+            .collect(),
+    }
+}
+
+/// A RIB with eth0 (index 2, 192.0.2.1/24) and eth1 (index 3, 198.51.100.1/24) up.
+fn lab() -> Rib {
+    let mut rib = Rib::new(RibConfig::default());
+    rib.link_update(2, "eth0", true);
+    rib.link_update(3, "eth1", true);
+    rib.addr_added(2, net("192.0.2.1/24"));
+    rib.addr_added(3, net("198.51.100.1/24"));
+    rib.take_output();
+    rib
+}
+
+fn replaced(out: &Output) -> Vec<(IpNetwork, Vec<(Option<IpAddr>, u32)>, u8)> {
+    out.fib
+        .iter()
+        .filter_map(|op| match op {
+            FibOp::Replace(r) => Some((
+                r.prefix,
+                r.nexthops.iter().map(|n| (n.gateway, n.ifindex)).collect(),
+                r.protocol,
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn deleted(out: &Output) -> Vec<IpNetwork> {
+    out.fib
+        .iter()
+        .filter_map(|op| match op {
+            FibOp::Delete { prefix, .. } => Some(*prefix),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn connected_routes_are_not_installed_but_resolve() {
+    let mut rib = lab();
+    let v = rib.show(MAIN_TABLE, Some(false), None);
+    assert_eq!(v.len(), 2);
+    assert!(v
+        .iter()
+        .all(|r| r.source == Source::Connected && r.selected && r.installed));
+    let s = rib.client(Source::Static, "config");
+    rib.add(s, &via("203.0.113.0/24", &["192.0.2.2"])).unwrap();
+    rib.settle();
+    let out = rib.take_output();
+    assert_eq!(
+        replaced(&out),
+        vec![(net("203.0.113.0/24"), vec![(Some(ip("192.0.2.2")), 2)], 196)]
+    );
+}
+
+#[test]
+fn lowest_distance_wins_then_falls_back() {
+    let mut rib = lab();
+    let s = rib.client(Source::Static, "config");
+    let b = rib.client(Source::Bgp, "default");
+    rib.add(b, &via("203.0.113.0/24", &["198.51.100.2"]))
+        .unwrap();
+    rib.add(s, &via("203.0.113.0/24", &["192.0.2.2"])).unwrap();
+    rib.settle();
+    let out = rib.take_output();
+    // One op for the prefix, with the static route's nexthop.
+    assert_eq!(
+        replaced(&out),
+        vec![(net("203.0.113.0/24"), vec![(Some(ip("192.0.2.2")), 2)], 196)]
+    );
+    rib.remove_route(s, MAIN_TABLE, net("203.0.113.0/24"));
+    rib.settle();
+    let out = rib.take_output();
+    assert_eq!(
+        replaced(&out),
+        vec![(
+            net("203.0.113.0/24"),
+            vec![(Some(ip("198.51.100.2")), 3)],
+            186
+        )]
+    );
+    rib.remove_route(b, MAIN_TABLE, net("203.0.113.0/24"));
+    rib.settle();
+    assert_eq!(deleted(&rib.take_output()), vec![net("203.0.113.0/24")]);
+    assert!(rib
+        .show(MAIN_TABLE, None, Some((net("203.0.113.0/24"), false)))
+        .is_empty());
+}
+
+#[test]
+fn lower_metric_wins_at_equal_distance() {
+    let mut rib = lab();
+    let a = rib.client(Source::Bgp, "a");
+    let b = rib.client(Source::Bgp, "b");
+    let mut r1 = via("203.0.113.0/24", &["192.0.2.2"]);
+    r1.metric = 10;
+    let mut r2 = via("203.0.113.0/24", &["198.51.100.2"]);
+    r2.metric = 5;
+    rib.add(a, &r1).unwrap();
+    rib.add(b, &r2).unwrap();
+    rib.settle();
+    let out = rib.take_output();
+    assert_eq!(replaced(&out)[0].1, vec![(Some(ip("198.51.100.2")), 3)]);
+}
+
+#[test]
+fn ecmp_up_to_the_limit() {
+    let mut rib = lab();
+    let s = rib.client(Source::Static, "config");
+    rib.add(s, &via("203.0.113.0/24", &["192.0.2.2", "198.51.100.2"]))
+        .unwrap();
+    rib.settle();
+    let out = rib.take_output();
+    assert_eq!(replaced(&out)[0].1.len(), 2);
+    rib.set_config(RibConfig {
+        ecmp_max: 1,
+        ..RibConfig::default()
+    });
+    let out = rib.take_output();
+    assert_eq!(replaced(&out)[0].1.len(), 1, "{out:?}");
+}
+
+#[test]
+fn recursive_resolution_follows_the_covering_route() {
+    let mut rib = lab();
+    let s = rib.client(Source::Static, "config");
+    // 203.0.113.0/24 via 198.51.100.77? No: via 10-less documentation host
+    // 192.0.2.200 is connected; use a gateway inside another static route.
+    rib.add(s, &via("198.51.100.128/25", &["192.0.2.2"]))
+        .unwrap();
+    rib.add(s, &via("203.0.113.0/24", &["198.51.100.200"]))
+        .unwrap();
+    rib.settle();
+    let out = rib.take_output();
+    let r = replaced(&out);
+    // 198.51.100.200 is in 198.51.100.128/25 (more specific than the
+    // connected /24), so the route resolves recursively through 192.0.2.2.
+    let t = r.iter().find(|x| x.0 == net("203.0.113.0/24")).unwrap();
+    assert_eq!(t.1, vec![(Some(ip("192.0.2.2")), 2)]);
+    let v = rib.show(MAIN_TABLE, None, Some((net("203.0.113.0/24"), false)));
+    assert!(v[0].status[0].recursive);
+    // The covering route goes: the gateway falls back to the connected /24.
+    rib.remove_route(s, MAIN_TABLE, net("198.51.100.128/25"));
+    rib.settle();
+    let out = rib.take_output();
+    let r = replaced(&out);
+    assert_eq!(
+        r,
+        vec![(
+            net("203.0.113.0/24"),
+            vec![(Some(ip("198.51.100.200")), 3)],
+            196
+        )]
+    );
+}
+
+#[test]
+fn unresolvable_route_is_kept_and_installed_when_it_resolves() {
+    let mut rib = lab();
+    let s = rib.client(Source::Static, "config");
+    rib.add(s, &via("198.18.0.0/15", &["203.0.113.9"])).unwrap();
+    rib.settle();
+    assert!(rib.take_output().fib.is_empty());
+    let v = rib.show(MAIN_TABLE, None, Some((net("198.18.0.0/15"), false)));
+    assert!(!v[0].selected && !v[0].installed);
+    rib.link_update(4, "eth2", true);
+    rib.addr_added(4, net("203.0.113.1/24"));
+    let out = rib.take_output();
+    assert_eq!(
+        replaced(&out),
+        vec![(
+            net("198.18.0.0/15"),
+            vec![(Some(ip("203.0.113.9")), 4)],
+            196
+        )]
+    );
+}
+
+#[test]
+fn default_route_does_not_resolve_nexthops() {
+    let mut rib = lab();
+    let s = rib.client(Source::Static, "config");
+    rib.add(s, &via("0.0.0.0/0", &["192.0.2.2"])).unwrap();
+    rib.add(s, &via("203.0.113.0/24", &["198.18.0.1"])).unwrap();
+    rib.settle();
+    let out = rib.take_output();
+    assert_eq!(replaced(&out).len(), 1, "only the default route: {out:?}");
+}
+
+#[test]
+fn link_down_withdraws_and_link_up_restores() {
+    let mut rib = lab();
+    let s = rib.client(Source::Static, "config");
+    rib.add(s, &via("203.0.113.0/24", &["192.0.2.2", "198.51.100.2"]))
+        .unwrap();
+    rib.settle();
+    rib.take_output();
+    rib.link_update(2, "eth0", false);
+    let out = rib.take_output();
+    assert_eq!(replaced(&out)[0].1, vec![(Some(ip("198.51.100.2")), 3)]);
+    rib.link_update(3, "eth1", false);
+    assert_eq!(deleted(&rib.take_output()), vec![net("203.0.113.0/24")]);
+    rib.link_update(2, "eth0", true);
+    rib.link_update(3, "eth1", true);
+    let out = rib.take_output();
+    let last = replaced(&out).pop().unwrap();
+    assert_eq!(last.1.len(), 2);
+}
+
+#[test]
+fn interface_route_and_blackhole() {
+    let mut rib = lab();
+    let s = rib.client(Source::Static, "config");
+    let mut r = via("203.0.113.0/24", &[]);
+    r.nexthops = vec![NexthopIn {
+        gateway: None,
+        ifname: Some("eth1".into()),
+        weight: 1,
+    }];
+    rib.add(s, &r).unwrap();
+    let mut bh = via("198.18.0.0/15", &[]);
+    bh.kind = RouteKind::Blackhole;
+    rib.add(s, &bh).unwrap();
+    r.nexthops[0].ifname = Some("nope".into());
+    assert!(rib.add(s, &r).unwrap_err().contains("unknown interface"));
+    rib.settle();
+    let out = rib.take_output();
+    assert_eq!(out.fib.len(), 2);
+    assert!(out
+        .fib
+        .iter()
+        .any(|op| matches!(op, FibOp::Replace(r) if r.kind == FibKind::Blackhole && r.nexthops.is_empty())));
+    assert!(replaced(&out).contains(&(net("203.0.113.0/24"), vec![(None, 3)], 196)));
+}
+
+#[test]
+fn tables_are_separate() {
+    let mut rib = lab();
+    let s = rib.client(Source::Static, "config");
+    let mut r = via("203.0.113.0/24", &["192.0.2.2"]);
+    r.table = 1000;
+    rib.add(s, &r).unwrap();
+    rib.settle();
+    let out = rib.take_output();
+    match &out.fib[0] {
+        FibOp::Replace(f) => assert_eq!(f.table, 1000),
+        o => panic!("{o:?}"),
+    }
+    assert!(rib
+        .show(MAIN_TABLE, None, Some((net("203.0.113.0/24"), false)))
+        .is_empty());
+    assert_eq!(rib.show(1000, None, None).len(), 1);
+}
+
+#[test]
+fn stale_routes_of_a_gone_client_expire() {
+    let mut rib = lab();
+    let (b, _) = rib.connect(Source::Bgp, "default");
+    rib.add(b, &via("203.0.113.0/24", &["192.0.2.2"])).unwrap();
+    rib.add(b, &via("198.18.0.0/15", &["192.0.2.2"])).unwrap();
+    rib.settle();
+    rib.take_output();
+    let t0 = Instant::now();
+    rib.disconnect(b, Duration::from_secs(120), t0);
+    assert!(
+        rib.take_output().fib.is_empty(),
+        "nothing leaves the kernel yet"
+    );
+    assert!(
+        rib.show(MAIN_TABLE, None, None)
+            .iter()
+            .filter(|r| r.stale)
+            .count()
+            == 2
+    );
+    assert_eq!(rib.expire_stale(t0 + Duration::from_secs(60)), 0);
+    assert_eq!(rib.expire_stale(t0 + Duration::from_secs(121)), 2);
+    let mut d = deleted(&rib.take_output());
+    d.sort();
+    assert_eq!(d, vec![net("198.18.0.0/15"), net("203.0.113.0/24")]);
+}
+
+#[test]
+fn a_returning_client_replaces_its_stale_routes_without_a_flap() {
+    let mut rib = lab();
+    let (b, _) = rib.connect(Source::Bgp, "default");
+    rib.add(b, &via("203.0.113.0/24", &["192.0.2.2"])).unwrap();
+    rib.add(b, &via("198.18.0.0/15", &["192.0.2.2"])).unwrap();
+    rib.settle();
+    rib.take_output();
+    rib.disconnect(b, Duration::from_secs(120), Instant::now());
+    let (b2, stale) = rib.connect(Source::Bgp, "default");
+    assert_eq!((b2, stale), (b, 2));
+    rib.add(b, &via("203.0.113.0/24", &["192.0.2.2"])).unwrap();
+    rib.settle();
+    assert!(
+        rib.take_output().fib.is_empty(),
+        "same route again: no kernel change"
+    );
+    rib.end_of_rib(b);
+    assert_eq!(deleted(&rib.take_output()), vec![net("198.18.0.0/15")]);
+    assert!(rib.clients()[b as usize].stale_deadline.is_none());
+}
+
+#[test]
+fn adopted_kernel_routes_go_to_the_returning_client() {
+    let mut rib = lab();
+    let t0 = Instant::now();
+    let k = FibRoute {
+        prefix: net("203.0.113.0/24"),
+        table: MAIN_TABLE,
+        protocol: 186,
+        priority: KERNEL_PRIORITY,
+        kind: FibKind::Unicast,
+        nexthops: vec![FibNexthop {
+            gateway: Some(ip("192.0.2.2")),
+            ifindex: 2,
+            weight: 1,
+        }],
+    };
+    rib.adopt(Source::Bgp, &k, Duration::from_secs(120), t0);
+    rib.settle();
+    assert!(rib.take_output().fib.is_empty());
+    let v = rib.show(MAIN_TABLE, None, Some((net("203.0.113.0/24"), false)));
+    assert!(v[0].stale && v[0].installed);
+    let (b, stale) = rib.connect(Source::Bgp, "default");
+    assert_eq!(stale, 1);
+    rib.add(b, &via("203.0.113.0/24", &["192.0.2.2"])).unwrap();
+    rib.settle();
+    rib.end_of_rib(b);
+    let out = rib.take_output();
+    assert!(deleted(&out).is_empty(), "{out:?}");
+    let v = rib.show(MAIN_TABLE, None, Some((net("203.0.113.0/24"), false)));
+    assert_eq!(v.len(), 1);
+    assert!(!v[0].stale && v[0].installed && v[0].instance == "default");
+}
+
+#[test]
+fn kernel_errors_and_outside_deletions() {
+    let mut rib = lab();
+    let s = rib.client(Source::Static, "config");
+    rib.add(s, &via("203.0.113.0/24", &["192.0.2.2"])).unwrap();
+    rib.settle();
+    rib.take_output();
+    assert!(rib.kernel_route_deleted(MAIN_TABLE, net("203.0.113.0/24"), KERNEL_PRIORITY));
+    assert_eq!(replaced(&rib.take_output()).len(), 1);
+    assert_eq!(rib.stats().fib_reinstalled, 1);
+    // A deletion of a route we do not have installed is not ours.
+    assert!(!rib.kernel_route_deleted(MAIN_TABLE, net("198.18.0.0/15"), KERNEL_PRIORITY));
+    rib.fib_outcome(&FibOutcome {
+        prefix: net("203.0.113.0/24"),
+        table: MAIN_TABLE,
+        replace: true,
+        error: Some(-101),
+    });
+    let v = rib.show(MAIN_TABLE, None, Some((net("203.0.113.0/24"), false)));
+    assert!(v[0].selected && !v[0].installed);
+    assert_eq!(v[0].fib_err, 101);
+    assert_eq!(rib.stats().fib_errors, 1);
+}
+
+#[test]
+fn nexthop_tracking_reports_changes() {
+    let mut rib = lab();
+    let st = rib
+        .nht_register(MAIN_TABLE, ip("203.0.113.5"), true)
+        .unwrap();
+    assert!(!st.resolved);
+    let o = rib.client(Source::Ospf, "default");
+    let mut r = via("203.0.113.0/24", &["192.0.2.2"]);
+    r.metric = 30;
+    rib.add(o, &r).unwrap();
+    rib.settle();
+    let out = rib.take_output();
+    assert_eq!(out.nht.len(), 1);
+    let (_, a, st) = &out.nht[0];
+    assert_eq!(*a, ip("203.0.113.5"));
+    assert!(st.resolved);
+    assert_eq!(st.metric, 30);
+    assert_eq!(st.via, Some(net("203.0.113.0/24")));
+    assert_eq!(st.via_source, Some(Source::Ospf));
+    rib.remove_route(o, MAIN_TABLE, net("203.0.113.0/24"));
+    rib.settle();
+    let out = rib.take_output();
+    assert!(!out.nht[0].2.resolved);
+}
+
+#[test]
+fn redistribution_reports_selected_changes() {
+    let mut rib = lab();
+    rib.redist_wanted = true;
+    let s = rib.client(Source::Static, "config");
+    rib.add(s, &via("203.0.113.0/24", &["192.0.2.2"])).unwrap();
+    rib.settle();
+    let out = rib.take_output();
+    assert_eq!(out.redist.len(), 1);
+    assert_eq!(out.redist[0].new.as_ref().unwrap().source, Source::Static);
+    rib.remove_route(s, MAIN_TABLE, net("203.0.113.0/24"));
+    rib.settle();
+    let out = rib.take_output();
+    assert_eq!(out.redist[0].old, Some(Source::Static));
+    assert!(out.redist[0].new.is_none());
+    let dump = rib.selected_routes(&[Source::Connected], &[MAIN_TABLE]);
+    assert_eq!(dump.len(), 2);
+}
+
+#[test]
+fn many_routes_share_one_group() {
+    let mut rib = lab();
+    let b = rib.client(Source::Bgp, "default");
+    for i in 0..1000u32 {
+        let p = format!("198.18.{}.{}/32", i / 256, i % 256);
+        rib.add(b, &via(&p, &["192.0.2.2"])).unwrap();
+    }
+    rib.settle();
+    assert_eq!(rib.take_output().fib.len(), 1000);
+    // Two connected groups plus the one shared BGP group.
+    assert_eq!(rib.groups.len(), 3);
+    for i in (0..1000u32).rev() {
+        let p = format!("198.18.{}.{}/32", i / 256, i % 256);
+        rib.remove_route(b, MAIN_TABLE, net(&p));
+    }
+    rib.settle();
+    assert_eq!(rib.take_output().fib.len(), 1000);
+    assert_eq!(rib.groups.len(), 2);
+    assert_eq!(rib.route_count(), 2);
+}
