@@ -473,4 +473,4 @@ pub fn prefix_of(addr: Ipv4Addr, mask: Ipv4Addr) -> Option<Ipv4Network> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

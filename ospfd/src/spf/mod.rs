@@ -116,9 +116,9 @@ pub fn calculate(
     let mut table = RoutingTable::default();
     let mut spfs = Vec::with_capacity(areas.len());
     for area in areas {
-        let spf = area_spf(router_id, area, now);
-        for (prefix, route) in &spf.networks {
-            merge_route(&mut table.networks, *prefix, route.clone());
+        let mut spf = area_spf(router_id, area, now);
+        for (prefix, route) in std::mem::take(&mut spf.networks) {
+            merge_route(&mut table.networks, prefix, route);
         }
         for (rtr, route) in &spf.routers {
             table.routers.insert((*rtr, area.area_id), route.clone());
