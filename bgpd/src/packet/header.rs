@@ -42,7 +42,8 @@ impl MessageType {
     /// Smallest and largest valid total length (RFC 4271 §6.1, RFC 2918).
     fn length_bounds(self, max: usize) -> (usize, usize) {
         match self {
-            Self::Open => (29, max),
+            // RFC 8654 §3: OPEN is never extended.
+            Self::Open => (29, max.min(MAX_MESSAGE_LEN)),
             Self::Update => (23, max),
             Self::Notification => (21, max),
             Self::Keepalive => (HEADER_LEN, HEADER_LEN),
@@ -223,6 +224,11 @@ mod tests {
             ..SessionCaps::default()
         };
         assert!(decode_header(&hdr(5000, 2), &ext).is_ok());
+        // ... but never for OPEN or KEEPALIVE (RFC 8654 §3).
+        assert_eq!(
+            decode_header(&hdr(5000, 1), &ext),
+            Err(HeaderError::BadLength(5000))
+        );
     }
 
     #[test]

@@ -146,6 +146,16 @@ impl Open {
             .flatten()
     }
 
+    /// The session's check of the peer AS against configuration
+    /// (RFC 4271 §6.2, RFC 6793 §4.1), with the NOTIFICATION to send.
+    pub fn check_peer_as(&self, expected: u32) -> Result<(), OpenError> {
+        if self.asn() == expected {
+            Ok(())
+        } else {
+            Err(OpenError::BadPeerAs(self.asn()))
+        }
+    }
+
     pub fn decode_body(body: &[u8]) -> Result<Self, OpenError> {
         let short = |_| OpenError::MalformedParameters;
         let (i, version) = wire::u8(body).map_err(short)?;
@@ -354,6 +364,9 @@ mod tests {
     #[test]
     fn bird_open_round_trip() {
         let open = decode_open(BIRD_OPEN).unwrap();
+        assert_eq!(open.check_peer_as(4_200_000_000), Ok(()));
+        let n = open.check_peer_as(23456).unwrap_err().notification();
+        assert_eq!((n.code(), n.subcode()), (2, 2));
         assert_eq!(open.my_as, 23456);
         assert_eq!(open.asn(), 4_200_000_000);
         assert_eq!(open.capabilities.len(), 7);

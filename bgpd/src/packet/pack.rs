@@ -36,6 +36,9 @@ pub fn pack_announcements(
         .partition(|n| AfiSafi::of(&n.prefix).afi == Afi::IPV4);
     let mut out = Vec::new();
 
+    if !v4.is_empty() && attrs.next_hop.is_none() {
+        return Err(EncodeError::MissingNextHop);
+    }
     let family = AfiSafi::IPV4_UNICAST;
     let add_path = caps.add_path_tx(family);
     let budget = max
@@ -66,6 +69,15 @@ pub fn pack_announcements(
         .ok_or(EncodeError::MissingNextHop)?;
     let mut head = BytesMut::new();
     encode_reach_head(family, nh, &mut head)?;
+    // RFC 4760 §3: no NEXT_HOP attribute when only MP_REACH_NLRI is sent.
+    if attrs.next_hop.is_some() {
+        common.clear();
+        PathAttributes {
+            next_hop: None,
+            ..attrs.clone()
+        }
+        .encode(caps, &mut common);
+    }
     let fixed = UPDATE_OVERHEAD + MP_ATTR_HEADER + head.len() + common.len();
     let budget = max
         .checked_sub(fixed)
@@ -212,6 +224,9 @@ mod tests {
                 panic!("not an update")
             };
             let mut a = u.attributes.clone();
+            if u.mp_reach.is_some() {
+                assert_eq!(a.next_hop, None);
+            }
             if !caps.four_octet_as {
                 // A 2-octet session: AS_TRANS + AS4_PATH, folded back.
                 a.reconcile_as4();
@@ -306,6 +321,18 @@ mod tests {
         let caps = SessionCaps::default();
         assert!(pack_announcements(&attrs(), &[], &caps).unwrap().is_empty());
         assert!(pack_withdrawals(&[], &caps).unwrap().is_empty());
+    }
+
+    #[test]
+    fn ipv4_needs_next_hop() {
+        let a = PathAttributes {
+            next_hop: None,
+            ..attrs()
+        };
+        assert_eq!(
+            pack_announcements(&a, &v4_prefixes(1), &SessionCaps::default()),
+            Err(EncodeError::MissingNextHop)
+        );
     }
 
     #[test]

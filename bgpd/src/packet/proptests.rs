@@ -379,6 +379,7 @@ proptest! {
     ) {
         let mut attrs = attrs;
         attrs.mp_next_hop = Some(MpNextHop::V6 { global: Ipv6Addr::LOCALHOST, link_local: None });
+        attrs.next_hop = Some(Ipv4Addr::new(192, 0, 2, 1));
         let msgs = pack_announcements(&attrs, &prefixes, &caps).unwrap();
         let mut got = Vec::new();
         for m in &msgs {

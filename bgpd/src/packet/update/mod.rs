@@ -130,10 +130,28 @@ pub enum UpdateErrorReason {
     UnrecognizedWellKnown(u8),
 }
 
+impl std::fmt::Display for UpdateErrorReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use super::attribute::attribute_name as name;
+        match self {
+            Self::Lengths => f.write_str("lengths overrun the message"),
+            Self::WithdrawnRoutes(e) => write!(f, "withdrawn routes: {e}"),
+            Self::Nlri(e) => write!(f, "NLRI: {e}"),
+            Self::Mp { type_code, error } => write!(f, "{}: {error}", name(*type_code)),
+            Self::MpFlags { type_code, flags } => {
+                write!(f, "{}: bad flags {flags:#04x}", name(*type_code))
+            }
+            Self::MpOverrun(t) => write!(f, "{} overruns the attributes", name(*t)),
+            Self::MpDuplicate(t) => write!(f, "{} appears twice", name(*t)),
+            Self::UnrecognizedWellKnown(t) => write!(f, "unrecognized well-known {}", name(*t)),
+        }
+    }
+}
+
 /// An UPDATE that requires a session reset: NOTIFICATION 3/`subcode` with
 /// `data` (the offending attribute where the RFC says so).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("UPDATE error ({subcode}): {reason:?}")]
+#[error("UPDATE error ({subcode}): {reason}")]
 pub struct UpdateError {
     pub subcode: UpdateSubcode,
     pub data: Vec<u8>,
@@ -299,6 +317,16 @@ pub fn decode_update(body: &[u8], caps: &SessionCaps) -> Result<ParsedUpdate, Up
 
     update.nlri = decode_prefixes(nlri_bytes, Afi::IPV4, ipv4_add_path)
         .map_err(|e| UpdateError::new(InvalidNetworkField, &[], UpdateErrorReason::Nlri(e)))?;
+
+    // RFC 4760 §3: without classic NLRI the NEXT_HOP attribute is to be
+    // ignored, so a malformed one costs only itself.
+    if update.nlri.is_empty() {
+        let (next_hop, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut outcome.withdraw)
+            .into_iter()
+            .partition(|i| i.type_code == code::NEXT_HOP);
+        outcome.withdraw = rest;
+        outcome.discarded.extend(next_hop);
+    }
 
     // RFC 7606 §3(d): missing well-known mandatory attributes, only when
     // there is something to install. An attribute that was present but

@@ -728,3 +728,33 @@ fn two_octet_session_as4() {
     assert_eq!(a.aggregator.map(|g| g.asn), Some(4_200_000_000));
     assert_eq!((a.as4_path, a.as4_aggregator), (None, None));
 }
+
+#[test]
+fn bad_next_hop_without_classic_nlri_is_discarded() {
+    let mut mp = vec![0x00, 0x02, 0x01, 16];
+    mp.extend("2001:db8::1".parse::<Ipv6Addr>().unwrap().octets());
+    mp.extend([0, 16, 0x20, 0x01]);
+    let mut attrs = attr(0x80, MP_REACH_NLRI, &mp);
+    attrs.extend(attr(0x40, ORIGIN, &[0]));
+    attrs.extend(attr(0x40, AS_PATH, &[]));
+    attrs.extend(attr(0x40, NEXT_HOP, &[0, 0, 0, 0]));
+    let parsed = decode(&attrs, &[]).unwrap();
+    assert_eq!(parsed.report.action, UpdateAction::Normal);
+    assert_eq!(
+        parsed.report.discarded,
+        vec![AttributeIssue {
+            type_code: NEXT_HOP,
+            problem: Problem::Value
+        }]
+    );
+    assert_eq!(parsed.announced().len(), 1);
+}
+
+#[test]
+fn session_reset_text() {
+    let err = decode(&attr(0x40, MP_UNREACH_NLRI, &[0, 2, 1]), &[]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "UPDATE error (Attribute Flags Error): MP_UNREACH_NLRI: bad flags 0x40"
+    );
+}
