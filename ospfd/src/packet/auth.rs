@@ -77,7 +77,21 @@ pub enum AuthConfig {
     Md5 { send: Md5Key, accept: Vec<Md5Key> },
 }
 
-/// What the authentication field of a verified packet carried.
+/// What the authentication field of a verified packet carried. Under
+/// cryptographic authentication the 64-bit field reads (RFC 2328 D.3):
+///
+/// ```text
+///  0                   1                   2                   3
+///  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |              0                |    Key ID     | Auth Data Len |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// |                 Cryptographic sequence number                 |
+/// +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+/// ```
+///
+/// and the 16-byte digest, MD5(packet || key zero-padded to 16 bytes),
+/// follows the packet outside its length; the checksum field is zero.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthInfo {
     Null,

@@ -436,3 +436,54 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn request_type_out_of_range_and_odd_lengths() {
+    let null = AuthConfig::Null;
+    let req = Packet {
+        router_id: ip(1, 1, 1, 1),
+        area_id: ip(0, 0, 0, 0),
+        body: PacketBody::LsRequest(LsRequest {
+            entries: vec![LsaKey::new(LsaType::ROUTER, ip(2, 2, 2, 2), ip(2, 2, 2, 2))],
+        }),
+    };
+    let mut bytes = req.encode(&null, 0).to_vec();
+    bytes[24..28].copy_from_slice(&0x100u32.to_be_bytes());
+    fix_checksum(&mut bytes);
+    assert!(matches!(
+        Packet::decode(&bytes, &null),
+        Err(DecodeError::BadBody {
+            packet_type: PacketType::LsRequest,
+            reason: "LS type out of range"
+        })
+    ));
+    // An acknowledgment whose headers are cut.
+    let ack = Packet {
+        router_id: ip(1, 1, 1, 1),
+        area_id: ip(0, 0, 0, 0),
+        body: PacketBody::LsAck(LsAck {
+            lsa_headers: vec![*sample_lsa().header()],
+        }),
+    };
+    let mut bytes = ack.encode(&null, 0).to_vec();
+    bytes.truncate(40);
+    bytes[2..4].copy_from_slice(&40u16.to_be_bytes());
+    fix_checksum(&mut bytes);
+    assert!(matches!(
+        Packet::decode(&bytes, &null),
+        Err(DecodeError::BadBody {
+            packet_type: PacketType::LsAck,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn db_desc_flags() {
+    let f = DbDescFlags::I | DbDescFlags::M | DbDescFlags::MS;
+    assert_eq!(f.0, 0x07);
+    let mut g = f;
+    g.set(DbDescFlags::I, false);
+    assert!(g.contains(DbDescFlags::M | DbDescFlags::MS));
+    assert!(!g.contains(DbDescFlags::I));
+}

@@ -120,7 +120,7 @@ pub fn calculate(
         for (prefix, route) in std::mem::take(&mut spf.networks) {
             merge_route(&mut table.networks, prefix, route);
         }
-        for (rtr, route) in &spf.routers {
+        for (rtr, route) in spf.routers.iter().filter(|(_, r)| r.abr || r.asbr) {
             table.routers.insert((*rtr, area.area_id), route.clone());
         }
         spfs.push(spf);

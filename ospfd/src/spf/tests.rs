@@ -588,3 +588,96 @@ fn no_own_router_lsa_gives_empty_table() {
     let t = run(&db, &[], &Lsdb::new());
     assert!(t.networks.is_empty());
 }
+
+/// R1 reaches R4 at equal cost through the LAN 192.0.2.0/24 (DR R2) and
+/// through the point-to-point link to R3: one gateway on the LAN, one on
+/// the link.
+#[test]
+fn equal_cost_through_lan_and_point_to_point() {
+    let lan = |n: u8| Ipv4Addr::new(192, 0, 2, n);
+    let mask = Ipv4Addr::new(255, 255, 255, 0);
+    let mut db = Lsdb::new();
+    let p2p = |a: u8, b: u8, cost| {
+        link(
+            RouterLinkType::PointToPoint,
+            rid(b),
+            link_addr(a, b, a),
+            cost,
+        )
+    };
+    let lo = |r: u8| link(RouterLinkType::Stub, rid(r), Ipv4Addr::BROADCAST, 0);
+    db.install(
+        router_lsa(
+            1,
+            RouterFlags::empty(),
+            vec![
+                lo(1),
+                link(RouterLinkType::Transit, lan(2), lan(1), 10),
+                p2p(1, 3, 10),
+            ],
+        ),
+        0,
+    );
+    db.install(
+        router_lsa(
+            2,
+            RouterFlags::empty(),
+            vec![
+                lo(2),
+                link(RouterLinkType::Transit, lan(2), lan(2), 10),
+                p2p(2, 4, 10),
+            ],
+        ),
+        0,
+    );
+    db.install(
+        router_lsa(
+            3,
+            RouterFlags::empty(),
+            vec![lo(3), p2p(3, 1, 10), p2p(3, 4, 10)],
+        ),
+        0,
+    );
+    db.install(
+        router_lsa(
+            4,
+            RouterFlags::empty(),
+            vec![lo(4), p2p(4, 2, 10), p2p(4, 3, 10)],
+        ),
+        0,
+    );
+    db.install(
+        lsa(
+            LsaType::NETWORK,
+            lan(2),
+            rid(2),
+            LsaBody::Network(NetworkLsa {
+                mask,
+                attached_routers: vec![rid(1), rid(2)],
+            }),
+        ),
+        0,
+    );
+    let ifaces = [
+        LocalInterface {
+            ifindex: 7,
+            address: Some(net("192.0.2.1/24")),
+        },
+        LocalInterface {
+            ifindex: 3,
+            address: Some(Ipv4Network::new(link_addr(1, 3, 1), 24).unwrap()),
+        },
+    ];
+    let t = run(&db, &ifaces, &Lsdb::new());
+    let r4 = &t.networks[&net("10.0.0.4/32")];
+    assert_eq!(r4.cost, 20);
+    assert_eq!(
+        r4.nexthops,
+        vec![nh(3, Some(link_addr(1, 3, 3))), nh(7, Some(lan(2)))]
+    );
+    assert_eq!(
+        t.routers.len(),
+        0,
+        "no ABR or ASBR bits: none recorded as such"
+    );
+}
