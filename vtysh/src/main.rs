@@ -1,1 +1,196 @@
-fn main() {}
+//! vtysh: the operator's shell for the routing suite. It talks gRPC to the
+//! daemons' sockets in `--run-dir` and prints FRR's formats (or JSON).
+//!
+//! `vtysh -c CMD [-c CMD ...]` runs commands and exits (non-zero if one
+//! failed); without `-c` it reads commands from standard input, one a line.
+
+mod command;
+mod render;
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use command::{Command, Line};
+use proto::transport::{self, Address};
+use proto::zebra as pb;
+use proto::zebra::zebra_client::ZebraClient;
+use tonic::transport::Channel;
+
+#[derive(Parser)]
+#[command(version, about = "The routing suite's shell")]
+struct Args {
+    /// A command to run (repeatable); without any, commands are read from stdin.
+    #[arg(short = 'c', long = "command")]
+    commands: Vec<String>,
+    /// Directory of the daemons' sockets.
+    #[arg(long, default_value = "/run/routing")]
+    run_dir: PathBuf,
+    /// zebrad's address, when not `<run-dir>/zebrad.sock` (a path or host:port).
+    #[arg(long)]
+    zebrad: Option<String>,
+}
+
+struct Shell {
+    zebrad_addr: Address,
+    zebrad: Option<ZebraClient<Channel>>,
+}
+
+impl Shell {
+    async fn zebra(&mut self) -> Result<&mut ZebraClient<Channel>, String> {
+        if self.zebrad.is_none() {
+            let ch = transport::connect(&self.zebrad_addr).await.map_err(|e| {
+                format!(
+                    "% zebrad is not running (cannot connect to {}): {e}",
+                    self.zebrad_addr
+                )
+            })?;
+            self.zebrad =
+                Some(ZebraClient::new(ch).max_decoding_message_size(transport::MAX_MESSAGE_SIZE));
+        }
+        self.zebrad
+            .as_mut()
+            .ok_or_else(|| "% zebrad is not connected".to_string())
+    }
+
+    async fn run(&mut self, text: &str) -> Result<String, String> {
+        let Line { cmd, json } = command::parse(text)?;
+        let to_text =
+            |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
+        let st = |e: tonic::Status| format!("% zebrad: {}", e.message());
+        match cmd {
+            Command::Help => Ok(command::HELP
+                .iter()
+                .map(|(c, h)| format!("  {c:<50} {h}\n"))
+                .collect()),
+            Command::ShowRoute { v6, table, prefix } => {
+                let req = pb::ShowRoutesRequest {
+                    family: if v6 {
+                        pb::AddressFamily::Ipv6
+                    } else {
+                        pb::AddressFamily::Ipv4
+                    } as i32,
+                    table: table.unwrap_or(0),
+                    prefix: prefix.map(|(p, _)| proto::prefix_to_wire(p)),
+                    longest: prefix.is_some_and(|(_, l)| l),
+                    all_tables: false,
+                };
+                let r = self
+                    .zebra()
+                    .await?
+                    .show_routes(req)
+                    .await
+                    .map_err(st)?
+                    .into_inner();
+                if json {
+                    Ok(to_text(render::routes_json(&r)))
+                } else if prefix.is_some() && r.routes.is_empty() {
+                    Err("% Network not in table".into())
+                } else {
+                    Ok(render::routes(&r, table))
+                }
+            }
+            Command::ShowInterface { name } => {
+                let r = self
+                    .zebra()
+                    .await?
+                    .list_interfaces(pb::InterfaceRequest {})
+                    .await
+                    .map_err(st)?
+                    .into_inner();
+                let list: Vec<pb::Interface> = r
+                    .interfaces
+                    .into_iter()
+                    .filter(|i| name.as_ref().is_none_or(|n| *n == i.name))
+                    .collect();
+                if let (Some(n), true) = (&name, list.is_empty()) {
+                    return Err(format!("% Can't find interface {n}"));
+                }
+                Ok(if json {
+                    to_text(render::interfaces_json(&list))
+                } else {
+                    render::interfaces(&list)
+                })
+            }
+            Command::ShowRule => {
+                let r = self
+                    .zebra()
+                    .await?
+                    .show_rules(pb::ShowRulesRequest {})
+                    .await
+                    .map_err(st)?
+                    .into_inner();
+                Ok(if json {
+                    to_text(render::rules_json(&r))
+                } else {
+                    render::rules(&r)
+                })
+            }
+            Command::ShowZebra => {
+                let r = self
+                    .zebra()
+                    .await?
+                    .status(pb::StatusRequest {})
+                    .await
+                    .map_err(st)?
+                    .into_inner();
+                Ok(if json {
+                    to_text(render::status_json(&r))
+                } else {
+                    render::status(&r)
+                })
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vtysh: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let zebrad_addr = args
+        .zebrad
+        .as_deref()
+        .map(Address::parse)
+        .unwrap_or_else(|| Address::Unix(transport::socket_path(&args.run_dir, "zebrad")));
+    let mut shell = Shell {
+        zebrad_addr,
+        zebrad: None,
+    };
+    let commands: Vec<String> = if args.commands.is_empty() {
+        std::io::stdin()
+            .lock()
+            .lines()
+            .map_while(Result::ok)
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('!'))
+            .collect()
+    } else {
+        args.commands
+    };
+    let mut failed = false;
+    rt.block_on(async {
+        for c in &commands {
+            match shell.run(c).await {
+                Ok(out) => print!("{out}"),
+                Err(e) => {
+                    eprintln!("{e}");
+                    failed = true;
+                }
+            }
+        }
+    });
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -688,6 +688,7 @@ impl Daemon {
                     .rib
                     .clients()
                     .iter()
+                    .filter(|c| c.connected || c.routes > 0)
                     .map(|c| pb::ClientInfo {
                         source: pb::RouteSource::from(c.source) as i32,
                         instance: c.instance.clone(),

@@ -407,7 +407,10 @@ impl Rib {
         }
         // Whatever is left with `from` (duplicates) is removed.
         self.remove_client_routes(from, false);
-        let deadline = self.clients[from as usize].stale_deadline;
+        let from_c = &mut self.clients[from as usize];
+        let deadline = from_c.stale_deadline.take();
+        from_c.routes = from_c.routes.saturating_sub(moved);
+        from_c.stale_routes = from_c.stale_routes.saturating_sub(moved);
         let to_c = &mut self.clients[to as usize];
         to_c.routes += moved;
         to_c.stale_routes += moved;

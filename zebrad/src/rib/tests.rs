@@ -361,6 +361,13 @@ fn adopted_kernel_routes_go_to_the_returning_client() {
     let v = rib.show(MAIN_TABLE, None, Some((net("203.0.113.0/24"), false)));
     assert_eq!(v.len(), 1);
     assert!(!v[0].stale && v[0].installed && v[0].instance == "default");
+    let adopted = rib
+        .clients()
+        .iter()
+        .find(|c| c.instance.is_empty())
+        .unwrap();
+    assert_eq!((adopted.routes, adopted.stale_routes), (0, 0));
+    assert!(adopted.stale_deadline.is_none());
 }
 
 #[test]

@@ -1,0 +1,221 @@
+//! The command grammar: FRR's words, matched by unambiguous abbreviation
+//! (`sh ip ro` is `show ip route`), into a typed [`Command`].
+//!
+//! Parsing is pure: no I/O here. Every command accepts a trailing `json`.
+
+use ipnetwork::IpNetwork;
+
+/// A parsed command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `show ip route [table N|PREFIX|ADDR] [json]`, `show ipv6 route ...`
+    ShowRoute {
+        v6: bool,
+        table: Option<u32>,
+        prefix: Option<(IpNetwork, bool)>,
+    },
+    /// `show interface [NAME] [json]`
+    ShowInterface { name: Option<String> },
+    /// `show ip rule [json]`
+    ShowRule,
+    /// `show zebra [json]`: RIB manager status and clients.
+    ShowZebra,
+    /// `help` / `?`
+    Help,
+}
+
+/// A command line: the command and whether `json` was asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub cmd: Command,
+    pub json: bool,
+}
+
+/// The command words, for help and completion.
+pub const HELP: &[(&str, &str)] = &[
+    (
+        "show ip route [table N|PREFIX|ADDRESS] [json]",
+        "IPv4 routes of the RIB",
+    ),
+    (
+        "show ipv6 route [table N|PREFIX|ADDRESS] [json]",
+        "IPv6 routes of the RIB",
+    ),
+    (
+        "show interface [NAME] [json]",
+        "interfaces, their state and addresses",
+    ),
+    ("show ip rule [json]", "policy-routing rules zebrad keeps"),
+    ("show zebra [json]", "RIB manager status and its clients"),
+];
+
+/// Matches `word` against the candidates by unambiguous prefix.
+fn keyword<'a>(word: &str, candidates: &[&'a str]) -> Result<&'a str, String> {
+    let w = word.to_ascii_lowercase();
+    if let Some(exact) = candidates.iter().find(|c| **c == w) {
+        return Ok(exact);
+    }
+    let hits: Vec<&&str> = candidates.iter().filter(|c| c.starts_with(&w)).collect();
+    match hits.as_slice() {
+        [one] => Ok(one),
+        [] => Err(format!(
+            "% Unknown command: `{word}` (expected one of: {})",
+            candidates.join(", ")
+        )),
+        many => Err(format!(
+            "% Ambiguous command: `{word}` could be {}",
+            many.iter().map(|s| **s).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+/// Parses one command line.
+pub fn parse(line: &str) -> Result<Line, String> {
+    let mut words: Vec<&str> = line.split_whitespace().collect();
+    let json = words.last().is_some_and(|w| w.eq_ignore_ascii_case("json"));
+    if json {
+        words.pop();
+    }
+    let mut it = words.into_iter();
+    let Some(first) = it.next() else {
+        return Err("% Empty command".into());
+    };
+    if first == "?" {
+        return Ok(Line {
+            cmd: Command::Help,
+            json,
+        });
+    }
+    let cmd = match keyword(first, &["show", "help"])? {
+        "help" => Command::Help,
+        _ => {
+            let what = it.next().ok_or("% Incomplete command: show what?")?;
+            match keyword(what, &["ip", "ipv6", "interface", "zebra"])? {
+                "interface" => Command::ShowInterface {
+                    name: it.next().map(str::to_string),
+                },
+                "zebra" => Command::ShowZebra,
+                fam => {
+                    let v6 = fam == "ipv6";
+                    let sub = it.next().ok_or("% Incomplete command: show ip what?")?;
+                    let sub = if v6 {
+                        keyword(sub, &["route"])?
+                    } else {
+                        keyword(sub, &["route", "rule"])?
+                    };
+                    if sub == "rule" {
+                        Command::ShowRule
+                    } else {
+                        let mut table = None;
+                        let mut prefix = None;
+                        while let Some(w) = it.next() {
+                            if let Ok(p) = parse_target(w, v6) {
+                                prefix = Some(p);
+                                continue;
+                            }
+                            keyword(w, &["table"])?;
+                            let n = it.next().ok_or("% Incomplete command: table number")?;
+                            table = Some(
+                                n.parse::<u32>()
+                                    .ok()
+                                    .filter(|&t| t > 0)
+                                    .ok_or_else(|| format!("% `{n}` is not a table number"))?,
+                            );
+                        }
+                        Command::ShowRoute { v6, table, prefix }
+                    }
+                }
+            }
+        }
+    };
+    if let Some(extra) = it.next() {
+        return Err(format!("% Unexpected `{extra}`"));
+    }
+    Ok(Line { cmd, json })
+}
+
+/// A prefix (exact match) or an address (longest match) of the family.
+fn parse_target(w: &str, v6: bool) -> Result<(IpNetwork, bool), ()> {
+    if let Ok(a) = w.parse::<std::net::IpAddr>() {
+        if a.is_ipv6() == v6 {
+            let len = if v6 { 128 } else { 32 };
+            return IpNetwork::new(a, len).map(|n| (n, true)).map_err(|_| ());
+        }
+        return Err(());
+    }
+    match proto::parse_prefix(w) {
+        Ok(p) if p.is_ipv6() == v6 => Ok((p, false)),
+        _ => Err(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Command {
+        parse(s).unwrap().cmd
+    }
+
+    #[test]
+    fn full_and_abbreviated_words() {
+        let all = Command::ShowRoute {
+            v6: false,
+            table: None,
+            prefix: None,
+        };
+        assert_eq!(p("show ip route"), all);
+        assert_eq!(p("sh ip ro"), all);
+        assert_eq!(p("SHOW IP ROUTE"), all);
+        assert_eq!(
+            p("show ipv6 route table 1000"),
+            Command::ShowRoute {
+                v6: true,
+                table: Some(1000),
+                prefix: None
+            }
+        );
+        assert_eq!(
+            p("show ip route 192.0.2.0/24"),
+            Command::ShowRoute {
+                v6: false,
+                table: None,
+                prefix: Some(("192.0.2.0/24".parse().unwrap(), false))
+            }
+        );
+        assert_eq!(
+            p("show ip route 192.0.2.7"),
+            Command::ShowRoute {
+                v6: false,
+                table: None,
+                prefix: Some(("192.0.2.7/32".parse().unwrap(), true))
+            }
+        );
+        assert_eq!(
+            p("sh int eth0"),
+            Command::ShowInterface {
+                name: Some("eth0".into())
+            }
+        );
+        assert_eq!(p("show ip rule"), Command::ShowRule);
+        assert!(parse("show ip route json").unwrap().json);
+        assert!(!parse("show ip route").unwrap().json);
+    }
+
+    #[test]
+    fn bad_lines_say_why() {
+        assert!(parse("show ip r").unwrap_err().contains("Ambiguous"));
+        assert!(parse("show bogus").unwrap_err().contains("Unknown"));
+        assert!(parse("show ip route table x")
+            .unwrap_err()
+            .contains("table number"));
+        assert!(parse("show ip route table")
+            .unwrap_err()
+            .contains("Incomplete"));
+        assert!(parse("show").unwrap_err().contains("Incomplete"));
+        assert!(parse("show zebra extra")
+            .unwrap_err()
+            .contains("Unexpected"));
+        assert!(parse("").is_err());
+    }
+}
