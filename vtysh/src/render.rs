@@ -101,12 +101,7 @@ pub fn routes(r: &pb::ShowRoutesReply, table: Option<u32>) -> String {
             } else {
                 let mut l = format!("{lead} via {}", addr(&nh.gateway));
                 if nh.recursive {
-                    let _ = write!(
-                        l,
-                        " (recursive via {}, {})",
-                        addr(&nh.resolved_gateway),
-                        nh.resolved_ifname
-                    );
+                    l.push_str(" (recursive)");
                 } else if !nh.ifname.is_empty() {
                     let _ = write!(l, ", {}", nh.ifname);
                 }
@@ -121,6 +116,17 @@ pub fn routes(r: &pb::ShowRoutesReply, table: Option<u32>) -> String {
             let _ = write!(line, ", {when}");
             out.push_str(&line);
             out.push('\n');
+            // FRR prints what a recursive nexthop resolved to beneath it.
+            for r in nh.resolved.iter().filter(|_| nh.recursive) {
+                let mark = if nh.active && e.installed { '*' } else { ' ' };
+                let _ = writeln!(
+                    out,
+                    "  {mark}{}   via {}, {}, {when}",
+                    &indent[3.min(indent.len())..],
+                    addr(&r.gateway),
+                    r.ifname
+                );
+            }
         }
         if e.stale {
             let _ = writeln!(out, "{indent}  (stale: its client is gone)");
@@ -151,14 +157,23 @@ pub fn routes_json(r: &pb::ShowRoutesReply) -> Value {
                     o["directlyConnected"] = json!(true);
                 } else {
                     o["ip"] = json!(addr(&nh.gateway));
-                    o["afi"] = json!(if nh.gateway.len() == 4 { "ipv4" } else { "ipv6" });
+                    o["afi"] = json!(if nh.gateway.len() == 4 {
+                        "ipv4"
+                    } else {
+                        "ipv6"
+                    });
                 }
                 if !nh.ifname.is_empty() {
                     o["interfaceName"] = json!(nh.ifname);
                 }
                 if nh.recursive {
                     o["recursive"] = json!(true);
-                    o["resolver"] = json!({"ip": addr(&nh.resolved_gateway), "interfaceName": nh.resolved_ifname});
+                    o["resolver"] = Value::Array(
+                        nh.resolved
+                            .iter()
+                            .map(|r| json!({"ip": addr(&r.gateway), "interfaceName": r.ifname}))
+                            .collect(),
+                    );
                 }
                 o
             })

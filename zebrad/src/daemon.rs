@@ -903,6 +903,24 @@ impl Daemon {
                         Vec::new()
                     },
                     resolved_ifname: leg.map(|l| name(l.ifindex)).unwrap_or_default(),
+                    resolved: if recursive {
+                        st.map(|s| {
+                            s.legs
+                                .iter()
+                                .map(|l| pb::Nexthop {
+                                    gateway: l
+                                        .gateway
+                                        .map(proto::addr_to_bytes)
+                                        .unwrap_or_default(),
+                                    ifname: name(l.ifindex),
+                                    weight: l.weight as u32,
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    },
                 }
             })
             .collect();
