@@ -12,6 +12,11 @@ pub mod zebra {
     tonic::include_proto!("zebra.v1");
 }
 
+/// bgpd's management service: neighbors, RIBs, resets.
+pub mod bgp {
+    tonic::include_proto!("bgp.v1");
+}
+
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
