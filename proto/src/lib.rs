@@ -6,6 +6,7 @@
 //! a bad prefix becomes a [`ConvError`] naming what is wrong, never a panic.
 
 pub mod transport;
+pub mod zclient;
 
 /// zebrad's service: route push, redistribution, nexthop tracking, interfaces.
 pub mod zebra {

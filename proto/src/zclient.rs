@@ -1,0 +1,335 @@
+//! The client side of zebrad's contract, for protocol daemons: one task that
+//! keeps a connection to zebrad, pushes the daemon's routes in batches,
+//! tracks nexthops and follows redistribution, and after zebrad restarts (or
+//! the connection drops) reconnects and resynchronises everything by itself.
+//!
+//! The daemon tells it the *desired* state (routes to add or remove,
+//! addresses to track); the task remembers that state, so a reconnect
+//! re-sends it in full followed by End-of-RIB, and zebrad keeps forwarding
+//! with the stale copies meanwhile.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tracing::{debug, info, warn};
+
+use crate::transport::{self, Address};
+use crate::zebra as pb;
+use crate::zebra::zebra_client::ZebraClient;
+
+/// Routes per batch sent to zebrad.
+pub const BATCH: usize = 10_000;
+
+/// What the daemon asks of the client task.
+#[derive(Debug)]
+pub enum ZCmd {
+    /// Add or replace these routes, remove those (prefix, table).
+    Routes {
+        add: Vec<pb::Route>,
+        del: Vec<pb::RouteKey>,
+    },
+    /// Track (or stop tracking) these nexthop addresses in the main table.
+    Nexthops {
+        register: Vec<IpAddr>,
+        unregister: Vec<IpAddr>,
+    },
+}
+
+/// What the client task tells the daemon.
+#[derive(Debug)]
+pub enum ZEvent {
+    Connected,
+    Disconnected(String),
+    /// A tracked nexthop's resolution (now, and on every change).
+    Nexthop(pb::NexthopState),
+    /// Redistributed routes: a dump after each (re)connect, then deltas.
+    Redist(pb::RedistBatch),
+    /// Interface state, when asked for with `watch_interfaces`.
+    Interface(pb::InterfaceEvent),
+}
+
+/// How the client introduces itself and what it follows.
+#[derive(Debug, Clone)]
+pub struct ZConfig {
+    pub addr: Address,
+    pub source: pb::RouteSource,
+    pub instance: String,
+    /// Seconds zebrad keeps our routes after we disconnect; 0: its default.
+    pub stale_time: u32,
+    pub redistribute: Vec<pb::RouteSource>,
+    pub watch_interfaces: bool,
+}
+
+/// Starts the client task. Send [`ZCmd`]s on the returned sender; events
+/// arrive on `events`.
+pub fn spawn(cfg: ZConfig, events: mpsc::Sender<ZEvent>) -> mpsc::Sender<ZCmd> {
+    let (tx, rx) = mpsc::channel(256);
+    tokio::spawn(run(cfg, rx, events));
+    tx
+}
+
+fn key_of(r: &pb::Route) -> (Vec<u8>, u32, u32) {
+    let p = r.prefix.clone().unwrap_or_default();
+    (p.addr, p.len, r.table)
+}
+
+fn key_of_key(k: &pb::RouteKey) -> (Vec<u8>, u32, u32) {
+    let p = k.prefix.clone().unwrap_or_default();
+    (p.addr, p.len, k.table)
+}
+
+struct State {
+    routes: HashMap<(Vec<u8>, u32, u32), pb::Route>,
+    nexthops: HashSet<IpAddr>,
+}
+
+async fn run(cfg: ZConfig, mut cmds: mpsc::Receiver<ZCmd>, events: mpsc::Sender<ZEvent>) {
+    let mut st = State {
+        routes: HashMap::new(),
+        nexthops: HashSet::new(),
+    };
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match session(&cfg, &mut st, &mut cmds, &events).await {
+            Ok(()) => return, // the daemon is gone
+            Err(e) => {
+                debug!(error = %e, "zebrad session ended");
+                if events.send(ZEvent::Disconnected(e)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        // Keep recording the desired state while waiting to reconnect.
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = &mut sleep => break,
+                c = cmds.recv() => match c {
+                    Some(c) => apply(&mut st, &c),
+                    None => return,
+                },
+            }
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+fn apply(st: &mut State, c: &ZCmd) {
+    match c {
+        ZCmd::Routes { add, del } => {
+            for k in del {
+                st.routes.remove(&key_of_key(k));
+            }
+            for r in add {
+                st.routes.insert(key_of(r), r.clone());
+            }
+        }
+        ZCmd::Nexthops {
+            register,
+            unregister,
+        } => {
+            for a in unregister {
+                st.nexthops.remove(a);
+            }
+            st.nexthops.extend(register.iter().copied());
+        }
+    }
+}
+
+/// One connection: returns Ok when the daemon dropped its sender, Err with
+/// the reason when the connection failed.
+async fn session(
+    cfg: &ZConfig,
+    st: &mut State,
+    cmds: &mut mpsc::Receiver<ZCmd>,
+    events: &mpsc::Sender<ZEvent>,
+) -> Result<(), String> {
+    let ch = transport::connect(&cfg.addr)
+        .await
+        .map_err(|e| format!("connect {}: {e}", cfg.addr))?;
+    let mut client = ZebraClient::new(ch)
+        .max_decoding_message_size(transport::MAX_MESSAGE_SIZE)
+        .max_encoding_message_size(transport::MAX_MESSAGE_SIZE);
+
+    // Route push stream: Hello, the full state, End-of-RIB.
+    let (push_tx, push_rx) = mpsc::channel::<pb::PushRequest>(16);
+    push_tx
+        .send(pb::PushRequest {
+            msg: Some(pb::push_request::Msg::Hello(pb::Hello {
+                source: cfg.source as i32,
+                instance: cfg.instance.clone(),
+                stale_time: cfg.stale_time,
+            })),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut replies = client
+        .push_routes(ReceiverStream::new(push_rx))
+        .await
+        .map_err(|e| format!("PushRoutes: {}", e.message()))?
+        .into_inner();
+    let mut seq = 0u64;
+    let all: Vec<pb::Route> = st.routes.values().cloned().collect();
+    let mut chunks: Vec<Vec<pb::Route>> = all.chunks(BATCH).map(|c| c.to_vec()).collect();
+    if chunks.is_empty() {
+        chunks.push(Vec::new());
+    }
+    let n = chunks.len();
+    for (i, add) in chunks.into_iter().enumerate() {
+        seq += 1;
+        let b = pb::RouteBatch {
+            seq,
+            add,
+            del: Vec::new(),
+            end_of_rib: i + 1 == n,
+        };
+        push_tx
+            .send(pb::PushRequest {
+                msg: Some(pb::push_request::Msg::Batch(b)),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    info!(
+        routes = st.routes.len(),
+        "connected to zebrad; routes re-sent"
+    );
+
+    // Nexthop tracking stream.
+    let (nht_tx, nht_rx) = mpsc::channel::<pb::NexthopRegistration>(16);
+    if !st.nexthops.is_empty() {
+        let _ = nht_tx
+            .send(pb::NexthopRegistration {
+                register: st
+                    .nexthops
+                    .iter()
+                    .map(|a| crate::addr_to_bytes(*a))
+                    .collect(),
+                unregister: Vec::new(),
+                table: 0,
+            })
+            .await;
+    }
+    let mut nht = client
+        .track_nexthops(ReceiverStream::new(nht_rx))
+        .await
+        .map_err(|e| format!("TrackNexthops: {}", e.message()))?
+        .into_inner();
+
+    let mut redist = if cfg.redistribute.is_empty() {
+        None
+    } else {
+        Some(
+            client
+                .redistribute(pb::RedistRequest {
+                    sources: cfg.redistribute.iter().map(|s| *s as i32).collect(),
+                    family: pb::AddressFamily::Unspecified as i32,
+                    tables: Vec::new(),
+                })
+                .await
+                .map_err(|e| format!("Redistribute: {}", e.message()))?
+                .into_inner(),
+        )
+    };
+    let mut ifaces = if cfg.watch_interfaces {
+        Some(
+            client
+                .watch_interfaces(pb::InterfaceRequest {})
+                .await
+                .map_err(|e| format!("WatchInterfaces: {}", e.message()))?
+                .into_inner(),
+        )
+    } else {
+        None
+    };
+    let _ = events.send(ZEvent::Connected).await;
+
+    loop {
+        tokio::select! {
+            c = cmds.recv() => {
+                let Some(c) = c else { return Ok(()) };
+                apply(st, &c);
+                match c {
+                    ZCmd::Routes { add, del } => {
+                        // Large changes go in several batches.
+                        let mut add = add.into_iter().peekable();
+                        let mut del = del.into_iter().peekable();
+                        while add.peek().is_some() || del.peek().is_some() {
+                            seq += 1;
+                            let b = pb::RouteBatch {
+                                seq,
+                                del: del.by_ref().take(BATCH).collect(),
+                                add: add.by_ref().take(BATCH).collect(),
+                                end_of_rib: false,
+                            };
+                            push_tx
+                                .send(pb::PushRequest { msg: Some(pb::push_request::Msg::Batch(b)) })
+                                .await
+                                .map_err(|e| e.to_string())?;
+                        }
+                    }
+                    ZCmd::Nexthops { register, unregister } => {
+                        nht_tx
+                            .send(pb::NexthopRegistration {
+                                register: register.iter().map(|a| crate::addr_to_bytes(*a)).collect(),
+                                unregister: unregister.iter().map(|a| crate::addr_to_bytes(*a)).collect(),
+                                table: 0,
+                            })
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+            }
+            r = replies.message() => match r {
+                Ok(Some(rep)) => {
+                    for e in &rep.rejected {
+                        warn!(reason = %e.reason, "zebrad rejected a route");
+                    }
+                }
+                Ok(None) => return Err("zebrad closed the route stream".into()),
+                Err(e) => return Err(format!("route stream: {}", e.message())),
+            },
+            u = nht.message() => match u {
+                Ok(Some(u)) => {
+                    for s in u.states {
+                        if events.send(ZEvent::Nexthop(s)).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                Ok(None) => return Err("zebrad closed the nexthop stream".into()),
+                Err(e) => return Err(format!("nexthop stream: {}", e.message())),
+            },
+            b = next_opt(&mut redist) => match b {
+                Ok(Some(b)) => {
+                    if events.send(ZEvent::Redist(b)).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                Ok(None) => return Err("zebrad closed the redistribution stream".into()),
+                Err(e) => return Err(format!("redistribution stream: {}", e.message())),
+            },
+            i = next_opt(&mut ifaces) => match i {
+                Ok(Some(i)) => {
+                    if events.send(ZEvent::Interface(i)).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                Ok(None) => return Err("zebrad closed the interface stream".into()),
+                Err(e) => return Err(format!("interface stream: {}", e.message())),
+            },
+        }
+    }
+}
+
+/// The next message of an optional stream; pending forever when absent.
+async fn next_opt<T>(s: &mut Option<tonic::Streaming<T>>) -> Result<Option<T>, tonic::Status> {
+    match s {
+        Some(s) => s.message().await,
+        None => std::future::pending().await,
+    }
+}
