@@ -3,4 +3,5 @@
 //! `packet` is the wire codec (RFC 4271 and its extensions): pure,
 //! synchronous encode/decode with no I/O.
 
+pub mod config;
 pub mod packet;

@@ -1,0 +1,754 @@
+//! bgpd's configuration file (TOML; every key is documented in
+//! `conf/bgpd.toml`): the local speaker, neighbors, originated networks,
+//! redistribution and the first-cut policy (prefix lists and policies).
+//!
+//! Loading validates everything and reports the first problem with the file,
+//! line and key. This module only parses and validates; the daemon turns it
+//! into sessions and RIB settings.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnetwork::IpNetwork;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::packet::nlri::AfiSafi;
+
+/// A config problem, located.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {key}: {msg}")]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub key: String,
+    pub msg: String,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub asn: u32,
+    pub router_id: Ipv4Addr,
+    /// TCP port to listen on (179); 0 disables listening.
+    pub listen_port: u16,
+    /// Addresses to listen on (default: 0.0.0.0 and ::).
+    pub listen: Vec<IpAddr>,
+    pub hold_time: u16,
+    pub connect_retry: Duration,
+    pub multipath_ebgp: usize,
+    pub multipath_ibgp: usize,
+    pub always_compare_med: bool,
+    pub log_level: Option<String>,
+    /// zebrad's socket; None: `<run-dir>/zebrad.sock`.
+    pub zebra_socket: Option<PathBuf>,
+    /// Whether to talk to zebrad at all (install routes, track nexthops).
+    pub zebra: bool,
+    pub networks: Vec<IpNetwork>,
+    pub redistribute: Vec<Redistribute>,
+    pub neighbors: Vec<Neighbor>,
+    pub prefix_lists: Vec<PrefixList>,
+    pub policies: Vec<Policy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redistribute {
+    /// connected, static, kernel, anycast, ospf
+    pub source: proto::Source,
+    pub med: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Neighbor {
+    pub address: IpAddr,
+    pub remote_as: u32,
+    pub description: String,
+    pub passive: bool,
+    /// eBGP multihop TTL; None: directly connected (TTL 1 for eBGP).
+    pub multihop: Option<u8>,
+    pub source: Option<IpAddr>,
+    pub port: u16,
+    pub hold_time: u16,
+    pub families: Vec<AfiSafi>,
+    pub import: Option<String>,
+    pub export: Option<String>,
+    pub next_hop_self: bool,
+    pub allowas_in: u8,
+    pub rr_client: bool,
+    pub shutdown: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefixList {
+    pub name: String,
+    pub entries: Vec<PrefixListEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefixListEntry {
+    pub seq: u32,
+    pub permit: bool,
+    pub prefix: IpNetwork,
+    pub ge: Option<u8>,
+    pub le: Option<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub name: String,
+    pub terms: Vec<PolicyTerm>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyTerm {
+    pub prefix_list: Option<String>,
+    pub accept: bool,
+    pub set_local_pref: Option<u32>,
+    pub set_med: Option<u32>,
+    pub add_communities: Vec<(u16, u16)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    bgp: Spanned<RawBgp>,
+    #[serde(default)]
+    log: RawLog,
+    #[serde(default)]
+    zebra: RawZebra,
+    #[serde(default, rename = "neighbor")]
+    neighbors: Vec<Spanned<RawNeighbor>>,
+    #[serde(default, rename = "redistribute")]
+    redistribute: Vec<Spanned<RawRedist>>,
+    #[serde(default, rename = "prefix_list")]
+    prefix_lists: Vec<Spanned<RawPrefixList>>,
+    #[serde(default, rename = "policy")]
+    policies: Vec<Spanned<RawPolicy>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBgp {
+    asn: Spanned<i64>,
+    router_id: Spanned<String>,
+    listen_port: Option<Spanned<i64>>,
+    listen: Option<Vec<Spanned<String>>>,
+    hold_time: Option<Spanned<i64>>,
+    connect_retry: Option<Spanned<i64>>,
+    multipath_ebgp: Option<Spanned<i64>>,
+    multipath_ibgp: Option<Spanned<i64>>,
+    always_compare_med: Option<bool>,
+    #[serde(default)]
+    networks: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    level: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawZebra {
+    socket: Option<String>,
+    enabled: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNeighbor {
+    address: Spanned<String>,
+    remote_as: Spanned<i64>,
+    description: Option<String>,
+    passive: Option<bool>,
+    multihop: Option<Spanned<i64>>,
+    source: Option<Spanned<String>>,
+    port: Option<Spanned<i64>>,
+    hold_time: Option<Spanned<i64>>,
+    families: Option<Vec<Spanned<String>>>,
+    import: Option<Spanned<String>>,
+    export: Option<Spanned<String>>,
+    next_hop_self: Option<bool>,
+    allowas_in: Option<Spanned<i64>>,
+    rr_client: Option<bool>,
+    shutdown: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRedist {
+    source: Spanned<String>,
+    med: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrefixList {
+    name: Spanned<String>,
+    #[serde(default)]
+    entries: Vec<Spanned<RawPlEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlEntry {
+    seq: Option<Spanned<i64>>,
+    action: Spanned<String>,
+    prefix: Spanned<String>,
+    ge: Option<Spanned<i64>>,
+    le: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    name: Spanned<String>,
+    #[serde(default)]
+    terms: Vec<Spanned<RawTerm>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTerm {
+    prefix_list: Option<Spanned<String>>,
+    action: Spanned<String>,
+    set_local_pref: Option<Spanned<i64>>,
+    set_med: Option<Spanned<i64>>,
+    #[serde(default)]
+    add_communities: Vec<Spanned<String>>,
+}
+
+struct Loc<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+type Span = std::ops::Range<usize>;
+
+impl Loc<'_> {
+    fn line(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())]
+            .bytes()
+            .filter(|&b| b == b'\n')
+            .count()
+            + 1
+    }
+    fn err<T>(&self, span: Span, key: &str, msg: impl Into<String>) -> Result<T, ConfigError> {
+        Err(ConfigError {
+            file: self.file.to_string(),
+            line: self.line(span.start),
+            key: key.to_string(),
+            msg: msg.into(),
+        })
+    }
+    fn int(&self, v: &Spanned<i64>, key: &str, min: i64, max: i64) -> Result<i64, ConfigError> {
+        let n = *v.get_ref();
+        if n < min || n > max {
+            return self.err(v.span(), key, format!("{n} is out of range {min}..={max}"));
+        }
+        Ok(n)
+    }
+    fn addr(&self, v: &Spanned<String>, key: &str) -> Result<IpAddr, ConfigError> {
+        v.get_ref().parse().or_else(|_| {
+            self.err(
+                v.span(),
+                key,
+                format!("`{}` is not an IP address", v.get_ref()),
+            )
+        })
+    }
+    fn prefix(&self, v: &Spanned<String>, key: &str) -> Result<IpNetwork, ConfigError> {
+        proto::parse_prefix(v.get_ref()).or_else(|e| self.err(v.span(), key, e))
+    }
+}
+
+/// Reads and validates a config file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: file.clone(),
+        line: 0,
+        key: String::new(),
+        msg: format!("cannot read: {e}"),
+    })?;
+    parse(&file, &text)
+}
+
+/// Parses a family name as FRR and BIRD operators write it.
+pub fn parse_family(s: &str) -> Option<AfiSafi> {
+    match s {
+        "ipv4-unicast" | "ipv4" => Some(AfiSafi::IPV4_UNICAST),
+        "ipv6-unicast" | "ipv6" => Some(AfiSafi::IPV6_UNICAST),
+        _ => None,
+    }
+}
+
+/// Validates config text; `file` names it in errors.
+pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
+    let loc = Loc { file, text };
+    let raw: Raw = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| loc.line(s.start)).unwrap_or(0);
+        let msg = e.message().trim().to_string();
+        let key = msg
+            .split('`')
+            .nth(1)
+            .map(str::to_string)
+            .unwrap_or_default();
+        ConfigError {
+            file: file.to_string(),
+            line,
+            key,
+            msg,
+        }
+    })?;
+    let b = raw.bgp.get_ref();
+    let asn = loc.int(&b.asn, "bgp.asn", 1, u32::MAX as i64)? as u32;
+    let router_id = match b.router_id.get_ref().parse::<Ipv4Addr>() {
+        Ok(a) if !a.is_unspecified() => a,
+        _ => {
+            return loc.err(
+                b.router_id.span(),
+                "bgp.router_id",
+                format!("`{}` is not a nonzero IPv4 address", b.router_id.get_ref()),
+            )
+        }
+    };
+    let listen_port = match &b.listen_port {
+        Some(p) => loc.int(p, "bgp.listen_port", 0, 65535)? as u16,
+        None => 179,
+    };
+    let listen = match &b.listen {
+        Some(v) => v
+            .iter()
+            .map(|a| loc.addr(a, "bgp.listen"))
+            .collect::<Result<Vec<_>, _>>()?,
+        None => vec![
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        ],
+    };
+    let hold_time = match &b.hold_time {
+        Some(h) => hold(&loc, h, "bgp.hold_time")?,
+        None => 90,
+    };
+    let connect_retry = Duration::from_secs(match &b.connect_retry {
+        Some(c) => loc.int(c, "bgp.connect_retry", 1, 65535)? as u64,
+        None => 30,
+    });
+    let multipath_ebgp = match &b.multipath_ebgp {
+        Some(m) => loc.int(m, "bgp.multipath_ebgp", 1, 256)? as usize,
+        None => 1,
+    };
+    let multipath_ibgp = match &b.multipath_ibgp {
+        Some(m) => loc.int(m, "bgp.multipath_ibgp", 1, 256)? as usize,
+        None => 1,
+    };
+    let mut networks = Vec::new();
+    for n in &b.networks {
+        networks.push(loc.prefix(n, "bgp.networks")?);
+    }
+    let log_level = match &raw.log.level {
+        Some(l) => {
+            let ok = ["error", "warn", "info", "debug", "trace"];
+            if !ok.contains(&l.get_ref().as_str()) {
+                return loc.err(
+                    l.span(),
+                    "log.level",
+                    format!("must be one of {}", ok.join(", ")),
+                );
+            }
+            Some(l.get_ref().clone())
+        }
+        None => None,
+    };
+    let mut redistribute = Vec::new();
+    for r in &raw.redistribute {
+        let x = r.get_ref();
+        let source = match proto::Source::from_name(x.source.get_ref()) {
+            Some(s) if s != proto::Source::Bgp => s,
+            _ => {
+                return loc.err(
+                    x.source.span(),
+                    "redistribute.source",
+                    format!(
+                        "`{}` is not one of connected, static, kernel, anycast, ospf",
+                        x.source.get_ref()
+                    ),
+                )
+            }
+        };
+        let med = x
+            .med
+            .as_ref()
+            .map(|m| {
+                loc.int(m, "redistribute.med", 0, u32::MAX as i64)
+                    .map(|v| v as u32)
+            })
+            .transpose()?;
+        redistribute.push(Redistribute { source, med });
+    }
+    let mut prefix_lists: Vec<PrefixList> = Vec::new();
+    for pl in &raw.prefix_lists {
+        let x = pl.get_ref();
+        if prefix_lists.iter().any(|p| p.name == *x.name.get_ref()) {
+            return loc.err(
+                x.name.span(),
+                "prefix_list.name",
+                format!("`{}` is defined twice", x.name.get_ref()),
+            );
+        }
+        let mut entries: Vec<PrefixListEntry> = Vec::new();
+        for (i, e) in x.entries.iter().enumerate() {
+            let e = e.get_ref();
+            let seq = match &e.seq {
+                Some(s) => loc.int(s, "prefix_list.entries.seq", 1, u32::MAX as i64)? as u32,
+                None => (i as u32 + 1) * 5,
+            };
+            let permit = match e.action.get_ref().as_str() {
+                "permit" => true,
+                "deny" => false,
+                o => {
+                    return loc.err(
+                        e.action.span(),
+                        "prefix_list.entries.action",
+                        format!("`{o}` is not permit or deny"),
+                    )
+                }
+            };
+            let prefix = loc.prefix(&e.prefix, "prefix_list.entries.prefix")?;
+            let max = if prefix.is_ipv4() { 32 } else { 128 };
+            let ge =
+                e.ge.as_ref()
+                    .map(|g| {
+                        loc.int(g, "prefix_list.entries.ge", prefix.prefix() as i64, max)
+                            .map(|v| v as u8)
+                    })
+                    .transpose()?;
+            let le =
+                e.le.as_ref()
+                    .map(|g| {
+                        loc.int(
+                            g,
+                            "prefix_list.entries.le",
+                            ge.unwrap_or(prefix.prefix()) as i64,
+                            max,
+                        )
+                        .map(|v| v as u8)
+                    })
+                    .transpose()?;
+            if entries.iter().any(|x| x.seq == seq) {
+                return loc.err(
+                    e.action.span(),
+                    "prefix_list.entries.seq",
+                    format!("sequence {seq} is used twice"),
+                );
+            }
+            entries.push(PrefixListEntry {
+                seq,
+                permit,
+                prefix,
+                ge,
+                le,
+            });
+        }
+        entries.sort_by_key(|e| e.seq);
+        prefix_lists.push(PrefixList {
+            name: x.name.get_ref().clone(),
+            entries,
+        });
+    }
+    let mut policies: Vec<Policy> = Vec::new();
+    for p in &raw.policies {
+        let x = p.get_ref();
+        if policies.iter().any(|q| q.name == *x.name.get_ref()) {
+            return loc.err(
+                x.name.span(),
+                "policy.name",
+                format!("`{}` is defined twice", x.name.get_ref()),
+            );
+        }
+        let mut terms = Vec::new();
+        for t in &x.terms {
+            let t = t.get_ref();
+            if let Some(pl) = &t.prefix_list {
+                if !prefix_lists.iter().any(|l| l.name == *pl.get_ref()) {
+                    return loc.err(
+                        pl.span(),
+                        "policy.terms.prefix_list",
+                        format!("no prefix list `{}`", pl.get_ref()),
+                    );
+                }
+            }
+            let accept = match t.action.get_ref().as_str() {
+                "accept" | "permit" => true,
+                "reject" | "deny" => false,
+                o => {
+                    return loc.err(
+                        t.action.span(),
+                        "policy.terms.action",
+                        format!("`{o}` is not accept or reject"),
+                    )
+                }
+            };
+            let mut add_communities = Vec::new();
+            for c in &t.add_communities {
+                let parsed = c
+                    .get_ref()
+                    .split_once(':')
+                    .and_then(|(a, b)| Some((a.parse::<u16>().ok()?, b.parse::<u16>().ok()?)));
+                match parsed {
+                    Some(v) => add_communities.push(v),
+                    None => {
+                        return loc.err(
+                            c.span(),
+                            "policy.terms.add_communities",
+                            format!("`{}` is not ASN:VALUE", c.get_ref()),
+                        )
+                    }
+                }
+            }
+            terms.push(PolicyTerm {
+                prefix_list: t.prefix_list.as_ref().map(|s| s.get_ref().clone()),
+                accept,
+                set_local_pref: t
+                    .set_local_pref
+                    .as_ref()
+                    .map(|v| {
+                        loc.int(v, "policy.terms.set_local_pref", 0, u32::MAX as i64)
+                            .map(|v| v as u32)
+                    })
+                    .transpose()?,
+                set_med: t
+                    .set_med
+                    .as_ref()
+                    .map(|v| {
+                        loc.int(v, "policy.terms.set_med", 0, u32::MAX as i64)
+                            .map(|v| v as u32)
+                    })
+                    .transpose()?,
+                add_communities,
+            });
+        }
+        policies.push(Policy {
+            name: x.name.get_ref().clone(),
+            terms,
+        });
+    }
+    let mut neighbors: Vec<Neighbor> = Vec::new();
+    for n in &raw.neighbors {
+        let x = n.get_ref();
+        let address = loc.addr(&x.address, "neighbor.address")?;
+        if neighbors.iter().any(|m| m.address == address) {
+            return loc.err(
+                x.address.span(),
+                "neighbor.address",
+                format!("{address} is configured twice"),
+            );
+        }
+        let remote_as = loc.int(&x.remote_as, "neighbor.remote_as", 1, u32::MAX as i64)? as u32;
+        let families = match &x.families {
+            Some(v) => {
+                let mut f = Vec::new();
+                for s in v {
+                    match parse_family(s.get_ref()) {
+                        Some(af) => f.push(af),
+                        None => {
+                            return loc.err(
+                                s.span(),
+                                "neighbor.families",
+                                format!("`{}` is not ipv4-unicast or ipv6-unicast", s.get_ref()),
+                            )
+                        }
+                    }
+                }
+                f
+            }
+            // Like FRR: the session's own family by default.
+            None => vec![if address.is_ipv4() {
+                AfiSafi::IPV4_UNICAST
+            } else {
+                AfiSafi::IPV6_UNICAST
+            }],
+        };
+        for (key, pol) in [
+            ("neighbor.import", &x.import),
+            ("neighbor.export", &x.export),
+        ] {
+            if let Some(p) = pol {
+                if !policies.iter().any(|q| q.name == *p.get_ref()) {
+                    return loc.err(p.span(), key, format!("no policy `{}`", p.get_ref()));
+                }
+            }
+        }
+        let source = x
+            .source
+            .as_ref()
+            .map(|s| loc.addr(s, "neighbor.source"))
+            .transpose()?;
+        if let Some(s) = source {
+            if s.is_ipv4() != address.is_ipv4() {
+                return loc.err(
+                    n.span(),
+                    "neighbor.source",
+                    "is not of the neighbor address's family",
+                );
+            }
+        }
+        neighbors.push(Neighbor {
+            address,
+            remote_as,
+            description: x.description.clone().unwrap_or_default(),
+            passive: x.passive.unwrap_or(false),
+            multihop: x
+                .multihop
+                .as_ref()
+                .map(|m| loc.int(m, "neighbor.multihop", 1, 255).map(|v| v as u8))
+                .transpose()?,
+            source,
+            port: match &x.port {
+                Some(p) => loc.int(p, "neighbor.port", 1, 65535)? as u16,
+                None => 179,
+            },
+            hold_time: match &x.hold_time {
+                Some(h) => hold(&loc, h, "neighbor.hold_time")?,
+                None => hold_time,
+            },
+            families,
+            import: x.import.as_ref().map(|s| s.get_ref().clone()),
+            export: x.export.as_ref().map(|s| s.get_ref().clone()),
+            next_hop_self: x.next_hop_self.unwrap_or(false),
+            allowas_in: x
+                .allowas_in
+                .as_ref()
+                .map(|a| loc.int(a, "neighbor.allowas_in", 0, 10).map(|v| v as u8))
+                .transpose()?
+                .unwrap_or(0),
+            rr_client: x.rr_client.unwrap_or(false),
+            shutdown: x.shutdown.unwrap_or(false),
+        });
+    }
+    Ok(Config {
+        asn,
+        router_id,
+        listen_port,
+        listen,
+        hold_time,
+        connect_retry,
+        multipath_ebgp,
+        multipath_ibgp,
+        always_compare_med: b.always_compare_med.unwrap_or(false),
+        log_level,
+        zebra_socket: raw.zebra.socket.map(PathBuf::from),
+        zebra: raw.zebra.enabled.unwrap_or(true),
+        networks,
+        redistribute,
+        neighbors,
+        prefix_lists,
+        policies,
+    })
+}
+
+/// A hold time: 0 (no keepalives) or 3..=65535 (RFC 4271 §4.2).
+fn hold(loc: &Loc, v: &Spanned<i64>, key: &str) -> Result<u16, ConfigError> {
+    let n = loc.int(v, key, 0, 65535)?;
+    if n == 1 || n == 2 {
+        return loc.err(
+            v.span(),
+            key,
+            "must be 0 or at least 3 seconds (RFC 4271 §4.2)",
+        );
+    }
+    Ok(n as u16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"
+[bgp]
+asn = 65000
+router_id = "192.0.2.1"
+listen_port = 1179
+hold_time = 30
+networks = ["203.0.113.0/24"]
+multipath_ebgp = 4
+
+[[redistribute]]
+source = "static"
+med = 10
+
+[[prefix_list]]
+name = "DOC"
+entries = [
+  { seq = 10, action = "permit", prefix = "198.51.100.0/24", le = 32 },
+  { seq = 20, action = "deny", prefix = "0.0.0.0/0", le = 32 },
+]
+
+[[policy]]
+name = "IN"
+terms = [ { prefix_list = "DOC", action = "accept", set_local_pref = 200, add_communities = ["65000:1"] } ]
+
+[[policy]]
+name = "ALL"
+terms = [ { action = "accept" } ]
+
+[[neighbor]]
+address = "192.0.2.2"
+remote_as = 65001
+description = "upstream"
+import = "IN"
+export = "ALL"
+
+[[neighbor]]
+address = "2001:db8::2"
+remote_as = 65000
+families = ["ipv6-unicast", "ipv4-unicast"]
+passive = true
+"#;
+
+    #[test]
+    fn full_config() {
+        let c = parse("b.toml", FULL).unwrap();
+        assert_eq!(c.asn, 65000);
+        assert_eq!(c.listen_port, 1179);
+        assert_eq!(c.neighbors.len(), 2);
+        assert_eq!(c.neighbors[0].hold_time, 30);
+        assert_eq!(c.neighbors[0].families, vec![AfiSafi::IPV4_UNICAST]);
+        assert_eq!(c.neighbors[1].families.len(), 2);
+        assert!(c.neighbors[1].passive);
+        assert_eq!(c.prefix_lists[0].entries[0].le, Some(32));
+        assert_eq!(c.policies[0].terms[0].set_local_pref, Some(200));
+        assert_eq!(c.policies[0].terms[0].add_communities, vec![(65000, 1)]);
+        assert_eq!(c.redistribute[0].source, proto::Source::Static);
+        assert_eq!(c.multipath_ebgp, 4);
+    }
+
+    fn err(text: &str) -> ConfigError {
+        parse("b.toml", text).unwrap_err()
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let e = err("[bgp]\nasn = 65000\nrouter_id = \"x\"\n");
+        assert_eq!((e.line, e.key.as_str()), (3, "bgp.router_id"));
+        assert!(e.to_string().starts_with("b.toml:3: bgp.router_id:"));
+        let e = err("[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\nhold_time = 2\n");
+        assert_eq!((e.line, e.key.as_str()), (4, "bgp.hold_time"));
+        let e = err("[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\n[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\nimport = \"NOPE\"\n");
+        assert_eq!((e.line, e.key.as_str()), (7, "neighbor.import"));
+        let e = err("[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\n[[neighbor]]\naddress = \"192.0.2.2\"\nremote_az = 1\n");
+        assert_eq!(e.line, 6);
+        assert!(e.msg.contains("remote_az"), "{e}");
+        let e = err("[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\n[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\nfamilies = [\"l2vpn\"]\n");
+        assert_eq!(e.key, "neighbor.families");
+        let e = err("[bgp]\nasn = 0\nrouter_id = \"192.0.2.1\"\n");
+        assert_eq!(e.key, "bgp.asn");
+        let e = err("[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\n[[prefix_list]]\nname = \"A\"\nentries = [{ action = \"permit\", prefix = \"192.0.2.0/24\", ge = 8 }]\n");
+        assert_eq!(e.key, "prefix_list.entries.ge");
+        let e = err("asn = 1\n");
+        assert!(!e.msg.is_empty());
+    }
+}
