@@ -542,7 +542,18 @@ fn links_and_addresses() {
         assert_eq!(v0.mac.len(), 6);
         assert_eq!(v0.mtu, 1500);
         assert!(v0.admin_up);
-        let addrs = iface::dump_addrs().await.unwrap();
+        // The link-local address comes once the carrier is up: poll.
+        let mut addrs = Vec::new();
+        for _ in 0..100 {
+            addrs = iface::dump_addrs().await.unwrap();
+            if addrs
+                .iter()
+                .any(|(i, a)| *i == idx && a.to_string().starts_with("fe80:"))
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         assert!(addrs.contains(&(idx, net("192.0.2.1/24"))), "{addrs:?}");
         assert!(addrs.contains(&(idx, net("2001:db8::1/64"))), "{addrs:?}");
         assert!(addrs.contains(&(1, net("127.0.0.1/8"))), "{addrs:?}");
@@ -572,5 +583,41 @@ fn dump_ignores_kernel_and_local_routes_but_keeps_other_protocols() {
             .find(|r| r.prefix == net("203.0.113.0/24"))
             .unwrap();
         assert_eq!((r.protocol, r.table, r.priority), (4, 7, 5));
+    });
+}
+
+#[test]
+fn a_caller_that_submits_without_reading_outcomes_does_not_deadlock() {
+    netns(|| async {
+        let idx = veth().await;
+        // Tiny windows and queues, an outcome channel of one batch.
+        let cfg = fib::writer::WriterConfig {
+            per_send: 4,
+            max_in_flight: 8,
+            queue_batches: 2,
+            ..Default::default()
+        };
+        let (tx, mut rx) = mpsc::channel(1);
+        let w = fib::writer::spawn_writer_with(cfg, tx).unwrap();
+        let routes: Vec<FibRoute> = (0..1000)
+            .map(|i| {
+                let p = format!("2001:db8:{:x}::/48", i + 0x100);
+                unicast(&p, 254, vec![gw("2001:db8::2", idx)])
+            })
+            .collect();
+        for chunk in routes.chunks(10) {
+            w.submit(chunk.iter().cloned().map(FibOp::Replace).collect())
+                .await
+                .unwrap();
+        }
+        let mut out = Vec::new();
+        while out.len() < routes.len() {
+            out.extend(rx.recv().await.unwrap());
+        }
+        assert!(out
+            .iter()
+            .zip(&routes)
+            .all(|(o, r)| o.prefix == r.prefix && o.error.is_none()));
+        assert_eq!(ours().await.len(), routes.len());
     });
 }

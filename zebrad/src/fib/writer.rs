@@ -27,13 +27,15 @@
 //! done. A lost op that a later op of the same window on the same route
 //! (prefix, table, metric) already overwrote is not re-sent (that would undo
 //! the later op); it is reported as done. After [`MAX_RETRIES`] re-sends an
-//! op is reported with `ENOBUFS`.
+//! op is reported with `ENOBUFS`. Each overrun also halves the number of
+//! messages per send.
 //!
-//! Contract with the caller: read the `outcomes` channel independently of
-//! [`FibWriter::submit`] (another task, or a `select!`). The writer holds at
-//! most [`OUT_BACKLOG`] undelivered outcome batches, then waits for the
-//! reader and stops taking new ops; a caller blocked in `submit` that does
-//! not read outcomes would wait forever.
+//! Outcomes never block the writer: batches the outcome channel cannot take
+//! yet are kept (in order) and handed over as soon as it has room, so a
+//! caller that awaits [`FibWriter::submit`] from the same loop that reads
+//! outcomes cannot deadlock with it. Backpressure on `submit` comes only
+//! from the kernel's speed. `submit` is not cancel-safe: a batch whose
+//! `submit` future is dropped before it completes is not sent.
 //!
 //! Never: decides what to install, reorders ops, or sends anything that the
 //! caller did not give it (the caller only gives it zebrad's own routes).
@@ -60,9 +62,9 @@ use super::{FibOp, FibOutcome};
 /// How many times a request whose ack was lost is re-sent.
 pub const MAX_RETRIES: u8 = 3;
 
-/// Undelivered outcome batches the writer keeps before it waits for the
-/// reader of the outcomes channel.
-pub const OUT_BACKLOG: usize = 64;
+/// Undelivered outcome batches above which the writer logs a warning (the
+/// outcome reader is falling behind).
+const OUT_WARN: usize = 1024;
 
 /// How long to wait for an ack that is not already queued when the socket
 /// has been drained. Acks are produced inside `sendto`, so this is only a
@@ -265,9 +267,12 @@ impl Writer {
             if !outcomes.is_empty() {
                 self.out.push_back(outcomes);
             }
-            self.flush_outcomes(OUT_BACKLOG).await;
+            self.try_flush_outcomes();
+            if self.out.len() == OUT_WARN {
+                warn!(batches = OUT_WARN, "FIB outcome reader is falling behind");
+            }
         }
-        self.flush_outcomes(0).await;
+        self.flush_outcomes().await;
         debug!("FIB writer stopped: no more handles");
     }
 
@@ -284,26 +289,29 @@ impl Writer {
         self.out.clear();
     }
 
-    /// Hands outcome batches to the channel: without waiting while fewer
-    /// than `keep` are pending, waiting for the reader beyond that.
-    async fn flush_outcomes(&mut self, keep: usize) {
+    /// Hands outcome batches to the channel while it has room, never waiting.
+    fn try_flush_outcomes(&mut self) {
         while let Some(v) = self.out.pop_front() {
-            if !self.outcomes_open {
-                self.out.clear();
-                return;
-            }
             match self.outcomes.try_send(v) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(v)) => {
-                    if self.out.len() < keep {
-                        self.out.push_front(v);
-                        return;
-                    }
-                    if self.outcomes.send(v).await.is_err() {
-                        self.outcomes_gone();
-                    }
+                    self.out.push_front(v);
+                    return;
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => self.outcomes_gone(),
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    self.outcomes_gone();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Hands every pending outcome batch to the channel, waiting for room.
+    async fn flush_outcomes(&mut self) {
+        while let Some(v) = self.out.pop_front() {
+            if self.outcomes.send(v).await.is_err() {
+                self.outcomes_gone();
+                return;
             }
         }
     }
@@ -385,6 +393,14 @@ impl Writer {
                 }
                 Err(_) => break,
             }
+        }
+        if overrun && self.per_send > 1 {
+            // The acks of one send did not fit: send fewer at a time.
+            self.per_send /= 2;
+            warn!(
+                per_send = self.per_send,
+                "fewer messages per send after an overrun"
+            );
         }
         if waiting > 0 {
             self.requeue_lost(&mut slots, overrun);
