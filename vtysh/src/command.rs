@@ -20,6 +20,8 @@ pub enum Command {
     ShowRule,
     /// `show zebra [json]`: RIB manager status and clients.
     ShowZebra,
+    /// bgpd: `show [ip] bgp ...`, `clear bgp ...`
+    Bgp(crate::bgp::BgpCmd),
     /// `help` / `?`
     Help,
 }
@@ -47,6 +49,26 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("show ip rule [json]", "policy-routing rules zebrad keeps"),
     ("show zebra [json]", "RIB manager status and its clients"),
+    (
+        "show bgp summary [json]",
+        "BGP neighbors, state and prefix counts",
+    ),
+    (
+        "show bgp neighbors [ADDRESS] [json]",
+        "BGP neighbor details",
+    ),
+    (
+        "show bgp ipv4|ipv6 unicast [PREFIX] [json]",
+        "the BGP table (Loc-RIB)",
+    ),
+    (
+        "show bgp neighbors ADDRESS received-routes|advertised-routes",
+        "Adj-RIB-In / Adj-RIB-Out",
+    ),
+    (
+        "clear bgp (*|ADDRESS) [soft [in|out]]",
+        "reset BGP sessions, or refresh routes",
+    ),
 ];
 
 /// Matches `word` against the candidates by unambiguous prefix.
@@ -86,11 +108,21 @@ pub fn parse(line: &str) -> Result<Line, String> {
             json,
         });
     }
-    let cmd = match keyword(first, &["show", "help"])? {
+    let cmd = match keyword(first, &["show", "help", "clear"])? {
         "help" => Command::Help,
+        "clear" => {
+            let what = it.next().ok_or("% Incomplete command: clear what?")?;
+            keyword(what, &["bgp"])?;
+            let rest: Vec<&str> = it.by_ref().collect();
+            Command::Bgp(crate::bgp::parse_clear(&rest)?)
+        }
         _ => {
             let what = it.next().ok_or("% Incomplete command: show what?")?;
-            match keyword(what, &["ip", "ipv6", "interface", "zebra"])? {
+            match keyword(what, &["ip", "ipv6", "interface", "zebra", "bgp"])? {
+                "bgp" => {
+                    let rest: Vec<&str> = it.by_ref().collect();
+                    Command::Bgp(crate::bgp::parse_show(&rest, false)?)
+                }
                 "interface" => Command::ShowInterface {
                     name: it.next().map(str::to_string),
                 },
@@ -101,9 +133,12 @@ pub fn parse(line: &str) -> Result<Line, String> {
                     let sub = if v6 {
                         keyword(sub, &["route"])?
                     } else {
-                        keyword(sub, &["route", "rule"])?
+                        keyword(sub, &["route", "rule", "bgp"])?
                     };
-                    if sub == "rule" {
+                    if sub == "bgp" {
+                        let rest: Vec<&str> = it.by_ref().collect();
+                        Command::Bgp(crate::bgp::parse_show(&rest, true)?)
+                    } else if sub == "rule" {
                         Command::ShowRule
                     } else {
                         let mut table = None;

@@ -4,6 +4,7 @@
 //! `vtysh -c CMD [-c CMD ...]` runs commands and exits (non-zero if one
 //! failed); without `-c` it reads commands from standard input, one a line.
 
+mod bgp;
 mod command;
 mod render;
 
@@ -33,6 +34,7 @@ struct Args {
 }
 
 struct Shell {
+    run_dir: PathBuf,
     zebrad_addr: Address,
     zebrad: Option<ZebraClient<Channel>>,
 }
@@ -127,6 +129,10 @@ impl Shell {
                     render::rules(&r)
                 })
             }
+            Command::Bgp(b) => {
+                let addr = Address::Unix(transport::socket_path(&self.run_dir, "bgpd"));
+                bgp::run(&b, json, &addr).await
+            }
             Command::ShowZebra => {
                 let r = self
                     .zebra()
@@ -163,6 +169,7 @@ fn main() -> ExitCode {
         .map(Address::parse)
         .unwrap_or_else(|| Address::Unix(transport::socket_path(&args.run_dir, "zebrad")));
     let mut shell = Shell {
+        run_dir: args.run_dir.clone(),
         zebrad_addr,
         zebrad: None,
     };

@@ -199,10 +199,13 @@ pub fn routes_json(r: &pb::ShowRoutesReply) -> Value {
         if !e.fib_error.is_empty() {
             o["fibError"] = json!(e.fib_error);
         }
-        m.entry(p)
+        if let Some(a) = m
+            .entry(p)
             .or_insert_with(|| Value::Array(Vec::new()))
             .as_array_mut()
-            .map(|a| a.push(o));
+        {
+            a.push(o);
+        }
     }
     Value::Object(m)
 }
@@ -350,8 +353,8 @@ pub fn status(s: &pb::StatusReply) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<10} {:<12} {:<10} {:>10} {}",
-        "Source", "Instance", "State", "Routes", "Stale expires"
+        "{:<10} {:<12} {:<10} {:>10} Stale expires",
+        "Source", "Instance", "State", "Routes"
     );
     for c in &s.clients {
         let _ = writeln!(
