@@ -217,8 +217,10 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
             msg,
         }
     })?;
-    let mut cfg = Config::default();
-    cfg.socket = raw.api.socket.map(PathBuf::from);
+    let mut cfg = Config {
+        socket: raw.api.socket.map(PathBuf::from),
+        ..Config::default()
+    };
     if let Some(t) = raw.api.tcp {
         if t.get_ref().parse::<std::net::SocketAddr>().is_err() {
             return loc.err(

@@ -39,7 +39,10 @@ fn lab() -> Rib {
     rib
 }
 
-fn replaced(out: &Output) -> Vec<(IpNetwork, Vec<(Option<IpAddr>, u32)>, u8)> {
+/// (prefix, [(gateway, ifindex)], protocol) of each Replace op.
+type Replaced = (IpNetwork, Vec<(Option<IpAddr>, u32)>, u8);
+
+fn replaced(out: &Output) -> Vec<Replaced> {
     out.fib
         .iter()
         .filter_map(|op| match op {
