@@ -7,6 +7,7 @@
 mod bgp;
 mod command;
 mod render;
+mod shell;
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -151,6 +152,102 @@ impl Shell {
     }
 }
 
+impl Shell {
+    /// One line with its output filters.
+    async fn run_line(&mut self, line: &str) -> Result<String, String> {
+        let (cmd, filters) = shell::split_filters(line)?;
+        let out = self.run(&cmd).await?;
+        Ok(shell::apply_filters(out, &filters))
+    }
+}
+
+/// Shows long output through a pager when interactive, as FRR's vtysh does.
+fn page(text: &str) {
+    use std::io::Write;
+    let rows = std::env::var("LINES")
+        .ok()
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(40);
+    if text.lines().count() + 1 < rows {
+        print!("{text}");
+        return;
+    }
+    let pager = std::env::var("PAGER").unwrap_or_else(|_| "less -FRX".into());
+    let mut words = pager.split_whitespace();
+    let spawned = words.next().and_then(|prog| {
+        std::process::Command::new(prog)
+            .args(words)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .ok()
+    });
+    match spawned {
+        Some(mut child) => {
+            if let Some(mut stdin) = child.stdin.take() {
+                let _ = stdin.write_all(text.as_bytes());
+            }
+            let _ = child.wait();
+        }
+        None => print!("{text}"),
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "router".into())
+}
+
+/// The interactive loop.
+async fn interactive(shell: &mut Shell) {
+    let config = rustyline::Config::builder().auto_add_history(true).build();
+    let mut rl: rustyline::Editor<shell::ShellHelper, rustyline::history::DefaultHistory> =
+        match rustyline::Editor::with_config(config) {
+            Ok(rl) => rl,
+            Err(e) => {
+                eprintln!("vtysh: cannot start the line editor: {e}");
+                return;
+            }
+        };
+    rl.set_helper(Some(shell::ShellHelper));
+    let history = std::env::var("HOME")
+        .map(|h| PathBuf::from(h).join(".vtysh_history"))
+        .unwrap_or_else(|_| PathBuf::from(".vtysh_history"));
+    let _ = rl.load_history(&history);
+    let prompt = format!("{}# ", hostname());
+    let mut initial = String::new();
+    loop {
+        let read = if initial.is_empty() {
+            rl.readline(&prompt)
+        } else {
+            rl.readline_with_initial(&prompt, (&initial, ""))
+        };
+        initial.clear();
+        let line = match read {
+            Ok(l) => l,
+            Err(rustyline::error::ReadlineError::Interrupted) => continue,
+            Err(_) => break,
+        };
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if t.ends_with('?') {
+            print!("{}", shell::help_for(&line));
+            initial = line.trim_end_matches('?').to_string();
+            continue;
+        }
+        if matches!(t, "exit" | "quit" | "end") {
+            break;
+        }
+        match shell.run_line(t).await {
+            Ok(out) => page(&out),
+            Err(e) => eprintln!("{e}"),
+        }
+    }
+    let _ = rl.save_history(&history);
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -173,6 +270,10 @@ fn main() -> ExitCode {
         zebrad_addr,
         zebrad: None,
     };
+    if args.commands.is_empty() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        rt.block_on(interactive(&mut shell));
+        return ExitCode::SUCCESS;
+    }
     let commands: Vec<String> = if args.commands.is_empty() {
         std::io::stdin()
             .lock()
@@ -186,7 +287,7 @@ fn main() -> ExitCode {
     let mut failed = false;
     rt.block_on(async {
         for c in &commands {
-            match shell.run(c).await {
+            match shell.run_line(c).await {
                 Ok(out) => print!("{out}"),
                 Err(e) => {
                     eprintln!("{e}");
