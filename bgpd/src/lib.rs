@@ -5,3 +5,6 @@
 
 pub mod config;
 pub mod packet;
+pub mod session;
+pub mod policy;
+pub mod rib;

@@ -1,0 +1,638 @@
+//! The async shell of one session: a tokio task that performs what the
+//! pure FSM (`fsm.rs`) asks and feeds it what sockets and timers report.
+//!
+//! Owns the TCP connections of its peer (at most two while a collision is
+//! pending, RFC 4271 §6.8), the dial (source address, TTL 1 for single-hop
+//! eBGP or the multihop TTL), framing with `header::frame_length`,
+//! decoding under the negotiated [`SessionCaps`], the timers, the write
+//! queue, and the session's counters.
+//!
+//! Each connection has a reader task (framing only, so a slow peer cannot
+//! stall decoding of another) and a writer task that coalesces queued
+//! messages into large writes. The session task never blocks on a socket:
+//! it stops taking UPDATEs from the RIB while the write queue is over its
+//! limit, and stops reading frames while the RIB has not taken its events
+//! (keepalives keep flowing meanwhile, and the hold timer is suspended so
+//! our own backlog is never blamed on the peer).
+//!
+//! Never interprets routes and never decides a transition itself.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::{mpsc, Notify};
+use tokio::task::JoinHandle;
+use tokio::time::{sleep_until, Instant};
+use tracing::{debug, info, warn};
+
+use super::fsm::{Action, ConnId, Event, Fsm, TimerKind};
+use super::{
+    DownReason, SessionCommand, SessionConfig, SessionEvent, SessionHandle, SessionStats, State,
+};
+use crate::packet::header::{frame_length, HeaderError};
+use crate::packet::{decode_message, Message, MessageError, ParsedUpdate, SessionCaps};
+
+/// Commands waiting for the session task.
+const COMMAND_QUEUE: usize = 64;
+/// Accepted connections waiting for the session task.
+const INBOUND_QUEUE: usize = 4;
+/// Frames read ahead of the session task, per session.
+const FRAME_QUEUE: usize = 64;
+/// Events decoded but not yet taken by the daemon before we stop reading.
+const PENDING_EVENTS: usize = 32;
+/// Bytes queued for a connection before the RIB's UPDATEs wait.
+const WRITE_QUEUE_LIMIT: usize = 4 << 20;
+/// Largest single write the writer builds from queued messages.
+const WRITE_CHUNK: usize = 256 << 10;
+/// How long a closed connection may take to flush its last messages.
+const LINGER: Duration = Duration::from_secs(5);
+
+pub(super) fn spawn(cfg: SessionConfig, events: mpsc::Sender<SessionEvent>) -> SessionHandle {
+    let (tx, cmd_rx) = mpsc::channel(COMMAND_QUEUE);
+    let (inbound, inbound_rx) = mpsc::channel(INBOUND_QUEUE);
+    let (read_tx, read_rx) = mpsc::channel(FRAME_QUEUE);
+    let stats = Arc::new(SessionStats::default());
+    let handle = SessionHandle {
+        id: cfg.id,
+        tx,
+        stats: stats.clone(),
+        inbound,
+    };
+    let seed = RandomState::new().hash_one((cfg.id, cfg.remote_addr));
+    let peer = Peer {
+        fsm: Fsm::new(cfg.fsm_config(), seed),
+        cfg,
+        events,
+        pending: VecDeque::new(),
+        stats,
+        conns: HashMap::new(),
+        read_tx,
+        read_rx,
+        cmd_rx,
+        inbound_rx,
+        next_conn: 0,
+        timers: [None; 4],
+        dial: None,
+        established: None,
+    };
+    tokio::spawn(peer.run());
+    handle
+}
+
+type Dial = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
+
+/// What a reader task reports.
+#[derive(Debug)]
+enum ReadEvent {
+    Frame(Bytes),
+    Header(HeaderError),
+    Closed,
+    Error(String),
+}
+
+/// One TCP connection's tasks and queue.
+struct ConnIo {
+    tx: mpsc::UnboundedSender<Vec<Bytes>>,
+    queued: Arc<AtomicUsize>,
+    drained: Arc<Notify>,
+    reader: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    caps: SessionCaps,
+    local: Option<SocketAddr>,
+    remote: Option<SocketAddr>,
+}
+
+impl ConnIo {
+    fn enqueue(&self, batch: Vec<Bytes>) {
+        let len: usize = batch.iter().map(Bytes::len).sum();
+        self.queued.fetch_add(len, Ordering::Relaxed);
+        // A closed writer means the connection is dying; the reader
+        // reports it.
+        let _ = self.tx.send(batch);
+    }
+
+    fn backlogged(&self) -> bool {
+        self.queued.load(Ordering::Relaxed) >= WRITE_QUEUE_LIMIT
+    }
+
+    /// Close after the queue is flushed (bounded by [`LINGER`]).
+    fn close(self) {
+        let ConnIo {
+            tx, reader, writer, ..
+        } = self;
+        drop(tx);
+        reader.abort();
+        tokio::spawn(async move {
+            tokio::time::sleep(LINGER).await;
+            writer.abort();
+        });
+    }
+}
+
+struct Peer {
+    cfg: SessionConfig,
+    fsm: Fsm,
+    events: mpsc::Sender<SessionEvent>,
+    pending: VecDeque<SessionEvent>,
+    stats: Arc<SessionStats>,
+    conns: HashMap<ConnId, ConnIo>,
+    read_tx: mpsc::Sender<(ConnId, ReadEvent)>,
+    read_rx: mpsc::Receiver<(ConnId, ReadEvent)>,
+    cmd_rx: mpsc::Receiver<SessionCommand>,
+    inbound_rx: mpsc::Receiver<TcpStream>,
+    next_conn: u64,
+    timers: [Option<Instant>; 4],
+    dial: Option<Dial>,
+    established: Option<ConnId>,
+}
+
+fn timer_index(kind: TimerKind) -> usize {
+    match kind {
+        TimerKind::ConnectRetry => 0,
+        TimerKind::Hold => 1,
+        TimerKind::Keepalive => 2,
+        TimerKind::IdleHold => 3,
+    }
+}
+
+async fn poll_dial(dial: Option<&mut Dial>) -> io::Result<TcpStream> {
+    match dial {
+        Some(d) => d.await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn wait_drained(notify: Option<Arc<Notify>>) {
+    match notify {
+        Some(n) => n.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Peer {
+    async fn run(mut self) {
+        info!(peer = %self.cfg.remote_addr, id = self.cfg.id, passive = self.cfg.passive, "session starting");
+        self.fsm_event(Event::ManualStart);
+        loop {
+            let reading = self.pending.len() < PENDING_EVENTS;
+            // While we are not reading, silence from the peer proves nothing.
+            let next_timer = self.next_timer(!reading);
+            let far = Instant::now() + Duration::from_secs(3600);
+            let deadline = next_timer.map_or(far, |(_, at)| at);
+            let (sending, drained) = match self.established.and_then(|c| self.conns.get(&c)) {
+                Some(c) if c.backlogged() => (false, Some(c.drained.clone())),
+                _ => (true, None),
+            };
+            let delivering = !self.pending.is_empty();
+            let events = self.events.clone();
+
+            tokio::select! {
+                biased;
+                permit = events.reserve(), if delivering => match permit {
+                    Ok(permit) => {
+                        if let Some(ev) = self.pending.pop_front() {
+                            permit.send(ev);
+                        }
+                    }
+                    Err(_) => {
+                        info!(peer = %self.cfg.remote_addr, "daemon gone, session ends");
+                        self.fsm_event(Event::Deconfigured);
+                        return;
+                    }
+                },
+                Some((conn, ev)) = self.read_rx.recv(), if reading => self.on_read(conn, ev),
+                cmd = self.cmd_rx.recv(), if sending => match cmd {
+                    Some(cmd) => self.on_command(cmd),
+                    None => {
+                        info!(peer = %self.cfg.remote_addr, "session removed");
+                        self.fsm_event(Event::Deconfigured);
+                        return;
+                    }
+                },
+                _ = wait_drained(drained), if !sending => {}
+                Some(stream) = self.inbound_rx.recv() => self.on_inbound(stream),
+                res = poll_dial(self.dial.as_mut()), if self.dial.is_some() => {
+                    self.dial = None;
+                    self.on_dialed(res);
+                }
+                _ = sleep_until(deadline), if next_timer.is_some() => {
+                    if let Some((kind, _)) = next_timer {
+                        self.timers[timer_index(kind)] = None;
+                        let ev = match kind {
+                            TimerKind::ConnectRetry => Event::ConnectRetryTimerExpires,
+                            TimerKind::Hold => Event::HoldTimerExpires,
+                            TimerKind::Keepalive => Event::KeepaliveTimerExpires,
+                            TimerKind::IdleHold => Event::IdleHoldTimerExpires,
+                        };
+                        self.fsm_event(ev);
+                    }
+                }
+            }
+        }
+    }
+
+    fn next_timer(&self, hold_suspended: bool) -> Option<(TimerKind, Instant)> {
+        TimerKind::ALL
+            .into_iter()
+            .filter(|k| !(hold_suspended && *k == TimerKind::Hold))
+            .filter_map(|k| self.timers[timer_index(k)].map(|at| (k, at)))
+            .min_by_key(|(_, at)| *at)
+    }
+
+    fn on_command(&mut self, cmd: SessionCommand) {
+        match cmd {
+            SessionCommand::Send(batch) => {
+                match self.established.and_then(|c| self.conns.get(&c)) {
+                    Some(conn) => {
+                        let n = batch.len() as u64;
+                        conn.enqueue(batch);
+                        self.stats.update(|s| s.msgs_out.update += n);
+                    }
+                    None => {
+                        debug!(peer = %self.cfg.remote_addr, "not established, UPDATEs dropped")
+                    }
+                }
+            }
+            SessionCommand::Stop { communication } => {
+                info!(peer = %self.cfg.remote_addr, ?communication, "administrative shutdown");
+                self.fsm_event(Event::ManualStop { communication });
+            }
+            SessionCommand::Start => self.fsm_event(Event::ManualStart),
+            SessionCommand::Reset => {
+                info!(peer = %self.cfg.remote_addr, "administrative reset");
+                self.fsm_event(Event::AdminReset {
+                    communication: None,
+                });
+            }
+            SessionCommand::RequestRefresh(family) => self.fsm_event(Event::RequestRefresh(family)),
+        }
+    }
+
+    fn on_inbound(&mut self, stream: TcpStream) {
+        let remote = stream.peer_addr().ok();
+        if let Err(e) = configure(&stream, self.cfg.ttl()) {
+            warn!(peer = %self.cfg.remote_addr, error = %e, "cannot set socket options on accepted connection");
+        }
+        let conn = self.register(stream);
+        debug!(peer = %self.cfg.remote_addr, %conn, ?remote, "accepted connection");
+        self.fsm_event(Event::TcpConnectionConfirmed { conn });
+    }
+
+    fn on_dialed(&mut self, res: io::Result<TcpStream>) {
+        match res {
+            Ok(stream) => {
+                let conn = self.register(stream);
+                debug!(peer = %self.cfg.remote_addr, %conn, "connected");
+                self.fsm_event(Event::TcpConnectionAcknowledged { conn });
+            }
+            Err(e) => {
+                debug!(peer = %self.cfg.remote_addr, error = %e, "connect failed");
+                self.fsm_event(Event::ConnectFailed {
+                    error: e.to_string(),
+                });
+            }
+        }
+    }
+
+    fn register(&mut self, stream: TcpStream) -> ConnId {
+        self.next_conn += 1;
+        let id = ConnId(self.next_conn);
+        let local = stream.local_addr().ok();
+        let remote = stream.peer_addr().ok();
+        let (rd, wr) = stream.into_split();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let drained = Arc::new(Notify::new());
+        let reader = tokio::spawn(read_loop(id, rd, self.read_tx.clone()));
+        let writer = tokio::spawn(write_loop(wr, rx, queued.clone(), drained.clone()));
+        self.conns.insert(
+            id,
+            ConnIo {
+                tx,
+                queued,
+                drained,
+                reader,
+                writer,
+                caps: SessionCaps::default(),
+                local,
+                remote,
+            },
+        );
+        id
+    }
+
+    fn on_read(&mut self, conn: ConnId, ev: ReadEvent) {
+        let Some(io) = self.conns.get(&conn) else {
+            return; // a connection we already closed
+        };
+        let event = match ev {
+            ReadEvent::Frame(frame) => match decode_message(&frame, &io.caps) {
+                Ok(decoded) => {
+                    let kind = decoded.message.message_type();
+                    self.stats.update(|s| s.msgs_in.count(kind, 1));
+                    match decoded.message {
+                        Message::Open(open) => Event::BgpOpen { conn, open },
+                        Message::Update(update) => {
+                            let update = ParsedUpdate {
+                                update,
+                                report: decoded.report,
+                            };
+                            if update.is_treat_as_withdraw() {
+                                self.stats.update(|s| s.updates_treat_as_withdraw += 1);
+                                info!(peer = %self.cfg.remote_addr, report = ?update.report, "UPDATE treated as withdraw (RFC 7606)");
+                            } else if !update.report.discarded.is_empty() {
+                                debug!(peer = %self.cfg.remote_addr, report = ?update.report.discarded, "attributes discarded (RFC 7606)");
+                            }
+                            Event::UpdateMsg { conn, update }
+                        }
+                        Message::Notification(notification) => {
+                            warn!(peer = %self.cfg.remote_addr, %notification, "NOTIFICATION received");
+                            let n = notification.clone();
+                            self.stats
+                                .update(|s| s.last_notification_received = Some(n));
+                            Event::NotifMsg { conn, notification }
+                        }
+                        Message::Keepalive => Event::KeepAliveMsg { conn },
+                        Message::RouteRefresh(refresh) => Event::RouteRefreshMsg { conn, refresh },
+                    }
+                }
+                Err(e) => {
+                    warn!(peer = %self.cfg.remote_addr, error = %e, "malformed message");
+                    let notification = e.notification();
+                    match e {
+                        MessageError::Header(_) => Event::BgpHeaderErr { conn, notification },
+                        MessageError::Open(_) => Event::BgpOpenMsgErr { conn, notification },
+                        MessageError::Update(_) => Event::UpdateMsgErr { conn, notification },
+                        MessageError::RouteRefresh(_) => {
+                            Event::RouteRefreshMsgErr { conn, notification }
+                        }
+                    }
+                }
+            },
+            ReadEvent::Header(e) => {
+                warn!(peer = %self.cfg.remote_addr, error = %e, "bad message header");
+                Event::BgpHeaderErr {
+                    conn,
+                    notification: e.notification(),
+                }
+            }
+            ReadEvent::Closed => Event::TcpConnectionFails { conn, error: None },
+            ReadEvent::Error(e) => Event::TcpConnectionFails {
+                conn,
+                error: Some(e),
+            },
+        };
+        self.fsm_event(event);
+    }
+
+    fn fsm_event(&mut self, event: Event) {
+        let before = self.fsm.state();
+        let actions = self.fsm.handle(event, std::time::Instant::now());
+        for action in actions {
+            self.perform(action);
+        }
+        // Connections the FSM no longer knows are dead.
+        let live = [self.fsm.primary(), self.fsm.secondary()];
+        let dead: Vec<ConnId> = self
+            .conns
+            .keys()
+            .copied()
+            .filter(|c| !live.contains(&Some(*c)))
+            .collect();
+        for c in dead {
+            self.close_conn(c);
+        }
+        let after = self.fsm.state();
+        if before != after {
+            debug!(peer = %self.cfg.remote_addr, from = %before, to = %after, "state change");
+            let (hold, keepalive) = self.fsm.timers();
+            self.stats.update(|s| {
+                s.state = after;
+                s.hold_time = hold;
+                s.keepalive_time = keepalive;
+            });
+        }
+    }
+
+    fn close_conn(&mut self, conn: ConnId) {
+        if let Some(io) = self.conns.remove(&conn) {
+            io.close();
+        }
+        if self.established == Some(conn) {
+            self.established = None;
+        }
+    }
+
+    fn perform(&mut self, action: Action) {
+        let peer = self.cfg.remote_addr;
+        match action {
+            Action::Connect => {
+                let remote = self.cfg.remote_socket();
+                debug!(%peer, %remote, "dialing");
+                self.dial = Some(Box::pin(dial(remote, self.cfg.local_addr, self.cfg.ttl())));
+            }
+            Action::AbortConnect => self.dial = None,
+            Action::Send { conn, message } => {
+                let Some(io) = self.conns.get(&conn) else {
+                    return;
+                };
+                match message.to_bytes(&io.caps) {
+                    Ok(bytes) => {
+                        io.enqueue(vec![bytes]);
+                        let kind = message.message_type();
+                        if let Message::Notification(n) = message {
+                            warn!(%peer, notification = %n, "NOTIFICATION sent");
+                            self.stats.update(|s| s.last_notification_sent = Some(n));
+                        }
+                        self.stats.update(|s| s.msgs_out.count(kind, 1));
+                    }
+                    Err(e) => warn!(%peer, error = %e, "cannot encode message"),
+                }
+            }
+            Action::DropConnection { conn } => self.close_conn(conn),
+            Action::StartTimer(kind, d) => {
+                self.timers[timer_index(kind)] = Some(Instant::now() + d)
+            }
+            Action::StopTimer(kind) => self.timers[timer_index(kind)] = None,
+            Action::SessionUp {
+                conn,
+                caps,
+                local_open,
+                remote_open,
+                hold_time,
+                keepalive_time,
+            } => {
+                let Some(io) = self.conns.get_mut(&conn) else {
+                    return;
+                };
+                io.caps = caps.clone();
+                let (local_addr, remote_addr) = (io.local, io.remote);
+                self.established = Some(conn);
+                info!(%peer, id = self.cfg.id, remote_as = remote_open.asn(), remote_id = %remote_open.bgp_id, hold_time, "session Established");
+                let at = self.fsm.established_at();
+                self.stats.update(|s| {
+                    s.state = State::Established;
+                    s.established_at = at;
+                    s.established_since = Some(SystemTime::now());
+                    s.established_count += 1;
+                    s.hold_time = hold_time;
+                    s.keepalive_time = keepalive_time;
+                    s.caps = Some(caps.clone());
+                    s.remote_open = Some(remote_open.clone());
+                    s.local_addr = local_addr;
+                    s.remote_addr = remote_addr;
+                });
+                let unspecified = SocketAddr::new(IpAddr::from([0u8; 4]), 0);
+                self.pending.push_back(SessionEvent::Established {
+                    id: self.cfg.id,
+                    caps,
+                    local_open,
+                    remote_open,
+                    local_addr: local_addr.unwrap_or(unspecified),
+                    remote_addr: remote_addr.unwrap_or(unspecified),
+                });
+            }
+            Action::SessionDown { reason } => {
+                warn!(%peer, id = self.cfg.id, %reason, "session down");
+                self.record_error(&reason, true);
+                self.established = None;
+                self.pending.push_back(SessionEvent::Down {
+                    id: self.cfg.id,
+                    reason,
+                });
+            }
+            Action::ConnectionLost { reason } => {
+                info!(%peer, %reason, "connection attempt failed");
+                self.record_error(&reason, false);
+            }
+            Action::DeliverUpdate(update) => self.pending.push_back(SessionEvent::Update {
+                id: self.cfg.id,
+                update,
+            }),
+            Action::DeliverRouteRefresh(rr) => self.pending.push_back(SessionEvent::RouteRefresh {
+                id: self.cfg.id,
+                family: rr.family,
+                subtype: rr.subtype,
+            }),
+        }
+    }
+
+    fn record_error(&self, reason: &DownReason, flap: bool) {
+        let reason = reason.clone();
+        self.stats.update(|s| {
+            s.last_error = Some(reason);
+            s.last_error_at = Some(SystemTime::now());
+            s.established_at = None;
+            s.established_since = None;
+            if flap {
+                s.flaps += 1;
+            }
+        });
+    }
+}
+
+/// Socket options for both directions: TTL and no Nagle (we coalesce).
+fn configure<S: std::os::fd::AsFd>(sock: &S, ttl: Option<u32>) -> io::Result<()> {
+    let s = socket2::SockRef::from(sock);
+    if let Some(ttl) = ttl {
+        match s.local_addr()?.as_socket() {
+            Some(SocketAddr::V6(_)) => s.set_unicast_hops_v6(ttl)?,
+            _ => s.set_ttl_v4(ttl)?,
+        }
+    }
+    s.set_tcp_nodelay(true)
+}
+
+async fn dial(
+    remote: SocketAddr,
+    local: Option<IpAddr>,
+    ttl: Option<u32>,
+) -> io::Result<TcpStream> {
+    let sock = match remote {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    if let Some(local) = local {
+        sock.bind(SocketAddr::new(local, 0))?;
+    }
+    configure(&sock, ttl)?;
+    sock.connect(remote).await
+}
+
+/// Split the byte stream into messages. Frames with the extended maximum
+/// so that the session task, which knows the negotiated limit, reports
+/// a too-long message with the right NOTIFICATION.
+async fn read_loop(conn: ConnId, mut rd: OwnedReadHalf, tx: mpsc::Sender<(ConnId, ReadEvent)>) {
+    let framing = SessionCaps {
+        extended_message: true,
+        ..SessionCaps::default()
+    };
+    let mut buf = BytesMut::with_capacity(64 << 10);
+    loop {
+        loop {
+            match frame_length(&buf, &framing) {
+                Ok(Some(len)) if buf.len() >= len => {
+                    let frame = buf.split_to(len).freeze();
+                    if tx.send((conn, ReadEvent::Frame(frame))).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => break,
+                Err(e) => {
+                    let _ = tx.send((conn, ReadEvent::Header(e))).await;
+                    return;
+                }
+            }
+        }
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(64 << 10);
+        }
+        let ev = match rd.read_buf(&mut buf).await {
+            Ok(0) => ReadEvent::Closed,
+            Ok(_) => continue,
+            Err(e) => ReadEvent::Error(e.to_string()),
+        };
+        let _ = tx.send((conn, ev)).await;
+        return;
+    }
+}
+
+/// Write queued messages, many per write. Ends (and shuts the connection
+/// down) when the queue's sender is dropped and everything is written.
+async fn write_loop(
+    mut wr: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Vec<Bytes>>,
+    queued: Arc<AtomicUsize>,
+    drained: Arc<Notify>,
+) {
+    let mut out = BytesMut::new();
+    while let Some(batch) = rx.recv().await {
+        batch.iter().for_each(|b| out.extend_from_slice(b));
+        while out.len() < WRITE_CHUNK {
+            match rx.try_recv() {
+                Ok(more) => more.iter().for_each(|b| out.extend_from_slice(b)),
+                Err(_) => break,
+            }
+        }
+        let n = out.len();
+        if let Err(e) = wr.write_all(&out).await {
+            debug!(error = %e, "write failed");
+            return;
+        }
+        out.clear();
+        queued.fetch_sub(n, Ordering::Relaxed);
+        drained.notify_one();
+    }
+    let _ = wr.shutdown().await;
+}
