@@ -15,6 +15,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::packet::nlri::AfiSafi;
+use crate::packet::Community;
+use crate::policy::{self, Action, Disposition, Match, Policies, SetAction, Term};
 
 /// A config problem, located.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,8 +50,8 @@ pub struct Config {
     pub networks: Vec<IpNetwork>,
     pub redistribute: Vec<Redistribute>,
     pub neighbors: Vec<Neighbor>,
-    pub prefix_lists: Vec<PrefixList>,
-    pub policies: Vec<Policy>,
+    /// Prefix lists and policies, by name.
+    pub policies: Policies,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,36 +79,6 @@ pub struct Neighbor {
     pub allowas_in: u8,
     pub rr_client: bool,
     pub shutdown: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrefixList {
-    pub name: String,
-    pub entries: Vec<PrefixListEntry>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrefixListEntry {
-    pub seq: u32,
-    pub permit: bool,
-    pub prefix: IpNetwork,
-    pub ge: Option<u8>,
-    pub le: Option<u8>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Policy {
-    pub name: String,
-    pub terms: Vec<PolicyTerm>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyTerm {
-    pub prefix_list: Option<String>,
-    pub accept: bool,
-    pub set_local_pref: Option<u32>,
-    pub set_med: Option<u32>,
-    pub add_communities: Vec<(u16, u16)>,
 }
 
 #[derive(Deserialize)]
@@ -389,26 +361,26 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
             .transpose()?;
         redistribute.push(Redistribute { source, med });
     }
-    let mut prefix_lists: Vec<PrefixList> = Vec::new();
+    let mut policies = Policies::new();
     for pl in &raw.prefix_lists {
         let x = pl.get_ref();
-        if prefix_lists.iter().any(|p| p.name == *x.name.get_ref()) {
+        if policies.prefix_list(x.name.get_ref()).is_some() {
             return loc.err(
                 x.name.span(),
                 "prefix_list.name",
                 format!("`{}` is defined twice", x.name.get_ref()),
             );
         }
-        let mut entries: Vec<PrefixListEntry> = Vec::new();
+        let mut entries: Vec<policy::PrefixListEntry> = Vec::new();
         for (i, e) in x.entries.iter().enumerate() {
             let e = e.get_ref();
             let seq = match &e.seq {
                 Some(s) => loc.int(s, "prefix_list.entries.seq", 1, u32::MAX as i64)? as u32,
                 None => (i as u32 + 1) * 5,
             };
-            let permit = match e.action.get_ref().as_str() {
-                "permit" => true,
-                "deny" => false,
+            let action = match e.action.get_ref().as_str() {
+                "permit" => Action::Permit,
+                "deny" => Action::Deny,
                 o => {
                     return loc.err(
                         e.action.span(),
@@ -445,24 +417,19 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
                     format!("sequence {seq} is used twice"),
                 );
             }
-            entries.push(PrefixListEntry {
+            entries.push(policy::PrefixListEntry {
                 seq,
-                permit,
+                action,
                 prefix,
                 ge,
                 le,
             });
         }
-        entries.sort_by_key(|e| e.seq);
-        prefix_lists.push(PrefixList {
-            name: x.name.get_ref().clone(),
-            entries,
-        });
+        policies.add_prefix_list(x.name.get_ref().clone(), policy::PrefixList::new(entries));
     }
-    let mut policies: Vec<Policy> = Vec::new();
     for p in &raw.policies {
         let x = p.get_ref();
-        if policies.iter().any(|q| q.name == *x.name.get_ref()) {
+        if policies.policy(x.name.get_ref()).is_some() {
             return loc.err(
                 x.name.span(),
                 "policy.name",
@@ -472,18 +439,20 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         let mut terms = Vec::new();
         for t in &x.terms {
             let t = t.get_ref();
+            let mut matches = Vec::new();
             if let Some(pl) = &t.prefix_list {
-                if !prefix_lists.iter().any(|l| l.name == *pl.get_ref()) {
+                if policies.prefix_list(pl.get_ref()).is_none() {
                     return loc.err(
                         pl.span(),
                         "policy.terms.prefix_list",
                         format!("no prefix list `{}`", pl.get_ref()),
                     );
                 }
+                matches.push(Match::PrefixList(pl.get_ref().clone()));
             }
-            let accept = match t.action.get_ref().as_str() {
-                "accept" | "permit" => true,
-                "reject" | "deny" => false,
+            let disposition = match t.action.get_ref().as_str() {
+                "accept" | "permit" => Disposition::Accept,
+                "reject" | "deny" => Disposition::Reject,
                 o => {
                     return loc.err(
                         t.action.span(),
@@ -492,14 +461,28 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
                     )
                 }
             };
-            let mut add_communities = Vec::new();
+            let mut set = Vec::new();
+            if let Some(v) = &t.set_local_pref {
+                set.push(SetAction::LocalPref(loc.int(
+                    v,
+                    "policy.terms.set_local_pref",
+                    0,
+                    u32::MAX as i64,
+                )? as u32));
+            }
+            if let Some(v) = &t.set_med {
+                set.push(SetAction::Med(
+                    loc.int(v, "policy.terms.set_med", 0, u32::MAX as i64)? as u32,
+                ));
+            }
+            let mut add = Vec::new();
             for c in &t.add_communities {
                 let parsed = c
                     .get_ref()
                     .split_once(':')
                     .and_then(|(a, b)| Some((a.parse::<u16>().ok()?, b.parse::<u16>().ok()?)));
                 match parsed {
-                    Some(v) => add_communities.push(v),
+                    Some((a, b)) => add.push(Community((u32::from(a) << 16) | u32::from(b))),
                     None => {
                         return loc.err(
                             c.span(),
@@ -509,32 +492,16 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
                     }
                 }
             }
-            terms.push(PolicyTerm {
-                prefix_list: t.prefix_list.as_ref().map(|s| s.get_ref().clone()),
-                accept,
-                set_local_pref: t
-                    .set_local_pref
-                    .as_ref()
-                    .map(|v| {
-                        loc.int(v, "policy.terms.set_local_pref", 0, u32::MAX as i64)
-                            .map(|v| v as u32)
-                    })
-                    .transpose()?,
-                set_med: t
-                    .set_med
-                    .as_ref()
-                    .map(|v| {
-                        loc.int(v, "policy.terms.set_med", 0, u32::MAX as i64)
-                            .map(|v| v as u32)
-                    })
-                    .transpose()?,
-                add_communities,
+            if !add.is_empty() {
+                set.push(SetAction::CommunityAdd(add));
+            }
+            terms.push(Term {
+                matches,
+                disposition,
+                set,
             });
         }
-        policies.push(Policy {
-            name: x.name.get_ref().clone(),
-            terms,
-        });
+        policies.add_policy(x.name.get_ref().clone(), policy::Policy { terms });
     }
     let mut neighbors: Vec<Neighbor> = Vec::new();
     for n in &raw.neighbors {
@@ -577,7 +544,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
             ("neighbor.export", &x.export),
         ] {
             if let Some(p) = pol {
-                if !policies.iter().any(|q| q.name == *p.get_ref()) {
+                if policies.policy(p.get_ref()).is_none() {
                     return loc.err(p.span(), key, format!("no policy `{}`", p.get_ref()));
                 }
             }
@@ -645,7 +612,6 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         networks,
         redistribute,
         neighbors,
-        prefix_lists,
         policies,
     })
 }
@@ -719,9 +685,16 @@ passive = true
         assert_eq!(c.neighbors[0].families, vec![AfiSafi::IPV4_UNICAST]);
         assert_eq!(c.neighbors[1].families.len(), 2);
         assert!(c.neighbors[1].passive);
-        assert_eq!(c.prefix_lists[0].entries[0].le, Some(32));
-        assert_eq!(c.policies[0].terms[0].set_local_pref, Some(200));
-        assert_eq!(c.policies[0].terms[0].add_communities, vec![(65000, 1)]);
+        assert_eq!(
+            c.policies.prefix_list("DOC").unwrap().entries()[0].le,
+            Some(32)
+        );
+        let t = &c.policies.policy("IN").unwrap().terms[0];
+        assert!(t.set.contains(&SetAction::LocalPref(200)));
+        assert!(t
+            .set
+            .contains(&SetAction::CommunityAdd(vec![Community(65000 << 16 | 1)])));
+        assert!(c.policies.policy("ALL").is_some());
         assert_eq!(c.redistribute[0].source, proto::Source::Static);
         assert_eq!(c.multipath_ebgp, 4);
     }

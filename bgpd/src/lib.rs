@@ -3,7 +3,9 @@
 //! `packet` is the wire codec (RFC 4271 and its extensions): pure,
 //! synchronous encode/decode with no I/O.
 
+pub mod api;
 pub mod config;
+pub mod daemon;
 pub mod packet;
 pub mod session;
 pub mod policy;

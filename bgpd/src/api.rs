@@ -1,0 +1,346 @@
+//! bgpd's management gRPC service (`proto/proto/bgp.proto`): neighbors,
+//! the RIBs and resets, for vtysh and operators' scripts. Requests go to
+//! the daemon task as [`Cmd`]s; the conversions from RIB and session state
+//! to the wire live here. It holds no state of its own.
+
+use std::net::IpAddr;
+
+use proto::bgp as pb;
+use proto::bgp::bgp_server::Bgp;
+use tokio::sync::{mpsc, oneshot};
+use tonic::{Request, Response, Status};
+
+use crate::config::{parse_family, Neighbor};
+use crate::daemon::{Cmd, Daemon};
+use crate::packet::attribute::as_path::SegmentType;
+use crate::packet::attribute::{MpNextHop, Origin, PathAttributes};
+use crate::packet::{AfiSafi, Capability};
+use crate::rib::{PathView, PeerInfo, Reason, LOCAL_PEER};
+use crate::session::{MessageCounts, PeerId, SessionHandle, State};
+
+/// The service: a handle on the daemon task.
+#[derive(Clone)]
+pub struct BgpService {
+    cmds: mpsc::Sender<Cmd>,
+}
+
+impl BgpService {
+    pub fn new(cmds: mpsc::Sender<Cmd>) -> Self {
+        BgpService { cmds }
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Cmd) -> Result<T, Status> {
+        let (tx, rx) = oneshot::channel();
+        self.cmds
+            .send(make(tx))
+            .await
+            .map_err(|_| Status::unavailable("bgpd is shutting down"))?;
+        rx.await
+            .map_err(|_| Status::internal("bgpd dropped the request"))
+    }
+}
+
+fn addr_opt(b: &[u8]) -> Result<Option<IpAddr>, Status> {
+    if b.is_empty() {
+        return Ok(None);
+    }
+    proto::addr_from_bytes(b)
+        .map(Some)
+        .map_err(|e| Status::invalid_argument(e.to_string()))
+}
+
+#[tonic::async_trait]
+impl Bgp for BgpService {
+    async fn neighbors(
+        &self,
+        r: Request<pb::NeighborsRequest>,
+    ) -> Result<Response<pb::NeighborsReply>, Status> {
+        let addr = addr_opt(&r.into_inner().address)?;
+        Ok(Response::new(
+            self.ask(|reply| Cmd::Neighbors { addr, reply }).await?,
+        ))
+    }
+
+    async fn rib(&self, r: Request<pb::RibRequest>) -> Result<Response<pb::RibReply>, Status> {
+        let req = r.into_inner();
+        let out = self.ask(|reply| Cmd::Rib { req, reply }).await?;
+        out.map(Response::new).map_err(Status::invalid_argument)
+    }
+
+    async fn reset(
+        &self,
+        r: Request<pb::ResetRequest>,
+    ) -> Result<Response<pb::ResetReply>, Status> {
+        let req = r.into_inner();
+        addr_opt(&req.address)?;
+        let n = self.ask(|reply| Cmd::Reset { req, reply }).await?;
+        Ok(Response::new(pb::ResetReply { neighbors: n }))
+    }
+}
+
+fn counters(m: &MessageCounts) -> pb::MessageCounters {
+    pb::MessageCounters {
+        opens: m.open,
+        updates: m.update,
+        keepalives: m.keepalive,
+        notifications: m.notification,
+        route_refreshes: m.route_refresh,
+        total: m.total(),
+    }
+}
+
+pub fn family_name(f: AfiSafi) -> &'static str {
+    match f {
+        AfiSafi::IPV4_UNICAST => "ipv4-unicast",
+        AfiSafi::IPV6_UNICAST => "ipv6-unicast",
+        AfiSafi::L2VPN_EVPN => "l2vpn-evpn",
+        _ => "unknown",
+    }
+}
+
+/// A capability the peer announced, in FRR's words.
+fn capability_text(c: &Capability) -> String {
+    match c {
+        Capability::Multiprotocol(f) => format!("Address Family {}", family_name(*f)),
+        Capability::RouteRefresh => "Route refresh".into(),
+        Capability::EnhancedRouteRefresh => "Enhanced Route Refresh".into(),
+        Capability::FourOctetAs(a) => format!("4 Byte AS ({a})"),
+        Capability::GracefulRestart(_) => "Graceful Restart".into(),
+        Capability::ExtendedMessage => "Extended Message".into(),
+        Capability::ExtendedNextHop(_) => "Extended nexthop".into(),
+        Capability::AddPath(_) => "AddPath".into(),
+        Capability::Unknown { code, .. } => format!("Unknown capability {code}"),
+    }
+}
+
+fn state_name(s: State) -> String {
+    format!("{s:?}")
+}
+
+/// One neighbor for `show bgp neighbors` / `summary`.
+pub fn neighbor(
+    d: &Daemon,
+    id: PeerId,
+    cfg: &Neighbor,
+    h: &SessionHandle,
+    up: Option<&PeerInfo>,
+) -> pb::Neighbor {
+    let s = h.stats.snapshot();
+    let caps = s
+        .remote_open
+        .as_ref()
+        .map(|o| o.capabilities.iter().map(capability_text).collect())
+        .unwrap_or_default();
+    let families = cfg
+        .families
+        .iter()
+        .map(|f| {
+            let c = d
+                .rib()
+                .peer_counts(id)
+                .into_iter()
+                .find(|(x, _)| x == f)
+                .map(|(_, c)| c)
+                .unwrap_or_default();
+            pb::FamilyCounters {
+                family: family_name(*f).into(),
+                received: c.received,
+                accepted: c.accepted,
+                advertised: c.advertised,
+            }
+        })
+        .collect();
+    let uptime = match s.uptime() {
+        Some(u) => u.as_secs(),
+        None => s
+            .last_error_at
+            .and_then(|t| t.elapsed().ok())
+            .map(|e| e.as_secs())
+            .unwrap_or_else(|| d.uptime().as_secs()),
+    };
+    pb::Neighbor {
+        address: proto::addr_to_bytes(cfg.address),
+        remote_as: cfg.remote_as,
+        local_as: d.config().asn,
+        description: cfg.description.clone(),
+        state: state_name(s.state),
+        uptime_secs: uptime,
+        remote_id: s
+            .remote_open
+            .as_ref()
+            .map(|o| o.bgp_id.octets().to_vec())
+            .or_else(|| up.map(|u| u.remote_id.octets().to_vec()))
+            .unwrap_or_default(),
+        hold_time: s.hold_time as u32,
+        keepalive: s.keepalive_time as u32,
+        configured_hold_time: cfg.hold_time as u32,
+        capabilities: caps,
+        sent: Some(counters(&s.msgs_out)),
+        received: Some(counters(&s.msgs_in)),
+        families,
+        last_error: s
+            .last_error
+            .as_ref()
+            .map(|e| e.to_string())
+            .unwrap_or_default(),
+        last_shutdown_message: s
+            .last_notification_received
+            .as_ref()
+            .and_then(|n| n.shutdown_communication())
+            .and_then(|r| r.ok())
+            .map(str::to_string)
+            .unwrap_or_default(),
+        flaps: s.flaps as u32,
+        ibgp: cfg.remote_as == d.config().asn,
+        local_address: s
+            .local_addr
+            .map(|a| proto::addr_to_bytes(a.ip()))
+            .unwrap_or_default(),
+        local_port: s.local_addr.map(|a| a.port() as u32).unwrap_or(0),
+        remote_port: s.remote_addr.map(|a| a.port() as u32).unwrap_or(0),
+        import_policy: cfg.import.clone().unwrap_or_default(),
+        export_policy: cfg.export.clone().unwrap_or_default(),
+        policy_note: d.rfc8212_note(cfg),
+        treat_as_withdraw: s.updates_treat_as_withdraw,
+    }
+}
+
+fn as_path_text(a: &PathAttributes) -> (String, Vec<u32>) {
+    let Some(p) = &a.as_path else {
+        return (String::new(), Vec::new());
+    };
+    let mut parts = Vec::new();
+    for seg in &p.segments {
+        let list = seg.asns.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        parts.push(match seg.kind {
+            SegmentType::Sequence => list.join(" "),
+            SegmentType::Set => format!("{{{}}}", list.join(",")),
+            SegmentType::ConfedSequence => format!("({})", list.join(" ")),
+            SegmentType::ConfedSet => format!("[{}]", list.join(",")),
+        });
+    }
+    (parts.join(" "), p.asns().collect())
+}
+
+fn next_hop(a: &PathAttributes) -> Vec<u8> {
+    match (&a.mp_next_hop, a.next_hop) {
+        (Some(MpNextHop::V6 { global, .. }), _) => global.octets().to_vec(),
+        (Some(MpNextHop::V4(v4)), _) => v4.octets().to_vec(),
+        (None, Some(v4)) => v4.octets().to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+/// A RIB path on the wire.
+pub fn path(d: &Daemon, v: &PathView) -> pb::Path {
+    let a = &v.attrs;
+    let (text, asns) = as_path_text(a);
+    pb::Path {
+        prefix: Some(pb::Prefix {
+            addr: proto::addr_to_bytes(v.prefix.ip()),
+            len: v.prefix.prefix() as u32,
+        }),
+        next_hop: next_hop(a),
+        peer: if v.peer == LOCAL_PEER {
+            Vec::new()
+        } else {
+            d.peer_addr(v.peer)
+                .map(proto::addr_to_bytes)
+                .unwrap_or_default()
+        },
+        as_path: asns,
+        as_path_text: text,
+        origin: match a.origin {
+            Some(Origin::Igp) => "IGP",
+            Some(Origin::Egp) => "EGP",
+            _ => "incomplete",
+        }
+        .into(),
+        has_med: a.med.is_some(),
+        med: a.med.unwrap_or(0),
+        has_local_pref: a.local_pref.is_some(),
+        local_pref: a.local_pref.unwrap_or(0),
+        communities: a.communities.iter().map(|c| c.to_string()).collect(),
+        large_communities: a.large_communities.iter().map(|c| c.to_string()).collect(),
+        ext_communities: a
+            .extended_communities
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
+        best: v.best,
+        multipath: v.multipath,
+        valid: v.accepted
+            && !matches!(
+                v.reason,
+                Some(
+                    Reason::PolicyRejected
+                        | Reason::AsLoop
+                        | Reason::OriginatorLoop
+                        | Reason::ClusterLoop
+                        | Reason::NoNextHop
+                        | Reason::NextHopPending
+                        | Reason::NextHopUnreachable
+                )
+            ),
+        ibgp: v.peer != LOCAL_PEER && d.peer_is_ibgp(v.peer),
+        age_secs: 0,
+        weight: if v.peer == LOCAL_PEER { 32768 } else { 0 },
+        igp_metric: 0,
+        reason: v.reason.map(|r| format!("{r:?}")).unwrap_or_default(),
+        originator_id: a
+            .originator_id
+            .map(|o| o.octets().to_vec())
+            .unwrap_or_default(),
+        cluster_list: a.cluster_list.iter().map(|c| c.octets().to_vec()).collect(),
+        stale: false,
+        atomic_aggregate: a.atomic_aggregate,
+        aggregator: a
+            .aggregator
+            .as_ref()
+            .map(|g| format!("{} {}", g.asn, g.address))
+            .unwrap_or_default(),
+    }
+}
+
+/// `show bgp ...` tables.
+pub fn rib_reply(d: &Daemon, req: &pb::RibRequest) -> Result<pb::RibReply, String> {
+    let fam_name = if req.family.is_empty() {
+        "ipv4-unicast"
+    } else {
+        &req.family
+    };
+    let family = parse_family(fam_name).ok_or_else(|| format!("unknown family `{fam_name}`"))?;
+    let prefix = match &req.prefix {
+        Some(p) if !p.addr.is_empty() => Some(
+            proto::prefix_from_wire(&proto::zebra::Prefix {
+                addr: p.addr.clone(),
+                len: p.len,
+            })
+            .map_err(|e| e.to_string())?,
+        ),
+        _ => None,
+    };
+    let views = match pb::rib_request::Table::try_from(req.table) {
+        Ok(pb::rib_request::Table::LocRib) | Err(_) => d.rib().loc_rib(family, prefix),
+        Ok(t) => {
+            let addr = proto::addr_from_bytes(&req.neighbor)
+                .map_err(|_| "a neighbor address is needed".to_string())?;
+            let id = d
+                .peer_id(addr)
+                .ok_or_else(|| format!("no neighbor {addr}"))?;
+            let v = if t == pb::rib_request::Table::AdjRibIn {
+                d.rib().adj_rib_in(id, family)
+            } else {
+                d.rib().adj_rib_out(id, family)
+            };
+            v.into_iter()
+                .filter(|p| prefix.is_none_or(|x| x == p.prefix))
+                .collect()
+        }
+    };
+    Ok(pb::RibReply {
+        paths: views.iter().map(|v| path(d, v)).collect(),
+        local_as: d.config().asn,
+        router_id: d.config().router_id.octets().to_vec(),
+    })
+}

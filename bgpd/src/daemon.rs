@@ -1,0 +1,632 @@
+//! The bgpd task: the single owner of the RIB, the neighbors' session
+//! handles and the link to zebrad. Session events, zebrad events (nexthop
+//! tracking, redistribution) and management requests reach it through
+//! bounded channels; it feeds them to the [`Rib`] and carries out the RIB's
+//! output: UPDATE bytes to sessions, best paths to zebrad (distance 20 for
+//! eBGP, 200 for iBGP), nexthop registrations.
+//!
+//! It never encodes or decodes messages itself (the session and RIB
+//! modules do) and never blocks on one peer: each session has its own task
+//! and queue.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use ipnetwork::IpNetwork;
+use proto::zclient::{self, ZCmd, ZConfig, ZEvent};
+use proto::zebra as zpb;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{error, info, warn};
+
+use crate::config::{self, Config, Neighbor};
+use crate::packet::attribute::Origin;
+use crate::packet::{AfiSafi, Capability, Open};
+use crate::rib::{PeerInfo, Rib, RibConfig, RibOutput};
+use crate::session::{
+    self, SessionCommand, SessionConfig, SessionEvent, SessionHandle, SessionMap, State,
+};
+
+/// Depth of the management command queue.
+pub const CMD_QUEUE: usize = 64;
+
+/// Management requests (from the gRPC service and signals).
+pub enum Cmd {
+    Neighbors {
+        addr: Option<IpAddr>,
+        reply: oneshot::Sender<proto::bgp::NeighborsReply>,
+    },
+    Rib {
+        req: proto::bgp::RibRequest,
+        reply: oneshot::Sender<Result<proto::bgp::RibReply, String>>,
+    },
+    Reset {
+        req: proto::bgp::ResetRequest,
+        reply: oneshot::Sender<u32>,
+    },
+    Reload,
+}
+
+struct Peer {
+    cfg: Neighbor,
+    handle: SessionHandle,
+    /// Set while Established.
+    up: Option<PeerInfo>,
+}
+
+/// The daemon's state.
+pub struct Daemon {
+    cfg: Config,
+    cfg_path: Option<PathBuf>,
+    rib: Rib,
+    peers: BTreeMap<session::PeerId, Peer>,
+    next_id: session::PeerId,
+    sessions: SessionMap,
+    events: mpsc::Sender<SessionEvent>,
+    zebra: Option<mpsc::Sender<ZCmd>>,
+    /// Prefixes originated from redistribution, with the source that gave them.
+    redistributed: HashMap<IpNetwork, proto::Source>,
+    /// Prefixes installed in zebrad by us.
+    in_zebra: HashSet<IpNetwork>,
+    started: Instant,
+}
+
+fn rib_config(c: &Config) -> RibConfig {
+    RibConfig {
+        local_as: c.asn,
+        router_id: c.router_id,
+        multipath_ebgp: c.multipath_ebgp,
+        multipath_ibgp: c.multipath_ibgp,
+        always_compare_med: c.always_compare_med,
+        cluster_id: None,
+    }
+}
+
+impl Daemon {
+    /// Builds the daemon, starts the listeners, the sessions and the zebrad
+    /// link. Returns it with the receivers its loop reads.
+    pub async fn start(
+        cfg: Config,
+        cfg_path: Option<PathBuf>,
+        run_dir: &std::path::Path,
+    ) -> std::io::Result<(
+        Daemon,
+        mpsc::Receiver<SessionEvent>,
+        Option<mpsc::Receiver<ZEvent>>,
+    )> {
+        let (etx, erx) = mpsc::channel(4096);
+        let sessions = session::session_map();
+        if cfg.listen_port != 0 {
+            for a in &cfg.listen {
+                let bind = SocketAddr::new(*a, cfg.listen_port);
+                if let Err(e) = session::spawn_listener(bind, sessions.clone()).await {
+                    // An IPv6 listener on a host without IPv6 is not fatal.
+                    warn!(%bind, error = %e, "cannot listen");
+                }
+            }
+        }
+        let (zebra, zrx) = if cfg.zebra {
+            let (ztx, zrx) = mpsc::channel(4096);
+            let path = cfg
+                .zebra_socket
+                .clone()
+                .unwrap_or_else(|| proto::transport::socket_path(run_dir, "zebrad"));
+            let zc = ZConfig {
+                addr: proto::transport::Address::Unix(path),
+                source: zpb::RouteSource::Bgp,
+                instance: "default".into(),
+                stale_time: 0,
+                redistribute: cfg
+                    .redistribute
+                    .iter()
+                    .map(|r| zpb::RouteSource::from(r.source))
+                    .collect(),
+                watch_interfaces: false,
+            };
+            (Some(zclient::spawn(zc, ztx)), Some(zrx))
+        } else {
+            (None, None)
+        };
+        let rib = Rib::new(rib_config(&cfg), cfg.policies.clone());
+        let mut d = Daemon {
+            cfg: cfg.clone(),
+            cfg_path,
+            rib,
+            peers: BTreeMap::new(),
+            next_id: 1,
+            sessions,
+            events: etx,
+            zebra,
+            redistributed: HashMap::new(),
+            in_zebra: HashSet::new(),
+            started: Instant::now(),
+        };
+        for n in &cfg.neighbors {
+            d.add_peer(n.clone());
+        }
+        for p in &cfg.networks {
+            d.rib.originate(*p, Origin::Igp, None, None, Vec::new());
+        }
+        d.flush().await;
+        info!(asn = cfg.asn, router_id = %cfg.router_id, neighbors = cfg.neighbors.len(), "bgpd started");
+        Ok((d, erx, zrx))
+    }
+
+    fn session_config(&self, id: session::PeerId, n: &Neighbor) -> SessionConfig {
+        SessionConfig {
+            id,
+            remote_addr: n.address,
+            remote_port: n.port,
+            local_addr: n.source,
+            local_as: self.cfg.asn,
+            remote_as: n.remote_as,
+            router_id: self.cfg.router_id,
+            hold_time: n.hold_time,
+            connect_retry: self.cfg.connect_retry,
+            passive: n.passive,
+            multihop: n.multihop,
+            families: n.families.clone(),
+            graceful_restart: None,
+            extended_message: true,
+            description: n.description.clone(),
+        }
+    }
+
+    fn add_peer(&mut self, n: Neighbor) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let handle = session::spawn_session(self.session_config(id, &n), self.events.clone());
+        if n.shutdown {
+            let _ = handle.tx.try_send(SessionCommand::Stop {
+                communication: None,
+            });
+        }
+        if let Ok(mut m) = self.sessions.lock() {
+            m.insert(n.address, handle.clone());
+        }
+        if self.rfc8212_blocks(&n) {
+            warn!(peer = %n.address, "RFC 8212: eBGP neighbor without import/export policy exchanges no routes");
+        }
+        self.peers.insert(
+            id,
+            Peer {
+                cfg: n,
+                handle,
+                up: None,
+            },
+        );
+    }
+
+    fn remove_peer(&mut self, id: session::PeerId) {
+        if let Some(p) = self.peers.remove(&id) {
+            if let Ok(mut m) = self.sessions.lock() {
+                m.remove(&p.cfg.address);
+            }
+            let _ = p.handle.tx.try_send(SessionCommand::Stop {
+                communication: Some("neighbor removed from the configuration".into()),
+            });
+            if p.up.is_some() {
+                self.rib.peer_down(id);
+            }
+        }
+    }
+
+    /// RFC 8212: an eBGP neighbor with no policy in one direction.
+    fn rfc8212_blocks(&self, n: &Neighbor) -> bool {
+        n.remote_as != self.cfg.asn && (n.import.is_none() || n.export.is_none())
+    }
+
+    /// Runs until `cmds` closes.
+    pub async fn run(
+        mut self,
+        mut events: mpsc::Receiver<SessionEvent>,
+        mut zebra: Option<mpsc::Receiver<ZEvent>>,
+        mut cmds: mpsc::Receiver<Cmd>,
+    ) {
+        loop {
+            tokio::select! {
+                ev = events.recv() => {
+                    let Some(ev) = ev else { break };
+                    self.session_event(ev);
+                    // Take whatever else is queued so the RIB works in batches.
+                    for _ in 0..256 {
+                        match events.try_recv() {
+                            Ok(ev) => self.session_event(ev),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                z = recv_opt(&mut zebra) => match z {
+                    Some(z) => self.zebra_event(z),
+                    None => zebra = None,
+                },
+                c = cmds.recv() => match c {
+                    Some(c) => self.command(c).await,
+                    None => break,
+                },
+            }
+            self.flush().await;
+        }
+    }
+
+    fn session_event(&mut self, ev: SessionEvent) {
+        let now = Instant::now();
+        match ev {
+            SessionEvent::Established {
+                id,
+                caps,
+                local_open,
+                remote_open,
+                local_addr,
+                remote_addr,
+            } => {
+                let Some(p) = self.peers.get_mut(&id) else {
+                    return;
+                };
+                let ibgp = p.cfg.remote_as == self.cfg.asn;
+                let families = negotiated_families(&p.cfg.families, &local_open, &remote_open);
+                let enhanced_route_refresh = remote_open
+                    .capabilities
+                    .iter()
+                    .any(|c| matches!(c, Capability::EnhancedRouteRefresh));
+                let (v6_global, v6_ll) = v6_addresses(local_addr.ip(), remote_addr.ip());
+                let info = PeerInfo {
+                    id,
+                    addr: p.cfg.address,
+                    remote_as: p.cfg.remote_as,
+                    remote_id: remote_open.bgp_id,
+                    ibgp,
+                    enhanced_route_refresh,
+                    caps,
+                    local_addr: local_addr.ip(),
+                    local_v6_global: v6_global,
+                    local_v6_link_local: v6_ll,
+                    next_hop_self: p.cfg.next_hop_self,
+                    allowas_in: p.cfg.allowas_in,
+                    families,
+                    import: p.cfg.import.clone(),
+                    export: p.cfg.export.clone(),
+                    rr_client: p.cfg.rr_client,
+                };
+                info!(peer = %p.cfg.address, remote_as = p.cfg.remote_as, "session established");
+                p.up = Some(info.clone());
+                self.rib.peer_up(info, now);
+            }
+            SessionEvent::Update { id, update } => {
+                if self.peers.get(&id).is_some_and(|p| p.up.is_some()) {
+                    self.rib.update(id, &update, now);
+                }
+            }
+            SessionEvent::RouteRefresh { id, family, .. } => {
+                self.rib.route_refresh(id, family);
+            }
+            SessionEvent::Down { id, reason } => {
+                if let Some(p) = self.peers.get_mut(&id) {
+                    info!(peer = %p.cfg.address, %reason, "session down");
+                    if p.up.take().is_some() {
+                        self.rib.peer_down(id);
+                    }
+                }
+            }
+        }
+    }
+
+    fn zebra_event(&mut self, z: ZEvent) {
+        match z {
+            ZEvent::Connected => info!("connected to zebrad"),
+            ZEvent::Disconnected(why) => warn!(%why, "lost zebrad; reconnecting"),
+            ZEvent::Nexthop(st) => {
+                if let Ok(a) = proto::addr_from_bytes(&st.address) {
+                    self.rib.nexthop_update(a, st.resolved, st.metric);
+                }
+            }
+            ZEvent::Redist(b) => {
+                for r in &b.del {
+                    if let Some(p) = r.route.as_ref().and_then(|r| r.prefix.as_ref()) {
+                        if let Ok(p) = proto::prefix_from_wire(p) {
+                            if self.redistributed.remove(&p).is_some()
+                                && !self.cfg.networks.contains(&p)
+                            {
+                                self.rib.withdraw_local(p);
+                            }
+                        }
+                    }
+                }
+                for r in &b.add {
+                    let Ok(source) = proto::Source::try_from(r.source) else {
+                        continue;
+                    };
+                    let Some(route) = &r.route else { continue };
+                    let Some(Ok(p)) = route.prefix.as_ref().map(proto::prefix_from_wire) else {
+                        continue;
+                    };
+                    let med = self
+                        .cfg
+                        .redistribute
+                        .iter()
+                        .find(|x| x.source == source)
+                        .and_then(|x| x.med);
+                    // The route's own gateway is a fine next hop for iBGP;
+                    // eBGP export rewrites it to ours anyway.
+                    let nh = route
+                        .nexthops
+                        .first()
+                        .and_then(|n| proto::addr_from_bytes(&n.gateway).ok());
+                    self.redistributed.insert(p, source);
+                    self.rib
+                        .originate(p, Origin::Incomplete, nh, med, Vec::new());
+                }
+            }
+            ZEvent::Interface(_) => {}
+        }
+    }
+
+    /// Carries out the RIB's output.
+    async fn flush(&mut self) {
+        let out: RibOutput = self.rib.take_output();
+        if out.is_empty() {
+            return;
+        }
+        for (id, msgs) in out.to_peers {
+            if let Some(p) = self.peers.get(&id) {
+                // Awaiting here applies backpressure from a slow peer; its
+                // queue is deep enough that this is rare.
+                if p.handle.tx.send(SessionCommand::Send(msgs)).await.is_err() {
+                    warn!(peer = %p.cfg.address, "session task is gone");
+                }
+            }
+        }
+        if let Some(z) = &self.zebra {
+            let mut add = Vec::with_capacity(out.zebra_add.len());
+            for r in out.zebra_add {
+                self.in_zebra.insert(r.prefix);
+                add.push(zpb::Route {
+                    prefix: Some(proto::prefix_to_wire(r.prefix)),
+                    nexthops: r
+                        .nexthops
+                        .iter()
+                        .map(|n| zpb::Nexthop {
+                            gateway: proto::addr_to_bytes(*n),
+                            ifname: String::new(),
+                            weight: 1,
+                        })
+                        .collect(),
+                    distance: if r.ibgp { 200 } else { 20 },
+                    metric: r.med,
+                    table: 0,
+                    tag: 0,
+                    kind: zpb::RouteKind::Unicast as i32,
+                });
+            }
+            let del: Vec<zpb::RouteKey> = out
+                .zebra_del
+                .iter()
+                .filter(|p| self.in_zebra.remove(p))
+                .map(|p| zpb::RouteKey {
+                    prefix: Some(proto::prefix_to_wire(*p)),
+                    table: 0,
+                })
+                .collect();
+            if (!add.is_empty() || !del.is_empty())
+                && z.send(ZCmd::Routes { add, del }).await.is_err()
+            {
+                error!("zebrad client task stopped");
+            }
+            if !out.nht_register.is_empty() || !out.nht_unregister.is_empty() {
+                let _ = z
+                    .send(ZCmd::Nexthops {
+                        register: out.nht_register,
+                        unregister: out.nht_unregister,
+                    })
+                    .await;
+            }
+        } else {
+            // Without zebrad every next hop counts as reachable.
+            for a in out.nht_register {
+                self.rib.nexthop_update(a, true, 0);
+            }
+        }
+    }
+
+    async fn command(&mut self, c: Cmd) {
+        match c {
+            Cmd::Neighbors { addr, reply } => {
+                let _ = reply.send(self.neighbors(addr));
+            }
+            Cmd::Rib { req, reply } => {
+                let _ = reply.send(crate::api::rib_reply(self, &req));
+            }
+            Cmd::Reset { req, reply } => {
+                let target = proto::addr_from_bytes(&req.address).ok();
+                let mut n = 0;
+                let ids: Vec<session::PeerId> = self
+                    .peers
+                    .iter()
+                    .filter(|(_, p)| target.is_none_or(|a| a == p.cfg.address))
+                    .map(|(&id, _)| id)
+                    .collect();
+                for id in ids {
+                    n += 1;
+                    let Some(p) = self.peers.get(&id) else {
+                        continue;
+                    };
+                    if req.soft_in || req.soft_out {
+                        if req.soft_in {
+                            for f in &p.cfg.families {
+                                let _ = p.handle.tx.send(SessionCommand::RequestRefresh(*f)).await;
+                            }
+                        }
+                        if req.soft_out {
+                            let fams = p.cfg.families.clone();
+                            for f in fams {
+                                self.rib.route_refresh(id, f);
+                            }
+                        }
+                    } else {
+                        info!(peer = %p.cfg.address, "clear bgp: resetting the session");
+                        let _ = p.handle.tx.send(SessionCommand::Reset).await;
+                    }
+                }
+                let _ = reply.send(n);
+            }
+            Cmd::Reload => self.reload(),
+        }
+    }
+
+    /// Applies a changed config file by difference: neighbors added,
+    /// removed or changed (only those are reset), policies re-evaluated
+    /// without resetting sessions, networks originated or withdrawn.
+    fn reload(&mut self) {
+        let Some(path) = self.cfg_path.clone() else {
+            warn!("reload: started without a config file");
+            return;
+        };
+        let new = match config::load(&path) {
+            Ok(c) => c,
+            Err(e) => {
+                error!(error = %e, "reload refused; the running configuration stays");
+                return;
+            }
+        };
+        if new.asn != self.cfg.asn || new.router_id != self.cfg.router_id {
+            warn!("reload: the AS number and router id change only with a restart");
+        }
+        if new.policies != self.cfg.policies {
+            self.rib.set_policies(new.policies.clone());
+            info!("reload: policies re-evaluated");
+        }
+        for p in &self.cfg.networks {
+            if !new.networks.contains(p) {
+                self.rib.withdraw_local(*p);
+            }
+        }
+        for p in &new.networks {
+            if !self.cfg.networks.contains(p) {
+                self.rib.originate(*p, Origin::Igp, None, None, Vec::new());
+            }
+        }
+        let gone: Vec<session::PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| !new.neighbors.contains(&p.cfg))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in gone {
+            self.remove_peer(id);
+        }
+        for n in &new.neighbors {
+            if !self.peers.values().any(|p| p.cfg == *n) {
+                info!(peer = %n.address, "reload: neighbor added or changed");
+                self.add_peer(n.clone());
+            }
+        }
+        self.cfg = new;
+    }
+
+    fn neighbors(&self, addr: Option<IpAddr>) -> proto::bgp::NeighborsReply {
+        let mut out = proto::bgp::NeighborsReply {
+            local_as: self.cfg.asn,
+            router_id: self.cfg.router_id.octets().to_vec(),
+            loc_rib_prefixes: (self.rib.prefix_count(AfiSafi::IPV4_UNICAST)
+                + self.rib.prefix_count(AfiSafi::IPV6_UNICAST))
+                as u64,
+            loc_rib_paths: 0,
+            neighbors: Vec::new(),
+        };
+        for (&id, p) in &self.peers {
+            if addr.is_some_and(|a| a != p.cfg.address) {
+                continue;
+            }
+            out.neighbors.push(crate::api::neighbor(
+                self,
+                id,
+                &p.cfg,
+                &p.handle,
+                p.up.as_ref(),
+            ));
+        }
+        out
+    }
+
+    pub fn rib(&self) -> &Rib {
+        &self.rib
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn peer_id(&self, addr: IpAddr) -> Option<session::PeerId> {
+        self.peers
+            .iter()
+            .find(|(_, p)| p.cfg.address == addr)
+            .map(|(&id, _)| id)
+    }
+
+    pub fn peer_addr(&self, id: session::PeerId) -> Option<IpAddr> {
+        self.peers.get(&id).map(|p| p.cfg.address)
+    }
+
+    pub fn peer_is_ibgp(&self, id: session::PeerId) -> bool {
+        self.peers
+            .get(&id)
+            .is_some_and(|p| p.cfg.remote_as == self.cfg.asn)
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    pub fn rfc8212_note(&self, n: &Neighbor) -> String {
+        if !self.rfc8212_blocks(n) {
+            return String::new();
+        }
+        let which = match (n.import.is_none(), n.export.is_none()) {
+            (true, true) => "import and export",
+            (true, false) => "import",
+            _ => "export",
+        };
+        format!("RFC 8212: eBGP neighbor without {which} policy: nothing is exchanged in that direction")
+    }
+
+    pub fn state_of(h: &SessionHandle) -> State {
+        h.stats.state()
+    }
+}
+
+/// Our IPv6 next hops for a session: the global address of the session if
+/// it is IPv6, and the link-local one when the peer is link-local.
+fn v6_addresses(local: IpAddr, remote: IpAddr) -> (Option<Ipv6Addr>, Option<Ipv6Addr>) {
+    match (local, remote) {
+        (IpAddr::V6(l), _) if l.is_unicast_link_local() => (None, Some(l)),
+        (IpAddr::V6(l), _) => (Some(l), None),
+        (IpAddr::V4(_), _) => (None, None),
+    }
+}
+
+/// The families both sides announced (RFC 4760 §8); a speaker without any
+/// Multiprotocol capability speaks IPv4 unicast only.
+pub fn negotiated_families(configured: &[AfiSafi], local: &Open, remote: &Open) -> Vec<AfiSafi> {
+    let of = |o: &Open| {
+        let f: Vec<AfiSafi> = o.families().collect();
+        if f.is_empty() {
+            vec![AfiSafi::IPV4_UNICAST]
+        } else {
+            f
+        }
+    };
+    let (l, r) = (of(local), of(remote));
+    configured
+        .iter()
+        .copied()
+        .filter(|f| l.contains(f) && r.contains(f))
+        .collect()
+}
+
+async fn recv_opt<T>(r: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match r {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
+}

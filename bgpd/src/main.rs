@@ -1,0 +1,121 @@
+//! bgpd: the BGP-4 daemon. See the crate docs and `bgpd --help`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bgpd::api::BgpService;
+use bgpd::config;
+use bgpd::daemon::{Cmd, Daemon, CMD_QUEUE};
+use clap::Parser;
+use proto::bgp::bgp_server::BgpServer;
+use proto::transport;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::UnixListenerStream;
+use tracing::{error, info};
+
+#[derive(Parser)]
+#[command(version, about = "BGP-4 speaker of the routing suite")]
+struct Args {
+    /// Configuration file (TOML).
+    #[arg(short = 'f', long = "config")]
+    config: PathBuf,
+    /// Directory of the gRPC sockets (bgpd.sock here; zebrad.sock is looked for here too).
+    #[arg(long, default_value = "/run/routing")]
+    run_dir: PathBuf,
+    /// Validate the configuration, print what is wrong, and exit.
+    #[arg(long)]
+    check: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let cfg = match config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("bgpd: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.check {
+        println!(
+            "bgpd: configuration OK (AS {}, {} neighbors)",
+            cfg.asn,
+            cfg.neighbors.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let level = std::env::var("BGPD_LOG")
+        .ok()
+        .or_else(|| cfg.log_level.clone())
+        .unwrap_or_else(|| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&level).unwrap_or_else(|_| "info".into()),
+        )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("bgpd: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(args, cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e}");
+            eprintln!("bgpd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args, cfg: config::Config) -> Result<(), String> {
+    std::fs::create_dir_all(&args.run_dir)
+        .map_err(|e| format!("run dir {}: {e}", args.run_dir.display()))?;
+    let (daemon, events, zebra) = Daemon::start(cfg, Some(args.config.clone()), &args.run_dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (ctx, crx) = mpsc::channel::<Cmd>(CMD_QUEUE);
+    let task = tokio::spawn(daemon.run(events, zebra, crx));
+    let sock = transport::socket_path(&args.run_dir, "bgpd");
+    let unix =
+        transport::bind_unix(&sock).map_err(|e| format!("socket {}: {e}", sock.display()))?;
+    let pid = args.run_dir.join("bgpd.pid");
+    let _ = std::fs::write(&pid, format!("{}\n", std::process::id()));
+    info!(socket = %sock.display(), "bgpd ready");
+    let server = tonic::transport::Server::builder()
+        .add_service(
+            BgpServer::new(BgpService::new(ctx.clone()))
+                .max_encoding_message_size(transport::MAX_MESSAGE_SIZE),
+        )
+        .serve_with_incoming(UnixListenerStream::new(unix));
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| e.to_string())?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| e.to_string())?;
+    let reloads = async {
+        loop {
+            hup.recv().await;
+            info!("SIGHUP: reloading the configuration");
+            if ctx.send(Cmd::Reload).await.is_err() {
+                break;
+            }
+        }
+    };
+    let r = tokio::select! {
+        r = server => r.map_err(|e| e.to_string()),
+        _ = reloads => Ok(()),
+        _ = term.recv() => { info!("SIGTERM: stopping"); Ok(()) }
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    };
+    task.abort();
+    let _ = std::fs::remove_file(&sock);
+    let _ = std::fs::remove_file(&pid);
+    r
+}

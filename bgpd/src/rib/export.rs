@@ -1,0 +1,425 @@
+//! Export: from a Loc-RIB best path to what one peer is sent (RFC 4271
+//! §9.2 and §5.1, RFC 4456 route reflection, RFC 1997 well-known
+//! communities, RFC 8212 defaults), update groups, and UPDATE packing.
+//!
+//! Owns: the per-peer-kind attribute rewrite (AS_PATH prepend, NEXT_HOP,
+//! LOCAL_PREF, MED, ORIGINATOR_ID / CLUSTER_LIST), update groups (peers
+//! whose export result and encoding context are identical share the
+//! rewrite cache, the pending changes and the encoded messages), and the
+//! pending changes of a batch. Adj-RIB-Out is not stored: what a peer has
+//! is a function of the Loc-RIB and its group, recomputed from the old
+//! and new best path (as BIRD does without an export table).
+//!
+//! Never does: decide best paths, I/O, or send to a peer the path it sent
+//! us (the per-member exception below).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ipnetwork::IpNetwork;
+
+use crate::packet::{
+    pack_announcements, pack_withdrawals, Community, MpNextHop, Nlri, PathAttributes, SessionCaps,
+};
+use crate::policy::{Policies, Verdict, NO_TERM};
+
+use super::intern::Interner;
+use super::table::{Attrs, FastMap, FastSet};
+use super::{Fam, PeerId, PeerInfo, RibConfig, LOCAL_PEER};
+
+/// Everything that makes two peers' export results and encodings equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GroupKey {
+    pub ibgp: bool,
+    pub rr_client: bool,
+    pub next_hop_self: bool,
+    pub export: Option<String>,
+    pub caps: SessionCaps,
+    pub local_addr: IpAddr,
+    pub local_v6_global: Option<std::net::Ipv6Addr>,
+    pub local_v6_link_local: Option<std::net::Ipv6Addr>,
+    pub families: Vec<crate::packet::AfiSafi>,
+}
+
+impl GroupKey {
+    pub fn of(info: &PeerInfo) -> Self {
+        Self {
+            ibgp: info.ibgp,
+            rr_client: info.rr_client,
+            next_hop_self: info.next_hop_self,
+            export: info.export.clone(),
+            caps: info.caps.clone(),
+            local_addr: info.local_addr,
+            local_v6_global: info.local_v6_global,
+            local_v6_link_local: info.local_v6_link_local,
+            families: info.families.clone(),
+        }
+    }
+
+    pub fn sends(&self, fam: Fam) -> bool {
+        self.families.contains(&fam.afi_safi())
+    }
+}
+
+/// What the export rules need to know about where a path came from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Source {
+    pub peer: PeerId,
+    pub local: bool,
+    pub ibgp: bool,
+    pub rr_client: bool,
+    pub remote_id: Ipv4Addr,
+}
+
+impl Source {
+    pub fn local() -> Self {
+        Source {
+            peer: LOCAL_PEER,
+            local: true,
+            ibgp: false,
+            rr_client: false,
+            remote_id: Ipv4Addr::UNSPECIFIED,
+        }
+    }
+
+    pub fn of(info: &PeerInfo) -> Self {
+        Source {
+            peer: info.id,
+            local: false,
+            ibgp: info.ibgp,
+            rr_client: info.rr_client,
+            remote_id: info.remote_id,
+        }
+    }
+}
+
+/// The rewrite a path undergoes toward a group, before policy sets.
+/// `None`: the path must not be sent to this group.
+pub(crate) fn rewrite(
+    cfg: &RibConfig,
+    g: &GroupKey,
+    src: &Source,
+    attrs: &PathAttributes,
+    fam: Fam,
+) -> Option<PathAttributes> {
+    let has = |c: Community| attrs.communities.contains(&c);
+    if has(Community::NO_ADVERTISE) {
+        return None;
+    }
+    if !g.ibgp && (has(Community::NO_EXPORT) || has(Community::NO_EXPORT_SUBCONFED)) {
+        return None;
+    }
+    let mut reflect = false;
+    if g.ibgp && src.ibgp {
+        // RFC 4456 §6: client routes go to everyone, non-client routes
+        // to clients only; without reflection, iBGP split horizon.
+        if !(src.rr_client || g.rr_client) {
+            return None;
+        }
+        reflect = true;
+    }
+    let mut out = attrs.for_propagation();
+    if reflect {
+        out.originator_id.get_or_insert(src.remote_id);
+        out.cluster_list
+            .insert(0, cfg.cluster_id.unwrap_or(cfg.router_id));
+    }
+    let set_self;
+    if g.ibgp {
+        out.local_pref = Some(out.local_pref.unwrap_or(100));
+        set_self = g.next_hop_self || src.local;
+    } else {
+        let mut path = out.as_path.take().unwrap_or_default();
+        path.prepend(cfg.local_as);
+        out.as_path = Some(path);
+        out.local_pref = None;
+        out.originator_id = None;
+        out.cluster_list.clear();
+        if !src.local {
+            out.med = None;
+        }
+        set_self = true;
+    }
+    match fam {
+        Fam::V4 => {
+            if out.next_hop.is_none() {
+                if let Some(MpNextHop::V4(a)) = out.mp_next_hop {
+                    out.next_hop = Some(a);
+                }
+            }
+            out.mp_next_hop = None;
+            if set_self {
+                if let IpAddr::V4(a) = g.local_addr {
+                    out.next_hop = Some(a);
+                }
+            }
+        }
+        Fam::V6 => {
+            out.next_hop = None;
+            let global = g.local_v6_global.or(match g.local_addr {
+                IpAddr::V6(a) => Some(a),
+                IpAddr::V4(_) => None,
+            });
+            match (set_self, global) {
+                (true, Some(global)) => {
+                    out.mp_next_hop = Some(MpNextHop::V6 {
+                        global,
+                        link_local: g.local_v6_link_local,
+                    })
+                }
+                _ => {
+                    // A link-local address means nothing beyond its link.
+                    if let Some(MpNextHop::V6 { link_local, .. }) = &mut out.mp_next_hop {
+                        *link_local = None;
+                    }
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Key of the rewrite cache: input set (by address, kept alive by the
+/// entry), source peer, family and the policy term that accepted.
+type CacheKey = (usize, PeerId, Fam, u16);
+
+#[derive(Debug, Default)]
+pub(crate) struct Cache(FastMap<CacheKey, (Attrs, Option<Attrs>)>);
+
+impl Cache {
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+    pub fn forget_source(&mut self, peer: PeerId) {
+        self.0.retain(|k, _| k.1 != peer);
+    }
+}
+
+/// The export result of `attrs` (best path of `prefix`, from `src`) for
+/// group `g`: policy verdict per prefix, rewrite cached per attribute set.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn export(
+    cfg: &RibConfig,
+    policies: &Policies,
+    g: &GroupKey,
+    cache: &mut Cache,
+    interner: &mut Interner,
+    src: &Source,
+    prefix: &IpNetwork,
+    attrs: &Attrs,
+) -> Option<Attrs> {
+    let fam = Fam::of(prefix);
+    if !g.sends(fam) {
+        return None;
+    }
+    let term = match &g.export {
+        Some(name) => match policies.evaluate(name, prefix, attrs) {
+            Verdict::Reject => return None,
+            Verdict::Accept { term } => term,
+        },
+        // RFC 8212 §2: nothing to an eBGP peer without an export policy.
+        None if g.ibgp => NO_TERM,
+        None => return None,
+    };
+    let key = (Arc::as_ptr(attrs) as usize, src.peer, fam, term);
+    if let Some((_, out)) = cache.0.get(&key) {
+        return out.clone();
+    }
+    let out = rewrite(cfg, g, src, attrs, fam).map(|mut a| {
+        if let Some(name) = &g.export {
+            policies.apply(name, term, &mut a);
+        }
+        interner.intern(a)
+    });
+    cache.0.insert(key, (attrs.clone(), out.clone()));
+    out
+}
+
+/// The same without cache or interner, for `show` queries.
+pub(crate) fn export_uncached(
+    cfg: &RibConfig,
+    policies: &Policies,
+    g: &GroupKey,
+    src: &Source,
+    prefix: &IpNetwork,
+    attrs: &PathAttributes,
+) -> Option<PathAttributes> {
+    let fam = Fam::of(prefix);
+    if !g.sends(fam) {
+        return None;
+    }
+    let term = match &g.export {
+        Some(name) => match policies.evaluate(name, prefix, attrs) {
+            Verdict::Reject => return None,
+            Verdict::Accept { term } => term,
+        },
+        None if g.ibgp => NO_TERM,
+        None => return None,
+    };
+    rewrite(cfg, g, src, attrs, fam).map(|mut a| {
+        if let Some(name) = &g.export {
+            policies.apply(name, term, &mut a);
+        }
+        a
+    })
+}
+
+/// What one prefix's change means for one receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Change {
+    None,
+    Announce(Attrs),
+    Withdraw,
+}
+
+pub(crate) fn change(old: Option<&Attrs>, new: Option<&Attrs>) -> Change {
+    match (old, new) {
+        (Some(o), Some(n)) if Arc::ptr_eq(o, n) => Change::None,
+        (_, Some(n)) => Change::Announce(n.clone()),
+        (Some(_), None) => Change::Withdraw,
+        (None, None) => Change::None,
+    }
+}
+
+/// Changes of a batch, grouped by output attribute set.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    announce: Vec<(Attrs, Vec<Nlri>)>,
+    index: FastMap<usize, usize>,
+    withdraw: Vec<Nlri>,
+}
+
+impl Pending {
+    pub fn is_empty(&self) -> bool {
+        self.announce.is_empty() && self.withdraw.is_empty()
+    }
+
+    pub fn push(&mut self, prefix: IpNetwork, c: &Change) {
+        match c {
+            Change::None => {}
+            Change::Withdraw => self.withdraw.push(Nlri::new(prefix)),
+            Change::Announce(a) => self.announce(a, prefix),
+        }
+    }
+
+    pub fn announce(&mut self, a: &Attrs, prefix: IpNetwork) {
+        let key = Arc::as_ptr(a) as usize;
+        let i = *self.index.entry(key).or_insert_with(|| {
+            self.announce.push((a.clone(), Vec::new()));
+            self.announce.len() - 1
+        });
+        if let Some((_, list)) = self.announce.get_mut(i) {
+            list.push(Nlri::new(prefix));
+        }
+    }
+
+    /// This batch minus `skip`, plus `own`.
+    pub fn merged(&self, skip: &FastSet<IpNetwork>, own: &Pending) -> Pending {
+        let mut out = Pending::default();
+        for (a, list) in &self.announce {
+            for n in list.iter().filter(|n| !skip.contains(&n.prefix)) {
+                out.announce(a, n.prefix);
+            }
+        }
+        out.withdraw.extend(
+            self.withdraw
+                .iter()
+                .filter(|n| !skip.contains(&n.prefix))
+                .copied(),
+        );
+        for (a, list) in &own.announce {
+            for n in list {
+                out.announce(a, n.prefix);
+            }
+        }
+        out.withdraw.extend(own.withdraw.iter().copied());
+        out
+    }
+
+    /// Encode: withdrawals first, then one run of messages per set.
+    pub fn pack(&self, caps: &SessionCaps, peers: &[PeerId]) -> Vec<Bytes> {
+        let mut out = Vec::new();
+        match pack_withdrawals(&self.withdraw, caps) {
+            Ok(msgs) => out.extend(msgs),
+            Err(e) => tracing::warn!(?peers, error = %e, "cannot encode withdrawals"),
+        }
+        for (a, list) in &self.announce {
+            match pack_announcements(a, list, caps) {
+                Ok(msgs) => out.extend(msgs),
+                Err(e) => {
+                    tracing::warn!(?peers, prefixes = list.len(), error = %e, "cannot encode announcements")
+                }
+            }
+        }
+        out
+    }
+
+    pub fn clear(&mut self) {
+        self.announce.clear();
+        self.index.clear();
+        self.withdraw.clear();
+    }
+}
+
+/// Where one member's changes differ from its group's (it is the source
+/// of the path, so it must not get it back).
+#[derive(Debug, Default)]
+pub(crate) struct Exception {
+    pub skip: FastSet<IpNetwork>,
+    pub own: Pending,
+}
+
+/// An update group (FRR's term): members share the rewrite cache, the
+/// batch's pending changes and the encoded messages.
+#[derive(Debug)]
+pub(crate) struct Group {
+    pub key: GroupKey,
+    pub members: Vec<PeerId>,
+    pub cache: Cache,
+    /// The cache valid for the previous policies during a reload.
+    pub old_cache: Cache,
+    pub pending: Pending,
+    pub exceptions: FastMap<PeerId, Exception>,
+}
+
+impl Group {
+    pub fn new(key: GroupKey) -> Self {
+        Self {
+            key,
+            members: Vec::new(),
+            cache: Cache::default(),
+            old_cache: Cache::default(),
+            pending: Pending::default(),
+            exceptions: FastMap::default(),
+        }
+    }
+
+    /// Encode this batch for every member.
+    pub fn flush(&mut self, mut send: impl FnMut(PeerId, Vec<Bytes>)) {
+        if self.pending.is_empty() && self.exceptions.is_empty() {
+            return;
+        }
+        let mut shared: Option<Vec<Bytes>> = None;
+        for &m in &self.members {
+            match self.exceptions.remove(&m) {
+                Some(ex) => {
+                    let msgs = self.pending.merged(&ex.skip, &ex.own).pack(&self.key.caps, &[m]);
+                    if !msgs.is_empty() {
+                        send(m, msgs);
+                    }
+                }
+                None => {
+                    if self.pending.is_empty() {
+                        continue;
+                    }
+                    let msgs = shared
+                        .get_or_insert_with(|| self.pending.pack(&self.key.caps, &self.members));
+                    send(m, msgs.clone());
+                }
+            }
+        }
+        self.pending.clear();
+        self.exceptions.clear();
+    }
+}

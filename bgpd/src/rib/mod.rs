@@ -1,0 +1,1268 @@
+//! The BGP route pipeline after the session: Adj-RIB-In → import policy →
+//! decision → Loc-RIB → export policy → Adj-RIB-Out → UPDATE packing
+//! (RFC 4271 §3.2 and §9), plus what goes to zebrad (best paths, nexthop
+//! registrations).
+//!
+//! Owns all routing state of bgpd behind one synchronous owner, [`Rib`]:
+//! input calls (`update`, `peer_up`, `originate`, `nexthop_update`, ...)
+//! only record changes and mark prefixes dirty; [`Rib::process`] (called
+//! by [`Rib::take_output`]) runs the decision once per touched prefix and
+//! produces the batch's encoded UPDATEs and zebrad changes. Attribute sets
+//! are interned (`Arc`, compared by pointer); one 32-byte record per
+//! prefix holds every path (see `table`).
+//!
+//! Never does: I/O, clocks (callers pass `now`), session FSM work, or
+//! decoding. Never sends a peer the route it sent us.
+
+mod decision;
+mod export;
+mod intern;
+mod nht;
+mod table;
+#[cfg(test)]
+mod tests;
+
+use std::cmp::Ordering;
+use std::hash::Hasher;
+use std::mem;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
+
+use crate::packet::{
+    AfiSafi, AsPath, Community, Message, MpNextHop, Origin, ParsedUpdate, PathAttributes,
+    RouteRefresh, SessionCaps, Update,
+};
+use crate::packet::route_refresh::RouteRefreshSubtype;
+use crate::policy::{Policies, Verdict, NO_TERM};
+
+pub use decision::Reason;
+pub use nht::NhState;
+
+use decision::{nexthop_of, Ctx};
+use export::{change, export, export_uncached, Group, GroupKey, Pending, Source};
+use intern::Interner;
+use nht::{NhDeltas, Nht};
+use table::{Attrs, Dest, FastHasher, FastMap, Path, Table, DIRTY};
+
+/// A BGP session, as the session layer numbers them.
+pub type PeerId = u32;
+/// The pseudo-peer of locally originated routes.
+pub const LOCAL_PEER: PeerId = 0;
+
+/// Router-wide settings of the decision and export processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RibConfig {
+    pub local_as: u32,
+    pub router_id: Ipv4Addr,
+    /// Maximum eBGP paths installed together (1 = no multipath).
+    pub multipath_ebgp: usize,
+    pub multipath_ibgp: usize,
+    pub always_compare_med: bool,
+    /// Route-reflector cluster id (the router id when unset).
+    pub cluster_id: Option<Ipv4Addr>,
+}
+
+/// What the RIB needs to know about an established session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    pub id: PeerId,
+    pub addr: IpAddr,
+    pub remote_as: u32,
+    pub remote_id: Ipv4Addr,
+    pub ibgp: bool,
+    pub caps: SessionCaps,
+    /// Our side of the TCP session.
+    pub local_addr: IpAddr,
+    pub local_v6_global: Option<Ipv6Addr>,
+    /// Set only when the peer is on a directly connected link.
+    pub local_v6_link_local: Option<Ipv6Addr>,
+    pub next_hop_self: bool,
+    pub allowas_in: u8,
+    pub families: Vec<AfiSafi>,
+    pub import: Option<String>,
+    pub export: Option<String>,
+    pub rr_client: bool,
+    /// The peer negotiated enhanced route refresh (RFC 7313).
+    pub enhanced_route_refresh: bool,
+}
+
+/// A best path (with its multipath siblings) for zebrad.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZebraRoute {
+    pub prefix: IpNetwork,
+    pub nexthops: Vec<IpAddr>,
+    /// iBGP (distance 200) or eBGP (distance 20).
+    pub ibgp: bool,
+    pub med: u32,
+}
+
+/// Everything a batch produced.
+#[derive(Debug, Default)]
+pub struct RibOutput {
+    /// Encoded UPDATE (and ROUTE-REFRESH BoRR/EoRR) messages, in order.
+    pub to_peers: Vec<(PeerId, Vec<Bytes>)>,
+    pub zebra_add: Vec<ZebraRoute>,
+    pub zebra_del: Vec<IpNetwork>,
+    pub nht_register: Vec<IpAddr>,
+    pub nht_unregister: Vec<IpAddr>,
+}
+
+impl RibOutput {
+    pub fn is_empty(&self) -> bool {
+        self.to_peers.is_empty()
+            && self.zebra_add.is_empty()
+            && self.zebra_del.is_empty()
+            && self.nht_register.is_empty()
+            && self.nht_unregister.is_empty()
+    }
+}
+
+/// One path as `show` displays it.
+#[derive(Debug, Clone)]
+pub struct PathView {
+    pub prefix: IpNetwork,
+    pub peer: PeerId,
+    /// Loc-RIB: after import policy; Adj-RIB-In: as received; Adj-RIB-Out:
+    /// as sent.
+    pub attrs: Arc<PathAttributes>,
+    pub best: bool,
+    pub multipath: bool,
+    /// Import policy and loop checks let it in.
+    pub accepted: bool,
+    /// Why it is not the best (or not usable at all).
+    pub reason: Option<Reason>,
+}
+
+/// Per-family counters of one peer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerCounts {
+    pub received: u64,
+    pub accepted: u64,
+    pub advertised: u64,
+}
+
+/// The families whose routes the RIB holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Fam {
+    V4,
+    V6,
+}
+
+impl Fam {
+    pub fn of(p: &IpNetwork) -> Fam {
+        match p {
+            IpNetwork::V4(_) => Fam::V4,
+            IpNetwork::V6(_) => Fam::V6,
+        }
+    }
+    pub fn afi_safi(self) -> AfiSafi {
+        match self {
+            Fam::V4 => AfiSafi::IPV4_UNICAST,
+            Fam::V6 => AfiSafi::IPV6_UNICAST,
+        }
+    }
+    pub fn from_afi_safi(f: AfiSafi) -> Option<Fam> {
+        match f {
+            AfiSafi::IPV4_UNICAST => Some(Fam::V4),
+            AfiSafi::IPV6_UNICAST => Some(Fam::V6),
+            _ => None,
+        }
+    }
+    fn idx(self) -> usize {
+        self as usize
+    }
+}
+
+type ImportCache = FastMap<(usize, u16), (Attrs, Option<Attrs>)>;
+
+#[derive(Debug)]
+pub(crate) struct PeerState {
+    pub info: PeerInfo,
+    /// False between `peer_down` and the end of the next batch (its
+    /// paths' old export still has to be computed).
+    up: bool,
+    since: Instant,
+    group: u32,
+    import_cache: ImportCache,
+    counts: [PeerCounts; 2],
+}
+
+/// A prefix touched in this batch, with what it looked like before.
+#[derive(Debug)]
+struct Dirty {
+    fam: Fam,
+    slot: u32,
+    old: Option<(PeerId, Attrs)>,
+    old_fp: u64,
+}
+
+/// Both families' tables.
+#[derive(Debug, Default)]
+struct Tables {
+    v4: Table<Ipv4Network>,
+    v6: Table<Ipv6Network>,
+}
+
+impl Tables {
+    fn find(&self, p: &IpNetwork) -> Option<(Fam, u32)> {
+        match p {
+            IpNetwork::V4(n) => self.v4.find(n).map(|i| (Fam::V4, i)),
+            IpNetwork::V6(n) => self.v6.find(n).map(|i| (Fam::V6, i)),
+        }
+    }
+    fn find_or_insert(&mut self, p: &IpNetwork) -> (Fam, u32) {
+        match p {
+            IpNetwork::V4(n) => (Fam::V4, self.v4.find_or_insert(*n)),
+            IpNetwork::V6(n) => (Fam::V6, self.v6.find_or_insert(*n)),
+        }
+    }
+    fn dest(&self, fam: Fam, i: u32) -> Option<&Dest> {
+        match fam {
+            Fam::V4 => self.v4.get(i).map(|s| &s.dest),
+            Fam::V6 => self.v6.get(i).map(|s| &s.dest),
+        }
+    }
+    fn dest_mut(&mut self, fam: Fam, i: u32) -> Option<&mut Dest> {
+        match fam {
+            Fam::V4 => self.v4.get_mut(i).map(|s| &mut s.dest),
+            Fam::V6 => self.v6.get_mut(i).map(|s| &mut s.dest),
+        }
+    }
+    fn prefix(&self, fam: Fam, i: u32) -> Option<IpNetwork> {
+        match fam {
+            Fam::V4 => self.v4.get(i).map(|s| IpNetwork::V4(s.key)),
+            Fam::V6 => self.v6.get(i).map(|s| IpNetwork::V6(s.key)),
+        }
+    }
+    fn remove(&mut self, fam: Fam, i: u32) {
+        match fam {
+            Fam::V4 => self.v4.remove(i),
+            Fam::V6 => self.v6.remove(i),
+        }
+    }
+    fn slots(&self, fam: Fam) -> u32 {
+        (match fam {
+            Fam::V4 => self.v4.slots.len(),
+            Fam::V6 => self.v6.slots.len(),
+        }) as u32
+    }
+    fn len(&self, fam: Fam) -> usize {
+        match fam {
+            Fam::V4 => self.v4.len(),
+            Fam::V6 => self.v6.len(),
+        }
+    }
+}
+
+/// Mark a prefix dirty, remembering its state before the batch.
+fn mark(dirty: &mut Vec<Dirty>, dest: &mut Dest, fam: Fam, slot: u32) {
+    if dest.flags & DIRTY != 0 {
+        return;
+    }
+    dest.flags |= DIRTY;
+    dirty.push(Dirty {
+        fam,
+        slot,
+        old: dest
+            .best()
+            .and_then(|p| p.attrs.clone().map(|a| (p.peer, a))),
+        old_fp: fingerprint(dest, fam),
+    });
+}
+
+/// Next hops of the installed multipath set, sorted and deduplicated.
+fn fib_nexthops(dest: &Dest, fam: Fam) -> Vec<IpAddr> {
+    let n = usize::from(dest.n_mp);
+    let mut nhs: Vec<IpAddr> = dest
+        .paths
+        .as_slice()
+        .iter()
+        .take(n)
+        .filter_map(|p| p.attrs.as_ref().and_then(|a| nexthop_of(a, fam)))
+        .collect();
+    nhs.sort();
+    nhs.dedup();
+    nhs
+}
+
+/// A digest of what zebrad has for this prefix (0: nothing installed).
+fn fingerprint(dest: &Dest, fam: Fam) -> u64 {
+    let Some(best) = dest.best() else {
+        return 0;
+    };
+    let Some(attrs) = best.attrs.as_ref() else {
+        return 0;
+    };
+    if best.peer == LOCAL_PEER {
+        return 0;
+    }
+    let mut h = FastHasher::default();
+    h.write_u32(best.peer);
+    h.write_u32(attrs.med.unwrap_or(0));
+    let mut write = |nh: IpAddr| match nh {
+        IpAddr::V4(a) => h.write_u32(u32::from(a)),
+        IpAddr::V6(a) => {
+            let v = u128::from(a);
+            h.write_u64((v >> 64) as u64);
+            h.write_u64(v as u64);
+        }
+    };
+    if dest.n_mp == 1 {
+        if let Some(nh) = nexthop_of(attrs, fam) {
+            write(nh);
+        }
+    } else {
+        fib_nexthops(dest, fam).into_iter().for_each(&mut write);
+    }
+    h.finish() | 1
+}
+
+fn zebra_route(
+    dest: &Dest,
+    fam: Fam,
+    prefix: IpNetwork,
+    peers: &FastMap<PeerId, PeerState>,
+) -> Option<ZebraRoute> {
+    let best = dest.best()?;
+    let attrs = best.attrs.as_ref()?;
+    Some(ZebraRoute {
+        prefix,
+        nexthops: fib_nexthops(dest, fam),
+        ibgp: peers.get(&best.peer).is_some_and(|p| p.info.ibgp),
+        med: attrs.med.unwrap_or(0),
+    })
+}
+
+fn source_of(peers: &FastMap<PeerId, PeerState>, peer: PeerId) -> Option<Source> {
+    if peer == LOCAL_PEER {
+        return Some(Source::local());
+    }
+    peers.get(&peer).map(|p| Source::of(&p.info))
+}
+
+/// Loop checks on received attributes (RFC 4271 §9.1.2, RFC 4456 §8).
+fn loop_reason(cfg: &RibConfig, info: &PeerInfo, a: &PathAttributes) -> Option<Reason> {
+    if let Some(path) = &a.as_path {
+        let own = path.asns().filter(|&x| x == cfg.local_as).count();
+        if own > usize::from(info.allowas_in) {
+            return Some(Reason::AsLoop);
+        }
+    }
+    if info.ibgp {
+        if a.originator_id == Some(cfg.router_id) {
+            return Some(Reason::OriginatorLoop);
+        }
+        if a.cluster_list
+            .contains(&cfg.cluster_id.unwrap_or(cfg.router_id))
+        {
+            return Some(Reason::ClusterLoop);
+        }
+    }
+    None
+}
+
+/// Adj-RIB-In → post-import attributes (`None`: not accepted).
+fn import(
+    cfg: &RibConfig,
+    policies: &Policies,
+    interner: &mut Interner,
+    ps: &mut PeerState,
+    prefix: &IpNetwork,
+    attrs_in: &Attrs,
+) -> Option<Attrs> {
+    let term = match &ps.info.import {
+        Some(name) => match policies.evaluate(name, prefix, attrs_in) {
+            Verdict::Reject => return None,
+            Verdict::Accept { term } => term,
+        },
+        // RFC 8212 §2: nothing from an eBGP peer without import policy.
+        None if ps.info.ibgp => NO_TERM,
+        None => return None,
+    };
+    let key = (Arc::as_ptr(attrs_in) as usize, term);
+    if let Some((_, out)) = ps.import_cache.get(&key) {
+        return out.clone();
+    }
+    let out = if loop_reason(cfg, &ps.info, attrs_in).is_some() {
+        None
+    } else {
+        // RFC 4271 §5.1.5: LOCAL_PREF from an eBGP peer is ignored.
+        let strip = !ps.info.ibgp && attrs_in.local_pref.is_some();
+        if strip || term != NO_TERM {
+            let mut a = PathAttributes::clone(attrs_in);
+            if strip {
+                a.local_pref = None;
+            }
+            if let Some(name) = &ps.info.import {
+                policies.apply(name, term, &mut a);
+            }
+            Some(interner.intern(a))
+        } else {
+            Some(attrs_in.clone())
+        }
+    };
+    ps.import_cache.insert(key, (attrs_in.clone(), out.clone()));
+    out
+}
+
+/// Messages queued per peer, in order.
+#[derive(Debug, Default)]
+struct OutBuf {
+    peers: Vec<(PeerId, Vec<Bytes>)>,
+    index: FastMap<PeerId, usize>,
+    zebra_add: Vec<ZebraRoute>,
+    zebra_del: Vec<IpNetwork>,
+}
+
+impl OutBuf {
+    fn send(&mut self, peer: PeerId, msgs: Vec<Bytes>) {
+        if msgs.is_empty() {
+            return;
+        }
+        match self.index.get(&peer) {
+            Some(&i) => {
+                if let Some((_, v)) = self.peers.get_mut(i) {
+                    v.extend(msgs);
+                }
+            }
+            None => {
+                self.index.insert(peer, self.peers.len());
+                self.peers.push((peer, msgs));
+            }
+        }
+    }
+
+    fn drop_peer(&mut self, peer: PeerId) {
+        if self.index.remove(&peer).is_some() {
+            self.peers.retain(|(p, _)| *p != peer);
+            self.index = self
+                .peers
+                .iter()
+                .enumerate()
+                .map(|(i, (p, _))| (*p, i))
+                .collect();
+        }
+    }
+}
+
+/// What replacing a path did.
+enum Put {
+    Unchanged,
+    Added,
+    Replaced(Path),
+}
+
+/// The RIB: single owner of every path, best path and export decision.
+pub struct Rib {
+    cfg: RibConfig,
+    policies: Policies,
+    /// The policies before `set_policies`, until that batch is processed.
+    old_policies: Option<Policies>,
+    peers: FastMap<PeerId, PeerState>,
+    groups: FastMap<u32, Group>,
+    next_group: u32,
+    tables: Tables,
+    dirty: Vec<Dirty>,
+    interner: Interner,
+    nht: Nht,
+    seq: u32,
+    out: OutBuf,
+}
+
+impl Rib {
+    pub fn new(cfg: RibConfig, policies: Policies) -> Rib {
+        Rib {
+            cfg,
+            policies,
+            old_policies: None,
+            peers: FastMap::default(),
+            groups: FastMap::default(),
+            next_group: 0,
+            tables: Tables::default(),
+            dirty: Vec::new(),
+            interner: Interner::default(),
+            nht: Nht::default(),
+            seq: 0,
+            out: OutBuf::default(),
+        }
+    }
+
+    pub fn config(&self) -> &RibConfig {
+        &self.cfg
+    }
+
+    pub fn policies(&self) -> &Policies {
+        &self.policies
+    }
+
+    /// Replace the policies: every stored Adj-RIB-In path is re-imported
+    /// and every peer gets the difference between what the old and the
+    /// new export policies send.
+    pub fn set_policies(&mut self, p: Policies) {
+        self.process();
+        let old = mem::replace(&mut self.policies, p);
+        for g in self.groups.values_mut() {
+            g.old_cache = mem::take(&mut g.cache);
+        }
+        for ps in self.peers.values_mut() {
+            ps.import_cache.clear();
+        }
+        self.old_policies = Some(old);
+        let mut deltas = NhDeltas::default();
+        let Rib {
+            cfg,
+            policies,
+            peers,
+            tables,
+            dirty,
+            interner,
+            nht,
+            ..
+        } = self;
+        for fam in [Fam::V4, Fam::V6] {
+            for slot in 0..tables.slots(fam) {
+                let Some(prefix) = tables.prefix(fam, slot) else {
+                    continue;
+                };
+                let Some(dest) = tables.dest_mut(fam, slot) else {
+                    continue;
+                };
+                mark(dirty, dest, fam, slot);
+                for path in dest.paths.as_mut_slice() {
+                    let Some(ps) = peers.get_mut(&path.peer) else {
+                        continue;
+                    };
+                    let post = import(cfg, policies, interner, ps, &prefix, &path.attrs_in);
+                    let same = match (&post, &path.attrs) {
+                        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                        (None, None) => true,
+                        _ => false,
+                    };
+                    if same {
+                        continue;
+                    }
+                    let counts = &mut ps.counts[fam.idx()];
+                    if let Some(nh) = path.attrs.as_ref().and_then(|a| nexthop_of(a, fam)) {
+                        deltas.add(nh, -1);
+                    }
+                    if let Some(nh) = post.as_ref().and_then(|a| nexthop_of(a, fam)) {
+                        deltas.add(nh, 1);
+                    }
+                    counts.accepted = counts.accepted + u64::from(post.is_some())
+                        - u64::from(path.attrs.is_some());
+                    path.attrs = post;
+                    deltas.maybe_apply(nht);
+                }
+            }
+        }
+        deltas.apply(nht);
+        self.process();
+    }
+
+    /// A session reached Established: queue its full Adj-RIB-Out, then
+    /// End-of-RIB for each family.
+    pub fn peer_up(&mut self, info: PeerInfo, now: Instant) {
+        if self.peers.get(&info.id).is_some_and(|p| p.up) {
+            self.peer_down(info.id);
+        }
+        self.process();
+        let id = info.id;
+        if id == LOCAL_PEER {
+            tracing::error!(peer = id, "peer id 0 is reserved for local routes");
+            return;
+        }
+        if !info.ibgp && info.import.is_none() {
+            tracing::info!(peer = id, addr = %info.addr, "eBGP peer has no import policy: accepting no routes (RFC 8212)");
+        }
+        if !info.ibgp && info.export.is_none() {
+            tracing::info!(peer = id, addr = %info.addr, "eBGP peer has no export policy: sending no routes (RFC 8212)");
+        }
+        let key = GroupKey::of(&info);
+        let gid = match self.groups.iter().find(|(_, g)| g.key == key) {
+            Some((gid, _)) => *gid,
+            None => {
+                let gid = self.next_group;
+                self.next_group = self.next_group.wrapping_add(1);
+                self.groups.insert(gid, Group::new(key));
+                gid
+            }
+        };
+        if let Some(g) = self.groups.get_mut(&gid) {
+            g.members.push(id);
+        }
+        let families = info.families.clone();
+        let caps = info.caps.clone();
+        self.peers.insert(
+            id,
+            PeerState {
+                info,
+                up: true,
+                since: now,
+                group: gid,
+                import_cache: ImportCache::default(),
+                counts: [PeerCounts::default(); 2],
+            },
+        );
+        for family in &families {
+            if let Some(fam) = Fam::from_afi_safi(*family) {
+                self.dump(id, fam);
+            }
+            match Message::Update(Update::end_of_rib(*family)).to_bytes(&caps) {
+                Ok(b) => self.out.send(id, vec![b]),
+                Err(e) => tracing::warn!(peer = id, error = %e, "cannot encode End-of-RIB"),
+            }
+        }
+        tracing::debug!(peer = id, "peer up in RIB");
+    }
+
+    /// The session ended: its paths are withdrawn and nothing more is
+    /// queued for it.
+    pub fn peer_down(&mut self, id: PeerId) {
+        let Some(ps) = self.peers.get_mut(&id) else {
+            return;
+        };
+        if !ps.up {
+            return;
+        }
+        ps.up = false;
+        ps.counts = [PeerCounts::default(); 2];
+        let gid = ps.group;
+        if let Some(g) = self.groups.get_mut(&gid) {
+            g.members.retain(|m| *m != id);
+            g.exceptions.remove(&id);
+            if g.members.is_empty() {
+                self.groups.remove(&gid);
+            }
+        }
+        self.out.drop_peer(id);
+        self.withdraw_peer_paths(id, |_| true);
+        tracing::debug!(peer = id, "peer down in RIB");
+    }
+
+    /// Remove every path of `peer` in the families `which` selects. The
+    /// hook for graceful restart (RFC 4724), which will keep them stale
+    /// instead and call this per family at End-of-RIB or timeout.
+    pub fn withdraw_peer_paths(&mut self, peer: PeerId, which: impl Fn(AfiSafi) -> bool) {
+        let mut deltas = NhDeltas::default();
+        let Rib {
+            tables, dirty, nht, ..
+        } = self;
+        for fam in [Fam::V4, Fam::V6] {
+            if !which(fam.afi_safi()) {
+                continue;
+            }
+            for slot in 0..tables.slots(fam) {
+                let Some(dest) = tables.dest_mut(fam, slot) else {
+                    continue;
+                };
+                let Some(i) = dest.position(peer) else {
+                    continue;
+                };
+                mark(dirty, dest, fam, slot);
+                if let Some(old) = dest.paths.remove(i) {
+                    if let Some(nh) = old.attrs.as_ref().and_then(|a| nexthop_of(a, fam)) {
+                        if old.peer != LOCAL_PEER {
+                            deltas.add(nh, -1);
+                        }
+                    }
+                }
+                deltas.maybe_apply(nht);
+            }
+        }
+        deltas.apply(nht);
+    }
+
+    /// One UPDATE from a peer (RFC 4271 §9): withdrawals, then
+    /// announcements replacing that peer's previous path (implicit
+    /// withdraw). Treat-as-withdraw (RFC 7606) withdraws all its NLRI.
+    pub fn update(&mut self, id: PeerId, u: &ParsedUpdate, _now: Instant) {
+        let Some(mut ps) = self.peers.remove(&id) else {
+            tracing::warn!(peer = id, "UPDATE from a peer the RIB does not know");
+            return;
+        };
+        if !ps.up {
+            self.peers.insert(id, ps);
+            return;
+        }
+        if let crate::packet::UpdateAction::TreatAsWithdraw { reasons } = &u.report.action {
+            tracing::info!(peer = id, ?reasons, "malformed UPDATE treated as withdraw");
+        }
+        self.seq = self.seq.wrapping_add(1);
+        let mut deltas = NhDeltas::default();
+        for (family, nlri) in u.withdrawn() {
+            let Some(fam) = Fam::from_afi_safi(family) else {
+                continue;
+            };
+            if let Some(old) = self.take_path(&nlri.prefix, id) {
+                let c = &mut ps.counts[fam.idx()];
+                c.received = c.received.saturating_sub(1);
+                if let Some(a) = &old.attrs {
+                    c.accepted = c.accepted.saturating_sub(1);
+                    if let Some(nh) = nexthop_of(a, fam) {
+                        deltas.add(nh, -1);
+                    }
+                }
+                deltas.maybe_apply(&mut self.nht);
+            }
+        }
+        let announced = u.announced();
+        if !announced.is_empty() {
+            let attrs = &u.update.attributes;
+            let attrs_in = if attrs.as4_path.is_some() || attrs.as4_aggregator.is_some() {
+                let mut a = attrs.clone();
+                a.reconcile_as4();
+                self.interner.intern(a)
+            } else {
+                self.interner.intern_ref(attrs)
+            };
+            for (family, nlri) in announced {
+                let Some(fam) = Fam::from_afi_safi(family) else {
+                    continue;
+                };
+                let prefix = nlri.prefix;
+                let post = import(
+                    &self.cfg,
+                    &self.policies,
+                    &mut self.interner,
+                    &mut ps,
+                    &prefix,
+                    &attrs_in,
+                );
+                let nh = post.as_ref().and_then(|a| nexthop_of(a, fam));
+                let accepted = post.is_some();
+                let path = Path {
+                    attrs_in: attrs_in.clone(),
+                    attrs: post,
+                    peer: id,
+                    seq: self.seq,
+                };
+                let c = &mut ps.counts[fam.idx()];
+                match self.put_path(&prefix, path) {
+                    Put::Unchanged => continue,
+                    Put::Added => c.received += 1,
+                    Put::Replaced(old) => {
+                        if let Some(a) = &old.attrs {
+                            c.accepted = c.accepted.saturating_sub(1);
+                            if let Some(nh) = nexthop_of(a, fam) {
+                                deltas.add(nh, -1);
+                            }
+                        }
+                    }
+                }
+                c.accepted += u64::from(accepted);
+                if let Some(nh) = nh {
+                    deltas.add(nh, 1);
+                }
+            }
+        }
+        deltas.apply(&mut self.nht);
+        self.peers.insert(id, ps);
+    }
+
+    /// The peer asked for its Adj-RIB-Out again (RFC 2918), bracketed by
+    /// BoRR/EoRR when it speaks enhanced route refresh (RFC 7313).
+    pub fn route_refresh(&mut self, id: PeerId, family: AfiSafi) {
+        self.process();
+        let Some(ps) = self.peers.get(&id).filter(|p| p.up) else {
+            return;
+        };
+        if !ps.info.families.contains(&family) {
+            tracing::info!(peer = id, %family, "route refresh for a family not negotiated");
+            return;
+        }
+        let enhanced = ps.info.enhanced_route_refresh;
+        let caps = ps.info.caps.clone();
+        let marker = |st| Message::RouteRefresh(RouteRefresh::new(family, st)).to_bytes(&caps);
+        if enhanced {
+            if let Ok(b) = marker(RouteRefreshSubtype::Begin) {
+                self.out.send(id, vec![b]);
+            }
+        }
+        if let Some(fam) = Fam::from_afi_safi(family) {
+            self.dump(id, fam);
+        }
+        if enhanced {
+            if let Ok(b) = marker(RouteRefreshSubtype::End) {
+                self.out.send(id, vec![b]);
+            }
+        }
+    }
+
+    /// A locally originated route (`network` statement or redistribution).
+    pub fn originate(
+        &mut self,
+        prefix: IpNetwork,
+        origin: Origin,
+        nexthop: Option<IpAddr>,
+        med: Option<u32>,
+        communities: Vec<Community>,
+    ) {
+        let mut attrs = PathAttributes {
+            origin: Some(origin),
+            as_path: Some(AsPath::default()),
+            med,
+            communities,
+            ..PathAttributes::default()
+        };
+        match (prefix, nexthop) {
+            (IpNetwork::V4(_), Some(IpAddr::V4(a))) => attrs.next_hop = Some(a),
+            (_, Some(IpAddr::V6(global))) => {
+                attrs.mp_next_hop = Some(MpNextHop::V6 {
+                    global,
+                    link_local: None,
+                })
+            }
+            (IpNetwork::V6(_), Some(IpAddr::V4(a))) => attrs.mp_next_hop = Some(MpNextHop::V4(a)),
+            (_, None) => {}
+        }
+        let a = self.interner.intern(attrs);
+        self.seq = self.seq.wrapping_add(1);
+        let path = Path {
+            attrs_in: a.clone(),
+            attrs: Some(a),
+            peer: LOCAL_PEER,
+            seq: self.seq,
+        };
+        self.put_path(&prefix, path);
+    }
+
+    pub fn withdraw_local(&mut self, prefix: IpNetwork) {
+        self.take_path(&prefix, LOCAL_PEER);
+    }
+
+    /// zebrad's nexthop tracking answer for a registered next hop.
+    pub fn nexthop_update(&mut self, addr: IpAddr, reachable: bool, igp_metric: u32) {
+        if !self.nht.update(addr, reachable, igp_metric) {
+            tracing::trace!(%addr, "nexthop update without change or not tracked");
+        }
+    }
+
+    /// Run the batch and hand over everything it produced.
+    pub fn take_output(&mut self) -> RibOutput {
+        self.process();
+        let out = mem::take(&mut self.out);
+        RibOutput {
+            to_peers: out.peers,
+            zebra_add: out.zebra_add,
+            zebra_del: out.zebra_del,
+            nht_register: mem::take(&mut self.nht.register),
+            nht_unregister: mem::take(&mut self.nht.unregister),
+        }
+    }
+
+    /// Insert or replace the path of `path.peer` for `prefix`.
+    fn put_path(&mut self, prefix: &IpNetwork, path: Path) -> Put {
+        let (fam, slot) = self.tables.find_or_insert(prefix);
+        let Some(dest) = self.tables.dest_mut(fam, slot) else {
+            return Put::Unchanged;
+        };
+        match dest.position(path.peer) {
+            Some(i) => {
+                let Some(cur) = dest.paths.as_mut_slice().get_mut(i) else {
+                    return Put::Unchanged;
+                };
+                let same_post = match (&cur.attrs, &path.attrs) {
+                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                    (None, None) => true,
+                    _ => false,
+                };
+                if Arc::ptr_eq(&cur.attrs_in, &path.attrs_in) && same_post {
+                    return Put::Unchanged;
+                }
+                mark(&mut self.dirty, dest, fam, slot);
+                let Some(cur) = dest.paths.as_mut_slice().get_mut(i) else {
+                    return Put::Unchanged;
+                };
+                Put::Replaced(mem::replace(cur, path))
+            }
+            None => {
+                mark(&mut self.dirty, dest, fam, slot);
+                dest.paths.push(path);
+                Put::Added
+            }
+        }
+    }
+
+    /// Remove the path of `peer` for `prefix`.
+    fn take_path(&mut self, prefix: &IpNetwork, peer: PeerId) -> Option<Path> {
+        let (fam, slot) = self.tables.find(prefix)?;
+        let dest = self.tables.dest_mut(fam, slot)?;
+        let i = dest.position(peer)?;
+        mark(&mut self.dirty, dest, fam, slot);
+        dest.paths.remove(i)
+    }
+
+    /// Queue the whole Adj-RIB-Out of one family for one peer.
+    fn dump(&mut self, id: PeerId, fam: Fam) {
+        let Rib {
+            cfg,
+            policies,
+            peers,
+            groups,
+            tables,
+            interner,
+            out,
+            ..
+        } = self;
+        let Some(gid) = peers.get(&id).map(|p| p.group) else {
+            return;
+        };
+        let Some(g) = groups.get_mut(&gid) else {
+            return;
+        };
+        let mut pending = Pending::default();
+        let mut count = 0u64;
+        for slot in 0..tables.slots(fam) {
+            let Some(best) = tables.dest(fam, slot).and_then(|d| d.best()) else {
+                continue;
+            };
+            if best.peer == id {
+                continue;
+            }
+            let (Some(attrs), Some(src), Some(prefix)) = (
+                best.attrs.as_ref(),
+                source_of(peers, best.peer),
+                tables.prefix(fam, slot),
+            ) else {
+                continue;
+            };
+            if let Some(a) = export(cfg, policies, &g.key, &mut g.cache, interner, &src, &prefix, attrs) {
+                pending.announce(&a, prefix);
+                count += 1;
+            }
+        }
+        out.send(id, pending.pack(&g.key.caps, &[id]));
+        if let Some(ps) = peers.get_mut(&id) {
+            ps.counts[fam.idx()].advertised = count;
+        }
+    }
+
+    /// Re-run the decision for prefixes whose next hops changed.
+    fn scan_nexthops(&mut self) {
+        let changed = mem::take(&mut self.nht.changed);
+        let mut memo: FastMap<(usize, Fam), bool> = FastMap::default();
+        let Rib { tables, dirty, .. } = self;
+        for fam in [Fam::V4, Fam::V6] {
+            for slot in 0..tables.slots(fam) {
+                let Some(dest) = tables.dest_mut(fam, slot) else {
+                    continue;
+                };
+                let hit = dest.paths.as_slice().iter().any(|p| {
+                    p.peer != LOCAL_PEER
+                        && p.attrs.as_ref().is_some_and(|a| {
+                            *memo
+                                .entry((Arc::as_ptr(a) as usize, fam))
+                                .or_insert_with(|| {
+                                    nexthop_of(a, fam).is_some_and(|nh| changed.contains(&nh))
+                                })
+                        })
+                });
+                if hit {
+                    mark(dirty, dest, fam, slot);
+                }
+            }
+        }
+    }
+
+    /// Run the decision for every prefix touched since the last batch and
+    /// queue the resulting UPDATEs and zebrad changes.
+    pub fn process(&mut self) {
+        if !self.nht.changed.is_empty() {
+            self.scan_nexthops();
+        }
+        let dirty = mem::take(&mut self.dirty);
+        let reload = self.old_policies.is_some();
+        let Rib {
+            cfg,
+            policies,
+            old_policies,
+            peers,
+            groups,
+            tables,
+            interner,
+            nht,
+            out,
+            ..
+        } = self;
+        let old_pol: &Policies = old_policies.as_ref().unwrap_or(policies);
+        for d in dirty {
+            let Some(prefix) = tables.prefix(d.fam, d.slot) else {
+                continue;
+            };
+            let Some(dest) = tables.dest_mut(d.fam, d.slot) else {
+                continue;
+            };
+            dest.flags &= !DIRTY;
+            decision::select(dest, d.fam, &Ctx { cfg, peers, nht });
+            let new = dest
+                .best()
+                .and_then(|p| p.attrs.clone().map(|a| (p.peer, a)));
+            let new_fp = fingerprint(dest, d.fam);
+            if new_fp != d.old_fp {
+                if new_fp == 0 {
+                    out.zebra_del.push(prefix);
+                } else if let Some(r) = zebra_route(dest, d.fam, prefix, peers) {
+                    out.zebra_add.push(r);
+                }
+            }
+            let empty = dest.paths.is_empty();
+            let same = match (&d.old, &new) {
+                (Some((pa, a)), Some((pb, b))) => pa == pb && Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+            if !same || reload {
+                let old_src = d.old.as_ref().and_then(|(p, _)| source_of(peers, *p));
+                let new_src = new.as_ref().and_then(|(p, _)| source_of(peers, *p));
+                for g in groups.values_mut() {
+                    let old_cache = if reload { &mut g.old_cache } else { &mut g.cache };
+                    let old_g = match (&d.old, &old_src) {
+                        (Some((_, a)), Some(src)) => {
+                            export(cfg, old_pol, &g.key, old_cache, interner, src, &prefix, a)
+                        }
+                        _ => None,
+                    };
+                    let new_g = match (&new, &new_src) {
+                        (Some((_, a)), Some(src)) => {
+                            export(cfg, policies, &g.key, &mut g.cache, interner, src, &prefix, a)
+                        }
+                        _ => None,
+                    };
+                    let gc = change(old_g.as_ref(), new_g.as_ref());
+                    g.pending.push(prefix, &gc);
+                    for &m in &g.members {
+                        let old_m = old_g.as_ref().filter(|_| old_src.map(|s| s.peer) != Some(m));
+                        let new_m = new_g.as_ref().filter(|_| new_src.map(|s| s.peer) != Some(m));
+                        if let Some(ps) = peers.get_mut(&m) {
+                            let c = &mut ps.counts[d.fam.idx()];
+                            c.advertised = (c.advertised + u64::from(new_m.is_some()))
+                                .saturating_sub(u64::from(old_m.is_some()));
+                        }
+                        let mc = change(old_m, new_m);
+                        if mc != gc {
+                            let ex = g.exceptions.entry(m).or_default();
+                            ex.skip.insert(prefix);
+                            ex.own.push(prefix, &mc);
+                        }
+                    }
+                }
+            }
+            if empty {
+                tables.remove(d.fam, d.slot);
+            }
+        }
+        for g in groups.values_mut() {
+            g.flush(|peer, msgs| out.send(peer, msgs));
+        }
+        // Peers that went down in this batch: forget them now.
+        let gone: Vec<PeerId> = peers
+            .iter()
+            .filter(|(_, p)| !p.up)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in gone {
+            peers.remove(&id);
+            for g in groups.values_mut() {
+                g.cache.forget_source(id);
+            }
+        }
+        if old_policies.take().is_some() {
+            for g in groups.values_mut() {
+                g.old_cache.clear();
+            }
+        }
+        if interner.wants_purge() {
+            for g in groups.values_mut() {
+                g.cache.clear();
+            }
+            for ps in peers.values_mut() {
+                ps.import_cache.clear();
+            }
+            interner.purge();
+        }
+    }
+
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            cfg: &self.cfg,
+            peers: &self.peers,
+            nht: &self.nht,
+        }
+    }
+
+    fn reason_rejected(&self, path: &Path) -> Reason {
+        self.peers
+            .get(&path.peer)
+            .and_then(|ps| loop_reason(&self.cfg, &ps.info, &path.attrs_in))
+            .unwrap_or(Reason::PolicyRejected)
+    }
+
+    fn view(&self, fam: Fam, slot: u32, only_peer: Option<PeerId>, received: bool) -> Vec<PathView> {
+        let (Some(dest), Some(prefix)) = (self.tables.dest(fam, slot), self.tables.prefix(fam, slot))
+        else {
+            return Vec::new();
+        };
+        let paths = dest.paths.as_slice();
+        let ctx = self.ctx();
+        paths
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| only_peer.is_none_or(|id| p.peer == id))
+            .map(|(i, p)| {
+                let best = i == 0 && dest.n_mp > 0;
+                let reason = match (&p.attrs, dest.best()) {
+                    (None, _) => Some(self.reason_rejected(p)),
+                    _ if best => None,
+                    (Some(_), Some(b)) => decision::why_not(b, p, fam, &ctx),
+                    (Some(_), None) => decision::eligibility(p, fam, &self.nht).err(),
+                };
+                let attrs = match (&p.attrs, received) {
+                    (Some(a), false) => a.clone(),
+                    _ => p.attrs_in.clone(),
+                };
+                PathView {
+                    prefix,
+                    peer: p.peer,
+                    attrs,
+                    best,
+                    multipath: i < usize::from(dest.n_mp),
+                    accepted: p.attrs.is_some(),
+                    reason,
+                }
+            })
+            .collect()
+    }
+
+    fn slots_of(&self, fam: Fam, prefix: Option<IpNetwork>) -> Vec<u32> {
+        match prefix {
+            Some(p) => self
+                .tables
+                .find(&p)
+                .filter(|(f, _)| *f == fam)
+                .map(|(_, s)| vec![s])
+                .unwrap_or_default(),
+            None => (0..self.tables.slots(fam)).collect(),
+        }
+    }
+
+    fn sorted(mut v: Vec<PathView>) -> Vec<PathView> {
+        v.sort_by(|a, b| {
+            a.prefix
+                .cmp(&b.prefix)
+                .then(b.best.cmp(&a.best))
+                .then(Ordering::Equal)
+        });
+        v
+    }
+
+    /// Every path per prefix (all prefixes of `family`, or one), best and
+    /// multipath flagged, with why each other path lost.
+    pub fn loc_rib(&self, family: AfiSafi, prefix: Option<IpNetwork>) -> Vec<PathView> {
+        let Some(fam) = Fam::from_afi_safi(family) else {
+            return Vec::new();
+        };
+        let v = self
+            .slots_of(fam, prefix)
+            .into_iter()
+            .flat_map(|s| self.view(fam, s, None, false))
+            .collect();
+        Self::sorted(v)
+    }
+
+    /// What `peer` sent us, as received, with the import verdict.
+    pub fn adj_rib_in(&self, peer: PeerId, family: AfiSafi) -> Vec<PathView> {
+        let Some(fam) = Fam::from_afi_safi(family) else {
+            return Vec::new();
+        };
+        let v = (0..self.tables.slots(fam))
+            .flat_map(|s| self.view(fam, s, Some(peer), true))
+            .collect();
+        Self::sorted(v)
+    }
+
+    /// What `peer` has been sent (computed from the Loc-RIB and its export
+    /// rules; up to date after the last batch).
+    pub fn adj_rib_out(&self, peer: PeerId, family: AfiSafi) -> Vec<PathView> {
+        let (Some(fam), Some(ps)) = (Fam::from_afi_safi(family), self.peers.get(&peer)) else {
+            return Vec::new();
+        };
+        let Some(g) = self.groups.get(&ps.group) else {
+            return Vec::new();
+        };
+        let mut v = Vec::new();
+        for slot in 0..self.tables.slots(fam) {
+            let Some(best) = self.tables.dest(fam, slot).and_then(|d| d.best()) else {
+                continue;
+            };
+            if best.peer == peer {
+                continue;
+            }
+            let (Some(attrs), Some(src), Some(prefix)) = (
+                best.attrs.as_ref(),
+                source_of(&self.peers, best.peer),
+                self.tables.prefix(fam, slot),
+            ) else {
+                continue;
+            };
+            if let Some(a) = export_uncached(&self.cfg, &self.policies, &g.key, &src, &prefix, attrs) {
+                v.push(PathView {
+                    prefix,
+                    peer,
+                    attrs: Arc::new(a),
+                    best: true,
+                    multipath: false,
+                    accepted: true,
+                    reason: None,
+                });
+            }
+        }
+        Self::sorted(v)
+    }
+
+    /// Received, accepted and advertised prefixes per family.
+    pub fn peer_counts(&self, peer: PeerId) -> Vec<(AfiSafi, PeerCounts)> {
+        let Some(ps) = self.peers.get(&peer) else {
+            return Vec::new();
+        };
+        [Fam::V4, Fam::V6]
+            .into_iter()
+            .filter(|f| ps.info.families.contains(&f.afi_safi()))
+            .map(|f| (f.afi_safi(), ps.counts[f.idx()]))
+            .collect()
+    }
+
+    /// When the peer came up in the RIB.
+    pub fn peer_since(&self, peer: PeerId) -> Option<Instant> {
+        self.peers.get(&peer).filter(|p| p.up).map(|p| p.since)
+    }
+
+    /// Prefixes held (with at least one path) in a family.
+    pub fn prefix_count(&self, family: AfiSafi) -> usize {
+        Fam::from_afi_safi(family).map_or(0, |f| self.tables.len(f))
+    }
+
+    /// Distinct attribute sets held.
+    pub fn attribute_sets(&self) -> usize {
+        self.interner.len()
+    }
+
+    /// State of a tracked next hop.
+    pub fn nexthop_state(&self, addr: &IpAddr) -> NhState {
+        self.nht.state(addr)
+    }
+
+    /// Number of update groups (peers sharing export work).
+    pub fn update_groups(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Next hops registered with nexthop tracking.
+    pub fn tracked_nexthops(&self) -> usize {
+        self.nht.tracked()
+    }
+}
+

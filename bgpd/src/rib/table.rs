@@ -1,0 +1,332 @@
+//! The per-family route table: one compact record per prefix holding every
+//! path for it (Adj-RIB-In and Loc-RIB in one place, as BIRD's tables do).
+//!
+//! Owns memory layout only: a slab of [`Slot`]s (prefix + [`Dest`]) and an
+//! index of slab positions (`hashbrown::HashTable<u32>`, 5 bytes a bucket).
+//! A path is 24 bytes (peer, arrival, two interned attribute pointers);
+//! a prefix with one path costs one 32-byte slot and no other allocation.
+//!
+//! Never does: best-path selection, policy or output. Never hashes with a
+//! keyed hasher (prefixes are not attacker-chosen enough to matter and
+//! SipHash would cost a fifth of the UPDATE budget).
+
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+use ipnetwork::{Ipv4Network, Ipv6Network};
+
+use crate::packet::PathAttributes;
+
+use super::PeerId;
+
+pub(crate) type Attrs = Arc<PathAttributes>;
+
+/// Multiply-fold mixing (the core of foldhash/wyhash).
+#[inline]
+pub(crate) fn mix(x: u64) -> u64 {
+    let m = u128::from(x ^ 0x243f_6a88_85a3_08d3).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (m as u64) ^ ((m >> 64) as u64)
+}
+
+/// A fast, unkeyed hasher for the RIB's internal maps (pointers, small
+/// integers, addresses).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        mix(self.0)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b.get_mut(..chunk.len())
+                .unwrap_or_default()
+                .copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = mix(self.0 ^ i).rotate_left(5);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FastHasher>>;
+pub(crate) type FastSet<K> = std::collections::HashSet<K, BuildHasherDefault<FastHasher>>;
+
+/// One path to a prefix: who sent it, when (a message counter, for the
+/// "oldest eBGP path" tie-break), the attributes as received (Adj-RIB-In)
+/// and after import policy (`None`: rejected by policy or loop checks).
+#[derive(Debug, Clone)]
+pub(crate) struct Path {
+    pub attrs_in: Attrs,
+    pub attrs: Option<Attrs>,
+    pub peer: PeerId,
+    pub seq: u32,
+}
+
+/// Paths of one prefix: inline when there is one (the common case).
+#[derive(Debug)]
+pub(crate) enum Paths {
+    One(Path),
+    Many(Box<Vec<Path>>),
+}
+
+impl Paths {
+    pub fn as_slice(&self) -> &[Path] {
+        match self {
+            Paths::One(p) => std::slice::from_ref(p),
+            Paths::Many(v) => v,
+        }
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [Path] {
+        match self {
+            Paths::One(p) => std::slice::from_mut(p),
+            Paths::Many(v) => v,
+        }
+    }
+
+    pub fn push(&mut self, path: Path) {
+        match self {
+            Paths::Many(v) if v.is_empty() => *self = Paths::One(path),
+            Paths::Many(v) => v.push(path),
+            Paths::One(_) => {
+                let Paths::One(first) = std::mem::replace(self, Paths::Many(Box::default())) else {
+                    return;
+                };
+                *self = Paths::Many(Box::new(vec![first, path]));
+            }
+        }
+    }
+
+    /// Remove and return the path at `i`.
+    pub fn remove(&mut self, i: usize) -> Option<Path> {
+        match self {
+            Paths::One(_) if i == 0 => {
+                match std::mem::replace(self, Paths::Many(Box::default())) {
+                    Paths::One(p) => Some(p),
+                    Paths::Many(_) => None,
+                }
+            }
+            Paths::One(_) => None,
+            Paths::Many(v) if i < v.len() => {
+                let p = v.remove(i);
+                if v.len() == 1 {
+                    if let Some(last) = v.pop() {
+                        *self = Paths::One(last);
+                    }
+                }
+                Some(p)
+            }
+            Paths::Many(_) => None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
+    }
+}
+
+pub(crate) const DIRTY: u8 = 1;
+pub(crate) const LIVE: u8 = 2;
+
+/// Everything known about one prefix. After the decision process, the
+/// best path is `paths[0]` and `paths[..n_mp]` is the multipath set
+/// (`n_mp == 0`: no usable path).
+#[derive(Debug)]
+pub(crate) struct Dest {
+    pub paths: Paths,
+    pub n_mp: u8,
+    pub flags: u8,
+}
+
+impl Dest {
+    pub fn best(&self) -> Option<&Path> {
+        if self.n_mp == 0 {
+            return None;
+        }
+        self.paths.as_slice().first()
+    }
+
+    pub fn position(&self, peer: PeerId) -> Option<usize> {
+        self.paths.as_slice().iter().position(|p| p.peer == peer)
+    }
+}
+
+/// A prefix type the table can key on.
+pub(crate) trait Key: Copy + Eq + std::fmt::Debug {
+    fn hash64(&self) -> u64;
+}
+
+impl Key for Ipv4Network {
+    #[inline]
+    fn hash64(&self) -> u64 {
+        mix(u64::from(u32::from(self.ip())) << 8 | u64::from(self.prefix()))
+    }
+}
+
+impl Key for Ipv6Network {
+    #[inline]
+    fn hash64(&self) -> u64 {
+        let a = u128::from(self.ip());
+        mix(mix((a >> 64) as u64) ^ (a as u64) ^ u64::from(self.prefix()))
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Slot<K> {
+    pub key: K,
+    pub dest: Dest,
+}
+
+/// Slab of slots plus an index from prefix to slab position.
+#[derive(Debug)]
+pub(crate) struct Table<K> {
+    index: HashTable<u32>,
+    pub slots: Vec<Slot<K>>,
+    free: Vec<u32>,
+}
+
+impl<K: Key> Default for Table<K> {
+    fn default() -> Self {
+        Self {
+            index: HashTable::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<K: Key> Table<K> {
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn find(&self, key: &K) -> Option<u32> {
+        let slots = &self.slots;
+        self.index
+            .find(key.hash64(), |&i| {
+                slots.get(i as usize).is_some_and(|s| s.key == *key)
+            })
+            .copied()
+    }
+
+    /// The slot of `key`, created empty (no paths, not live until a path
+    /// is pushed) if absent.
+    pub fn find_or_insert(&mut self, key: K) -> u32 {
+        let hash = key.hash64();
+        let Self { index, slots, free } = self;
+        if let Some(&i) = index.find(hash, |&i| {
+            slots.get(i as usize).is_some_and(|s| s.key == key)
+        }) {
+            return i;
+        }
+        let slot = Slot {
+            key,
+            dest: Dest {
+                paths: Paths::Many(Box::default()),
+                n_mp: 0,
+                flags: LIVE,
+            },
+        };
+        let i = match free.pop() {
+            Some(i) => {
+                if let Some(s) = slots.get_mut(i as usize) {
+                    *s = slot;
+                }
+                i
+            }
+            None => {
+                slots.push(slot);
+                (slots.len() - 1) as u32
+            }
+        };
+        index.insert_unique(hash, i, |&j| {
+            slots.get(j as usize).map_or(0, |s| s.key.hash64())
+        });
+        i
+    }
+
+    /// Drop the prefix at slot `i` (its paths must be gone).
+    pub fn remove(&mut self, i: u32) {
+        let Self { index, slots, free } = self;
+        let Some(slot) = slots.get_mut(i as usize) else {
+            return;
+        };
+        if slot.dest.flags & LIVE == 0 {
+            return;
+        }
+        let hash = slot.key.hash64();
+        if let Ok(entry) = index.find_entry(hash, |&j| j == i) {
+            entry.remove();
+        }
+        slot.dest.flags = 0;
+        slot.dest.n_mp = 0;
+        slot.dest.paths = Paths::Many(Box::default());
+        free.push(i);
+    }
+
+    pub fn get(&self, i: u32) -> Option<&Slot<K>> {
+        self.slots.get(i as usize).filter(|s| s.dest.flags & LIVE != 0)
+    }
+
+    pub fn get_mut(&mut self, i: u32) -> Option<&mut Slot<K>> {
+        self.slots
+            .get_mut(i as usize)
+            .filter(|s| s.dest.flags & LIVE != 0)
+    }
+
+    /// Live slots in slab order.
+    #[cfg(test)]
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &Slot<K>)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.dest.flags & LIVE != 0)
+            .map(|(i, s)| (i as u32, s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_is_compact() {
+        assert_eq!(std::mem::size_of::<Path>(), 24);
+        assert_eq!(std::mem::size_of::<Paths>(), 24);
+        assert!(std::mem::size_of::<Slot<Ipv4Network>>() <= 32);
+    }
+
+    #[test]
+    fn insert_find_remove_reuse() {
+        let mut t: Table<Ipv4Network> = Table::default();
+        let a: Ipv4Network = "10.0.0.0/8".parse().unwrap();
+        let b: Ipv4Network = "10.0.0.0/16".parse().unwrap();
+        let ia = t.find_or_insert(a);
+        let ib = t.find_or_insert(b);
+        assert_ne!(ia, ib);
+        assert_eq!(t.find(&a), Some(ia));
+        assert_eq!(t.find_or_insert(a), ia);
+        t.remove(ia);
+        assert_eq!(t.find(&a), None);
+        assert_eq!(t.len(), 1);
+        let ic = t.find_or_insert(a);
+        assert_eq!(ic, ia, "slot reused");
+        assert_eq!(t.iter().count(), 2);
+    }
+}
