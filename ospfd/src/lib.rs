@@ -1,10 +1,13 @@
-//! OSPFv2 router (RFC 2328): the protocol core.
+//! OSPFv2 router (RFC 2328).
 //!
-//! Everything here is pure and synchronous: codecs (`packet`, `lsa`), the
-//! link-state database (`lsdb`) and the route calculation (`spf`). No
-//! sockets, no clocks, no tasks: time enters as a `now` argument and bytes
-//! enter as slices, so the async shell that owns interfaces and timers can
-//! drive it and tests can replay it.
+//! The protocol core is pure and synchronous: codecs (`packet`, `lsa`), the
+//! link-state database (`lsdb`), the route calculation (`spf`) and the
+//! state machines of one router (`instance` with `interface`, `neighbor`,
+//! `flooding`, `origination`, `area`). No sockets, no clocks: time enters
+//! as a `now` argument, bytes as slices, and what must happen leaves as
+//! actions. The async shell (`daemon`, `net`, `zebra`, `api`) owns the
+//! sockets, timers and gRPC streams and drives the core; `config` reads
+//! the TOML file.
 
 /// Declares a bit-set newtype over an integer, with named bits.
 macro_rules! bit_flags {
@@ -50,10 +53,19 @@ macro_rules! bit_flags {
     };
 }
 
+pub mod area;
 pub mod checksum;
+pub mod flooding;
+pub mod instance;
+pub mod interface;
 pub mod lsa;
 pub mod lsdb;
+pub mod neighbor;
 pub mod options;
+pub mod origination;
 pub mod packet;
 pub mod spf;
 mod wire;
+
+#[cfg(test)]
+mod sim_tests;
