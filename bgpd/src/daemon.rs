@@ -531,7 +531,12 @@ impl Daemon {
             loc_rib_prefixes: (self.rib.prefix_count(AfiSafi::IPV4_UNICAST)
                 + self.rib.prefix_count(AfiSafi::IPV6_UNICAST))
                 as u64,
-            loc_rib_paths: 0,
+            loc_rib_paths: self
+                .peers
+                .keys()
+                .flat_map(|&id| self.rib.peer_counts(id))
+                .map(|(_, c)| c.accepted)
+                .sum(),
             neighbors: Vec::new(),
         };
         for (&id, p) in &self.peers {

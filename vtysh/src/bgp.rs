@@ -193,10 +193,17 @@ pub async fn run(cmd: &BgpCmd, json: bool, addr: &Address) -> Result<String, Str
                 .await
                 .map_err(st)?
                 .into_inner();
+            // Without a family: each family that has neighbors, as FRR does.
             let fams: Vec<bool> = match v6 {
                 Some(v) => vec![*v],
-                None => vec![false, true],
+                None => [false, true]
+                    .into_iter()
+                    .filter(|&f| r.neighbors.iter().any(|n| fam_counters(n, f).is_some()))
+                    .collect(),
             };
+            if fams.is_empty() && !json {
+                return Ok("% No BGP neighbors found\n".into());
+            }
             if json {
                 let mut m = Map::new();
                 for f in fams {
