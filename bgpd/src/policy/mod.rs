@@ -48,8 +48,7 @@ impl PrefixListEntry {
             (p, &self.prefix),
             (IpNetwork::V4(_), IpNetwork::V4(_)) | (IpNetwork::V6(_), IpNetwork::V6(_))
         );
-        if !same_family || p.prefix() < self.prefix.prefix() || !self.prefix.contains(p.network())
-        {
+        if !same_family || p.prefix() < self.prefix.prefix() || !self.prefix.contains(p.network()) {
             return false;
         }
         let len = p.prefix();
@@ -133,7 +132,9 @@ pub enum Verdict {
     Reject,
     /// Accepted by term `term` (index in the policy), or by a default
     /// (`term == NO_TERM`) that modifies nothing.
-    Accept { term: u16 },
+    Accept {
+        term: u16,
+    },
 }
 
 /// The term index of an acceptance that sets nothing.
@@ -228,7 +229,13 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn entry(seq: u32, action: Action, prefix: &str, ge: Option<u8>, le: Option<u8>) -> PrefixListEntry {
+    fn entry(
+        seq: u32,
+        action: Action,
+        prefix: &str,
+        ge: Option<u8>,
+        le: Option<u8>,
+    ) -> PrefixListEntry {
         PrefixListEntry {
             seq,
             action,
@@ -269,7 +276,13 @@ mod tests {
         let mut pol = Policies::new();
         pol.add_prefix_list(
             "customers",
-            PrefixList::new(vec![entry(5, Action::Permit, "192.0.2.0/24", None, Some(32))]),
+            PrefixList::new(vec![entry(
+                5,
+                Action::Permit,
+                "192.0.2.0/24",
+                None,
+                Some(32),
+            )]),
         );
         pol.add_policy(
             "in",
@@ -313,7 +326,10 @@ mod tests {
             pol.evaluate("in", &p("203.0.113.0/24"), &a),
             Verdict::Accept { term: 2 }
         );
-        assert_eq!(pol.evaluate("nope", &p("203.0.113.0/24"), &a), Verdict::Reject);
+        assert_eq!(
+            pol.evaluate("nope", &p("203.0.113.0/24"), &a),
+            Verdict::Reject
+        );
         let mut c = a.clone();
         pol.apply("in", NO_TERM, &mut c);
         assert_eq!(c, a);

@@ -234,7 +234,7 @@ pub(crate) fn select(dest: &mut Dest, fam: Fam, ctx: &Ctx) {
         .filter(|c| compare(&best, c, ctx.cfg).1.multipath_tie())
         .copied()
         .collect();
-    members.sort_by(|a, b| a.addr.cmp(&b.addr));
+    members.sort_by_key(|a| a.addr);
     members.truncate(limit - 1);
     // Reorder: best first, then the members, the rest after.
     let mut order: Vec<usize> = Vec::with_capacity(paths.len());

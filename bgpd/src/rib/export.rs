@@ -404,7 +404,10 @@ impl Group {
         for &m in &self.members {
             match self.exceptions.remove(&m) {
                 Some(ex) => {
-                    let msgs = self.pending.merged(&ex.skip, &ex.own).pack(&self.key.caps, &[m]);
+                    let msgs = self
+                        .pending
+                        .merged(&ex.skip, &ex.own)
+                        .pack(&self.key.caps, &[m]);
                     if !msgs.is_empty() {
                         send(m, msgs);
                     }

@@ -32,11 +32,11 @@ use std::time::Instant;
 use bytes::Bytes;
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 
+use crate::packet::route_refresh::RouteRefreshSubtype;
 use crate::packet::{
     AfiSafi, AsPath, Community, Message, MpNextHop, Origin, ParsedUpdate, PathAttributes,
     RouteRefresh, SessionCaps, Update,
 };
-use crate::packet::route_refresh::RouteRefreshSubtype;
 use crate::policy::{Policies, Verdict, NO_TERM};
 
 pub use decision::Reason;
@@ -930,7 +930,16 @@ impl Rib {
             ) else {
                 continue;
             };
-            if let Some(a) = export(cfg, policies, &g.key, &mut g.cache, interner, &src, &prefix, attrs) {
+            if let Some(a) = export(
+                cfg,
+                policies,
+                &g.key,
+                &mut g.cache,
+                interner,
+                &src,
+                &prefix,
+                attrs,
+            ) {
                 pending.announce(&a, prefix);
                 count += 1;
             }
@@ -1019,7 +1028,11 @@ impl Rib {
                 let old_src = d.old.as_ref().and_then(|(p, _)| source_of(peers, *p));
                 let new_src = new.as_ref().and_then(|(p, _)| source_of(peers, *p));
                 for g in groups.values_mut() {
-                    let old_cache = if reload { &mut g.old_cache } else { &mut g.cache };
+                    let old_cache = if reload {
+                        &mut g.old_cache
+                    } else {
+                        &mut g.cache
+                    };
                     let old_g = match (&d.old, &old_src) {
                         (Some((_, a)), Some(src)) => {
                             export(cfg, old_pol, &g.key, old_cache, interner, src, &prefix, a)
@@ -1027,16 +1040,27 @@ impl Rib {
                         _ => None,
                     };
                     let new_g = match (&new, &new_src) {
-                        (Some((_, a)), Some(src)) => {
-                            export(cfg, policies, &g.key, &mut g.cache, interner, src, &prefix, a)
-                        }
+                        (Some((_, a)), Some(src)) => export(
+                            cfg,
+                            policies,
+                            &g.key,
+                            &mut g.cache,
+                            interner,
+                            src,
+                            &prefix,
+                            a,
+                        ),
                         _ => None,
                     };
                     let gc = change(old_g.as_ref(), new_g.as_ref());
                     g.pending.push(prefix, &gc);
                     for &m in &g.members {
-                        let old_m = old_g.as_ref().filter(|_| old_src.map(|s| s.peer) != Some(m));
-                        let new_m = new_g.as_ref().filter(|_| new_src.map(|s| s.peer) != Some(m));
+                        let old_m = old_g
+                            .as_ref()
+                            .filter(|_| old_src.map(|s| s.peer) != Some(m));
+                        let new_m = new_g
+                            .as_ref()
+                            .filter(|_| new_src.map(|s| s.peer) != Some(m));
                         if let Some(ps) = peers.get_mut(&m) {
                             let c = &mut ps.counts[d.fam.idx()];
                             c.advertised = (c.advertised + u64::from(new_m.is_some()))
@@ -1101,8 +1125,15 @@ impl Rib {
             .unwrap_or(Reason::PolicyRejected)
     }
 
-    fn view(&self, fam: Fam, slot: u32, only_peer: Option<PeerId>, received: bool) -> Vec<PathView> {
-        let (Some(dest), Some(prefix)) = (self.tables.dest(fam, slot), self.tables.prefix(fam, slot))
+    fn view(
+        &self,
+        fam: Fam,
+        slot: u32,
+        only_peer: Option<PeerId>,
+        received: bool,
+    ) -> Vec<PathView> {
+        let (Some(dest), Some(prefix)) =
+            (self.tables.dest(fam, slot), self.tables.prefix(fam, slot))
         else {
             return Vec::new();
         };
@@ -1208,7 +1239,9 @@ impl Rib {
             ) else {
                 continue;
             };
-            if let Some(a) = export_uncached(&self.cfg, &self.policies, &g.key, &src, &prefix, attrs) {
+            if let Some(a) =
+                export_uncached(&self.cfg, &self.policies, &g.key, &src, &prefix, attrs)
+            {
                 v.push(PathView {
                     prefix,
                     peer,
@@ -1265,4 +1298,3 @@ impl Rib {
         self.nht.tracked()
     }
 }
-

@@ -169,8 +169,11 @@ fn seen(out: &RibOutput, id: PeerId) -> Seen {
                 s.announced.insert(n.prefix, u.attributes.clone());
             }
             s.withdrawn.extend(u.withdrawn.iter().map(|n| n.prefix));
-            s.withdrawn
-                .extend(u.mp_unreach.iter().flat_map(|m| m.withdrawn.iter().map(|n| n.prefix)));
+            s.withdrawn.extend(
+                u.mp_unreach
+                    .iter()
+                    .flat_map(|m| m.withdrawn.iter().map(|n| n.prefix)),
+            );
         }
     }
     s
@@ -222,7 +225,11 @@ fn local_pref_higher_wins() {
         ..attrs(&[65001], "198.51.100.2")
     };
     let r = duel(cfg(), peer(1, LOCAL_AS), a, peer(2, LOCAL_AS), b);
-    assert_eq!(r, (1, Some(Reason::LocalPref)), "beats a shorter AS path too");
+    assert_eq!(
+        r,
+        (1, Some(Reason::LocalPref)),
+        "beats a shorter AS path too"
+    );
 }
 
 #[test]
@@ -239,11 +246,18 @@ fn ebgp_local_pref_is_ignored() {
 #[test]
 fn locally_originated_wins() {
     let mut rib = rib_with(cfg(), &[peer(1, LOCAL_AS)]);
-    send(&mut rib, 1, announce(attrs(&[], "198.51.100.1"), &["203.0.113.0/24"]));
+    send(
+        &mut rib,
+        1,
+        announce(attrs(&[], "198.51.100.1"), &["203.0.113.0/24"]),
+    );
     rib.originate(p("203.0.113.0/24"), Origin::Incomplete, None, None, vec![]);
     resolve_all(&mut rib);
     assert_eq!(best_of(&rib, "203.0.113.0/24").unwrap().peer, LOCAL_PEER);
-    assert_eq!(loser_reason(&rib, "203.0.113.0/24"), Some(Reason::LocalOrigin));
+    assert_eq!(
+        loser_reason(&rib, "203.0.113.0/24"),
+        Some(Reason::LocalOrigin)
+    );
 }
 
 #[test]
@@ -303,7 +317,13 @@ fn med_only_within_neighbor_as() {
         as_path: Some(AsPath::from_sequence([65002, 65200])),
         ..b.clone()
     };
-    let r = duel(cfg(), peer(1, 65001), a2.clone(), peer(2, 65002), b2.clone());
+    let r = duel(
+        cfg(),
+        peer(1, 65001),
+        a2.clone(),
+        peer(2, 65002),
+        b2.clone(),
+    );
     assert_eq!(r, (1, Some(Reason::OlderPath)));
 
     // always-compare-med: MED decides across ASes.
@@ -337,14 +357,25 @@ fn ebgp_over_ibgp() {
 #[test]
 fn lower_igp_metric_wins() {
     let mut rib = rib_with(cfg(), &[peer(1, LOCAL_AS), peer(2, LOCAL_AS)]);
-    send(&mut rib, 1, announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]));
-    send(&mut rib, 2, announce(attrs(&[65001], "198.51.100.2"), &["203.0.113.0/24"]));
+    send(
+        &mut rib,
+        1,
+        announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]),
+    );
+    send(
+        &mut rib,
+        2,
+        announce(attrs(&[65001], "198.51.100.2"), &["203.0.113.0/24"]),
+    );
     rib.take_output();
     rib.nexthop_update(IpAddr::V4(v4("198.51.100.1")), true, 20);
     rib.nexthop_update(IpAddr::V4(v4("198.51.100.2")), true, 10);
     rib.take_output();
     assert_eq!(best_of(&rib, "203.0.113.0/24").unwrap().peer, 2);
-    assert_eq!(loser_reason(&rib, "203.0.113.0/24"), Some(Reason::IgpMetric));
+    assert_eq!(
+        loser_reason(&rib, "203.0.113.0/24"),
+        Some(Reason::IgpMetric)
+    );
 }
 
 #[test]
@@ -360,7 +391,13 @@ fn oldest_ebgp_path_wins() {
 fn lower_router_id_and_originator_id() {
     let a = attrs(&[65001], "198.51.100.1");
     let b = attrs(&[65001], "198.51.100.2");
-    let r = duel(cfg(), peer(3, LOCAL_AS), a.clone(), peer(2, LOCAL_AS), b.clone());
+    let r = duel(
+        cfg(),
+        peer(3, LOCAL_AS),
+        a.clone(),
+        peer(2, LOCAL_AS),
+        b.clone(),
+    );
     assert_eq!(r, (2, Some(Reason::RouterId)));
     // ORIGINATOR_ID replaces the peer's router id.
     let a = PathAttributes {
@@ -383,7 +420,13 @@ fn shorter_cluster_list_then_peer_address() {
         cluster_list: vec![v4("10.1.1.3")],
         ..attrs(&[65001], "198.51.100.2")
     };
-    let r = duel(cfg(), peer(2, LOCAL_AS), a.clone(), peer(3, LOCAL_AS), b.clone());
+    let r = duel(
+        cfg(),
+        peer(2, LOCAL_AS),
+        a.clone(),
+        peer(3, LOCAL_AS),
+        b.clone(),
+    );
     assert_eq!(r, (3, Some(Reason::ClusterListLength)));
     let b = PathAttributes {
         cluster_list: vec![v4("10.1.1.3"), v4("10.1.1.4")],
@@ -401,14 +444,27 @@ fn multipath_set_goes_to_zebra() {
     };
     let mut rib = rib_with(
         c,
-        &[peer(1, 65001), peer(2, 65001), peer(3, 65001), peer(4, 65002)],
+        &[
+            peer(1, 65001),
+            peer(2, 65001),
+            peer(3, 65001),
+            peer(4, 65002),
+        ],
     );
     for id in 1..=3u32 {
         let nh = format!("198.51.100.{id}");
-        send(&mut rib, id, announce(attrs(&[65001, 65100], &nh), &["203.0.113.0/24"]));
+        send(
+            &mut rib,
+            id,
+            announce(attrs(&[65001, 65100], &nh), &["203.0.113.0/24"]),
+        );
     }
     // Another neighbour AS: same length, not in the set.
-    send(&mut rib, 4, announce(attrs(&[65002, 65100], "198.51.100.4"), &["203.0.113.0/24"]));
+    send(
+        &mut rib,
+        4,
+        announce(attrs(&[65002, 65100], "198.51.100.4"), &["203.0.113.0/24"]),
+    );
     let out = resolve_all(&mut rib);
     let route = out.zebra_add.last().expect("installed");
     assert_eq!(
@@ -432,7 +488,11 @@ fn multipath_limit_respected() {
     let mut rib = rib_with(c, &[peer(1, 65001), peer(2, 65001), peer(3, 65001)]);
     for id in 1..=3u32 {
         let nh = format!("198.51.100.{id}");
-        send(&mut rib, id, announce(attrs(&[65001], &nh), &["203.0.113.0/24"]));
+        send(
+            &mut rib,
+            id,
+            announce(attrs(&[65001], &nh), &["203.0.113.0/24"]),
+        );
     }
     let out = resolve_all(&mut rib);
     assert_eq!(out.zebra_add.last().unwrap().nexthops.len(), 2);
@@ -469,7 +529,10 @@ fn as_loop_rejected_unless_allowas_in() {
     send(
         &mut rib,
         1,
-        announce(attrs(&[65001, LOCAL_AS, LOCAL_AS], "198.51.100.1"), &["203.0.113.0/24"]),
+        announce(
+            attrs(&[65001, LOCAL_AS, LOCAL_AS], "198.51.100.1"),
+            &["203.0.113.0/24"],
+        ),
     );
     resolve_all(&mut rib);
     assert!(best_of(&rib, "203.0.113.0/24").is_none());
@@ -478,11 +541,22 @@ fn as_loop_rejected_unless_allowas_in() {
 #[test]
 fn nexthop_reachability_drives_best_and_zebra() {
     let mut rib = rib_with(cfg(), &[peer(1, 65001), peer(2, 65002)]);
-    send(&mut rib, 1, announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]));
-    send(&mut rib, 2, announce(attrs(&[65002, 65003], "198.51.100.2"), &["203.0.113.0/24"]));
+    send(
+        &mut rib,
+        1,
+        announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]),
+    );
+    send(
+        &mut rib,
+        2,
+        announce(attrs(&[65002, 65003], "198.51.100.2"), &["203.0.113.0/24"]),
+    );
     let out = rib.take_output();
     assert_eq!(out.nht_register.len(), 2);
-    assert!(out.zebra_add.is_empty(), "pending next hops: nothing installed");
+    assert!(
+        out.zebra_add.is_empty(),
+        "pending next hops: nothing installed"
+    );
     assert!(best_of(&rib, "203.0.113.0/24").is_none());
     let nh1 = IpAddr::V4(v4("198.51.100.1"));
     let nh2 = IpAddr::V4(v4("198.51.100.2"));
@@ -496,7 +570,10 @@ fn nexthop_reachability_drives_best_and_zebra() {
     let out = rib.take_output();
     assert_eq!(best_of(&rib, "203.0.113.0/24").unwrap().peer, 2);
     assert_eq!(out.zebra_add[0].nexthops, vec![nh2]);
-    assert_eq!(loser_reason(&rib, "203.0.113.0/24"), Some(Reason::NextHopUnreachable));
+    assert_eq!(
+        loser_reason(&rib, "203.0.113.0/24"),
+        Some(Reason::NextHopUnreachable)
+    );
     // Peer 2 is told about the change of best path? It is the source now:
     // it gets a withdrawal of what it had (peer 1's path).
     let s = seen(&out, 2);
@@ -549,9 +626,20 @@ fn locally_set_med_kept_toward_ebgp() {
 
 #[test]
 fn ibgp_export_keeps_next_hop_adds_local_pref_and_split_horizon() {
-    let mut rib = rib_with(cfg(), &[peer(1, 65001), peer(2, LOCAL_AS), peer(3, LOCAL_AS)]);
-    send(&mut rib, 1, announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]));
-    send(&mut rib, 2, announce(attrs(&[65005], "198.51.100.2"), &["198.18.0.0/15"]));
+    let mut rib = rib_with(
+        cfg(),
+        &[peer(1, 65001), peer(2, LOCAL_AS), peer(3, LOCAL_AS)],
+    );
+    send(
+        &mut rib,
+        1,
+        announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]),
+    );
+    send(
+        &mut rib,
+        2,
+        announce(attrs(&[65005], "198.51.100.2"), &["198.18.0.0/15"]),
+    );
     let out = resolve_all(&mut rib);
     let s = seen(&out, 3);
     let got = &s.announced[&p("203.0.113.0/24")];
@@ -568,7 +656,10 @@ fn ibgp_export_keeps_next_hop_adds_local_pref_and_split_horizon() {
     rib.peer_up(info, Instant::now());
     let out = rib.take_output();
     let s = seen(&out, 4);
-    assert_eq!(s.announced[&p("203.0.113.0/24")].next_hop, Some(v4("192.0.2.254")));
+    assert_eq!(
+        s.announced[&p("203.0.113.0/24")].next_hop,
+        Some(v4("192.0.2.254"))
+    );
     assert_eq!(s.eor, vec![AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST]);
 }
 
@@ -585,8 +676,16 @@ fn route_reflection() {
     let nonclient = peer(3, LOCAL_AS);
     let nonclient2 = peer(4, LOCAL_AS);
     let mut rib = rib_with(c, &[client, client2, nonclient, nonclient2]);
-    send(&mut rib, 1, announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]));
-    send(&mut rib, 3, announce(attrs(&[65003], "198.51.100.3"), &["198.18.0.0/15"]));
+    send(
+        &mut rib,
+        1,
+        announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]),
+    );
+    send(
+        &mut rib,
+        3,
+        announce(attrs(&[65003], "198.51.100.3"), &["198.18.0.0/15"]),
+    );
     let out = resolve_all(&mut rib);
     // Client route: to everyone but its source.
     for id in [2, 3, 4] {
@@ -610,7 +709,14 @@ fn route_reflection() {
     send(&mut rib, 3, announce(looped, &["192.0.2.128/25"]));
     resolve_all(&mut rib);
     assert!(best_of(&rib, "192.0.2.128/25").is_none());
-    assert_eq!(rib.adj_rib_in(3, AfiSafi::IPV4_UNICAST).iter().find(|v| v.prefix == p("192.0.2.128/25")).unwrap().reason, Some(Reason::ClusterLoop));
+    assert_eq!(
+        rib.adj_rib_in(3, AfiSafi::IPV4_UNICAST)
+            .iter()
+            .find(|v| v.prefix == p("192.0.2.128/25"))
+            .unwrap()
+            .reason,
+        Some(Reason::ClusterLoop)
+    );
     // ORIGINATOR_ID = our router id: dropped too.
     let mine = PathAttributes {
         originator_id: Some(v4("10.255.0.1")),
@@ -655,14 +761,22 @@ fn no_echo_to_source_within_a_group() {
     // Same export policy and kind: one update group.
     let mut rib = rib_with(cfg(), &[peer(1, 65001), peer(2, 65002), peer(3, 65003)]);
     assert_eq!(rib.update_groups(), 1);
-    send(&mut rib, 1, announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]));
+    send(
+        &mut rib,
+        1,
+        announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]),
+    );
     let out = resolve_all(&mut rib);
     assert!(seen(&out, 1).announced.is_empty());
     assert_eq!(seen(&out, 2).announced.len(), 1);
     assert_eq!(seen(&out, 3).announced.len(), 1);
     // Peer 2 now sends a better path: peer 1 gets it, peer 2 gets a
     // withdrawal of the path it had from peer 1, peer 3 gets the new one.
-    send(&mut rib, 2, announce(attrs(&[65002], "198.51.100.2"), &["203.0.113.0/24"]));
+    send(
+        &mut rib,
+        2,
+        announce(attrs(&[65002], "198.51.100.2"), &["203.0.113.0/24"]),
+    );
     let nh2 = IpAddr::V4(v4("198.51.100.2"));
     rib.take_output();
     rib.nexthop_update(nh2, true, 0);
@@ -673,10 +787,16 @@ fn no_echo_to_source_within_a_group() {
     let s1 = seen(&out, 1);
     let s2 = seen(&out, 2);
     let s3 = seen(&out, 3);
-    assert_eq!(s1.announced[&p("203.0.113.0/24")].as_path, Some(AsPath::from_sequence([LOCAL_AS, 65002])));
+    assert_eq!(
+        s1.announced[&p("203.0.113.0/24")].as_path,
+        Some(AsPath::from_sequence([LOCAL_AS, 65002]))
+    );
     assert_eq!(s2.withdrawn, vec![p("203.0.113.0/24")]);
     assert!(s2.announced.is_empty());
-    assert_eq!(s3.announced[&p("203.0.113.0/24")].as_path, Some(AsPath::from_sequence([LOCAL_AS, 65002])));
+    assert_eq!(
+        s3.announced[&p("203.0.113.0/24")].as_path,
+        Some(AsPath::from_sequence([LOCAL_AS, 65002]))
+    );
 }
 
 #[test]
@@ -721,7 +841,14 @@ fn ipv6_next_hop_global_and_link_local() {
 #[test]
 fn last_path_withdrawn() {
     let mut rib = rib_with(cfg(), &[peer(1, 65001), peer(2, 65002)]);
-    send(&mut rib, 1, announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24", "198.18.0.0/15"]));
+    send(
+        &mut rib,
+        1,
+        announce(
+            attrs(&[65001], "198.51.100.1"),
+            &["203.0.113.0/24", "198.18.0.0/15"],
+        ),
+    );
     resolve_all(&mut rib);
     send(&mut rib, 1, withdraw(&["203.0.113.0/24"]));
     let out = rib.take_output();
@@ -739,7 +866,14 @@ fn last_path_withdrawn() {
 #[test]
 fn treat_as_withdraw_removes_all_nlri() {
     let mut rib = rib_with(cfg(), &[peer(1, 65001), peer(2, 65002)]);
-    send(&mut rib, 1, announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24", "2001:db8:5::/48"]));
+    send(
+        &mut rib,
+        1,
+        announce(
+            attrs(&[65001], "198.51.100.1"),
+            &["203.0.113.0/24", "2001:db8:5::/48"],
+        ),
+    );
     let mut u = announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]);
     u.update.attributes.next_hop = Some(v4("198.51.100.1"));
     u.update.attributes.mp_next_hop = Some(MpNextHop::V6 {
@@ -766,8 +900,19 @@ fn treat_as_withdraw_removes_all_nlri() {
 #[test]
 fn peer_down_withdraws_its_paths() {
     let mut rib = rib_with(cfg(), &[peer(1, 65001), peer(2, 65002), peer(3, 65003)]);
-    send(&mut rib, 1, announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]));
-    send(&mut rib, 2, announce(attrs(&[65002, 65009], "198.51.100.2"), &["203.0.113.0/24", "198.18.0.0/15"]));
+    send(
+        &mut rib,
+        1,
+        announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]),
+    );
+    send(
+        &mut rib,
+        2,
+        announce(
+            attrs(&[65002, 65009], "198.51.100.2"),
+            &["203.0.113.0/24", "198.18.0.0/15"],
+        ),
+    );
     resolve_all(&mut rib);
     rib.peer_down(1);
     let out = rib.take_output();
@@ -847,16 +992,31 @@ fn rfc8212_ebgp_without_policies_exchanges_nothing() {
     quiet.import = None;
     quiet.export = None;
     let mut rib = rib_with(cfg(), &[quiet, peer(2, 65002), peer(3, LOCAL_AS)]);
-    send(&mut rib, 1, announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]));
-    send(&mut rib, 2, announce(attrs(&[65002], "198.51.100.2"), &["198.18.0.0/15"]));
+    send(
+        &mut rib,
+        1,
+        announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]),
+    );
+    send(
+        &mut rib,
+        2,
+        announce(attrs(&[65002], "198.51.100.2"), &["198.18.0.0/15"]),
+    );
     let out = resolve_all(&mut rib);
-    assert!(best_of(&rib, "203.0.113.0/24").is_none(), "nothing accepted");
+    assert!(
+        best_of(&rib, "203.0.113.0/24").is_none(),
+        "nothing accepted"
+    );
     assert!(seen(&out, 1).announced.is_empty(), "nothing sent");
     assert_eq!(seen(&out, 3).announced.len(), 1);
     assert_eq!(rib.peer_counts(1)[0].1.received, 1);
     assert_eq!(rib.peer_counts(1)[0].1.accepted, 0);
     // iBGP peers default to accept all (peer 3 had no policies).
-    send(&mut rib, 3, announce(attrs(&[], "198.51.100.3"), &["192.0.2.0/25"]));
+    send(
+        &mut rib,
+        3,
+        announce(attrs(&[], "198.51.100.3"), &["192.0.2.0/25"]),
+    );
     resolve_all(&mut rib);
     assert_eq!(best_of(&rib, "192.0.2.0/25").unwrap().peer, 3);
 }
@@ -912,7 +1072,16 @@ fn prefix_list_policy_and_reload() {
     );
     // Reload: export to peer 2 now rejects everything, import accepts all.
     let mut pol2 = pol;
-    pol2.add_policy("in-203", Policy { terms: vec![Term { matches: vec![], disposition: Disposition::Accept, set: vec![] }] });
+    pol2.add_policy(
+        "in-203",
+        Policy {
+            terms: vec![Term {
+                matches: vec![],
+                disposition: Disposition::Accept,
+                set: vec![],
+            }],
+        },
+    );
     pol2.add_policy("all", Policy { terms: vec![] });
     rib.set_policies(pol2);
     let out = rib.take_output();
@@ -929,7 +1098,11 @@ fn route_refresh_resends_with_borr_eorr() {
     let mut p2 = peer(2, 65002);
     p2.enhanced_route_refresh = true;
     let mut rib = rib_with(cfg(), &[peer(1, 65001), p2]);
-    send(&mut rib, 1, announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]));
+    send(
+        &mut rib,
+        1,
+        announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]),
+    );
     resolve_all(&mut rib);
     rib.route_refresh(2, AfiSafi::IPV4_UNICAST);
     let out = rib.take_output();
@@ -940,13 +1113,21 @@ fn route_refresh_resends_with_borr_eorr() {
     assert_eq!(
         s.other,
         vec![
-            Message::RouteRefresh(RouteRefresh::new(AfiSafi::IPV4_UNICAST, RouteRefreshSubtype::Begin)),
-            Message::RouteRefresh(RouteRefresh::new(AfiSafi::IPV4_UNICAST, RouteRefreshSubtype::End)),
+            Message::RouteRefresh(RouteRefresh::new(
+                AfiSafi::IPV4_UNICAST,
+                RouteRefreshSubtype::Begin
+            )),
+            Message::RouteRefresh(RouteRefresh::new(
+                AfiSafi::IPV4_UNICAST,
+                RouteRefreshSubtype::End
+            )),
         ]
     );
     let first = &out.to_peers[0].1[0];
     assert!(matches!(
-        decode_message(first, &SessionCaps::four_octet()).unwrap().message,
+        decode_message(first, &SessionCaps::four_octet())
+            .unwrap()
+            .message,
         Message::RouteRefresh(_)
     ));
 }
@@ -954,7 +1135,14 @@ fn route_refresh_resends_with_borr_eorr() {
 #[test]
 fn peer_up_dumps_table_then_end_of_rib() {
     let mut rib = rib_with(cfg(), &[peer(1, 65001)]);
-    send(&mut rib, 1, announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24", "198.18.0.0/15"]));
+    send(
+        &mut rib,
+        1,
+        announce(
+            attrs(&[65001], "198.51.100.1"),
+            &["203.0.113.0/24", "198.18.0.0/15"],
+        ),
+    );
     resolve_all(&mut rib);
     rib.peer_up(peer(2, 65002), Instant::now());
     let out = rib.take_output();
@@ -963,7 +1151,9 @@ fn peer_up_dumps_table_then_end_of_rib() {
     assert_eq!(s.eor, vec![AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST]);
     let last = out.to_peers[0].1.last().unwrap();
     let d = decode_message(last, &SessionCaps::four_octet()).unwrap();
-    let Message::Update(u) = d.message else { panic!() };
+    let Message::Update(u) = d.message else {
+        panic!()
+    };
     assert_eq!(u.end_of_rib_family(), Some(AfiSafi::IPV6_UNICAST));
     assert_eq!(rib.peer_counts(2)[0].1.advertised, 2);
 }
@@ -971,9 +1161,17 @@ fn peer_up_dumps_table_then_end_of_rib() {
 #[test]
 fn replacing_a_path_with_same_attributes_sends_nothing() {
     let mut rib = rib_with(cfg(), &[peer(1, 65001), peer(2, 65002)]);
-    send(&mut rib, 1, announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]));
+    send(
+        &mut rib,
+        1,
+        announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]),
+    );
     resolve_all(&mut rib);
-    send(&mut rib, 1, announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]));
+    send(
+        &mut rib,
+        1,
+        announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]),
+    );
     let out = rib.take_output();
     assert!(out.is_empty(), "{out:?}");
 }
