@@ -10,8 +10,8 @@ use bgpd::packet::capability::typical;
 use bgpd::packet::header::frame_length;
 use bgpd::packet::notification::CeaseSubcode;
 use bgpd::packet::{
-    decode_message, pack_announcements, AfiSafi, AsPath, Message, Nlri, Notification, Open,
-    Origin, PathAttributes, SessionCaps,
+    decode_message, pack_announcements, AfiSafi, AsPath, Message, Nlri, Notification, Open, Origin,
+    PathAttributes, SessionCaps,
 };
 use bgpd::session::{
     session_map, spawn_listener, spawn_session, DownReason, SessionCommand, SessionConfig,
@@ -218,7 +218,8 @@ async fn established_and_update_v4() {
     assert!(sa.uptime().is_some());
 
     // Route refresh request reaches the other side.
-    a.send(SessionCommand::RequestRefresh(AfiSafi::IPV6_UNICAST)).await;
+    a.send(SessionCommand::RequestRefresh(AfiSafi::IPV6_UNICAST))
+        .await;
     let ev = b
         .wait_for(WAIT, |e| matches!(e, SessionEvent::RouteRefresh { .. }))
         .await;
@@ -415,7 +416,14 @@ impl Raw {
 /// One of our sessions dialing a raw listener.
 async fn session_to_raw(hold: u16) -> (Side, TcpListener) {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-    let mut cfg = config(7, 65000, 65001, [192, 0, 2, 1], listener.local_addr().unwrap(), false);
+    let mut cfg = config(
+        7,
+        65000,
+        65001,
+        [192, 0, 2, 1],
+        listener.local_addr().unwrap(),
+        false,
+    );
     cfg.hold_time = hold;
     let (tx, events) = mpsc::channel(64);
     let handle = spawn_session(cfg, tx);
@@ -501,7 +509,7 @@ async fn treat_as_withdraw_is_delivered_and_counted() {
     #[rustfmt::skip]
     let body: &[u8] = &[
         0, 0,             // no withdrawn routes
-        0, 21,            // attributes length
+        0, 20,            // attributes length
         0x40, 1, 1, 9,    // ORIGIN 9: malformed, treat-as-withdraw (RFC 7606 §7.1)
         0x40, 2, 6, 2, 1, 0, 0, 0xfd, 0xe9, // AS_PATH 65001
         0x40, 3, 4, 127, 0, 0, 1, // NEXT_HOP
@@ -549,6 +557,17 @@ impl Drop for BirdGuard {
     }
 }
 
+/// One birdc command's output ("" if birdc fails).
+fn birdc(guard: &BirdGuard, cmd: &str) -> String {
+    std::process::Command::new("/usr/sbin/birdc")
+        .arg("-s")
+        .arg(guard.dir.join("bird.ctl"))
+        .args(cmd.split(' '))
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|l| l.local_addr())
@@ -571,6 +590,7 @@ async fn interop_with_bird() {
         &conf,
         format!(
             "router id 192.0.2.2;\n\
+             log \"{}/bird.log\" all;\n\
              protocol device {{ }}\n\
              protocol static {{ ipv4; route 198.51.100.0/24 blackhole; }}\n\
              protocol bgp ours {{\n\
@@ -579,8 +599,9 @@ async fn interop_with_bird() {
              \x20 multihop;\n\
              \x20 hold time 9;\n\
              \x20 connect delay time 1;\n\
-             \x20 ipv4 {{ import all; export all; next hop self; }};\n\
+             \x20 ipv4 {{ import all; export filter {{ bgp_next_hop = 192.0.2.99; accept; }}; }};\n\
              }}\n",
+            dir.display(),
             ours.port()
         ),
     )
@@ -597,7 +618,7 @@ async fn interop_with_bird() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start BIRD");
-    let _guard = BirdGuard { child, dir };
+    let guard = BirdGuard { child, dir };
 
     let mut cfg = config(
         9,
@@ -635,7 +656,31 @@ async fn interop_with_bird() {
             _ => false,
         })
         .await;
+    if got.is_none() {
+        eprintln!("{}", birdc(&guard, "show protocols all ours"));
+        eprintln!(
+            "{}",
+            std::fs::read_to_string(guard.dir.join("bird.log")).unwrap_or_default()
+        );
+    }
     assert!(got.is_some(), "no route from BIRD");
+    // BIRD takes a route from us.
+    let attrs = PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: Some(AsPath::from_sequence([65000])),
+        next_hop: Some(Ipv4Addr::LOCALHOST),
+        ..PathAttributes::default()
+    };
+    let ours_route = Nlri::new("203.0.113.0/24".parse().unwrap());
+    let msgs = pack_announcements(&attrs, &[ours_route], &caps).unwrap();
+    s.send(SessionCommand::Send(msgs)).await;
+    let deadline = Instant::now() + WAIT;
+    let mut shown = String::new();
+    while Instant::now() < deadline && !shown.contains("203.0.113.0/24") {
+        sleep(Duration::from_millis(300)).await;
+        shown = birdc(&guard, "show route protocol ours");
+    }
+    assert!(shown.contains("203.0.113.0/24"), "{shown}");
     // And keeps the session up across a few keepalives.
     sleep(Duration::from_secs(4)).await;
     let st = s.handle.stats.snapshot();

@@ -207,6 +207,8 @@ impl FsmConfig {
 }
 
 /// RFC 4271 §8.1 events, with the connection they happened on.
+// UpdateMsg is the common event; see `Action`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// Event 1: operator start; clears administrative shutdown.
@@ -273,6 +275,9 @@ pub enum Event {
 }
 
 /// What the shell must do, in order.
+// DeliverUpdate is by far the most frequent action: boxing it would cost
+// an allocation per UPDATE to shrink rare ones.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Dial the peer (replacing any dial in progress).
