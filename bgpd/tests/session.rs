@@ -437,6 +437,76 @@ async fn session_to_raw(hold: u16) -> (Side, TcpListener) {
     )
 }
 
+fn raw_open(id: [u8; 4]) -> Message {
+    Message::Open(Open::new(
+        65001,
+        9,
+        Ipv4Addr::from(id),
+        typical(65001, &[AfiSafi::IPV4_UNICAST], 120),
+    ))
+}
+
+/// A real collision (RFC 4271 §6.8): our session (id 192.0.2.1) dials the
+/// raw peer, the raw peer dials back, both connections get OPENs. Returns
+/// whether our outbound connection survived.
+async fn collision_case(raw_id: [u8; 4]) -> bool {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let (map, ours) = listen(V4).await;
+    let (tx, events) = mpsc::channel(64);
+    let handle = spawn_session(
+        config(
+            5,
+            65000,
+            65001,
+            [192, 0, 2, 1],
+            listener.local_addr().unwrap(),
+            false,
+        ),
+        tx,
+    );
+    register(&map, V4, &handle);
+    let mut s = Side {
+        handle,
+        events,
+        _map: map,
+    };
+    let mut outbound = Raw::accept(&listener).await; // our dial
+    assert!(matches!(outbound.recv().await, Some(Message::Open(_))));
+    let mut inbound = Raw {
+        stream: TcpStream::connect(ours).await.unwrap(),
+        buf: BytesMut::new(),
+    };
+    // The second connection gets our OPEN too.
+    assert!(matches!(inbound.recv().await, Some(Message::Open(_))));
+    outbound.send(&raw_open(raw_id)).await;
+    inbound.send(&raw_open(raw_id)).await;
+    let (loser, survivor) = if u32::from_be_bytes(raw_id) > u32::from_be_bytes([192, 0, 2, 1]) {
+        (&mut outbound, &mut inbound)
+    } else {
+        (&mut inbound, &mut outbound)
+    };
+    let n = loser.notification().await;
+    assert_eq!((n.code(), n.subcode()), (6, 7));
+    assert_eq!(survivor.recv().await, Some(Message::Keepalive));
+    survivor.send(&Message::Keepalive).await;
+    s.established().await;
+    let st = s.handle.stats.snapshot();
+    assert_eq!(st.established_count, 1);
+    let ours_local = survivor.stream.peer_addr().unwrap();
+    assert_eq!(st.local_addr, Some(ours_local));
+    ours_local.port() != ours.port()
+}
+
+#[tokio::test]
+async fn collision_remote_higher_keeps_its_connection() {
+    assert!(!collision_case([192, 0, 2, 200]).await);
+}
+
+#[tokio::test]
+async fn collision_local_higher_keeps_ours() {
+    assert!(collision_case([192, 0, 2, 0]).await);
+}
+
 #[tokio::test]
 async fn hold_timer_expires_when_peer_goes_silent() {
     let (mut s, listener) = session_to_raw(3).await;
