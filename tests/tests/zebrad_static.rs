@@ -252,18 +252,22 @@ table = 1000
     // route; watch the kernel's route notifications meanwhile.
     let mon = r1.spawn("ipmon", &["ip", "monitor", "route"]);
     let watch = PresenceWatch::start(r1, STATIC, &[(1000, "203.0.113.0/25")]);
-    // `ip monitor` listens once it reports a change of our own making.
-    r1.must(&[
-        "ip",
-        "route",
-        "add",
-        "192.0.2.240/28",
-        "dev",
-        "eth0",
-        "table",
-        "3000",
-    ]);
+    // `ip monitor` listens once it reports a change of our own making
+    // (repeated: it may not have subscribed yet the first time).
+    let mut probe = 0u32;
     wait_until(Duration::from_secs(10), "ip monitor reports", || {
+        let op = if probe.is_multiple_of(2) { "add" } else { "del" };
+        probe += 1;
+        r1.must(&[
+            "ip",
+            "route",
+            op,
+            "192.0.2.240/28",
+            "dev",
+            "eth0",
+            "table",
+            "3000",
+        ]);
         mon.log().contains("192.0.2.240/28")
     });
     r1.write_file(
