@@ -53,19 +53,24 @@ macro_rules! bit_flags {
     };
 }
 
+pub mod api;
 pub mod area;
 pub mod checksum;
+pub mod config;
+pub mod daemon;
 pub mod flooding;
 pub mod instance;
 pub mod interface;
 pub mod lsa;
 pub mod lsdb;
 pub mod neighbor;
+pub mod net;
 pub mod options;
 pub mod origination;
 pub mod packet;
 pub mod spf;
 mod wire;
+pub mod zebra;
 
 #[cfg(test)]
 mod sim_tests;

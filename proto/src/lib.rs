@@ -13,6 +13,11 @@ pub mod zebra {
     tonic::include_proto!("zebra.v1");
 }
 
+/// ospfd's management service: summary, interfaces, neighbors, database, routes.
+pub mod ospf {
+    tonic::include_proto!("ospf.v1");
+}
+
 /// bgpd's management service: neighbors, RIBs, resets.
 pub mod bgp {
     tonic::include_proto!("bgp.v1");

@@ -1,0 +1,334 @@
+//! The async shell around the pure [`Instance`]: one loop that owns it and
+//! feeds it packets from the interface sockets, interface and
+//! redistribution events from zebrad, management queries and timer
+//! expiries, then performs the actions it returns (send, open and close
+//! sockets, join AllDRouters, push route batches to zebrad).
+//!
+//! Packets are decoded and authenticated here (per-interface settings, the
+//! MD5 sequence number kept non-decreasing as FRR does: the larger of the
+//! clock's seconds and last plus one); a packet that fails is counted under
+//! its reason and logged at debug level. Nothing here makes a protocol
+//! decision.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use ipnetwork::Ipv4Network;
+use proto::transport::Address;
+use proto::Source;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use crate::api::{self, ApiRequest};
+use crate::config::Config;
+use crate::instance::{Action, ExternalRoute, Instance, Millis};
+use crate::net::{Datagram, OspfSocket};
+use crate::packet::Packet;
+use crate::zebra::{self, Batch, ZebraEvent};
+
+/// Queue depth between the tasks and the loop.
+const QUEUE: usize = 1024;
+
+struct IfSocket {
+    sock: OspfSocket,
+    reader: JoinHandle<()>,
+    crypto_seq: u32,
+}
+
+/// The daemon's loop state.
+pub struct Daemon {
+    cfg: Config,
+    inst: Instance,
+    start: Instant,
+    sockets: HashMap<u32, IfSocket>,
+    push_tx: mpsc::Sender<Batch>,
+    pkt_tx: mpsc::Sender<(u32, Datagram)>,
+    /// Redistributed prefixes and the sources that have them.
+    redist: BTreeMap<Ipv4Network, BTreeSet<Source>>,
+}
+
+impl Daemon {
+    fn now(&self) -> Millis {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// Runs until SIGTERM or Ctrl-C.
+    pub async fn run(
+        cfg: Config,
+        zebrad: Address,
+        mut api_rx: mpsc::Receiver<ApiRequest>,
+    ) -> Result<(), String> {
+        let start = Instant::now();
+        let inst = Instance::new(cfg.instance(), 0);
+        let (ev_tx, mut ev_rx) = mpsc::channel::<ZebraEvent>(QUEUE);
+        let (push_tx, push_rx) = mpsc::channel::<Batch>(QUEUE);
+        let (pkt_tx, mut pkt_rx) = mpsc::channel::<(u32, Datagram)>(QUEUE);
+        let sources: Vec<Source> = cfg.redistribute.iter().map(|r| r.source).collect();
+        let zebra_task = tokio::spawn(zebra::run(zebrad, sources, ev_tx, push_rx));
+        let mut d = Daemon {
+            cfg,
+            inst,
+            start,
+            sockets: HashMap::new(),
+            push_tx,
+            pkt_tx,
+            redist: BTreeMap::new(),
+        };
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| e.to_string())?;
+        loop {
+            let deadline = start + Duration::from_millis(d.inst.next_deadline());
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline.into()) => {}
+                ev = ev_rx.recv() => match ev {
+                    Some(ev) => d.zebra_event(ev),
+                    None => return Err("zebrad task ended".into()),
+                },
+                p = pkt_rx.recv() => {
+                    if let Some((ifindex, dgram)) = p {
+                        d.packet(ifindex, dgram);
+                    }
+                }
+                r = api_rx.recv() => {
+                    if let Some(r) = r {
+                        d.api(r);
+                    }
+                }
+                _ = term.recv() => { info!("SIGTERM: stopping"); break; }
+                _ = tokio::signal::ctrl_c() => { info!("interrupted: stopping"); break; }
+            }
+            let now = d.now();
+            d.inst.poll(now);
+            d.perform();
+        }
+        zebra_task.abort();
+        for (_, s) in d.sockets.drain() {
+            s.reader.abort();
+        }
+        Ok(())
+    }
+
+    fn zebra_event(&mut self, ev: ZebraEvent) {
+        let now = self.now();
+        match ev {
+            ZebraEvent::Connected => {
+                let add = self.inst.all_routes();
+                info!(
+                    routes = add.len(),
+                    "zebrad session up: resending every route"
+                );
+                self.push(Batch {
+                    add,
+                    del: Vec::new(),
+                    end_of_rib: true,
+                });
+            }
+            ZebraEvent::Disconnected => {}
+            ZebraEvent::Interface {
+                ifindex,
+                name,
+                up,
+                mtu,
+                loopback,
+                addr,
+            } => {
+                self.inst
+                    .interface_update(&name, ifindex, up, mtu, addr, loopback, now);
+            }
+            ZebraEvent::InterfaceRemoved(ifindex) => self.inst.interface_removed(ifindex, now),
+            ZebraEvent::Redist(changes) => {
+                let mut out = Vec::new();
+                for (src, prefix, present) in changes {
+                    if prefix.prefix() == 0 {
+                        // A default route is originated on purpose, not by
+                        // redistribution (as FRR's default-information).
+                        continue;
+                    }
+                    let set = self.redist.entry(prefix).or_default();
+                    if present {
+                        set.insert(src);
+                    } else {
+                        set.remove(&src);
+                    }
+                    let route = self
+                        .cfg
+                        .redistribute
+                        .iter()
+                        .find(|r| set.contains(&r.source))
+                        .map(|r| ExternalRoute {
+                            metric: r.metric,
+                            metric_type: r.metric_type,
+                        });
+                    if set.is_empty() {
+                        self.redist.remove(&prefix);
+                    }
+                    out.push((prefix, route));
+                }
+                self.inst.redistribute(out, now);
+            }
+        }
+    }
+
+    fn packet(&mut self, ifindex: u32, d: Datagram) {
+        let now = self.now();
+        let Some(name) = self.inst.iface_name(ifindex).map(str::to_string) else {
+            return;
+        };
+        let auth = self.cfg.auth_of(&name);
+        match Packet::decode(&d.payload, &auth) {
+            Ok((p, info)) => self.inst.receive(ifindex, d.src, d.dst, p, info, now),
+            Err(e) => {
+                debug!(interface = %name, src = %d.src, error = %e, "packet dropped");
+                self.inst.count_drop(e.counter_name());
+            }
+        }
+    }
+
+    fn api(&mut self, r: ApiRequest) {
+        let now = self.now();
+        let inst = &self.inst;
+        match r {
+            ApiRequest::Summary(tx) => {
+                let _ = tx.send(api::summary_reply(inst, self.cfg.reference_bandwidth, now));
+            }
+            ApiRequest::Interfaces(name, tx) => {
+                let cfg = &self.cfg;
+                let _ = tx.send(api::interfaces_reply(inst, &name, |n| cfg.auth_of(n), now));
+            }
+            ApiRequest::Neighbors(tx) => {
+                let _ = tx.send(api::neighbors_reply(inst, now));
+            }
+            ApiRequest::Database(req, tx) => {
+                let _ = tx.send(api::database_reply(inst, &req, now));
+            }
+            ApiRequest::Routes(tx) => {
+                let _ = tx.send(api::routes_reply(inst));
+            }
+        }
+    }
+
+    fn push(&self, b: Batch) {
+        if let Err(e) = self.push_tx.try_send(b) {
+            // The zebrad task is behind or reconnecting; the resync after
+            // reconnecting carries everything.
+            warn!(error = %e, "route batch for zebrad dropped");
+        }
+    }
+
+    /// Performs the instance's actions.
+    fn perform(&mut self) {
+        for a in self.inst.take_actions() {
+            match a {
+                Action::Send {
+                    ifindex,
+                    dst,
+                    packet,
+                } => self.send(ifindex, dst, &packet),
+                Action::Open {
+                    ifindex,
+                    name,
+                    addr,
+                } => self.open(ifindex, &name, addr),
+                Action::Close { ifindex } => {
+                    if let Some(s) = self.sockets.remove(&ifindex) {
+                        s.reader.abort();
+                        info!(interface = %s.sock.ifname, "OSPF socket closed");
+                    }
+                }
+                Action::JoinDRouters { ifindex, join } => {
+                    if let Some(s) = self.sockets.get(&ifindex) {
+                        if let Err(e) = s.sock.set_all_drouters(join) {
+                            warn!(interface = %s.sock.ifname, error = %e, join, "AllDRouters membership");
+                        }
+                    }
+                }
+                Action::Routes { add, del } => {
+                    debug!(add = add.len(), del = del.len(), "routes to zebrad");
+                    self.push(Batch {
+                        add,
+                        del,
+                        end_of_rib: false,
+                    });
+                }
+            }
+        }
+    }
+
+    fn open(&mut self, ifindex: u32, name: &str, addr: Ipv4Addr) {
+        if let Some(old) = self.sockets.remove(&ifindex) {
+            old.reader.abort();
+        }
+        let sock = match OspfSocket::open(name, ifindex, addr) {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(interface = %name, error = %e, "cannot open the OSPF socket");
+                return;
+            }
+        };
+        let reader_sock = sock.clone();
+        let tx = self.pkt_tx.clone();
+        let reader = tokio::spawn(async move {
+            let mut buf = vec![0u8; 65536];
+            loop {
+                match reader_sock.recv(&mut buf).await {
+                    Ok(Some(d)) => {
+                        if tx.send((ifindex, d)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        warn!(interface = %reader_sock.ifname, error = %e, "receive failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+        info!(interface = %name, ifindex, %addr, "OSPF socket open");
+        self.sockets.insert(
+            ifindex,
+            IfSocket {
+                sock,
+                reader,
+                crypto_seq: 0,
+            },
+        );
+    }
+
+    fn send(&mut self, ifindex: u32, dst: Ipv4Addr, packet: &Packet) {
+        let Some(name) = self.inst.iface_name(ifindex).map(str::to_string) else {
+            return;
+        };
+        let auth = self.cfg.auth_of(&name);
+        let Some(s) = self.sockets.get_mut(&ifindex) else {
+            return;
+        };
+        let clock = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as u32)
+            .unwrap_or(0);
+        s.crypto_seq = clock.max(s.crypto_seq.wrapping_add(1));
+        let bytes = packet.encode(&auth, s.crypto_seq);
+        if let Err(e) = s.sock.send(dst, &bytes) {
+            debug!(interface = %name, %dst, error = %e, "send failed");
+        }
+    }
+}
+
+/// The zebrad address from the config or the run directory.
+pub fn zebrad_address(cfg: &Config, run_dir: &std::path::Path) -> Address {
+    match &cfg.zebrad {
+        Some(a) => Address::parse(a),
+        None => Address::Unix(proto::transport::socket_path(run_dir, "zebrad")),
+    }
+}
+
+/// The management socket path.
+pub fn socket_path(cfg: &Config, run_dir: &std::path::Path) -> PathBuf {
+    cfg.socket
+        .clone()
+        .unwrap_or_else(|| proto::transport::socket_path(run_dir, "ospfd"))
+}

@@ -1,0 +1,106 @@
+//! ospfd: the OSPFv2 daemon. See the crate docs and `ospfd --help`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use ospfd::api::OspfService;
+use ospfd::config;
+use ospfd::daemon::{self, Daemon};
+use proto::ospf::ospf_server::OspfServer;
+use proto::transport;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::UnixListenerStream;
+use tracing::{error, info};
+
+#[derive(Parser)]
+#[command(version, about = "OSPFv2 router (RFC 2328) for the routing suite")]
+struct Args {
+    /// Configuration file (TOML).
+    #[arg(
+        short = 'f',
+        long = "config",
+        default_value = "/etc/routing/ospfd.toml"
+    )]
+    config: PathBuf,
+    /// Directory of the gRPC socket (ospfd.sock), the pid file, and
+    /// zebrad's socket.
+    #[arg(long, default_value = "/run/routing")]
+    run_dir: PathBuf,
+    /// Validate the configuration, print what is wrong, and exit.
+    #[arg(long)]
+    check: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let cfg = match config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ospfd: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.check {
+        println!(
+            "ospfd: configuration OK (router ID {}, {} areas, {} interfaces)",
+            cfg.router_id,
+            cfg.areas.len(),
+            cfg.interfaces.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let level = std::env::var("OSPFD_LOG")
+        .ok()
+        .or_else(|| cfg.log_level.clone())
+        .unwrap_or_else(|| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&level).unwrap_or_else(|_| "info".into()),
+        )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ospfd: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(args, cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e}");
+            eprintln!("ospfd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args, cfg: config::Config) -> Result<(), String> {
+    std::fs::create_dir_all(&args.run_dir)
+        .map_err(|e| format!("run dir {}: {e}", args.run_dir.display()))?;
+    let sock_path = daemon::socket_path(&cfg, &args.run_dir);
+    let zebrad = daemon::zebrad_address(&cfg, &args.run_dir);
+    let unix = transport::bind_unix(&sock_path)
+        .map_err(|e| format!("socket {}: {e}", sock_path.display()))?;
+    let pid_path = args.run_dir.join("ospfd.pid");
+    let _ = std::fs::write(&pid_path, format!("{}\n", std::process::id()));
+    let (api_tx, api_rx) = mpsc::channel(64);
+    let server = tonic::transport::Server::builder()
+        .add_service(OspfServer::new(OspfService::new(api_tx)))
+        .serve_with_incoming(UnixListenerStream::new(unix));
+    info!(router_id = %cfg.router_id, socket = %sock_path.display(), %zebrad, "ospfd starting");
+    let result = tokio::select! {
+        r = Daemon::run(cfg, zebrad, api_rx) => r,
+        r = server => r.map_err(|e| e.to_string()),
+    };
+    let _ = std::fs::remove_file(&sock_path);
+    let _ = std::fs::remove_file(&pid_path);
+    result
+}
