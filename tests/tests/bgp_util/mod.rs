@@ -453,14 +453,22 @@ pub fn start_frr(node: &Node, bgpd_conf: &str) -> Frr {
 impl Frr {
     /// FRR's vtysh with one or more `-c` commands.
     pub fn vtysh(&self, cmds: &[&str]) -> String {
-        let mut args = vec!["vtysh", "-N", self.node.ns(), "--vty_socket", &self.dir];
+        let mut args = vec!["vtysh", "--vty_socket", &self.dir];
         for c in cmds {
             args.push("-c");
             args.push(c);
         }
         self.node
             .exec_timeout(&args, Duration::from_secs(15))
-            .unwrap_or_else(|e| format!("vtysh failed: {e}"))
+            // vtysh exits 1 when /etc/frr/<pathspace>/vtysh.conf is missing,
+            // after running the commands.
+            .unwrap_or_else(|e| {
+                if e.stdout.trim().is_empty() {
+                    format!("vtysh failed: {e}")
+                } else {
+                    e.stdout
+                }
+            })
     }
 
     pub fn json(&self, cmd: &str) -> Value {
@@ -477,13 +485,14 @@ impl Frr {
     }
 
     pub fn wait_established(&self, peer: &str) {
-        let mut last = Value::Null;
+        let mut last = String::new();
         let r = try_wait_until(T, &format!("FRR session with {peer} Established"), || {
-            last = self.json(&format!("show bgp neighbors {peer} json"));
-            last[peer]["bgpState"] == "Established"
+            last = self.vtysh(&[&format!("show bgp neighbors {peer} json")]);
+            serde_json::from_str::<Value>(&last).unwrap_or(Value::Null)[peer]["bgpState"]
+                == "Established"
         });
         if let Err(e) = r {
-            panic!("{e}; last: {last:#}");
+            panic!("{e}; last: {last}");
         }
     }
 }
