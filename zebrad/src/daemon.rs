@@ -7,8 +7,11 @@
 //! Start-up order matters for forwarding: the kernel monitor is opened
 //! first (so nothing is missed), then links, addresses and routes are
 //! dumped; zebrad's own routes from an earlier life are adopted as stale
-//! (nothing is flushed), static routes from the config re-announced, and the
-//! adopted ones that nobody re-announces expire after the stale time.
+//! (nothing is flushed). Static routes from the config are re-announced at
+//! once and, the config being the whole static set, adopted static routes
+//! not in it are removed then; adopted routes of protocol clients (bgp,
+//! ospf, ...) wait for their client to come back, and those nobody
+//! re-announces expire after the stale time.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -29,8 +32,11 @@ use crate::rib::{
     ClientId, NhtState, RedistChange, Rib, RibConfig, RouteIn, RouteView, MAIN_TABLE,
 };
 
-/// Depth of the channels into the RIB task.
-pub const CMD_QUEUE: usize = 256;
+/// Depth of the command channel into the RIB task. Small on purpose: a
+/// route batch waiting here holds its routes in memory, so while the kernel
+/// is the bottleneck the backlog must stay in the client (gRPC flow
+/// control), not in zebrad (a deep queue cost 130 bytes per route at 1M).
+pub const CMD_QUEUE: usize = 4;
 /// Depth of a subscriber's channel; a subscriber that falls further behind
 /// is dropped (it reconnects and gets a fresh dump) instead of stalling the RIB.
 pub const SUB_QUEUE: usize = 1024;
