@@ -13,6 +13,7 @@
 //! per (input set, term).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use ipnetwork::IpNetwork;
 
@@ -140,11 +141,34 @@ pub enum Verdict {
 /// The term index of an acceptance that sets nothing.
 pub const NO_TERM: u16 = u16::MAX;
 
+/// FNV-1a: names are looked up once per route, SipHash would dominate.
+#[derive(Default, Clone, Copy)]
+struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type NameMap<V> = HashMap<String, V, BuildHasherDefault<NameHasher>>;
+
 /// Every prefix list and policy, by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policies {
-    prefix_lists: HashMap<String, PrefixList>,
-    policies: HashMap<String, Policy>,
+    prefix_lists: NameMap<PrefixList>,
+    policies: NameMap<Policy>,
 }
 
 impl Policies {

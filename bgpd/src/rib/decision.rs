@@ -11,8 +11,10 @@
 //! Never does: output, policy, or any mutation beyond reordering a
 //! prefix's paths (best first, then the multipath set).
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
 use crate::packet::PathAttributes;
 
@@ -72,6 +74,42 @@ pub(crate) struct Ctx<'a> {
     pub cfg: &'a RibConfig,
     pub peers: &'a FastMap<PeerId, PeerState>,
     pub nht: &'a Nht,
+    /// Eligibility of the last attribute set seen (consecutive prefixes
+    /// usually share it; saves a next-hop lookup per prefix).
+    pub memo: &'a Memo,
+}
+
+pub(crate) type Memo = Cell<Option<(usize, Fam, Result<u32, Reason>)>>;
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        cfg: &'a RibConfig,
+        peers: &'a FastMap<PeerId, PeerState>,
+        nht: &'a Nht,
+        memo: &'a Memo,
+    ) -> Self {
+        Ctx {
+            cfg,
+            peers,
+            nht,
+            memo,
+        }
+    }
+
+    fn eligibility(&self, path: &Path, fam: Fam) -> Result<u32, Reason> {
+        let (Some(attrs), false) = (&path.attrs, path.peer == LOCAL_PEER) else {
+            return eligibility(path, fam, self.nht);
+        };
+        let key = Arc::as_ptr(attrs) as usize;
+        if let Some((k, f, r)) = self.memo.get() {
+            if k == key && f == fam {
+                return r;
+            }
+        }
+        let r = eligibility(path, fam, self.nht);
+        self.memo.set(Some((key, fam, r)));
+        r
+    }
 }
 
 /// The next hop the path resolves through, for its family.
@@ -200,14 +238,14 @@ pub(crate) fn select(dest: &mut Dest, fam: Fam, ctx: &Ctx) {
     let paths = dest.paths.as_mut_slice();
     // Fast path: a single path needs no comparison.
     if let [only] = paths {
-        dest.n_mp = u8::from(eligibility(only, fam, ctx.nht).is_ok());
+        dest.n_mp = u8::from(ctx.eligibility(only, fam).is_ok());
         return;
     }
     let cands: Vec<Cand> = paths
         .iter()
         .enumerate()
         .filter_map(|(i, p)| {
-            let igp = eligibility(p, fam, ctx.nht).ok()?;
+            let igp = ctx.eligibility(p, fam).ok()?;
             let attrs = p.attrs.as_ref()?;
             Some(Cand::new(i, p, attrs, igp, ctx))
         })

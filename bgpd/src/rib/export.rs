@@ -185,14 +185,30 @@ pub(crate) fn rewrite(
 type CacheKey = (usize, PeerId, Fam, u16);
 
 #[derive(Debug, Default)]
-pub(crate) struct Cache(FastMap<CacheKey, (Attrs, Option<Attrs>)>);
+pub(crate) struct Cache {
+    map: FastMap<CacheKey, (Attrs, Option<Attrs>)>,
+    /// The last hit (consecutive prefixes usually share their set).
+    last: Option<(CacheKey, Option<Attrs>)>,
+}
 
 impl Cache {
     pub fn clear(&mut self) {
-        self.0.clear();
+        self.map.clear();
+        self.last = None;
     }
     pub fn forget_source(&mut self, peer: PeerId) {
-        self.0.retain(|k, _| k.1 != peer);
+        self.map.retain(|k, _| k.1 != peer);
+        self.last = None;
+    }
+    fn get(&mut self, key: &CacheKey) -> Option<Option<Attrs>> {
+        if let Some((k, v)) = &self.last {
+            if k == key {
+                return Some(v.clone());
+            }
+        }
+        let v = self.map.get(key)?.1.clone();
+        self.last = Some((*key, v.clone()));
+        Some(v)
     }
 }
 
@@ -223,8 +239,8 @@ pub(crate) fn export(
         None => return None,
     };
     let key = (Arc::as_ptr(attrs) as usize, src.peer, fam, term);
-    if let Some((_, out)) = cache.0.get(&key) {
-        return out.clone();
+    if let Some(out) = cache.get(&key) {
+        return out;
     }
     let out = rewrite(cfg, g, src, attrs, fam).map(|mut a| {
         if let Some(name) = &g.export {
@@ -232,7 +248,7 @@ pub(crate) fn export(
         }
         interner.intern(a)
     });
-    cache.0.insert(key, (attrs.clone(), out.clone()));
+    cache.map.insert(key, (attrs.clone(), out.clone()));
     out
 }
 
@@ -287,7 +303,10 @@ pub(crate) fn change(old: Option<&Attrs>, new: Option<&Attrs>) -> Change {
 pub(crate) struct Pending {
     announce: Vec<(Attrs, Vec<Nlri>)>,
     index: FastMap<usize, usize>,
+    /// The last set used (consecutive prefixes usually share it).
+    last: Option<(usize, usize)>,
     withdraw: Vec<Nlri>,
+    count: usize,
 }
 
 impl Pending {
@@ -295,20 +314,36 @@ impl Pending {
         self.announce.is_empty() && self.withdraw.is_empty()
     }
 
+    /// Prefixes announced or withdrawn.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
     pub fn push(&mut self, prefix: IpNetwork, c: &Change) {
         match c {
             Change::None => {}
-            Change::Withdraw => self.withdraw.push(Nlri::new(prefix)),
+            Change::Withdraw => {
+                self.count += 1;
+                self.withdraw.push(Nlri::new(prefix))
+            }
             Change::Announce(a) => self.announce(a, prefix),
         }
     }
 
     pub fn announce(&mut self, a: &Attrs, prefix: IpNetwork) {
         let key = Arc::as_ptr(a) as usize;
-        let i = *self.index.entry(key).or_insert_with(|| {
-            self.announce.push((a.clone(), Vec::new()));
-            self.announce.len() - 1
-        });
+        self.count += 1;
+        let i = match self.last {
+            Some((k, i)) if k == key => i,
+            _ => {
+                let i = *self.index.entry(key).or_insert_with(|| {
+                    self.announce.push((a.clone(), Vec::new()));
+                    self.announce.len() - 1
+                });
+                self.last = Some((key, i));
+                i
+            }
+        };
         if let Some((_, list)) = self.announce.get_mut(i) {
             list.push(Nlri::new(prefix));
         }
@@ -322,18 +357,17 @@ impl Pending {
                 out.announce(a, n.prefix);
             }
         }
-        out.withdraw.extend(
-            self.withdraw
-                .iter()
-                .filter(|n| !skip.contains(&n.prefix))
-                .copied(),
-        );
+        for n in self.withdraw.iter().filter(|n| !skip.contains(&n.prefix)) {
+            out.push(n.prefix, &Change::Withdraw);
+        }
         for (a, list) in &own.announce {
             for n in list {
                 out.announce(a, n.prefix);
             }
         }
-        out.withdraw.extend(own.withdraw.iter().copied());
+        for n in &own.withdraw {
+            out.push(n.prefix, &Change::Withdraw);
+        }
         out
     }
 
@@ -358,7 +392,9 @@ impl Pending {
     pub fn clear(&mut self) {
         self.announce.clear();
         self.index.clear();
+        self.last = None;
         self.withdraw.clear();
+        self.count = 0;
     }
 }
 
@@ -366,7 +402,9 @@ impl Pending {
 /// of the path, so it must not get it back).
 #[derive(Debug, Default)]
 pub(crate) struct Exception {
-    pub skip: FastSet<IpNetwork>,
+    /// Prefixes of the group's batch this member must not get (each at
+    /// most once: a prefix is decided once per batch).
+    pub skip: Vec<IpNetwork>,
     pub own: Pending,
 }
 
@@ -404,10 +442,16 @@ impl Group {
         for &m in &self.members {
             match self.exceptions.remove(&m) {
                 Some(ex) => {
-                    let msgs = self
-                        .pending
-                        .merged(&ex.skip, &ex.own)
-                        .pack(&self.key.caps, &[m]);
+                    // Commonly the member is the source of everything in
+                    // the batch: then it gets only its own changes.
+                    let msgs = if ex.skip.len() == self.pending.len() {
+                        ex.own.pack(&self.key.caps, &[m])
+                    } else {
+                        let skip: FastSet<IpNetwork> = ex.skip.iter().copied().collect();
+                        self.pending
+                            .merged(&skip, &ex.own)
+                            .pack(&self.key.caps, &[m])
+                    };
                     if !msgs.is_empty() {
                         send(m, msgs);
                     }

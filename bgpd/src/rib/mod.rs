@@ -43,7 +43,7 @@ pub use decision::Reason;
 pub use nht::NhState;
 
 use decision::{nexthop_of, Ctx};
-use export::{change, export, export_uncached, Group, GroupKey, Pending, Source};
+use export::{change, export, export_uncached, Change, Group, GroupKey, Pending, Source};
 use intern::Interner;
 use nht::{NhDeltas, Nht};
 use table::{Attrs, Dest, FastHasher, FastMap, Path, Table, DIRTY};
@@ -188,6 +188,7 @@ pub(crate) struct PeerState {
     since: Instant,
     group: u32,
     import_cache: ImportCache,
+    import_last: Option<((usize, u16), Option<Attrs>)>,
     counts: [PeerCounts; 2],
 }
 
@@ -384,7 +385,13 @@ fn import(
         None => return None,
     };
     let key = (Arc::as_ptr(attrs_in) as usize, term);
+    if let Some((k, out)) = &ps.import_last {
+        if *k == key {
+            return out.clone();
+        }
+    }
     if let Some((_, out)) = ps.import_cache.get(&key) {
+        ps.import_last = Some((key, out.clone()));
         return out.clone();
     }
     let out = if loop_reason(cfg, &ps.info, attrs_in).is_some() {
@@ -406,6 +413,7 @@ fn import(
         }
     };
     ps.import_cache.insert(key, (attrs_in.clone(), out.clone()));
+    ps.import_last = Some((key, out.clone()));
     out
 }
 
@@ -510,6 +518,7 @@ impl Rib {
         }
         for ps in self.peers.values_mut() {
             ps.import_cache.clear();
+            ps.import_last = None;
         }
         self.old_policies = Some(old);
         let mut deltas = NhDeltas::default();
@@ -604,6 +613,7 @@ impl Rib {
                 since: now,
                 group: gid,
                 import_cache: ImportCache::default(),
+                import_last: None,
                 counts: [PeerCounts::default(); 2],
             },
         );
@@ -983,7 +993,7 @@ impl Rib {
         if !self.nht.changed.is_empty() {
             self.scan_nexthops();
         }
-        let dirty = mem::take(&mut self.dirty);
+        let mut dirty = mem::take(&mut self.dirty);
         let reload = self.old_policies.is_some();
         let Rib {
             cfg,
@@ -998,7 +1008,9 @@ impl Rib {
             ..
         } = self;
         let old_pol: &Policies = old_policies.as_ref().unwrap_or(policies);
-        for d in dirty {
+        // Valid for the whole batch: next-hop states do not change in it.
+        let memo = decision::Memo::new(None);
+        for d in dirty.drain(..) {
             let Some(prefix) = tables.prefix(d.fam, d.slot) else {
                 continue;
             };
@@ -1006,7 +1018,7 @@ impl Rib {
                 continue;
             };
             dest.flags &= !DIRTY;
-            decision::select(dest, d.fam, &Ctx { cfg, peers, nht });
+            decision::select(dest, d.fam, &Ctx::new(cfg, peers, nht, &memo));
             let new = dest
                 .best()
                 .and_then(|p| p.attrs.clone().map(|a| (p.peer, a)));
@@ -1069,7 +1081,9 @@ impl Rib {
                         let mc = change(old_m, new_m);
                         if mc != gc {
                             let ex = g.exceptions.entry(m).or_default();
-                            ex.skip.insert(prefix);
+                            if gc != Change::None {
+                                ex.skip.push(prefix);
+                            }
                             ex.own.push(prefix, &mc);
                         }
                     }
@@ -1082,6 +1096,17 @@ impl Rib {
         for g in groups.values_mut() {
             g.flush(|peer, msgs| out.send(peer, msgs));
         }
+        if self.dirty.is_empty() {
+            // Keep the allocation for the next batch.
+            self.dirty = dirty;
+        }
+        let Rib {
+            peers,
+            groups,
+            interner,
+            old_policies,
+            ..
+        } = self;
         // Peers that went down in this batch: forget them now.
         let gone: Vec<PeerId> = peers
             .iter()
@@ -1105,17 +1130,14 @@ impl Rib {
             }
             for ps in peers.values_mut() {
                 ps.import_cache.clear();
+                ps.import_last = None;
             }
             interner.purge();
         }
     }
 
-    fn ctx(&self) -> Ctx<'_> {
-        Ctx {
-            cfg: &self.cfg,
-            peers: &self.peers,
-            nht: &self.nht,
-        }
+    fn ctx<'a>(&'a self, memo: &'a decision::Memo) -> Ctx<'a> {
+        Ctx::new(&self.cfg, &self.peers, &self.nht, memo)
     }
 
     fn reason_rejected(&self, path: &Path) -> Reason {
@@ -1138,7 +1160,8 @@ impl Rib {
             return Vec::new();
         };
         let paths = dest.paths.as_slice();
-        let ctx = self.ctx();
+        let memo = decision::Memo::new(None);
+        let ctx = self.ctx(&memo);
         paths
             .iter()
             .enumerate()

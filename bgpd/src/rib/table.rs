@@ -78,39 +78,44 @@ pub(crate) struct Path {
     pub seq: u32,
 }
 
-/// Paths of one prefix: inline when there is one (the common case).
+/// Paths of one prefix: inline when there is one (the common case);
+/// `Many(None)` is the empty list and costs no allocation.
 #[derive(Debug)]
 pub(crate) enum Paths {
     One(Path),
     // Boxed on purpose: an 8-byte variant keeps `Paths` at 24 bytes.
     #[allow(clippy::box_collection)]
-    Many(Box<Vec<Path>>),
+    Many(Option<Box<Vec<Path>>>),
 }
 
 impl Paths {
+    pub const EMPTY: Paths = Paths::Many(None);
+
     pub fn as_slice(&self) -> &[Path] {
         match self {
             Paths::One(p) => std::slice::from_ref(p),
-            Paths::Many(v) => v,
+            Paths::Many(Some(v)) => v,
+            Paths::Many(None) => &[],
         }
     }
 
     pub fn as_mut_slice(&mut self) -> &mut [Path] {
         match self {
             Paths::One(p) => std::slice::from_mut(p),
-            Paths::Many(v) => v,
+            Paths::Many(Some(v)) => v,
+            Paths::Many(None) => &mut [],
         }
     }
 
     pub fn push(&mut self, path: Path) {
         match self {
-            Paths::Many(v) if v.is_empty() => *self = Paths::One(path),
-            Paths::Many(v) => v.push(path),
+            Paths::Many(Some(v)) if !v.is_empty() => v.push(path),
+            Paths::Many(_) => *self = Paths::One(path),
             Paths::One(_) => {
-                let Paths::One(first) = std::mem::replace(self, Paths::Many(Box::default())) else {
+                let Paths::One(first) = std::mem::replace(self, Paths::EMPTY) else {
                     return;
                 };
-                *self = Paths::Many(Box::new(vec![first, path]));
+                *self = Paths::Many(Some(Box::new(vec![first, path])));
             }
         }
     }
@@ -118,12 +123,11 @@ impl Paths {
     /// Remove and return the path at `i`.
     pub fn remove(&mut self, i: usize) -> Option<Path> {
         match self {
-            Paths::One(_) if i == 0 => match std::mem::replace(self, Paths::Many(Box::default())) {
+            Paths::One(_) if i == 0 => match std::mem::replace(self, Paths::EMPTY) {
                 Paths::One(p) => Some(p),
                 Paths::Many(_) => None,
             },
-            Paths::One(_) => None,
-            Paths::Many(v) if i < v.len() => {
+            Paths::Many(Some(v)) if i < v.len() => {
                 let p = v.remove(i);
                 if v.len() == 1 {
                     if let Some(last) = v.pop() {
@@ -132,7 +136,7 @@ impl Paths {
                 }
                 Some(p)
             }
-            Paths::Many(_) => None,
+            _ => None,
         }
     }
 
@@ -238,7 +242,7 @@ impl<K: Key> Table<K> {
         let slot = Slot {
             key,
             dest: Dest {
-                paths: Paths::Many(Box::default()),
+                paths: Paths::EMPTY,
                 n_mp: 0,
                 flags: LIVE,
             },
@@ -276,7 +280,7 @@ impl<K: Key> Table<K> {
         }
         slot.dest.flags = 0;
         slot.dest.n_mp = 0;
-        slot.dest.paths = Paths::Many(Box::default());
+        slot.dest.paths = Paths::EMPTY;
         free.push(i);
     }
 
