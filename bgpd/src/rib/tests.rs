@@ -1175,3 +1175,79 @@ fn replacing_a_path_with_same_attributes_sends_nothing() {
     let out = rib.take_output();
     assert!(out.is_empty(), "{out:?}");
 }
+
+#[test]
+fn update_group_members_share_encoded_messages() {
+    let mut rib = rib_with(
+        cfg(),
+        &[peer(1, 65001), peer(2, LOCAL_AS), peer(3, LOCAL_AS)],
+    );
+    assert_eq!(rib.update_groups(), 2);
+    send(
+        &mut rib,
+        1,
+        announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]),
+    );
+    let out = resolve_all(&mut rib);
+    let msgs = |id: PeerId| &out.to_peers.iter().find(|(p, _)| *p == id).unwrap().1;
+    let (a, b) = (msgs(2), msgs(3));
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].as_ptr(), b[0].as_ptr(), "one encoding for the group");
+}
+
+#[test]
+fn ipv6_withdrawal_uses_mp_unreach() {
+    let mut rib = rib_with(cfg(), &[peer(1, 65001), peer(2, 65002)]);
+    let a = PathAttributes {
+        next_hop: None,
+        mp_next_hop: Some(MpNextHop::V6 {
+            global: "2001:db8:1::1".parse().unwrap(),
+            link_local: None,
+        }),
+        ..attrs(&[65001], "198.51.100.1")
+    };
+    send(&mut rib, 1, announce(a, &["2001:db8:100::/48"]));
+    resolve_all(&mut rib);
+    let w = ParsedUpdate {
+        update: Update {
+            mp_unreach: Some(crate::packet::MpUnreach {
+                family: AfiSafi::IPV6_UNICAST,
+                withdrawn: vec![Nlri::new(p("2001:db8:100::/48"))],
+            }),
+            ..Update::default()
+        },
+        report: UpdateReport::default(),
+    };
+    send(&mut rib, 1, w);
+    let out = rib.take_output();
+    assert_eq!(seen(&out, 2).withdrawn, vec![p("2001:db8:100::/48")]);
+    assert_eq!(out.zebra_del, vec![p("2001:db8:100::/48")]);
+    assert_eq!(rib.prefix_count(AfiSafi::IPV6_UNICAST), 0);
+}
+
+#[test]
+fn withdraw_local_route() {
+    let mut rib = rib_with(cfg(), &[peer(2, 65002), peer(3, LOCAL_AS)]);
+    rib.originate(
+        p("203.0.113.0/24"),
+        Origin::Igp,
+        None,
+        None,
+        vec![Community::new(65000, 1)],
+    );
+    let out = rib.take_output();
+    let s3 = seen(&out, 3);
+    let got = &s3.announced[&p("203.0.113.0/24")];
+    assert_eq!(
+        got.next_hop,
+        Some(v4("192.0.2.254")),
+        "local routes: next hop self"
+    );
+    assert_eq!(got.local_pref, Some(100));
+    assert_eq!(got.communities, vec![Community::new(65000, 1)]);
+    rib.withdraw_local(p("203.0.113.0/24"));
+    let out = rib.take_output();
+    assert_eq!(seen(&out, 2).withdrawn, vec![p("203.0.113.0/24")]);
+    assert_eq!(seen(&out, 3).withdrawn, vec![p("203.0.113.0/24")]);
+    assert!(out.zebra_del.is_empty(), "never installed");
+}
