@@ -8,7 +8,7 @@
 //! only record changes and mark prefixes dirty; [`Rib::process`] (called
 //! by [`Rib::take_output`]) runs the decision once per touched prefix and
 //! produces the batch's encoded UPDATEs and zebrad changes. Attribute sets
-//! are interned (`Arc`, compared by pointer); one 32-byte record per
+//! are interned (`Arc`, compared by pointer); one 40-byte record per
 //! prefix holds every path (see `table`).
 //!
 //! Never does: I/O, clocks (callers pass `now`), session FSM work, or
