@@ -561,8 +561,8 @@ impl Rib {
                     if let Some(nh) = post.as_ref().and_then(|a| nexthop_of(a, fam)) {
                         deltas.add(nh, 1);
                     }
-                    counts.accepted = counts.accepted + u64::from(post.is_some())
-                        - u64::from(path.attrs.is_some());
+                    counts.accepted = (counts.accepted + u64::from(post.is_some()))
+                        .saturating_sub(u64::from(path.attrs.is_some()));
                     path.attrs = post;
                     deltas.maybe_apply(nht);
                 }
