@@ -326,7 +326,7 @@ fn bgp_bird_refresh_and_notifications() {
     let mut out = String::new();
     let ok = try_wait_until(T, "BIRD sees our Cease", || {
         out = bird.cmd("show protocols all peer1");
-        out.contains("Received:")
+        out.contains("Received: Administrative reset")
     });
     assert!(ok.is_ok(), "{ok:?}: {out}");
     let n = neighbor(&r1, "192.0.2.2");

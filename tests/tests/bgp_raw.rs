@@ -1,8 +1,9 @@
-//! Our bgpd against a hand-made peer (bgp_util/speaker.py, a few hundred
-//! bytes of Python writing BGP messages by hand in the peer's namespace):
+//! Our bgpd against a hand-made peer (bgp_util/speaker.py, a small Python
+//! script writing BGP messages byte by byte in the peer's namespace):
 //!
 //! - RFC 7606: UPDATEs with a malformed ORIGIN (5) and a MED of length 3 are
-//!   treated as withdraw: the session stays Established, the prefix leaves
+//!   treated as withdraw (a prefix held before is withdrawn, a new one is
+//!   never installed): the session stays Established, the prefix leaves
 //!   our table and the kernel, `treatAsWithdraw` counts them.
 //! - RFC 6793: with a 4-octet local AS toward a peer without the 4-octet AS
 //!   capability, our OPEN carries AS_TRANS (23456), our UPDATEs AS_PATH
@@ -91,21 +92,24 @@ fn bgp_raw_malformed_attributes_treat_as_withdraw() {
     wait_kernel_gone(&r1, "198.51.100.0/25", T);
     assert!(paths(&r1, "198.51.100.0/25").is_empty());
     let mut n = Value::Null;
-    let ok = try_wait_until(T, "treatAsWithdraw = 1", || {
+    let ok = try_wait_until(T, "treatAsWithdraw = 2", || {
         n = neighbor(&r1, "192.0.2.2");
-        n["treatAsWithdraw"] == 1
+        n["treatAsWithdraw"] == 2
     });
     assert!(ok.is_ok(), "{ok:?}: {n:#}");
     assert_eq!(n["bgpState"], "Established", "{n:#}");
     assert!(kernel_bgp(&r1, "198.51.100.128/25").is_some());
+    // The malformed UPDATE for a new prefix installed nothing.
+    assert!(paths(&r1, "203.0.113.0/26").is_empty());
+    assert!(kernel_bgp(&r1, "203.0.113.0/26").is_none());
 
     // Bad MED length.
     go(&ctl, "go2");
     wait_kernel_gone(&r1, "198.51.100.128/25", T);
     assert!(paths(&r1, "198.51.100.128/25").is_empty());
-    let ok = try_wait_until(T, "treatAsWithdraw = 2", || {
+    let ok = try_wait_until(T, "treatAsWithdraw = 3", || {
         n = neighbor(&r1, "192.0.2.2");
-        n["treatAsWithdraw"] == 2
+        n["treatAsWithdraw"] == 3
     });
     assert!(ok.is_ok(), "{ok:?}: {n:#}");
     assert_eq!(n["bgpState"], "Established", "{n:#}");

@@ -164,6 +164,8 @@ if scenario == "malformed":
     step(1)
     # ORIGIN 5: malformed (RFC 7606 3.e: treat-as-withdraw).
     s.sendall(update(attr(0x40, 1, b"\x05") + path + NH, ["198.51.100.0/25"]))
+    # The same for a prefix never announced before: never installed.
+    s.sendall(update(attr(0x40, 1, b"\x05") + path + NH, ["203.0.113.0/26"]))
     step(2)
     # MED of length 3 (RFC 7606 7.4: treat-as-withdraw).
     s.sendall(update(ORIGIN_IGP + path + NH + attr(0x80, 4, b"\x00\x00\x07"), ["198.51.100.128/25"]))
