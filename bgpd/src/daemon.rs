@@ -95,7 +95,9 @@ impl Daemon {
         mpsc::Receiver<SessionEvent>,
         Option<mpsc::Receiver<ZEvent>>,
     )> {
-        let (etx, erx) = mpsc::channel(4096);
+        // Shallow: a decoded UPDATE waiting here holds its routes in memory, so
+        // backpressure must reach the peer's TCP window instead.
+        let (etx, erx) = mpsc::channel(64);
         let sessions = session::session_map();
         if cfg.listen_port != 0 {
             for a in &cfg.listen {
