@@ -89,9 +89,10 @@ impl Instance {
                     self.count_drop("min_ls_arrival");
                     return true;
                 }
-                // 5b: flood; 5c: off the retransmission lists; 5d: install.
-                let flooded_back = self.flood(scope, &lsa, Some((name, rid)), now);
+                // 5c: the old instance off the retransmission lists (before
+                // flooding puts the new one on them); 5b: flood; 5d: install.
                 self.remove_from_rxmt(scope, &key);
+                let flooded_back = self.flood(scope, &lsa, Some((name, rid)), now);
                 self.install(scope, lsa, now);
                 // 5e: acknowledge unless flooded back out.
                 if !flooded_back {

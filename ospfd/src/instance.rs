@@ -205,6 +205,7 @@ impl Instance {
 
     /// Counts a dropped packet.
     pub fn count_drop(&mut self, reason: &'static str) {
+        tracing::debug!(reason, "dropped");
         *self.drops.entry(reason).or_default() += 1;
     }
 

@@ -36,7 +36,15 @@ fn s(p: &std::path::Path) -> String {
 
 /// Starts our zebrad and ospfd in `node` with `ospfd_toml`.
 pub fn start_ours(node: &Node, ospfd_toml: &str) -> (Proc, Proc) {
-    let zcfg = node.write_file("zebrad.toml", "[rib]\nstale_time = 30\n");
+    start_ours_with(node, "", ospfd_toml)
+}
+
+/// [`start_ours`] with extra zebrad configuration (static routes).
+pub fn start_ours_with(node: &Node, zebrad_extra: &str, ospfd_toml: &str) -> (Proc, Proc) {
+    let zcfg = node.write_file(
+        "zebrad.toml",
+        &format!("[rib]\nstale_time = 30\n{zebrad_extra}\n"),
+    );
     let ocfg = node.write_file("ospfd.toml", ospfd_toml);
     let run = s(&node.run_dir());
     let z = node.spawn(
@@ -146,7 +154,9 @@ pub fn kernel_routes(node: &Node, proto: &str) -> BTreeSet<(String, Vec<String>)
     v.iter()
         .map(|r| {
             let dst = r["dst"].as_str().unwrap_or("").to_string();
-            let dst = if dst.contains('/') {
+            let dst = if dst == "default" {
+                "0.0.0.0/0".to_string()
+            } else if dst.contains('/') {
                 dst
             } else {
                 format!("{dst}/32")
