@@ -491,3 +491,43 @@ fn three_routers_on_a_lan_one_dr() {
         n.routers[0].ifaces["eth0"].state == IsmState::DR
     });
 }
+
+#[test]
+fn flooded_lsa_stays_on_retransmission_list_until_acknowledged() {
+    // r1 - r2 - r3: an external LSA from r1 is flooded by r2 to r3 and
+    // stays on r2's retransmission list for r3 until r3's delayed ack.
+    let p2p = |n: &str| params(n, BB, IfaceType::PointToPoint);
+    let mut r1 = config(1, vec![p2p("a")], vec![]);
+    r1.asbr = true;
+    let mut n = Net::new(vec![
+        r1,
+        config(2, vec![p2p("a"), p2p("b")], vec![]),
+        config(3, vec![p2p("b")], vec![]),
+    ]);
+    n.segment(&[(0, "a", "198.51.100.1/30"), (1, "a", "198.51.100.2/30")]);
+    n.segment(&[(1, "b", "198.51.100.5/30"), (2, "b", "198.51.100.6/30")]);
+    n.run_until(10_000, "Full", |n| n.all_full());
+    n.run(6000);
+    let now = n.now;
+    n.routers[0].redistribute(
+        vec![(
+            net("203.0.113.0/24"),
+            Some(ExternalRoute {
+                metric: 1,
+                metric_type: ExternalMetricType::Type2,
+            }),
+        )],
+        now,
+    );
+    n.step();
+    let on_list = |n: &Net| {
+        n.routers[1].ifaces["b"]
+            .neighbors
+            .values()
+            .any(|nb| nb.rxmt.keys().any(|k| k.lsa_type == LsaType::AS_EXTERNAL))
+    };
+    assert!(on_list(&n), "r2 keeps the LSA for r3 until acknowledged");
+    assert_eq!(n.routers[2].external.len(), 1);
+    n.run(1500);
+    assert!(!on_list(&n), "r3's delayed ack took it off");
+}
