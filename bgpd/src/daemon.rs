@@ -9,7 +9,7 @@
 //! modules do) and never blocks on one peer: each session has its own task
 //! and queue.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -21,9 +21,10 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
 use crate::config::{self, Config, Neighbor};
+use crate::packet::attribute::MpNextHop;
 use crate::packet::attribute::Origin;
 use crate::packet::{AfiSafi, Capability, Open};
-use crate::rib::{PeerInfo, Rib, RibConfig, RibOutput};
+use crate::rib::{PeerInfo, Rib, RibConfig, RibOutput, ZebraRoute, LOCAL_PEER};
 use crate::session::{
     self, SessionCommand, SessionConfig, SessionEvent, SessionHandle, SessionMap, State,
 };
@@ -53,6 +54,8 @@ struct Peer {
     handle: SessionHandle,
     /// Set while Established.
     up: Option<PeerInfo>,
+    /// Families whose End-of-RIB the peer sent in this session.
+    eor: Vec<AfiSafi>,
 }
 
 /// The daemon's state.
@@ -67,10 +70,19 @@ pub struct Daemon {
     zebra: Option<mpsc::Sender<ZCmd>>,
     /// Prefixes originated from redistribution, with the source that gave them.
     redistributed: HashMap<IpNetwork, proto::Source>,
-    /// Prefixes installed in zebrad by us.
-    in_zebra: HashSet<IpNetwork>,
+    /// Whether zebrad has been told End-of-RIB for this start: every
+    /// neighbor that came up sent its End-of-RIB, or the deferral ran out.
+    /// Until then zebrad keeps our routes of a previous life (stale), so a
+    /// bgpd restart does not empty the kernel.
+    converged: bool,
+    /// zebrad (re)connected: send it every route we have.
+    zebra_resync: bool,
     started: Instant,
 }
+
+/// The longest bgpd waits for its neighbors' End-of-RIB before telling
+/// zebrad to drop routes of a previous life that were not re-learned.
+pub const CONVERGE_DEFER: Duration = Duration::from_secs(60);
 
 fn rib_config(c: &Config) -> RibConfig {
     RibConfig {
@@ -141,7 +153,8 @@ impl Daemon {
             events: etx,
             zebra,
             redistributed: HashMap::new(),
-            in_zebra: HashSet::new(),
+            converged: false,
+            zebra_resync: false,
             started: Instant::now(),
         };
         for n in &cfg.neighbors {
@@ -153,6 +166,64 @@ impl Daemon {
         d.flush().await;
         info!(asn = cfg.asn, router_id = %cfg.router_id, neighbors = cfg.neighbors.len(), "bgpd started");
         Ok((d, erx, zrx))
+    }
+
+    /// Every best path (with its multipath siblings) as zebrad routes.
+    fn zebra_dump(&self) -> Vec<zpb::Route> {
+        let mut out: Vec<ZebraRoute> = Vec::new();
+        for fam in [AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST] {
+            for v in self.rib.loc_rib(fam, None) {
+                if !(v.best || v.multipath) || v.peer == LOCAL_PEER {
+                    continue;
+                }
+                let Some(nh) = nexthop_of(&v.attrs) else {
+                    continue;
+                };
+                match out.last_mut() {
+                    Some(r) if r.prefix == v.prefix => {
+                        if !r.nexthops.contains(&nh) {
+                            r.nexthops.push(nh)
+                        }
+                    }
+                    _ => out.push(ZebraRoute {
+                        prefix: v.prefix,
+                        nexthops: vec![nh],
+                        ibgp: self.peer_is_ibgp(v.peer),
+                        med: v.attrs.med.unwrap_or(0),
+                    }),
+                }
+            }
+        }
+        out.iter().map(zebra_route).collect()
+    }
+
+    /// Tells zebrad End-of-RIB once every neighbor that is up sent its own,
+    /// or when [`CONVERGE_DEFER`] has passed.
+    async fn check_converged(&mut self) {
+        if self.converged {
+            return;
+        }
+        let all_in = self.peers.values().filter(|p| !p.cfg.shutdown).all(|p| {
+            p.up.as_ref()
+                .is_some_and(|u| u.families.iter().all(|f| p.eor.contains(f)))
+        });
+        if !all_in && self.started.elapsed() < CONVERGE_DEFER {
+            return;
+        }
+        self.converged = true;
+        info!(
+            after_secs = self.started.elapsed().as_secs(),
+            "converged: zebrad drops our routes of a previous life that were not re-learned"
+        );
+        if let Some(z) = &self.zebra {
+            let _ = z
+                .send(ZCmd::Routes {
+                    add: Vec::new(),
+                    del: Vec::new(),
+                    end_of_rib: true,
+                })
+                .await;
+        }
     }
 
     fn session_config(&self, id: session::PeerId, n: &Neighbor) -> SessionConfig {
@@ -196,6 +267,7 @@ impl Daemon {
                 cfg: n,
                 handle,
                 up: None,
+                eor: Vec::new(),
             },
         );
     }
@@ -226,8 +298,10 @@ impl Daemon {
         mut zebra: Option<mpsc::Receiver<ZEvent>>,
         mut cmds: mpsc::Receiver<Cmd>,
     ) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
+                _ = tick.tick() => self.check_converged().await,
                 ev = events.recv() => {
                     let Some(ev) = ev else { break };
                     self.session_event(ev);
@@ -296,9 +370,15 @@ impl Daemon {
                 self.rib.peer_up(info, now);
             }
             SessionEvent::Update { id, update } => {
-                if self.peers.get(&id).is_some_and(|p| p.up.is_some()) {
-                    self.rib.update(id, &update, now);
+                let Some(p) = self.peers.get_mut(&id).filter(|p| p.up.is_some()) else {
+                    return;
+                };
+                if let Some(f) = update.update.end_of_rib_family() {
+                    if !p.eor.contains(&f) {
+                        p.eor.push(f);
+                    }
                 }
+                self.rib.update(id, &update, now);
             }
             SessionEvent::RouteRefresh { id, family, .. } => {
                 self.rib.route_refresh(id, family);
@@ -306,6 +386,7 @@ impl Daemon {
             SessionEvent::Down { id, reason } => {
                 if let Some(p) = self.peers.get_mut(&id) {
                     info!(peer = %p.cfg.address, %reason, "session down");
+                    p.eor.clear();
                     if p.up.take().is_some() {
                         self.rib.peer_down(id);
                     }
@@ -316,7 +397,10 @@ impl Daemon {
 
     fn zebra_event(&mut self, z: ZEvent) {
         match z {
-            ZEvent::Connected => info!("connected to zebrad"),
+            ZEvent::Connected => {
+                info!("connected to zebrad; sending our routes");
+                self.zebra_resync = true;
+            }
             ZEvent::Disconnected(why) => warn!(%why, "lost zebrad; reconnecting"),
             ZEvent::Nexthop(st) => {
                 if let Ok(a) = proto::addr_from_bytes(&st.address) {
@@ -367,7 +451,7 @@ impl Daemon {
     /// Carries out the RIB's output.
     async fn flush(&mut self) {
         let out: RibOutput = self.rib.take_output();
-        if out.is_empty() {
+        if out.is_empty() && !self.zebra_resync {
             return;
         }
         for (id, msgs) in out.to_peers {
@@ -379,41 +463,40 @@ impl Daemon {
                 }
             }
         }
-        if let Some(z) = &self.zebra {
-            let mut add = Vec::with_capacity(out.zebra_add.len());
-            for r in out.zebra_add {
-                self.in_zebra.insert(r.prefix);
-                add.push(zpb::Route {
-                    prefix: Some(proto::prefix_to_wire(r.prefix)),
-                    nexthops: r
-                        .nexthops
-                        .iter()
-                        .map(|n| zpb::Nexthop {
-                            gateway: proto::addr_to_bytes(*n),
-                            ifname: String::new(),
-                            weight: 1,
-                        })
-                        .collect(),
-                    distance: if r.ibgp { 200 } else { 20 },
-                    metric: r.med,
-                    table: 0,
-                    tag: 0,
-                    kind: zpb::RouteKind::Unicast as i32,
-                });
-            }
-            let del: Vec<zpb::RouteKey> = out
-                .zebra_del
-                .iter()
-                .filter(|p| self.in_zebra.remove(p))
-                .map(|p| zpb::RouteKey {
-                    prefix: Some(proto::prefix_to_wire(*p)),
-                    table: 0,
-                })
-                .collect();
-            if (!add.is_empty() || !del.is_empty())
-                && z.send(ZCmd::Routes { add, del }).await.is_err()
-            {
-                error!("zebrad client task stopped");
+        if let Some(z) = self.zebra.clone() {
+            if self.zebra_resync {
+                // zebrad (re)connected: everything, then End-of-RIB when
+                // converged. This output's routes are in the dump already.
+                self.zebra_resync = false;
+                let add = self.zebra_dump();
+                let _ = z
+                    .send(ZCmd::Routes {
+                        add,
+                        del: Vec::new(),
+                        end_of_rib: self.converged,
+                    })
+                    .await;
+            } else {
+                let add: Vec<zpb::Route> = out.zebra_add.iter().map(zebra_route).collect();
+                let del: Vec<zpb::RouteKey> = out
+                    .zebra_del
+                    .iter()
+                    .map(|p| zpb::RouteKey {
+                        prefix: Some(proto::prefix_to_wire(*p)),
+                        table: 0,
+                    })
+                    .collect();
+                if (!add.is_empty() || !del.is_empty())
+                    && z.send(ZCmd::Routes {
+                        add,
+                        del,
+                        end_of_rib: false,
+                    })
+                    .await
+                    .is_err()
+                {
+                    error!("zebrad client task stopped");
+                }
             }
             if !out.nht_register.is_empty() || !out.nht_unregister.is_empty() {
                 let _ = z
@@ -609,6 +692,36 @@ fn v6_addresses(local: IpAddr, remote: IpAddr) -> (Option<Ipv6Addr>, Option<Ipv6
         (IpAddr::V6(l), _) if l.is_unicast_link_local() => (None, Some(l)),
         (IpAddr::V6(l), _) => (Some(l), None),
         (IpAddr::V4(_), _) => (None, None),
+    }
+}
+
+fn zebra_route(r: &ZebraRoute) -> zpb::Route {
+    zpb::Route {
+        prefix: Some(proto::prefix_to_wire(r.prefix)),
+        nexthops: r
+            .nexthops
+            .iter()
+            .map(|n| zpb::Nexthop {
+                gateway: proto::addr_to_bytes(*n),
+                ifname: String::new(),
+                weight: 1,
+            })
+            .collect(),
+        distance: if r.ibgp { 200 } else { 20 },
+        metric: r.med,
+        table: 0,
+        tag: 0,
+        kind: zpb::RouteKind::Unicast as i32,
+    }
+}
+
+/// The next hop of a path's attributes (IPv4 NEXT_HOP or the MP one).
+fn nexthop_of(a: &crate::packet::PathAttributes) -> Option<IpAddr> {
+    match (&a.mp_next_hop, a.next_hop) {
+        (Some(MpNextHop::V6 { global, .. }), _) => Some(IpAddr::V6(*global)),
+        (Some(MpNextHop::V4(v4)), _) => Some(IpAddr::V4(*v4)),
+        (None, Some(v4)) => Some(IpAddr::V4(v4)),
+        _ => None,
     }
 }
 

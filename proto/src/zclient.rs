@@ -3,12 +3,14 @@
 //! tracks nexthops and follows redistribution, and after zebrad restarts (or
 //! the connection drops) reconnects and resynchronises everything by itself.
 //!
-//! The daemon tells it the *desired* state (routes to add or remove,
-//! addresses to track); the task remembers that state, so a reconnect
-//! re-sends it in full followed by End-of-RIB, and zebrad keeps forwarding
-//! with the stale copies meanwhile.
+//! Routes are not copied here (a full table would cost its size twice): on
+//! every (re)connect the task reports [`ZEvent::Connected`] and the daemon
+//! re-sends its routes from its own tables, ending with `end_of_rib` when it
+//! has converged; zebrad keeps forwarding with the stale copies meanwhile.
+//! Route commands given while disconnected are dropped (the resync covers
+//! them). Nexthop registrations are small and are kept and replayed here.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -26,10 +28,13 @@ pub const BATCH: usize = 10_000;
 /// What the daemon asks of the client task.
 #[derive(Debug)]
 pub enum ZCmd {
-    /// Add or replace these routes, remove those (prefix, table).
+    /// Add or replace these routes, remove those (prefix, table); with
+    /// `end_of_rib`, the daemon has sent everything it has since the last
+    /// `Connected` and zebrad drops what remains stale.
     Routes {
         add: Vec<pb::Route>,
         del: Vec<pb::RouteKey>,
+        end_of_rib: bool,
     },
     /// Track (or stop tracking) these nexthop addresses in the main table.
     Nexthops {
@@ -41,6 +46,7 @@ pub enum ZCmd {
 /// What the client task tells the daemon.
 #[derive(Debug)]
 pub enum ZEvent {
+    /// (Re)connected: send every route again, then `end_of_rib`.
     Connected,
     Disconnected(String),
     /// A tracked nexthop's resolution (now, and on every change).
@@ -66,29 +72,17 @@ pub struct ZConfig {
 /// Starts the client task. Send [`ZCmd`]s on the returned sender; events
 /// arrive on `events`.
 pub fn spawn(cfg: ZConfig, events: mpsc::Sender<ZEvent>) -> mpsc::Sender<ZCmd> {
-    let (tx, rx) = mpsc::channel(256);
+    let (tx, rx) = mpsc::channel(16);
     tokio::spawn(run(cfg, rx, events));
     tx
 }
 
-fn key_of(r: &pb::Route) -> (Vec<u8>, u32, u32) {
-    let p = r.prefix.clone().unwrap_or_default();
-    (p.addr, p.len, r.table)
-}
-
-fn key_of_key(k: &pb::RouteKey) -> (Vec<u8>, u32, u32) {
-    let p = k.prefix.clone().unwrap_or_default();
-    (p.addr, p.len, k.table)
-}
-
 struct State {
-    routes: HashMap<(Vec<u8>, u32, u32), pb::Route>,
     nexthops: HashSet<IpAddr>,
 }
 
 async fn run(cfg: ZConfig, mut cmds: mpsc::Receiver<ZCmd>, events: mpsc::Sender<ZEvent>) {
     let mut st = State {
-        routes: HashMap::new(),
         nexthops: HashSet::new(),
     };
     let mut delay = Duration::from_millis(200);
@@ -120,14 +114,7 @@ async fn run(cfg: ZConfig, mut cmds: mpsc::Receiver<ZCmd>, events: mpsc::Sender<
 
 fn apply(st: &mut State, c: &ZCmd) {
     match c {
-        ZCmd::Routes { add, del } => {
-            for k in del {
-                st.routes.remove(&key_of_key(k));
-            }
-            for r in add {
-                st.routes.insert(key_of(r), r.clone());
-            }
-        }
+        ZCmd::Routes { .. } => {}
         ZCmd::Nexthops {
             register,
             unregister,
@@ -155,8 +142,8 @@ async fn session(
         .max_decoding_message_size(transport::MAX_MESSAGE_SIZE)
         .max_encoding_message_size(transport::MAX_MESSAGE_SIZE);
 
-    // Route push stream: Hello, the full state, End-of-RIB.
-    let (push_tx, push_rx) = mpsc::channel::<pb::PushRequest>(16);
+    // Route push stream: Hello; the daemon re-sends its routes on Connected.
+    let (push_tx, push_rx) = mpsc::channel::<pb::PushRequest>(4);
     push_tx
         .send(pb::PushRequest {
             msg: Some(pb::push_request::Msg::Hello(pb::Hello {
@@ -173,31 +160,7 @@ async fn session(
         .map_err(|e| format!("PushRoutes: {}", e.message()))?
         .into_inner();
     let mut seq = 0u64;
-    let all: Vec<pb::Route> = st.routes.values().cloned().collect();
-    let mut chunks: Vec<Vec<pb::Route>> = all.chunks(BATCH).map(|c| c.to_vec()).collect();
-    if chunks.is_empty() {
-        chunks.push(Vec::new());
-    }
-    let n = chunks.len();
-    for (i, add) in chunks.into_iter().enumerate() {
-        seq += 1;
-        let b = pb::RouteBatch {
-            seq,
-            add,
-            del: Vec::new(),
-            end_of_rib: i + 1 == n,
-        };
-        push_tx
-            .send(pb::PushRequest {
-                msg: Some(pb::push_request::Msg::Batch(b)),
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    info!(
-        routes = st.routes.len(),
-        "connected to zebrad; routes re-sent"
-    );
+    info!("connected to zebrad");
 
     // Nexthop tracking stream.
     let (nht_tx, nht_rx) = mpsc::channel::<pb::NexthopRegistration>(16);
@@ -254,22 +217,29 @@ async fn session(
                 let Some(c) = c else { return Ok(()) };
                 apply(st, &c);
                 match c {
-                    ZCmd::Routes { add, del } => {
-                        // Large changes go in several batches.
+                    ZCmd::Routes { add, del, end_of_rib } => {
+                        // Large changes go in several batches; End-of-RIB
+                        // rides on the last one.
                         let mut add = add.into_iter().peekable();
                         let mut del = del.into_iter().peekable();
-                        while add.peek().is_some() || del.peek().is_some() {
+                        loop {
                             seq += 1;
+                            let d: Vec<pb::RouteKey> = del.by_ref().take(BATCH).collect();
+                            let a: Vec<pb::Route> = add.by_ref().take(BATCH).collect();
+                            let last = add.peek().is_none() && del.peek().is_none();
                             let b = pb::RouteBatch {
                                 seq,
-                                del: del.by_ref().take(BATCH).collect(),
-                                add: add.by_ref().take(BATCH).collect(),
-                                end_of_rib: false,
+                                add: a,
+                                del: d,
+                                end_of_rib: end_of_rib && last,
                             };
                             push_tx
                                 .send(pb::PushRequest { msg: Some(pb::push_request::Msg::Batch(b)) })
                                 .await
                                 .map_err(|e| e.to_string())?;
+                            if last {
+                                break;
+                            }
                         }
                     }
                     ZCmd::Nexthops { register, unregister } => {
