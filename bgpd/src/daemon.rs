@@ -477,25 +477,39 @@ impl Daemon {
                     })
                     .await;
             } else {
-                let add: Vec<zpb::Route> = out.zebra_add.iter().map(zebra_route).collect();
-                let del: Vec<zpb::RouteKey> = out
-                    .zebra_del
-                    .iter()
-                    .map(|p| zpb::RouteKey {
-                        prefix: Some(proto::prefix_to_wire(*p)),
-                        table: 0,
-                    })
-                    .collect();
-                if (!add.is_empty() || !del.is_empty())
-                    && z.send(ZCmd::Routes {
-                        add,
+                // In chunks, so that what waits for zebrad (the kernel is
+                // the slow part) is bounded: 16 chunks of 10k routes.
+                for chunk in out.zebra_del.chunks(zclient::BATCH) {
+                    let del = chunk
+                        .iter()
+                        .map(|p| zpb::RouteKey {
+                            prefix: Some(proto::prefix_to_wire(*p)),
+                            table: 0,
+                        })
+                        .collect();
+                    if z.send(ZCmd::Routes {
+                        add: Vec::new(),
                         del,
                         end_of_rib: false,
                     })
                     .await
                     .is_err()
-                {
-                    error!("zebrad client task stopped");
+                    {
+                        error!("zebrad client task stopped");
+                    }
+                }
+                for chunk in out.zebra_add.chunks(zclient::BATCH) {
+                    let add = chunk.iter().map(zebra_route).collect();
+                    if z.send(ZCmd::Routes {
+                        add,
+                        del: Vec::new(),
+                        end_of_rib: false,
+                    })
+                    .await
+                    .is_err()
+                    {
+                        error!("zebrad client task stopped");
+                    }
                 }
             }
             if !out.nht_register.is_empty() || !out.nht_unregister.is_empty() {
