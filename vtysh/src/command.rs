@@ -22,6 +22,8 @@ pub enum Command {
     ShowZebra,
     /// bgpd: `show [ip] bgp ...`, `clear bgp ...`
     Bgp(crate::bgp::BgpCmd),
+    /// ospfd: `show ip ospf ...`
+    Ospf(crate::ospf::OspfCmd),
     /// `help` / `?`
     Help,
 }
@@ -133,9 +135,20 @@ pub fn parse(line: &str) -> Result<Line, String> {
                     let sub = if v6 {
                         keyword(sub, &["route"])?
                     } else {
-                        keyword(sub, &["route", "rule", "bgp"])?
+                        keyword(sub, &["route", "rule", "bgp", "ospf"])?
                     };
-                    if sub == "bgp" {
+                    if sub == "ospf" {
+                        let rest: Vec<&str> = it.by_ref().collect();
+                        match crate::ospf::parse(&rest) {
+                            Some(r) => Command::Ospf(r?),
+                            None => {
+                                return Err(format!(
+                                    "% Unknown command: show ip ospf {}",
+                                    rest.join(" ")
+                                ))
+                            }
+                        }
+                    } else if sub == "bgp" {
                         let rest: Vec<&str> = it.by_ref().collect();
                         Command::Bgp(crate::bgp::parse_show(&rest, true)?)
                     } else if sub == "rule" {

@@ -6,6 +6,7 @@
 
 mod bgp;
 mod command;
+mod ospf;
 mod render;
 mod shell;
 
@@ -134,6 +135,7 @@ impl Shell {
                 let addr = Address::Unix(transport::socket_path(&self.run_dir, "bgpd"));
                 bgp::run(&b, json, &addr).await
             }
+            Command::Ospf(o) => ospf::run(&o, json, &self.run_dir).await,
             Command::ShowZebra => {
                 let r = self
                     .zebra()

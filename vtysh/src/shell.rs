@@ -66,6 +66,31 @@ const BGP_ARGS: &[Node] = &[
     JSON,
 ];
 
+const LSA_TYPES: &[Node] = &[n("detail", "every LSA in full", &[JSON]), JSON];
+const OSPF_ARGS: &[Node] = &[
+    n(
+        "interface",
+        "OSPF interfaces",
+        &[n("<NAME>", "one interface", &[JSON]), JSON],
+    ),
+    n("neighbor", "OSPF neighbors", &[JSON]),
+    n(
+        "database",
+        "the link-state database",
+        &[
+            n("router", "router LSAs", LSA_TYPES),
+            n("network", "network LSAs", LSA_TYPES),
+            n("summary", "summary LSAs", LSA_TYPES),
+            n("asbr-summary", "ASBR summary LSAs", LSA_TYPES),
+            n("external", "AS-external LSAs", LSA_TYPES),
+            n("detail", "every LSA in full", &[JSON]),
+            JSON,
+        ],
+    ),
+    n("route", "routes computed by SPF", &[JSON]),
+    JSON,
+];
+
 /// The command words.
 pub const TREE: &[Node] = &[
     n(
@@ -79,6 +104,7 @@ pub const TREE: &[Node] = &[
                     n("route", "the IPv4 RIB", ROUTE_ARGS),
                     n("rule", "policy-routing rules", &[JSON]),
                     n("bgp", "BGP (IPv4 unicast)", BGP_ARGS),
+                    n("ospf", "OSPF", OSPF_ARGS),
                 ],
             ),
             n("ipv6", "IPv6", &[n("route", "the IPv6 RIB", ROUTE_ARGS)]),
