@@ -160,7 +160,18 @@ impl Daemon {
         let (ktx, krx) = mpsc::channel(65536);
         fib::spawn_monitor(our_protocols(), ktx)?;
         let (otx, orx) = mpsc::channel(1024);
-        let writer = fib::spawn_writer(otx)?;
+        // Only failures come back: the RIB assumes success (and clears
+        // the prefix's last error) when it emits an op.
+        let writer = fib::writer::spawn_writer_with(
+            fib::WriterConfig {
+                report_success: false,
+                // A few batches ahead keep the kernel busy; more only
+                // hold memory.
+                queue_batches: 4,
+                ..fib::WriterConfig::default()
+            },
+            otx,
+        )?;
         let mut rib = Rib::new(rib_config(&cfg));
         let mut links = HashMap::new();
         for l in iface::dump_links().await? {

@@ -86,6 +86,10 @@ pub struct WriterConfig {
     pub queue_batches: usize,
     /// Receive buffer asked for (`SO_RCVBUFFORCE`).
     pub rcvbuf: usize,
+    /// Report ops the kernel accepted too (one outcome per op); when false
+    /// only failures come back, which spares a million outcomes on a full
+    /// table.
+    pub report_success: bool,
 }
 
 impl Default for WriterConfig {
@@ -95,6 +99,7 @@ impl Default for WriterConfig {
             max_in_flight: 4096,
             queue_batches: 16,
             rcvbuf: 64 << 20,
+            report_success: true,
         }
     }
 }
@@ -152,6 +157,7 @@ pub fn spawn_writer_with(
         sock,
         per_send,
         max_in_flight,
+        report_success: cfg.report_success,
         seq: 1,
         queue: VecDeque::new(),
         out: VecDeque::new(),
@@ -207,6 +213,7 @@ struct Writer {
     sock: TokioSocket,
     per_send: usize,
     max_in_flight: usize,
+    report_success: bool,
     /// Sequence number of the next request.
     seq: u32,
     queue: VecDeque<Pending>,
@@ -408,8 +415,10 @@ impl Writer {
         slots
             .iter()
             .filter_map(|s| match s.state {
-                State::Done(err) => Some(FibOutcome::of(&s.op, err)),
-                State::Resent | State::Waiting => None,
+                State::Done(err) if err.is_some() || self.report_success => {
+                    Some(FibOutcome::of(&s.op, err))
+                }
+                State::Done(_) | State::Resent | State::Waiting => None,
             })
             .collect()
     }

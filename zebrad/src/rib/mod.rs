@@ -1016,6 +1016,8 @@ impl Rib {
                 self.out
                     .fib
                     .push(FibOp::Replace(fib_route(prefix, table, g)));
+                // Presumed to succeed: only failures come back as outcomes.
+                d.fib_err = 0;
                 if inst != Some(gid) {
                     acquire = Some(gid);
                     release = inst;
