@@ -10,6 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::config::Locator;
 use ipnetwork::IpNetwork;
 use serde::Deserialize;
 use toml::Spanned;
@@ -18,15 +19,7 @@ use crate::packet::nlri::AfiSafi;
 use crate::packet::Community;
 use crate::policy::{self, Action, Disposition, Match, Policies, SetAction, Term};
 
-/// A config problem, located.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {key}: {msg}")]
-pub struct ConfigError {
-    pub file: String,
-    pub line: usize,
-    pub key: String,
-    pub msg: String,
-}
+pub use common::config::ConfigError;
 
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -192,60 +185,9 @@ struct RawTerm {
     add_communities: Vec<Spanned<String>>,
 }
 
-struct Loc<'a> {
-    file: &'a str,
-    text: &'a str,
-}
-
-type Span = std::ops::Range<usize>;
-
-impl Loc<'_> {
-    fn line(&self, offset: usize) -> usize {
-        self.text[..offset.min(self.text.len())]
-            .bytes()
-            .filter(|&b| b == b'\n')
-            .count()
-            + 1
-    }
-    fn err<T>(&self, span: Span, key: &str, msg: impl Into<String>) -> Result<T, ConfigError> {
-        Err(ConfigError {
-            file: self.file.to_string(),
-            line: self.line(span.start),
-            key: key.to_string(),
-            msg: msg.into(),
-        })
-    }
-    fn int(&self, v: &Spanned<i64>, key: &str, min: i64, max: i64) -> Result<i64, ConfigError> {
-        let n = *v.get_ref();
-        if n < min || n > max {
-            return self.err(v.span(), key, format!("{n} is out of range {min}..={max}"));
-        }
-        Ok(n)
-    }
-    fn addr(&self, v: &Spanned<String>, key: &str) -> Result<IpAddr, ConfigError> {
-        v.get_ref().parse().or_else(|_| {
-            self.err(
-                v.span(),
-                key,
-                format!("`{}` is not an IP address", v.get_ref()),
-            )
-        })
-    }
-    fn prefix(&self, v: &Spanned<String>, key: &str) -> Result<IpNetwork, ConfigError> {
-        proto::parse_prefix(v.get_ref()).or_else(|e| self.err(v.span(), key, e))
-    }
-}
-
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        file: file.clone(),
-        line: 0,
-        key: String::new(),
-        msg: format!("cannot read: {e}"),
-    })?;
-    parse(&file, &text)
+    parse(&path.display().to_string(), &common::config::read(path)?)
 }
 
 /// Parses a family name as FRR and BIRD operators write it.
@@ -259,22 +201,8 @@ pub fn parse_family(s: &str) -> Option<AfiSafi> {
 
 /// Validates config text; `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
-    let loc = Loc { file, text };
-    let raw: Raw = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| loc.line(s.start)).unwrap_or(0);
-        let msg = e.message().trim().to_string();
-        let key = msg
-            .split('`')
-            .nth(1)
-            .map(str::to_string)
-            .unwrap_or_default();
-        ConfigError {
-            file: file.to_string(),
-            line,
-            key,
-            msg,
-        }
-    })?;
+    let loc = Locator::new(file, text);
+    let raw: Raw = loc.parse()?;
     let b = raw.bgp.get_ref();
     let asn = loc.int(&b.asn, "bgp.asn", 1, u32::MAX as i64)? as u32;
     let router_id = match b.router_id.get_ref().parse::<Ipv4Addr>() {
@@ -321,20 +249,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     for n in &b.networks {
         networks.push(loc.prefix(n, "bgp.networks")?);
     }
-    let log_level = match &raw.log.level {
-        Some(l) => {
-            let ok = ["error", "warn", "info", "debug", "trace"];
-            if !ok.contains(&l.get_ref().as_str()) {
-                return loc.err(
-                    l.span(),
-                    "log.level",
-                    format!("must be one of {}", ok.join(", ")),
-                );
-            }
-            Some(l.get_ref().clone())
-        }
-        None => None,
-    };
+    let log_level = loc.log_level(&raw.log.level, "log.level")?;
     let mut redistribute = Vec::new();
     for r in &raw.redistribute {
         let x = r.get_ref();
@@ -617,7 +532,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
 }
 
 /// A hold time: 0 (no keepalives) or 3..=65535 (RFC 4271 §4.2).
-fn hold(loc: &Loc, v: &Spanned<i64>, key: &str) -> Result<u16, ConfigError> {
+fn hold(loc: &Locator<'_>, v: &Spanned<i64>, key: &str) -> Result<u16, ConfigError> {
     let n = loc.int(v, key, 0, 65535)?;
     if n == 1 || n == 2 {
         return loc.err(

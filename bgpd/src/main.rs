@@ -44,17 +44,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let level = std::env::var("BGPD_LOG")
-        .ok()
-        .or_else(|| cfg.log_level.clone())
-        .unwrap_or_else(|| "info".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&level).unwrap_or_else(|_| "info".into()),
-        )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+    common::logging::init("BGPD_LOG", cfg.log_level.as_deref());
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

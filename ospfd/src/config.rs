@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
+use common::config::Locator;
 use proto::Source;
 use serde::Deserialize;
 use toml::Spanned;
@@ -22,15 +23,7 @@ use crate::interface::{IfaceParams, IfaceType};
 use crate::lsa::ExternalMetricType;
 use crate::packet::{AuthConfig, Md5Key, MD5_DIGEST_LEN};
 
-/// A config problem, located.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {key}: {msg}")]
-pub struct ConfigError {
-    pub file: String,
-    pub line: usize,
-    pub key: String,
-    pub msg: String,
-}
+pub use common::config::ConfigError;
 
 /// One redistributed source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,58 +157,12 @@ struct RawRedist {
     metric_type: Option<Spanned<i64>>,
 }
 
-struct Locator<'a> {
-    file: &'a str,
-    text: &'a str,
+/// ospfd's own value kinds, on top of the shared locator.
+trait OspfLocator {
+    fn area_id(&self, v: &Spanned<AreaId>, key: &str) -> Result<Ipv4Addr, ConfigError>;
 }
 
-impl Locator<'_> {
-    fn line(&self, offset: usize) -> usize {
-        self.text
-            .get(..offset.min(self.text.len()))
-            .unwrap_or("")
-            .bytes()
-            .filter(|&b| b == b'\n')
-            .count()
-            + 1
-    }
-
-    fn err<T>(
-        &self,
-        span: std::ops::Range<usize>,
-        key: &str,
-        msg: impl Into<String>,
-    ) -> Result<T, ConfigError> {
-        Err(ConfigError {
-            file: self.file.to_string(),
-            line: self.line(span.start),
-            key: key.to_string(),
-            msg: msg.into(),
-        })
-    }
-
-    fn int(&self, v: &Spanned<i64>, key: &str, min: i64, max: i64) -> Result<i64, ConfigError> {
-        let n = *v.get_ref();
-        if n < min || n > max {
-            return self.err(v.span(), key, format!("{n} is out of range {min}..={max}"));
-        }
-        Ok(n)
-    }
-
-    fn opt_int(
-        &self,
-        v: &Option<Spanned<i64>>,
-        key: &str,
-        min: i64,
-        max: i64,
-        default: i64,
-    ) -> Result<i64, ConfigError> {
-        match v {
-            Some(v) => self.int(v, key, min, max),
-            None => Ok(default),
-        }
-    }
-
+impl OspfLocator for Locator<'_> {
     fn area_id(&self, v: &Spanned<AreaId>, key: &str) -> Result<Ipv4Addr, ConfigError> {
         match v.get_ref() {
             AreaId::Num(n) if (0..=i64::from(u32::MAX)).contains(n) => {
@@ -235,34 +182,13 @@ impl Locator<'_> {
 
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        file: file.clone(),
-        line: 0,
-        key: String::new(),
-        msg: format!("cannot read: {e}"),
-    })?;
-    parse(&file, &text)
+    parse(&path.display().to_string(), &common::config::read(path)?)
 }
 
 /// Validates config text; `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
-    let loc = Locator { file, text };
-    let raw: Raw = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| loc.line(s.start)).unwrap_or(0);
-        let msg = e.message().trim().to_string();
-        let key = msg
-            .split('`')
-            .nth(1)
-            .map(str::to_string)
-            .unwrap_or_default();
-        ConfigError {
-            file: file.to_string(),
-            line,
-            key,
-            msg,
-        }
-    })?;
+    let loc = Locator::new(file, text);
+    let raw: Raw = loc.parse()?;
     let router_id: Ipv4Addr = match raw.router_id.get_ref().parse() {
         Ok(a) if a != Ipv4Addr::UNSPECIFIED => a,
         _ => {
@@ -283,20 +209,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         4_294_967,
         100,
     )? as u32;
-    let log_level = match raw.log.level {
-        Some(l) => {
-            let ok = ["error", "warn", "info", "debug", "trace"];
-            if !ok.contains(&l.get_ref().as_str()) {
-                return loc.err(
-                    l.span(),
-                    "log.level",
-                    format!("must be one of {}", ok.join(", ")),
-                );
-            }
-            Some(l.into_inner())
-        }
-        None => None,
-    };
+    let log_level = loc.log_level(&raw.log.level, "log.level")?;
     let spf = SpfThrottle {
         delay: loc.opt_int(&raw.spf.delay, "spf.delay", 0, 600_000, 0)? as u64,
         initial_hold: loc.opt_int(&raw.spf.initial_hold, "spf.initial_hold", 0, 600_000, 50)?

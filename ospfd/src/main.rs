@@ -50,17 +50,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let level = std::env::var("OSPFD_LOG")
-        .ok()
-        .or_else(|| cfg.log_level.clone())
-        .unwrap_or_else(|| "info".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&level).unwrap_or_else(|_| "info".into()),
-        )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+    common::logging::init("OSPFD_LOG", cfg.log_level.as_deref());
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
