@@ -363,6 +363,17 @@ impl Zebra for ZebraService {
         ))
     }
 
+    async fn show_services(
+        &self,
+        request: Request<pb::ShowServicesRequest>,
+    ) -> Result<Response<pb::ShowServicesReply>, Status> {
+        let name = request.into_inner().name;
+        Ok(Response::new(
+            self.ask(|reply| RibCmd::ShowServices { name, reply })
+                .await?,
+        ))
+    }
+
     async fn reload(
         &self,
         _request: Request<pb::ReloadRequest>,

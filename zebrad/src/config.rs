@@ -1,6 +1,6 @@
 //! zebrad's configuration file (TOML; every key is documented in
-//! `conf/zebrad.toml`): the API listeners, RIB tunables, static routes and
-//! policy-routing rules.
+//! `conf/zebrad.toml`): the API listeners, RIB tunables, static routes,
+//! policy-routing rules and anycast services.
 //!
 //! Loading validates everything and reports the first problem with the file,
 //! line and key, so `zebrad --check` tells an operator exactly what to fix.
@@ -9,22 +9,15 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use ipnetwork::IpNetwork;
+use common::config::Locator;
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::rib::{NexthopIn, RouteIn, RouteKind, MAIN_TABLE};
 
-/// A config problem, located.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {key}: {msg}")]
-pub struct ConfigError {
-    pub file: String,
-    pub line: usize,
-    pub key: String,
-    pub msg: String,
-}
+pub use common::config::ConfigError;
 
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +32,7 @@ pub struct Config {
     pub log_level: Option<String>,
     pub statics: Vec<RouteIn>,
     pub rules: Vec<Rule>,
+    pub services: Vec<crate::anycast::Service>,
 }
 
 impl Default for Config {
@@ -52,6 +46,7 @@ impl Default for Config {
             log_level: None,
             statics: Vec::new(),
             rules: Vec::new(),
+            services: Vec::new(),
         }
     }
 }
@@ -72,6 +67,8 @@ struct Raw {
     statics: Vec<Spanned<RawStatic>>,
     #[serde(default, rename = "rule")]
     rules: Vec<Spanned<RawRule>>,
+    #[serde(default, rename = "service")]
+    services: Vec<Spanned<RawService>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -139,84 +136,93 @@ struct RawRule {
     family: Option<Spanned<String>>,
 }
 
-struct Locator<'a> {
-    file: &'a str,
-    text: &'a str,
+/// A number of seconds, integer or not.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(untagged)]
+enum Secs {
+    Int(i64),
+    Float(f64),
 }
 
-impl Locator<'_> {
-    fn line(&self, offset: usize) -> usize {
-        self.text[..offset.min(self.text.len())]
-            .bytes()
-            .filter(|&b| b == b'\n')
-            .count()
-            + 1
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    name: Spanned<String>,
+    prefixes: Spanned<Vec<String>>,
+    interface: Option<Spanned<String>>,
+    combine: Option<Spanned<String>>,
+    interval: Option<Spanned<Secs>>,
+    fast_interval: Option<Spanned<Secs>>,
+    timeout: Option<Spanned<Secs>>,
+    rise: Option<Spanned<i64>>,
+    fall: Option<Spanned<i64>>,
+    down_action: Option<Spanned<String>>,
+    depref_metric: Option<Spanned<i64>>,
+    remove_delay: Option<Spanned<Secs>>,
+    #[serde(default)]
+    check: Vec<Spanned<RawCheck>>,
+    damping: Option<Spanned<RawDamping>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    target: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
+    host: Option<String>,
+    status: Option<Spanned<i64>>,
+    body: Option<String>,
+    server: Option<Spanned<String>>,
+    name: Option<Spanned<String>>,
+    qtype: Option<Spanned<String>>,
+    rcode: Option<Spanned<String>>,
+    command: Option<Spanned<String>>,
+    timeout: Option<Spanned<Secs>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDamping {
+    half_life: Option<Spanned<Secs>>,
+    penalty: Option<Spanned<i64>>,
+    suppress: Option<Spanned<i64>>,
+    reuse: Option<Spanned<i64>>,
+    max_hold: Option<Spanned<Secs>>,
+}
+
+/// A duration in seconds within `min..=max`.
+fn secs(
+    loc: &Locator,
+    v: &Spanned<Secs>,
+    key: &str,
+    min: f64,
+    max: f64,
+) -> Result<Duration, ConfigError> {
+    let n = match *v.get_ref() {
+        Secs::Int(i) => i as f64,
+        Secs::Float(f) => f,
+    };
+    if !(min..=max).contains(&n) {
+        return loc.err(
+            v.span(),
+            key,
+            format!("{n} seconds is out of range {min}..={max}"),
+        );
     }
-    fn err<T>(
-        &self,
-        span: std::ops::Range<usize>,
-        key: &str,
-        msg: impl Into<String>,
-    ) -> Result<T, ConfigError> {
-        Err(ConfigError {
-            file: self.file.to_string(),
-            line: self.line(span.start),
-            key: key.to_string(),
-            msg: msg.into(),
-        })
-    }
-    fn int(&self, v: &Spanned<i64>, key: &str, min: i64, max: i64) -> Result<i64, ConfigError> {
-        let n = *v.get_ref();
-        if n < min || n > max {
-            return self.err(v.span(), key, format!("{n} is out of range {min}..={max}"));
-        }
-        Ok(n)
-    }
-    fn prefix(&self, v: &Spanned<String>, key: &str) -> Result<IpNetwork, ConfigError> {
-        proto::parse_prefix(v.get_ref()).or_else(|e| self.err(v.span(), key, e))
-    }
-    fn addr(
-        &self,
-        s: &str,
-        span: std::ops::Range<usize>,
-        key: &str,
-    ) -> Result<IpAddr, ConfigError> {
-        s.parse()
-            .or_else(|_| self.err(span, key, format!("`{s}` is not an IP address")))
-    }
+    Ok(Duration::from_secs_f64(n))
 }
 
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        file: file.clone(),
-        line: 0,
-        key: String::new(),
-        msg: format!("cannot read: {e}"),
-    })?;
-    parse(&file, &text)
+    parse(&path.display().to_string(), &common::config::read(path)?)
 }
 
 /// Validates config text; `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
-    let loc = Locator { file, text };
-    let raw: Raw = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| loc.line(s.start)).unwrap_or(0);
-        // The parser's message names the offending key ("unknown field `x`").
-        let msg = e.message().trim().to_string();
-        let key = msg
-            .split('`')
-            .nth(1)
-            .map(str::to_string)
-            .unwrap_or_default();
-        ConfigError {
-            file: file.to_string(),
-            line,
-            key,
-            msg,
-        }
-    })?;
+    let loc = Locator::new(file, text);
+    let raw: Raw = loc.parse()?;
     let mut cfg = Config {
         socket: raw.api.socket.map(PathBuf::from),
         ..Config::default()
@@ -238,17 +244,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         cfg.stale_time = loc.int(v, "rib.stale_time", 0, 86400)? as u64;
     }
     cfg.resolve_via_default = raw.rib.resolve_via_default.unwrap_or(false);
-    if let Some(l) = raw.log.level {
-        let ok = ["error", "warn", "info", "debug", "trace"];
-        if !ok.contains(&l.get_ref().as_str()) {
-            return loc.err(
-                l.span(),
-                "log.level",
-                format!("must be one of {}", ok.join(", ")),
-            );
-        }
-        cfg.log_level = Some(l.into_inner());
-    }
+    cfg.log_level = loc.log_level(&raw.log.level, "log.level")?;
     for s in &raw.statics {
         let route = static_route(&loc, s)?;
         if let Some(dup) = cfg
@@ -267,10 +263,334 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     for r in &raw.rules {
         cfg.rules.push(rule(&loc, r)?);
     }
+    for s in &raw.services {
+        let svc = service(&loc, s)?;
+        if cfg.services.iter().any(|o| o.name == svc.name) {
+            return loc.err(
+                s.get_ref().name.span(),
+                "service.name",
+                format!("service `{}` is configured twice", svc.name),
+            );
+        }
+        for p in &svc.prefixes {
+            if let Some(o) = cfg.services.iter().find(|o| o.prefixes.contains(p)) {
+                return loc.err(
+                    s.get_ref().prefixes.span(),
+                    "service.prefixes",
+                    format!("{p} is already a prefix of service `{}`", o.name),
+                );
+            }
+        }
+        cfg.services.push(svc);
+    }
     Ok(cfg)
 }
 
-fn static_route(loc: &Locator, s: &Spanned<RawStatic>) -> Result<RouteIn, ConfigError> {
+fn service(loc: &Locator, s: &Spanned<RawService>) -> Result<crate::anycast::Service, ConfigError> {
+    use crate::anycast::{Combine, DownAction, Service};
+    let r = s.get_ref();
+    let name = r.name.get_ref().trim().to_string();
+    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return loc.err(
+            r.name.span(),
+            "service.name",
+            "must be non-empty, without spaces",
+        );
+    }
+    let mut prefixes = Vec::new();
+    for p in r.prefixes.get_ref() {
+        let net = proto::parse_prefix(p)
+            .or_else(|e| loc.err(r.prefixes.span(), "service.prefixes", e))?;
+        if !prefixes.contains(&net) {
+            prefixes.push(net);
+        }
+    }
+    if prefixes.is_empty() {
+        return loc.err(
+            r.prefixes.span(),
+            "service.prefixes",
+            "needs at least one prefix",
+        );
+    }
+    let mut svc = Service::new(&name, prefixes, Vec::new());
+    if let Some(i) = &r.interface {
+        if i.get_ref().is_empty() {
+            return loc.err(i.span(), "service.interface", "is empty");
+        }
+        svc.interface = Some(i.get_ref().clone());
+    }
+    if let Some(c) = &r.combine {
+        svc.combine = match c.get_ref().as_str() {
+            "all" => Combine::All,
+            "any" => Combine::Any,
+            o => {
+                return loc.err(
+                    c.span(),
+                    "service.combine",
+                    format!("`{o}` is not all or any"),
+                )
+            }
+        };
+    }
+    if let Some(v) = &r.interval {
+        svc.interval = secs(loc, v, "service.interval", 0.05, 3600.0)?;
+    }
+    if let Some(v) = &r.fast_interval {
+        svc.fast_interval = secs(loc, v, "service.fast_interval", 0.05, 3600.0)?;
+    }
+    if let Some(v) = &r.remove_delay {
+        svc.remove_delay = secs(loc, v, "service.remove_delay", 0.0, 600.0)?;
+    }
+    let timeout = match &r.timeout {
+        Some(v) => secs(loc, v, "service.timeout", 0.01, 600.0)?,
+        None => Duration::from_secs(1),
+    };
+    if let Some(v) = &r.rise {
+        svc.rise = loc.int(v, "service.rise", 1, 1000)? as u32;
+    }
+    if let Some(v) = &r.fall {
+        svc.fall = loc.int(v, "service.fall", 1, 1000)? as u32;
+    }
+    if let Some(d) = &r.down_action {
+        svc.down_action = match d.get_ref().as_str() {
+            "withdraw" => DownAction::Withdraw,
+            "depref" => DownAction::Depref,
+            o => {
+                return loc.err(
+                    d.span(),
+                    "service.down_action",
+                    format!("`{o}` is not withdraw or depref"),
+                )
+            }
+        };
+    }
+    if let Some(v) = &r.depref_metric {
+        svc.depref_metric = loc.int(v, "service.depref_metric", 1, u32::MAX as i64)? as u32;
+    }
+    for c in &r.check {
+        svc.checks.push(check(loc, c, timeout)?);
+    }
+    if svc.checks.is_empty() {
+        return loc.err(
+            s.span(),
+            "service.check",
+            format!("service `{name}` needs at least one [[service.check]]"),
+        );
+    }
+    if let Some(d) = &r.damping {
+        let x = d.get_ref();
+        let mut p = crate::anycast::fsm::DampingParams::default();
+        if let Some(v) = &x.half_life {
+            p.half_life = secs(loc, v, "service.damping.half_life", 1.0, 86400.0)?;
+        }
+        if let Some(v) = &x.max_hold {
+            p.max_hold = secs(loc, v, "service.damping.max_hold", 1.0, 86400.0)?;
+        }
+        if let Some(v) = &x.penalty {
+            p.penalty = loc.int(v, "service.damping.penalty", 1, 1_000_000)? as f64;
+        }
+        if let Some(v) = &x.suppress {
+            p.suppress = loc.int(v, "service.damping.suppress", 1, 1_000_000)? as f64;
+        }
+        if let Some(v) = &x.reuse {
+            p.reuse = loc.int(v, "service.damping.reuse", 1, 1_000_000)? as f64;
+        }
+        if p.reuse >= p.suppress {
+            return loc.err(
+                d.span(),
+                "service.damping.reuse",
+                "must be below `suppress`",
+            );
+        }
+        svc.damping = Some(p);
+    }
+    Ok(svc)
+}
+
+fn socket_addr(
+    loc: &Locator,
+    v: &Spanned<String>,
+    key: &str,
+) -> Result<std::net::SocketAddr, ConfigError> {
+    v.get_ref().parse().or_else(|_| {
+        loc.err(
+            v.span(),
+            key,
+            format!(
+                "`{}` is not address:port (IPv6 as [addr]:port)",
+                v.get_ref()
+            ),
+        )
+    })
+}
+
+/// Splits `http://HOST[:PORT]/PATH` (HOST an IP address, IPv6 in brackets)
+/// into the socket address, the host text and the path.
+fn http_url(url: &str) -> Result<(std::net::SocketAddr, String, String), String> {
+    if url.starts_with("https://") {
+        return Err("https is not supported; use an http:// URL or a command check".into());
+    }
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("`{url}` does not start with http://"))?;
+    let (hostport, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].to_string()),
+        None => (rest, "/".to_string()),
+    };
+    let (host, port) = if let Some(h) = hostport.strip_prefix('[') {
+        let (h, p) = h
+            .split_once(']')
+            .ok_or_else(|| format!("`{url}`: unclosed ["))?;
+        (h, p.strip_prefix(':').unwrap_or(""))
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, p),
+            None => (hostport, ""),
+        }
+    };
+    let ip: IpAddr = host
+        .parse()
+        .map_err(|_| format!("`{url}`: the host must be an IP address"))?;
+    let port: u16 = if port.is_empty() {
+        80
+    } else {
+        port.parse().map_err(|_| format!("`{url}`: bad port"))?
+    };
+    Ok((
+        std::net::SocketAddr::new(ip, port),
+        hostport.to_string(),
+        path,
+    ))
+}
+
+fn check(
+    loc: &Locator,
+    c: &Spanned<RawCheck>,
+    default_timeout: Duration,
+) -> Result<crate::anycast::Check, ConfigError> {
+    use crate::anycast::check::{QTYPES, RCODES};
+    use crate::anycast::{Check, CheckKind};
+    let x = c.get_ref();
+    let need = |v: &Option<Spanned<String>>, key: &str| -> Result<Spanned<String>, ConfigError> {
+        match v {
+            Some(v) => Ok(v.clone()),
+            None => loc.err(
+                c.span(),
+                key,
+                format!(
+                    "a {} check needs `{}`",
+                    x.kind.get_ref(),
+                    key.rsplit('.').next().unwrap_or(key)
+                ),
+            ),
+        }
+    };
+    let kind = match x.kind.get_ref().as_str() {
+        "tcp" => CheckKind::Tcp {
+            target: socket_addr(
+                loc,
+                &need(&x.target, "service.check.target")?,
+                "service.check.target",
+            )?,
+        },
+        "http" => {
+            let url = need(&x.url, "service.check.url")?;
+            let (target, hostport, path) =
+                http_url(url.get_ref()).or_else(|e| loc.err(url.span(), "service.check.url", e))?;
+            let status = match &x.status {
+                Some(s) => loc.int(s, "service.check.status", 100, 599)? as u16,
+                None => 200,
+            };
+            CheckKind::Http {
+                target,
+                host: x.host.clone().unwrap_or(hostport),
+                path,
+                status,
+                body: x.body.clone(),
+            }
+        }
+        "dns" => {
+            let server = socket_addr(
+                loc,
+                &need(&x.server, "service.check.server")?,
+                "service.check.server",
+            )?;
+            let name = need(&x.name, "service.check.name")?;
+            let qtype = match &x.qtype {
+                Some(q) => match QTYPES
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(q.get_ref()))
+                {
+                    Some((_, v)) => *v,
+                    None => {
+                        return loc.err(
+                            q.span(),
+                            "service.check.qtype",
+                            format!(
+                                "`{}` is not one of {}",
+                                q.get_ref(),
+                                QTYPES.map(|x| x.0).join(", ")
+                            ),
+                        )
+                    }
+                },
+                None => 1,
+            };
+            let rcode = match &x.rcode {
+                Some(q) => match RCODES
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(q.get_ref()))
+                {
+                    Some((_, v)) => *v,
+                    None => {
+                        return loc.err(
+                            q.span(),
+                            "service.check.rcode",
+                            format!(
+                                "`{}` is not one of {}",
+                                q.get_ref(),
+                                RCODES.map(|x| x.0).join(", ")
+                            ),
+                        )
+                    }
+                },
+                None => 0,
+            };
+            if let Err(e) = crate::anycast::check::dns_query(0, name.get_ref(), qtype) {
+                return loc.err(name.span(), "service.check.name", e);
+            }
+            CheckKind::Dns {
+                server,
+                name: name.get_ref().clone(),
+                qtype,
+                rcode,
+            }
+        }
+        "command" => {
+            let cmd = need(&x.command, "service.check.command")?;
+            if cmd.get_ref().trim().is_empty() {
+                return loc.err(cmd.span(), "service.check.command", "is empty");
+            }
+            CheckKind::Command {
+                command: cmd.get_ref().clone(),
+            }
+        }
+        o => {
+            return loc.err(
+                x.kind.span(),
+                "service.check.type",
+                format!("`{o}` is not one of tcp, http, dns, command"),
+            )
+        }
+    };
+    let timeout = match &x.timeout {
+        Some(v) => secs(loc, v, "service.check.timeout", 0.01, 600.0)?,
+        None => default_timeout,
+    };
+    Ok(Check { kind, timeout })
+}
+
+fn static_route(loc: &Locator<'_>, s: &Spanned<RawStatic>) -> Result<RouteIn, ConfigError> {
     let r = s.get_ref();
     let prefix = loc.prefix(&r.prefix, "static.prefix")?;
     let kind = match r.kind.as_ref().map(|k| (k.get_ref().as_str(), k.span())) {
@@ -294,7 +614,7 @@ fn static_route(loc: &Locator, s: &Spanned<RawStatic>) -> Result<RouteIn, Config
             OneOrMany::Many(g) => g.clone(),
         };
         for g in gws {
-            let a = loc.addr(&g, v.span(), "static.via")?;
+            let a = loc.addr_at(&g, v.span(), "static.via")?;
             if !family_ok(&a) {
                 return loc.err(
                     v.span(),
@@ -319,7 +639,7 @@ fn static_route(loc: &Locator, s: &Spanned<RawStatic>) -> Result<RouteIn, Config
         let n = nh.get_ref();
         let gateway = match &n.via {
             Some(v) => {
-                let a = loc.addr(v.get_ref(), v.span(), "static.nexthop.via")?;
+                let a = loc.addr(v, "static.nexthop.via")?;
                 if !family_ok(&a) {
                     return loc.err(
                         v.span(),
@@ -385,7 +705,7 @@ fn static_route(loc: &Locator, s: &Spanned<RawStatic>) -> Result<RouteIn, Config
     })
 }
 
-fn table_id(loc: &Locator, t: &Spanned<i64>, key: &str) -> Result<u32, ConfigError> {
+fn table_id(loc: &Locator<'_>, t: &Spanned<i64>, key: &str) -> Result<u32, ConfigError> {
     let n = loc.int(t, key, 1, u32::MAX as i64)?;
     if n == 255 {
         return loc.err(t.span(), key, "table 255 is the kernel's local table");
@@ -393,7 +713,7 @@ fn table_id(loc: &Locator, t: &Spanned<i64>, key: &str) -> Result<u32, ConfigErr
     Ok(n as u32)
 }
 
-fn rule(loc: &Locator, r: &Spanned<RawRule>) -> Result<Rule, ConfigError> {
+fn rule(loc: &Locator<'_>, r: &Spanned<RawRule>) -> Result<Rule, ConfigError> {
     let x = r.get_ref();
     let priority = loc.int(&x.priority, "rule.priority", 1, 32765)? as u32;
     let table = table_id(loc, &x.table, "rule.table")?;
@@ -562,5 +882,148 @@ table = 1000
 
         let e = err("[rib\n");
         assert_eq!(e.line, 1);
+    }
+
+    const SERVICE: &str = r#"
+[[service]]
+name = "dns"
+prefixes = ["203.0.113.53/32", "2001:db8:53::53/128"]
+interface = "lo"
+combine = "any"
+interval = 5
+fast_interval = 0.5
+timeout = 0.8
+rise = 3
+fall = 1
+down_action = "depref"
+depref_metric = 5000
+remove_delay = 1.5
+[[service.check]]
+type = "dns"
+server = "127.0.0.1:53"
+name = "example.com"
+qtype = "AAAA"
+rcode = "NXDOMAIN"
+[[service.check]]
+type = "http"
+url = "http://[::1]:8080/health"
+status = 204
+body = "ok"
+timeout = 2
+[[service.check]]
+type = "tcp"
+target = "127.0.0.1:53"
+[[service.check]]
+type = "command"
+command = "test -e /run/ok"
+[service.damping]
+half_life = 30
+suppress = 3000
+
+[[service]]
+name = "web"
+prefixes = ["203.0.113.80/32"]
+[[service.check]]
+type = "http"
+url = "http://127.0.0.1/"
+"#;
+
+    #[test]
+    fn services() {
+        use crate::anycast::{CheckKind, Combine, DownAction};
+        let c = parse("z.toml", SERVICE).unwrap();
+        let s = &c.services[0];
+        assert_eq!(s.name, "dns");
+        assert_eq!(s.prefixes.len(), 2);
+        assert_eq!(s.interface.as_deref(), Some("lo"));
+        assert_eq!(s.combine, Combine::Any);
+        assert_eq!(s.interval, Duration::from_secs(5));
+        assert_eq!(s.fast_interval, Duration::from_millis(500));
+        assert_eq!((s.rise, s.fall), (3, 1));
+        assert_eq!((s.down_action, s.depref_metric), (DownAction::Depref, 5000));
+        assert_eq!(s.remove_delay, Duration::from_millis(1500));
+        assert_eq!(
+            s.checks[0].kind,
+            CheckKind::Dns {
+                server: "127.0.0.1:53".parse().unwrap(),
+                name: "example.com".into(),
+                qtype: 28,
+                rcode: 3
+            }
+        );
+        assert_eq!(s.checks[0].timeout, Duration::from_millis(800));
+        assert_eq!(
+            s.checks[1].kind,
+            CheckKind::Http {
+                target: "[::1]:8080".parse().unwrap(),
+                host: "[::1]:8080".into(),
+                path: "/health".into(),
+                status: 204,
+                body: Some("ok".into())
+            }
+        );
+        assert_eq!(s.checks[1].timeout, Duration::from_secs(2));
+        let d = s.damping.unwrap();
+        assert_eq!(
+            (d.half_life, d.suppress, d.reuse),
+            (Duration::from_secs(30), 3000.0, 750.0)
+        );
+        let w = &c.services[1];
+        assert_eq!((w.rise, w.fall, w.interval), (2, 2, Duration::from_secs(2)));
+        assert_eq!(w.fast_interval, Duration::from_secs(1));
+        assert_eq!(w.down_action, DownAction::Withdraw);
+        assert_eq!(w.damping, None);
+        let CheckKind::Http { target, path, .. } = &w.checks[0].kind else {
+            panic!()
+        };
+        assert_eq!((target.port(), path.as_str()), (80, "/"));
+    }
+
+    #[test]
+    fn service_errors_name_line_and_key() {
+        let svc = |body: &str| {
+            format!("[[service]]\nname = \"s\"\nprefixes = [\"203.0.113.1/32\"]\n{body}")
+        };
+        let chk = "[[service.check]]\ntype = \"tcp\"\ntarget = \"127.0.0.1:80\"\n";
+        let e = err(&svc(""));
+        assert_eq!(e.key, "service.check");
+        let e = err(&svc(&format!("rise = 0\n{chk}")));
+        assert_eq!((e.line, e.key.as_str()), (4, "service.rise"));
+        let e = err(&svc(&format!("interval = -1\n{chk}")));
+        assert_eq!((e.line, e.key.as_str()), (4, "service.interval"));
+        let e = err(&svc(&format!("down_action = \"panic\"\n{chk}")));
+        assert_eq!((e.line, e.key.as_str()), (4, "service.down_action"));
+        let e = err(&svc(
+            "[[service.check]]\ntype = \"tcp\"\ntarget = \"localhost\"\n",
+        ));
+        assert_eq!((e.line, e.key.as_str()), (6, "service.check.target"));
+        let e = err(&svc("[[service.check]]\ntype = \"ping\"\n"));
+        assert_eq!((e.line, e.key.as_str()), (5, "service.check.type"));
+        let e = err(&svc(
+            "[[service.check]]\ntype = \"http\"\nurl = \"https://192.0.2.1/\"\n",
+        ));
+        assert_eq!((e.line, e.key.as_str()), (6, "service.check.url"));
+        let e = err(&svc("[[service.check]]\ntype = \"dns\"\nserver = \"127.0.0.1:53\"\nname = \"x\"\nrcode = \"BOGUS\"\n"));
+        assert_eq!((e.line, e.key.as_str()), (8, "service.check.rcode"));
+        let e = err(&svc(
+            "[[service.check]]\ntype = \"dns\"\nserver = \"127.0.0.1:53\"\n",
+        ));
+        assert_eq!(e.key, "service.check.name");
+        let e = err("[[service]]\nname = \"s\"\nprefixes = [\"203.0.113.1/24\"]\n");
+        assert_eq!((e.line, e.key.as_str()), (3, "service.prefixes"));
+        let two = format!("{}{chk}{}{chk}", svc(""), svc("").replace("\"s\"", "\"t\""));
+        let e = err(&two);
+        assert!(e.msg.contains("already a prefix of service `s`"), "{e}");
+        let two = format!(
+            "{}{chk}{}{chk}",
+            svc(""),
+            svc("").replace("203.0.113.1", "203.0.113.2")
+        );
+        let e = err(&two);
+        assert_eq!(e.key, "service.name");
+        let e = err(&svc(&format!("bogus = 1\n{chk}")));
+        assert_eq!((e.line, e.key.as_str()), (4, "bogus"));
+        let e = err(&svc(&format!("{chk}[service.damping]\nsuppress = 100\n")));
+        assert_eq!(e.key, "service.damping.reuse");
     }
 }

@@ -12,6 +12,11 @@
 //! not in it are removed then; adopted routes of protocol clients (bgp,
 //! ospf, ...) wait for their client to come back, and those nobody
 //! re-announces expire after the stale time.
+//!
+//! Anycast services ([`crate::anycast`]) live here too: the manager's check
+//! and address tasks report through a bounded channel, the RIB task applies
+//! the resulting routes as the `anycast` client, and starts address
+//! removals only after the withdrawals went out (see `run`).
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -25,6 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 use tonic::Status;
 use tracing::{debug, error, info, warn};
 
+use crate::anycast;
 use crate::config::{self, Config, Rule};
 use crate::fib::{self, FibOutcome, FibWriter, KernelEvent};
 use crate::iface::{self, Link};
@@ -101,6 +107,17 @@ pub enum RibCmd {
     Reload {
         reply: Option<Reply<pb::ReloadReply>>,
     },
+    ShowServices {
+        name: String,
+        reply: Reply<pb::ShowServicesReply>,
+    },
+    /// A clean stop: anycast prefixes are withdrawn (and flushed to the
+    /// subscribers) before the reply, which carries the service addresses
+    /// (ifindex, address) the caller removes once the protocols had time
+    /// to send the withdrawals.
+    Shutdown {
+        reply: Reply<Vec<(u32, IpNetwork)>>,
+    },
 }
 
 struct RedistSub {
@@ -131,6 +148,9 @@ pub struct Daemon {
     iface_watchers: Vec<mpsc::Sender<Result<pb::InterfaceEvent, Status>>>,
     client_stale: HashMap<ClientId, Duration>,
     started: Instant,
+    anycast: anycast::Manager,
+    anycast_client: ClientId,
+    anycast_rx: Option<mpsc::Receiver<anycast::Event>>,
 }
 
 /// Kernel protocol ids zebrad installs with.
@@ -203,6 +223,8 @@ impl Daemon {
             adopted, kernel, "read the kernel; adopted routes stay until re-announced or stale"
         );
         let (static_client, _) = rib.connect(Source::Static, "config");
+        let (anycast_client, _) = rib.connect(Source::Anycast, "services");
+        let (atx, arx) = mpsc::channel(anycast::EVENT_QUEUE);
         let mut d = Daemon {
             rib,
             cfg: Config::default(),
@@ -217,9 +239,15 @@ impl Daemon {
             iface_watchers: Vec::new(),
             client_stale: HashMap::new(),
             started: Instant::now(),
+            anycast: anycast::Manager::new(atx),
+            anycast_client,
+            anycast_rx: Some(arx),
         };
         d.apply_config(cfg).await;
         d.rib.end_of_rib(static_client);
+        // Services start unconfirmed: anycast routes of an earlier life go
+        // until the checks confirm them again.
+        d.rib.end_of_rib(anycast_client);
         d.flush().await;
         Ok((d, krx, orx))
     }
@@ -232,8 +260,17 @@ impl Daemon {
         mut outcomes: mpsc::Receiver<Vec<FibOutcome>>,
     ) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let Some(mut anycast_rx) = self.anycast_rx.take() else {
+            error!("the RIB task was started twice");
+            return;
+        };
         loop {
             tokio::select! {
+                Some(ev) = anycast_rx.recv() => {
+                    let rib = &self.rib;
+                    let actions = self.anycast.event(ev, Instant::now(), &|n| rib.ifindex(n));
+                    self.apply_anycast(actions);
+                }
                 c = cmds.recv() => match c {
                     Some(c) => self.command(c).await,
                     None => break,
@@ -262,9 +299,53 @@ impl Daemon {
                     if n > 0 {
                         info!(routes = n, "stale routes expired");
                     }
+                    let rib = &self.rib;
+                    let actions = self.anycast.tick(Instant::now(), &|n| rib.ifindex(n));
+                    self.apply_anycast(actions);
                 }
             }
             self.flush().await;
+            // Withdrawals are out: addresses may start leaving now.
+            let rib = &self.rib;
+            self.anycast.start_removals(&|n| rib.ifindex(n));
+        }
+    }
+
+    /// Applies anycast route changes as the anycast client.
+    fn apply_anycast(&mut self, actions: Vec<anycast::RibAction>) {
+        if actions.is_empty() {
+            return;
+        }
+        for a in actions {
+            match a {
+                anycast::RibAction::Add(r) => {
+                    if let Err(e) = self.rib.add(self.anycast_client, &r) {
+                        warn!(prefix = %r.prefix, reason = %e, "anycast route refused");
+                    }
+                }
+                anycast::RibAction::Del(p) => {
+                    self.rib.remove_route(self.anycast_client, MAIN_TABLE, p)
+                }
+            }
+        }
+        self.rib.settle();
+    }
+
+    /// Whether an address notification is a service address that must not
+    /// become a connected route (it would hide the anycast route).
+    fn anycast_address(&self, ifindex: u32, addr: IpNetwork) -> bool {
+        self.links
+            .get(&ifindex)
+            .is_some_and(|l| self.anycast.owns_address(&l.name, addr))
+    }
+
+    /// Drops connected routes of service addresses already on their
+    /// interface (found at start or when a reload adds a service).
+    fn hide_anycast_addresses(&mut self) {
+        for (ifname, p) in self.anycast.owned_addresses() {
+            if let Some(ix) = self.rib.ifindex(&ifname) {
+                self.rib.addr_removed(ix, p);
+            }
         }
     }
 
@@ -363,6 +444,10 @@ impl Daemon {
                 }
             }
             KernelEvent::AddrAdded { ifindex, addr } => {
+                if self.anycast_address(ifindex, addr) {
+                    debug!(%addr, ifindex, "service address: its route is the anycast one");
+                    return;
+                }
                 self.rib.addr_added(ifindex, addr);
                 self.notify_iface(ifindex);
             }
@@ -417,7 +502,9 @@ impl Daemon {
                 }
             }
             for (i, a) in now {
-                self.rib.addr_added(i, a);
+                if !self.anycast_address(i, a) {
+                    self.rib.addr_added(i, a);
+                }
             }
         }
         match fib::dump_routes().await {
@@ -734,6 +821,19 @@ impl Daemon {
                     let _ = reply.send(r);
                 }
             }
+            RibCmd::ShowServices { name, reply } => {
+                let _ = reply.send(self.anycast.show(&name, Instant::now()));
+            }
+            RibCmd::Shutdown { reply } => {
+                let (actions, addrs) = self.anycast.shutdown();
+                self.apply_anycast(actions);
+                self.flush().await;
+                let addrs = addrs
+                    .into_iter()
+                    .filter_map(|(i, p)| self.rib.ifindex(&i).map(|x| (x, p)))
+                    .collect();
+                let _ = reply.send(addrs);
+            }
         }
     }
 
@@ -797,6 +897,10 @@ impl Daemon {
         }
         self.rib.settle();
         changes.extend(self.apply_rules(&cfg.rules).await);
+        let (actions, svc_changes) = self.anycast.apply(&cfg.services, Instant::now());
+        self.apply_anycast(actions);
+        self.hide_anycast_addresses();
+        changes.extend(svc_changes);
         self.cfg = cfg;
         changes
     }

@@ -3,6 +3,7 @@
 //! one RIB, selects the best per prefix, installs the winners into kernel
 //! tables, and answers clients over gRPC (see `proto/proto/zebra.proto`).
 
+pub mod anycast;
 pub mod api;
 pub mod config;
 pub mod daemon;
