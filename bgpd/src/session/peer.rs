@@ -95,7 +95,10 @@ type Dial = Pin<Box<dyn Future<Output = io::Result<TcpStream>> + Send>>;
 /// What a reader task reports.
 #[derive(Debug)]
 enum ReadEvent {
-    Frame(Bytes),
+    /// Every complete message of one read, in order (one channel hop per
+    /// read, not per message: a peer sending one prefix per UPDATE would
+    /// otherwise cost two task wake-ups per prefix).
+    Frames(Vec<Bytes>),
     Header(HeaderError),
     Closed,
     Error(String),
@@ -203,6 +206,14 @@ impl Peer {
                     Ok(permit) => {
                         if let Some(ev) = self.pending.pop_front() {
                             permit.send(ev);
+                        }
+                        // Whatever else fits goes now: the daemon wakes
+                        // once for the lot.
+                        while !self.pending.is_empty() {
+                            let Ok(p) = self.events.try_reserve() else { break };
+                            if let Some(ev) = self.pending.pop_front() {
+                                p.send(ev);
+                            }
                         }
                     }
                     Err(_) => {
@@ -333,53 +344,72 @@ impl Peer {
     }
 
     fn on_read(&mut self, conn: ConnId, ev: ReadEvent) {
+        match ev {
+            ReadEvent::Frames(frames) => {
+                for frame in frames {
+                    self.on_frame(conn, frame);
+                }
+            }
+            other => self.on_read_one(conn, other),
+        }
+    }
+
+    fn on_frame(&mut self, conn: ConnId, frame: Bytes) {
         let Some(io) = self.conns.get(&conn) else {
             return; // a connection we already closed
         };
+        let event = match decode_message(&frame, &io.caps) {
+            Ok(decoded) => {
+                let kind = decoded.message.message_type();
+                self.stats.update(|s| s.msgs_in.count(kind, 1));
+                match decoded.message {
+                    Message::Open(open) => Event::BgpOpen { conn, open },
+                    Message::Update(update) => {
+                        let update = ParsedUpdate {
+                            update,
+                            report: decoded.report,
+                        };
+                        if update.is_treat_as_withdraw() {
+                            self.stats.update(|s| s.updates_treat_as_withdraw += 1);
+                            info!(peer = %self.cfg.remote_addr, report = ?update.report, "UPDATE treated as withdraw (RFC 7606)");
+                        } else if !update.report.discarded.is_empty() {
+                            debug!(peer = %self.cfg.remote_addr, report = ?update.report.discarded, "attributes discarded (RFC 7606)");
+                        }
+                        Event::UpdateMsg { conn, update }
+                    }
+                    Message::Notification(notification) => {
+                        warn!(peer = %self.cfg.remote_addr, %notification, "NOTIFICATION received");
+                        let n = notification.clone();
+                        self.stats
+                            .update(|s| s.last_notification_received = Some(n));
+                        Event::NotifMsg { conn, notification }
+                    }
+                    Message::Keepalive => Event::KeepAliveMsg { conn },
+                    Message::RouteRefresh(refresh) => Event::RouteRefreshMsg { conn, refresh },
+                }
+            }
+            Err(e) => {
+                warn!(peer = %self.cfg.remote_addr, error = %e, "malformed message");
+                let notification = e.notification();
+                match e {
+                    MessageError::Header(_) => Event::BgpHeaderErr { conn, notification },
+                    MessageError::Open(_) => Event::BgpOpenMsgErr { conn, notification },
+                    MessageError::Update(_) => Event::UpdateMsgErr { conn, notification },
+                    MessageError::RouteRefresh(_) => {
+                        Event::RouteRefreshMsgErr { conn, notification }
+                    }
+                }
+            }
+        };
+        self.fsm_event(event);
+    }
+
+    fn on_read_one(&mut self, conn: ConnId, ev: ReadEvent) {
+        if !self.conns.contains_key(&conn) {
+            return; // a connection we already closed
+        }
         let event = match ev {
-            ReadEvent::Frame(frame) => match decode_message(&frame, &io.caps) {
-                Ok(decoded) => {
-                    let kind = decoded.message.message_type();
-                    self.stats.update(|s| s.msgs_in.count(kind, 1));
-                    match decoded.message {
-                        Message::Open(open) => Event::BgpOpen { conn, open },
-                        Message::Update(update) => {
-                            let update = ParsedUpdate {
-                                update,
-                                report: decoded.report,
-                            };
-                            if update.is_treat_as_withdraw() {
-                                self.stats.update(|s| s.updates_treat_as_withdraw += 1);
-                                info!(peer = %self.cfg.remote_addr, report = ?update.report, "UPDATE treated as withdraw (RFC 7606)");
-                            } else if !update.report.discarded.is_empty() {
-                                debug!(peer = %self.cfg.remote_addr, report = ?update.report.discarded, "attributes discarded (RFC 7606)");
-                            }
-                            Event::UpdateMsg { conn, update }
-                        }
-                        Message::Notification(notification) => {
-                            warn!(peer = %self.cfg.remote_addr, %notification, "NOTIFICATION received");
-                            let n = notification.clone();
-                            self.stats
-                                .update(|s| s.last_notification_received = Some(n));
-                            Event::NotifMsg { conn, notification }
-                        }
-                        Message::Keepalive => Event::KeepAliveMsg { conn },
-                        Message::RouteRefresh(refresh) => Event::RouteRefreshMsg { conn, refresh },
-                    }
-                }
-                Err(e) => {
-                    warn!(peer = %self.cfg.remote_addr, error = %e, "malformed message");
-                    let notification = e.notification();
-                    match e {
-                        MessageError::Header(_) => Event::BgpHeaderErr { conn, notification },
-                        MessageError::Open(_) => Event::BgpOpenMsgErr { conn, notification },
-                        MessageError::Update(_) => Event::UpdateMsgErr { conn, notification },
-                        MessageError::RouteRefresh(_) => {
-                            Event::RouteRefreshMsgErr { conn, notification }
-                        }
-                    }
-                }
-            },
+            ReadEvent::Frames(_) => return,
             ReadEvent::Header(e) => {
                 warn!(peer = %self.cfg.remote_addr, error = %e, "bad message header");
                 Event::BgpHeaderErr {
@@ -580,20 +610,24 @@ async fn read_loop(conn: ConnId, mut rd: OwnedReadHalf, tx: mpsc::Sender<(ConnId
     };
     let mut buf = BytesMut::with_capacity(64 << 10);
     loop {
+        let mut frames = Vec::new();
+        let mut bad = None;
         loop {
             match frame_length(&buf, &framing) {
-                Ok(Some(len)) if buf.len() >= len => {
-                    let frame = buf.split_to(len).freeze();
-                    if tx.send((conn, ReadEvent::Frame(frame))).await.is_err() {
-                        return;
-                    }
-                }
+                Ok(Some(len)) if buf.len() >= len => frames.push(buf.split_to(len).freeze()),
                 Ok(_) => break,
                 Err(e) => {
-                    let _ = tx.send((conn, ReadEvent::Header(e))).await;
-                    return;
+                    bad = Some(e);
+                    break;
                 }
             }
+        }
+        if !frames.is_empty() && tx.send((conn, ReadEvent::Frames(frames))).await.is_err() {
+            return;
+        }
+        if let Some(e) = bad {
+            let _ = tx.send((conn, ReadEvent::Header(e))).await;
+            return;
         }
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(64 << 10);
