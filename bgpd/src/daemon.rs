@@ -304,11 +304,12 @@ impl Daemon {
                 _ = tick.tick() => self.check_converged().await,
                 ev = events.recv() => {
                     let Some(ev) = ev else { break };
-                    self.session_event(ev);
+                    let now = Instant::now();
+                    self.session_event(ev, now);
                     // Take whatever else is queued so the RIB works in batches.
                     for _ in 0..256 {
                         match events.try_recv() {
-                            Ok(ev) => self.session_event(ev),
+                            Ok(ev) => self.session_event(ev, now),
                             Err(_) => break,
                         }
                     }
@@ -326,8 +327,7 @@ impl Daemon {
         }
     }
 
-    fn session_event(&mut self, ev: SessionEvent) {
-        let now = Instant::now();
+    fn session_event(&mut self, ev: SessionEvent, now: Instant) {
         match ev {
             SessionEvent::Established {
                 id,
