@@ -1,7 +1,8 @@
 //! Anycast service health checking end to end: zebrad checks a TCP service,
 //! puts its prefix on `lo` and in the RIB (source anycast) while healthy,
 //! bgpd redistributes it to BIRD; a dead service is withdrawn before its
-//! address leaves `lo`, and comes back after `rise` passing checks.
+//! address leaves `lo`, and comes back after `rise` passing checks; on
+//! SIGTERM zebrad withdraws the prefix before it exits.
 //!
 //! Topology: site (our zebrad + bgpd, AS 65000) eth0 192.0.2.1/30 --
 //! upstream (BIRD 2, AS 64501) eth0 192.0.2.2/30. The service is
@@ -16,7 +17,7 @@ use bgp_util::*;
 use proto::transport::{connect, Address};
 use proto::zebra::zebra_client::ZebraClient;
 use proto::zebra::{ShowServicesReply, ShowServicesRequest};
-use topotests::{try_wait_until, wait_until, Lab, Node, Proc};
+use topotests::{try_wait_until, wait_until, Lab, Node, Proc, Signal};
 
 const PREFIX: &str = "203.0.113.10/32";
 const PORT: &str = "8080";
@@ -247,4 +248,29 @@ fn anycast_bgp_withdraw_and_return() {
     );
     assert_eq!(services(&site).services[0].state, "up");
     z.assert_running();
+
+    // SIGTERM: the prefix leaves BIRD by a BGP withdrawal while zebrad
+    // still runs (the session stays up), then zebrad exits (bounded) and
+    // the address is off lo.
+    z.signal(Signal::SIGTERM);
+    let t0 = Instant::now();
+    loop {
+        let gone = !bird.has_route(PREFIX);
+        let running = z.is_running();
+        if gone {
+            assert!(running, "zebrad exited before BIRD lost the prefix");
+            break;
+        }
+        assert!(
+            t0.elapsed() < MARGIN,
+            "{PREFIX} still in BIRD after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        z.wait_exit(Duration::from_secs(10)).is_some(),
+        "zebrad did not exit"
+    );
+    assert!(!on_lo(&site), "the address stayed on lo after the stop");
+    assert_eq!(state(&site, "192.0.2.2"), "Established");
 }

@@ -116,7 +116,7 @@ pub enum RibCmd {
     /// (ifindex, address) the caller removes once the protocols had time
     /// to send the withdrawals.
     Shutdown {
-        reply: Reply<Vec<(u32, IpNetwork)>>,
+        reply: Reply<(usize, Vec<(u32, IpNetwork)>)>,
     },
 }
 
@@ -826,13 +826,14 @@ impl Daemon {
             }
             RibCmd::Shutdown { reply } => {
                 let (actions, addrs) = self.anycast.shutdown();
+                let withdrawn = actions.len();
                 self.apply_anycast(actions);
                 self.flush().await;
                 let addrs = addrs
                     .into_iter()
                     .filter_map(|(i, p)| self.rib.ifindex(&i).map(|x| (x, p)))
                     .collect();
-                let _ = reply.send(addrs);
+                let _ = reply.send((withdrawn, addrs));
             }
         }
     }

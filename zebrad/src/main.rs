@@ -131,7 +131,11 @@ async fn run(args: Args, cfg: Config) -> Result<(), String> {
         r = unix_srv => r.map_err(|e| e.to_string()),
         r = tcp_srv => r,
         _ = reloads => Ok(()),
-        _ = term.recv() => { info!("SIGTERM: stopping; installed routes stay in the kernel"); Ok(()) }
+        _ = async {
+            term.recv().await;
+            info!("SIGTERM: withdrawing anycast services, then stopping; installed routes stay in the kernel");
+            zebrad::anycast::stop(&ctx).await;
+        } => Ok(()),
         _ = tokio::signal::ctrl_c() => { info!("interrupted; installed routes stay in the kernel"); Ok(()) }
     };
     rib_task.abort();

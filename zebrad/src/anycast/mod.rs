@@ -707,6 +707,46 @@ impl Manager {
     }
 }
 
+/// How long a clean stop waits, after withdrawing, for the protocol
+/// daemons to send the withdrawals before the addresses go and zebrad exits.
+pub const STOP_LINGER: Duration = Duration::from_secs(1);
+
+/// A clean stop (SIGTERM): asks the RIB task to withdraw every anycast
+/// prefix (flushed to the subscribers before it answers), waits
+/// [`STOP_LINGER`] while the gRPC server still runs so bgpd/ospfd send the
+/// withdrawals, then removes the service addresses. Bounded: about 3 s at
+/// most. The caller keeps serving gRPC while this runs.
+pub async fn stop(cmds: &mpsc::Sender<crate::daemon::RibCmd>) {
+    const STEP: Duration = Duration::from_secs(1);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let asked = tokio::time::timeout(STEP, async {
+        cmds.send(crate::daemon::RibCmd::Shutdown { reply: tx })
+            .await
+            .ok()?;
+        rx.await.ok()
+    })
+    .await;
+    let Ok(Some((withdrawn, addrs))) = asked else {
+        warn!("the RIB task did not answer the stop; anycast prefixes may stay advertised");
+        return;
+    };
+    if withdrawn > 0 {
+        info!(
+            prefixes = withdrawn,
+            linger_ms = STOP_LINGER.as_millis() as u64,
+            "anycast prefixes withdrawn; waiting for the protocols to send it"
+        );
+        tokio::time::sleep(STOP_LINGER).await;
+    }
+    for (ix, p) in addrs {
+        match tokio::time::timeout(STEP, addr::del(ix, p)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(prefix = %p, error = %e, "cannot remove a service address"),
+            Err(_) => warn!(prefix = %p, "removing a service address timed out"),
+        }
+    }
+}
+
 /// One service's check loop: every round runs all checks concurrently and
 /// reports; rounds start `interval` apart (start to start), the interval
 /// being what the RIB task last set (fast while a change is pending).
