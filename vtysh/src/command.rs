@@ -20,6 +20,8 @@ pub enum Command {
     ShowRule,
     /// `show zebra [json]`: RIB manager status and clients.
     ShowZebra,
+    /// `show anycast services` / `show anycast service NAME`
+    ShowAnycast { name: Option<String> },
     /// bgpd: `show [ip] bgp ...`, `clear bgp ...`
     Bgp(crate::bgp::BgpCmd),
     /// ospfd: `show ip ospf ...`
@@ -120,7 +122,25 @@ pub fn parse(line: &str) -> Result<Line, String> {
         }
         _ => {
             let what = it.next().ok_or("% Incomplete command: show what?")?;
-            match keyword(what, &["ip", "ipv6", "interface", "zebra", "bgp"])? {
+            match keyword(
+                what,
+                &["ip", "ipv6", "interface", "zebra", "bgp", "anycast"],
+            )? {
+                "anycast" => {
+                    let w = it
+                        .next()
+                        .ok_or("% Incomplete command: show anycast services|service NAME")?;
+                    match keyword(w, &["services", "service"])? {
+                        "services" => Command::ShowAnycast { name: None },
+                        _ => Command::ShowAnycast {
+                            name: Some(
+                                it.next()
+                                    .ok_or("% Incomplete command: show anycast service NAME")?
+                                    .to_string(),
+                            ),
+                        },
+                    }
+                }
                 "bgp" => {
                     let rest: Vec<&str> = it.by_ref().collect();
                     Command::Bgp(crate::bgp::parse_show(&rest, false)?)

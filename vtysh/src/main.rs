@@ -4,6 +4,7 @@
 //! `vtysh -c CMD [-c CMD ...]` runs commands and exits (non-zero if one
 //! failed); without `-c` it reads commands from standard input, one a line.
 
+mod anycast;
 mod bgp;
 mod command;
 mod ospf;
@@ -136,6 +137,28 @@ impl Shell {
                 bgp::run(&b, json, &addr).await
             }
             Command::Ospf(o) => ospf::run(&o, json, &self.run_dir).await,
+            Command::ShowAnycast { name } => {
+                let one = name.is_some();
+                let r = self
+                    .zebra()
+                    .await?
+                    .show_services(pb::ShowServicesRequest {
+                        name: name.clone().unwrap_or_default(),
+                    })
+                    .await
+                    .map_err(st)?
+                    .into_inner();
+                if let (Some(n), true) = (&name, r.services.is_empty()) {
+                    return Err(format!("% No anycast service {n}"));
+                }
+                Ok(if json {
+                    to_text(anycast::json(&r))
+                } else if one {
+                    anycast::detail(&r)
+                } else {
+                    anycast::summary(&r)
+                })
+            }
             Command::ShowZebra => {
                 let r = self
                     .zebra()

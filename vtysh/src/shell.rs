@@ -114,6 +114,18 @@ pub const TREE: &[Node] = &[
                 &[n("<NAME>", "one interface", &[JSON]), JSON],
             ),
             n("zebra", "RIB manager status and clients", &[JSON]),
+            n(
+                "anycast",
+                "anycast services",
+                &[
+                    n("services", "every service", &[JSON]),
+                    n(
+                        "service",
+                        "one service",
+                        &[n("<NAME>", "its name", &[JSON])],
+                    ),
+                ],
+            ),
             n("bgp", "BGP", BGP_ARGS),
         ],
     ),
