@@ -188,6 +188,8 @@ impl Daemon {
                 // A few batches ahead keep the kernel busy; more only
                 // hold memory.
                 queue_batches: 4,
+                // Without acks nothing fills the receive buffer: pack more.
+                per_send: 512,
                 ..fib::WriterConfig::default()
             },
             otx,

@@ -277,6 +277,53 @@ fn a_failing_op_does_not_stall_the_batch() {
     });
 }
 
+#[test]
+fn without_acks_only_failures_come_back() {
+    netns(|| async {
+        let idx = veth().await;
+        let (tx, mut rx) = mpsc::channel(64);
+        let w = fib::writer::spawn_writer_with(
+            fib::WriterConfig {
+                report_success: false,
+                per_send: 512,
+                ..fib::WriterConfig::default()
+            },
+            tx,
+        )
+        .unwrap();
+        let ok1 = unicast("198.51.100.0/24", 254, vec![gw("192.0.2.2", idx)]);
+        let bad = unicast("198.51.100.0/25", 254, vec![gw("203.0.113.1", 0)]);
+        let ok2 = unicast("2001:db8:7::/48", 254, vec![gw("2001:db8::2", idx)]);
+        // Many good routes around the bad one, in several sends.
+        let mut ops: Vec<FibOp> = (0..2000u32)
+            .map(|i| {
+                let p = format!("203.0.113.{}/32", i % 200);
+                FibOp::Replace(unicast(&p, 1000 + i / 200, vec![gw("192.0.2.2", idx)]))
+            })
+            .collect();
+        ops.insert(700, FibOp::Replace(bad));
+        ops.insert(0, FibOp::Replace(ok1.clone()));
+        ops.push(FibOp::Replace(ok2.clone()));
+        w.submit(ops).await.unwrap();
+        let out = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].prefix, net("198.51.100.0/25"));
+        assert_eq!(out[0].error, Some(libc::ENETUNREACH));
+        let v = ours().await;
+        assert!(v.contains(&ok1) && v.contains(&ok2));
+        assert_eq!(v.len(), 2002, "every good route is in the kernel");
+        // Nothing else comes back for the 2,002 that succeeded.
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(300), rx.recv())
+                .await
+                .is_err()
+        );
+    });
+}
+
 /// A bijection of 0..n (a stride co-prime with n), so bulk deletes do not go
 /// out in ascending order.
 fn spread(n: usize) -> impl Iterator<Item = usize> {
