@@ -396,10 +396,13 @@ impl Instance {
         let rids: Vec<Ipv4Addr> = i.neighbors.keys().copied().collect();
         let active = i.is_active();
         let ifindex = i.ifindex;
+        // Down first, so that the router-LSA re-originated as the neighbors
+        // go already lacks the interface: one LSA for the event, not a
+        // second one held back by MinLSInterval.
+        self.set_ism(name, IsmState::Down);
         for rid in rids {
             self.kill_neighbor(name, rid, "interface down", now);
         }
-        self.set_ism(name, IsmState::Down);
         if let Some(i) = self.ifaces.get_mut(name) {
             i.dr = Ipv4Addr::UNSPECIFIED;
             i.bdr = Ipv4Addr::UNSPECIFIED;
