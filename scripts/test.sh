@@ -45,13 +45,17 @@ check bird bird2
 check /usr/lib/frr/bgpd frr
 check gobgpd gobgpd
 check cc gcc
+check python3 python3
+check birdc bird2
+check gobgp gobgpd
+check /usr/bin/vtysh frr
 if [ ${#need[@]} -gt 0 ]; then
     say "installing missing packages: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q || die "apt-get update failed"
     # All of the suite's packages, so the set on every machine is the same.
     apt-get install -y -q --no-install-recommends \
-        bird2 frr gobgpd iputils-ping iproute2 gcc libc6-dev </dev/null ||
+        bird2 frr gobgpd iputils-ping iproute2 gcc libc6-dev python3 </dev/null ||
         die "apt-get install failed"
 fi
 
