@@ -7,6 +7,6 @@ pub mod api;
 pub mod config;
 pub mod daemon;
 pub mod packet;
-pub mod session;
 pub mod policy;
 pub mod rib;
+pub mod session;

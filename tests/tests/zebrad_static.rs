@@ -256,7 +256,11 @@ table = 1000
     // (repeated: it may not have subscribed yet the first time).
     let mut probe = 0u32;
     wait_until(Duration::from_secs(10), "ip monitor reports", || {
-        let op = if probe.is_multiple_of(2) { "add" } else { "del" };
+        let op = if probe.is_multiple_of(2) {
+            "add"
+        } else {
+            "del"
+        };
         probe += 1;
         r1.must(&[
             "ip",

@@ -20,7 +20,10 @@ fn rss_kib() -> u64 {
 }
 
 fn main() {
-    let n: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let n: u32 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let mut rib = Rib::new(RibConfig::default());
     rib.link_update(2, "eth0", true);
     rib.addr_added(2, "192.0.2.1/24".parse().unwrap());
