@@ -11,7 +11,7 @@ use proto::bgp::bgp_server::BgpServer;
 use proto::transport;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnixListenerStream;
-use tracing::{error, info};
+use tracing::info;
 
 #[derive(Parser)]
 #[command(version, about = "BGP-4 speaker of the routing suite")]
@@ -45,24 +45,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     common::logging::init("BGPD_LOG", cfg.log_level.as_deref());
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("bgpd: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(args, cfg)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            error!("{e}");
-            eprintln!("bgpd: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::daemon::run("bgpd", run(args, cfg))
 }
 
 async fn run(args: Args, cfg: config::Config) -> Result<(), String> {

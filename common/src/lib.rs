@@ -4,4 +4,5 @@
 //! its own config schema; this crate only makes their errors alike.
 
 pub mod config;
+pub mod daemon;
 pub mod logging;

@@ -11,7 +11,7 @@ use proto::ospf::ospf_server::OspfServer;
 use proto::transport;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnixListenerStream;
-use tracing::{error, info};
+use tracing::info;
 
 #[derive(Parser)]
 #[command(version, about = "OSPFv2 router (RFC 2328) for the routing suite")]
@@ -51,25 +51,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     common::logging::init("OSPFD_LOG", cfg.log_level.as_deref());
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("ospfd: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(args, cfg)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            error!("{e}");
-            eprintln!("ospfd: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::daemon::run("ospfd", run(args, cfg))
 }
 
 async fn run(args: Args, cfg: config::Config) -> Result<(), String> {

@@ -8,7 +8,7 @@ use proto::transport;
 use proto::zebra::zebra_server::ZebraServer;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
-use tracing::{error, info};
+use tracing::info;
 use zebrad::api::ZebraService;
 use zebrad::config::{self, Config};
 use zebrad::daemon::{Daemon, RibCmd, CMD_QUEUE};
@@ -51,24 +51,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     common::logging::init("ZEBRAD_LOG", cfg.log_level.as_deref());
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("zebrad: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(args, cfg)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            error!("{e}");
-            eprintln!("zebrad: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::daemon::run("zebrad", run(args, cfg))
 }
 
 async fn run(args: Args, cfg: Config) -> Result<(), String> {
