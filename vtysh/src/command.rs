@@ -26,6 +26,10 @@ pub enum Command {
     Bgp(crate::bgp::BgpCmd),
     /// ospfd: `show ip ospf ...`
     Ospf(crate::ospf::OspfCmd),
+    /// `show version [json]`: vtysh's and the daemons' versions.
+    ShowVersion,
+    /// `show daemons [json]`: which daemons are up, since when, their socket.
+    ShowDaemons,
     /// `help` / `?`
     Help,
 }
@@ -53,6 +57,14 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("show ip rule [json]", "policy-routing rules zebrad keeps"),
     ("show zebra [json]", "RIB manager status and its clients"),
+    (
+        "show version [json]",
+        "vtysh's version and each running daemon's",
+    ),
+    (
+        "show daemons [json]",
+        "which daemons are up, since when, their sockets",
+    ),
     (
         "show bgp summary [json]",
         "BGP neighbors, state and prefix counts",
@@ -124,8 +136,19 @@ pub fn parse(line: &str) -> Result<Line, String> {
             let what = it.next().ok_or("% Incomplete command: show what?")?;
             match keyword(
                 what,
-                &["ip", "ipv6", "interface", "zebra", "bgp", "anycast"],
+                &[
+                    "ip",
+                    "ipv6",
+                    "interface",
+                    "zebra",
+                    "bgp",
+                    "anycast",
+                    "version",
+                    "daemons",
+                ],
             )? {
+                "version" => Command::ShowVersion,
+                "daemons" => Command::ShowDaemons,
                 "anycast" => {
                     let w = it
                         .next()
@@ -266,6 +289,12 @@ mod tests {
             }
         );
         assert_eq!(p("show ip rule"), Command::ShowRule);
+        assert_eq!(p("show version"), Command::ShowVersion);
+        assert_eq!(p("sh ver"), Command::ShowVersion);
+        assert_eq!(p("sh daem"), Command::ShowDaemons);
+        assert!(parse("show daemons json").unwrap().json);
+        assert!(parse("show version json").unwrap().json);
+        assert!(parse("show daemons x").unwrap_err().contains("Unexpected"));
         assert!(parse("show ip route json").unwrap().json);
         assert!(!parse("show ip route").unwrap().json);
     }

@@ -7,6 +7,7 @@
 mod anycast;
 mod bgp;
 mod command;
+mod daemons;
 mod ospf;
 mod render;
 mod shell;
@@ -159,6 +160,16 @@ impl Shell {
                     anycast::summary(&r)
                 })
             }
+            Command::ShowVersion | Command::ShowDaemons => {
+                let list = daemons::probe_all(&self.zebrad_addr, &self.run_dir).await;
+                let host = hostname();
+                Ok(match (cmd, json) {
+                    (Command::ShowVersion, true) => to_text(daemons::version_json(&list, &host)),
+                    (Command::ShowVersion, false) => daemons::version(&list, &host),
+                    (_, true) => to_text(daemons::daemons_json(&list)),
+                    (_, false) => daemons::daemons(&list),
+                })
+            }
             Command::ShowZebra => {
                 let r = self
                     .zebra()
@@ -225,7 +236,7 @@ fn hostname() -> String {
 
 /// The interactive loop.
 async fn interactive(shell: &mut Shell) {
-    let config = rustyline::Config::builder().auto_add_history(true).build();
+    let config = rustyline::Config::builder().auto_add_history(false).build();
     let mut rl: rustyline::Editor<shell::ShellHelper, rustyline::history::DefaultHistory> =
         match rustyline::Editor::with_config(config) {
             Ok(rl) => rl,
@@ -235,40 +246,54 @@ async fn interactive(shell: &mut Shell) {
             }
         };
     rl.set_helper(Some(shell::ShellHelper));
+    let question = shell::QuestionMark::default();
+    rl.bind_sequence(
+        rustyline::KeyEvent::from('?'),
+        rustyline::EventHandler::Conditional(Box::new(question.clone())),
+    );
     let history = std::env::var("HOME")
         .map(|h| PathBuf::from(h).join(".vtysh_history"))
         .unwrap_or_else(|_| PathBuf::from(".vtysh_history"));
     let _ = rl.load_history(&history);
     let prompt = format!("{}# ", hostname());
-    let mut initial = String::new();
+    let mut initial: Option<(String, String)> = None;
     loop {
-        let read = if initial.is_empty() {
-            rl.readline(&prompt)
-        } else {
-            rl.readline_with_initial(&prompt, (&initial, ""))
+        let read = match initial.take() {
+            None => rl.readline(&prompt),
+            Some((left, right)) => rl.readline_with_initial(&prompt, (&left, &right)),
         };
-        initial.clear();
         let line = match read {
             Ok(l) => l,
             Err(rustyline::error::ReadlineError::Interrupted) => continue,
             Err(_) => break,
         };
+        // `?` typed at the prompt: help for the words before the cursor,
+        // then the same line again.
+        if let Some((left, right)) = question.take() {
+            print!("{}", shell::help_for(&format!("{left}?")));
+            initial = Some((left, right));
+            continue;
+        }
         let t = line.trim();
         if t.is_empty() {
             continue;
         }
-        if t.ends_with('?') {
+        // `show ?` pasted or typed where the key binding does not apply.
+        if t.ends_with('?') && !t.contains('|') {
             print!("{}", shell::help_for(&line));
-            initial = line.trim_end_matches('?').to_string();
+            initial = Some((line.trim_end_matches('?').to_string(), String::new()));
             continue;
         }
         if matches!(t, "exit" | "quit" | "end") {
             break;
         }
+        let _ = rl.add_history_entry(t);
         match shell.run_line(t).await {
             Ok(out) => page(&out),
             Err(e) => eprintln!("{e}"),
         }
+        // Saved after each command, so a killed shell keeps its history.
+        let _ = rl.save_history(&history);
     }
     let _ = rl.save_history(&history);
 }

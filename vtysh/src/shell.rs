@@ -114,6 +114,12 @@ pub const TREE: &[Node] = &[
                 &[n("<NAME>", "one interface", &[JSON]), JSON],
             ),
             n("zebra", "RIB manager status and clients", &[JSON]),
+            n("version", "vtysh's and the daemons' versions", &[JSON]),
+            n(
+                "daemons",
+                "which daemons are up, since when, their sockets",
+                &[JSON],
+            ),
             n(
                 "anycast",
                 "anycast services",
@@ -276,6 +282,40 @@ pub fn apply_filters(text: String, filters: &[Filter]) -> String {
     }
 }
 
+/// `?` typed at the prompt: FRR's immediate help. The line up to the cursor
+/// (and what follows it) is kept here and the line is accepted, so the loop
+/// prints the help and offers the same line again. Inside a filter (`| ...`)
+/// `?` is a plain character, as regular expressions need it.
+#[derive(Clone, Default)]
+pub struct QuestionMark(pub std::sync::Arc<std::sync::Mutex<Option<(String, String)>>>);
+
+impl QuestionMark {
+    /// The (before cursor, after cursor) parts of the line where `?` was
+    /// typed, if it was.
+    pub fn take(&self) -> Option<(String, String)> {
+        self.0.lock().ok().and_then(|mut q| q.take())
+    }
+}
+
+impl rustyline::ConditionalEventHandler for QuestionMark {
+    fn handle(
+        &self,
+        _: &rustyline::Event,
+        _: rustyline::RepeatCount,
+        _: bool,
+        ctx: &rustyline::EventContext<'_>,
+    ) -> Option<rustyline::Cmd> {
+        let line = ctx.line();
+        let pos = ctx.pos().min(line.len());
+        if line.contains('|') || !line.is_char_boundary(pos) {
+            return None;
+        }
+        let mut q = self.0.lock().ok()?;
+        *q = Some((line[..pos].to_string(), line[pos..].to_string()));
+        Some(rustyline::Cmd::AcceptLine)
+    }
+}
+
 /// rustyline's helper: completion from the word tree.
 pub struct ShellHelper;
 
@@ -337,6 +377,10 @@ mod tests {
         let h = help_for("show i?");
         assert!(h.contains("interface") && !h.contains("zebra"), "{h}");
         assert!(help_for("show nonsense ?").contains("no matched command"));
+        let h = help_for("show ?");
+        assert!(h.contains("version") && h.contains("daemons"), "{h}");
+        let h = help_for("show daemons ?");
+        assert!(h.contains("json") && h.contains("<cr>"), "{h}");
     }
 
     #[test]
