@@ -67,7 +67,7 @@ struct RibRoute {
     distance: u8,
     flags: u8,
     metric: u32,
-    tag: u32,
+    /// Its nexthop group, which also holds the kind and the tag.
     group: u32,
     /// Seconds since the RIB started, when it last changed.
     changed: u32,
@@ -547,13 +547,13 @@ impl Rib {
             table: r.table,
             kind: r.kind,
             nexthops,
+            tag: r.tag,
         };
         let route = RibRoute {
             client,
             distance: r.distance.unwrap_or(source.default_distance()),
             flags: 0,
             metric: r.metric,
-            tag: r.tag,
             group: 0,
             changed: self.now_secs(),
         };
@@ -578,11 +578,7 @@ impl Rib {
         let mut released = None;
         let mut was_stale = false;
         if let Some(old) = dest.routes.iter_mut().find(|x| x.client == client) {
-            if old.group == gid
-                && old.distance == route.distance
-                && old.metric == route.metric
-                && old.tag == route.tag
-            {
+            if old.group == gid && old.distance == route.distance && old.metric == route.metric {
                 // Same route again: it is only refreshed (no longer stale).
                 was_stale = old.flags & F_STALE != 0;
                 old.flags &= !F_STALE;
@@ -800,13 +796,13 @@ impl Rib {
                 table: MAIN_TABLE,
                 kind: RouteKind::Unicast,
                 nexthops,
+                tag: 0,
             };
             let route = RibRoute {
                 client,
                 distance: 0,
                 flags: 0,
                 metric: 0,
-                tag: 0,
                 group: 0,
                 changed: self.now_secs(),
             };
@@ -1081,7 +1077,7 @@ impl Rib {
             instance: c.instance.clone(),
             distance: r.distance,
             metric: r.metric,
-            tag: r.tag,
+            tag: g.key.tag,
             kind: g.key.kind,
             nexthops: g.key.nexthops.clone(),
         })
@@ -1189,13 +1185,13 @@ impl Rib {
             table: r.table,
             kind,
             nexthops,
+            tag: 0,
         };
         let route = RibRoute {
             client,
             distance: source.default_distance(),
             flags: if ours { F_STALE } else { 0 },
             metric: if ours { 0 } else { r.priority },
-            tag: 0,
             group: 0,
             changed: self.now_secs(),
         };
@@ -1347,7 +1343,7 @@ impl Rib {
                     instance: c.instance.clone(),
                     distance: r.distance,
                     metric: r.metric,
-                    tag: r.tag,
+                    tag: g.key.tag,
                     kind: g.key.kind,
                     nexthops: g.key.nexthops.clone(),
                     status: g.res.per_nexthop.clone(),

@@ -1,7 +1,7 @@
 //! Nexthop groups: the interned, shared nexthop sets of RIB routes, and their
 //! resolution against connected interfaces and the RIB itself.
 //!
-//! Every distinct (owner protocol, table, kind, nexthop list) is stored once
+//! Every distinct (owner protocol, table, kind, nexthop list, tag) is stored once
 //! and referenced by a `u32` id from every route that uses it, so a million
 //! BGP routes through one upstream share a single group (as BIRD shares its
 //! attribute sets). Resolution (is the gateway on a connected subnet, or
@@ -69,6 +69,9 @@ pub struct GroupKey {
     pub table: u32,
     pub kind: RouteKind,
     pub nexthops: Vec<Nexthop>,
+    /// The routes' tag: rarely set, so it lives here, shared, rather than
+    /// in every route record (which keeps a prefix's record at 32 bytes).
+    pub tag: u32,
 }
 
 /// A group's resolution.
@@ -203,6 +206,7 @@ mod tests {
                 ifindex: 0,
                 weight: 1,
             }],
+            tag: 0,
         }
     }
 

@@ -463,3 +463,31 @@ fn many_routes_share_one_group() {
     assert_eq!(rib.groups.len(), 2);
     assert_eq!(rib.route_count(), 2);
 }
+
+#[test]
+fn tags_are_kept_and_a_prefix_record_stays_small() {
+    let mut rib = lab();
+    let s = rib.client(Source::Static, "config");
+    let mut r = via("203.0.113.0/24", &["192.0.2.2"]);
+    r.tag = 42;
+    rib.add(s, &r).unwrap();
+    rib.settle();
+    assert_eq!(
+        rib.show(MAIN_TABLE, None, Some((net("203.0.113.0/24"), false)))[0].tag,
+        42
+    );
+    // A new tag is a change of the route (the group holds the tag).
+    r.tag = 7;
+    rib.add(s, &r).unwrap();
+    rib.settle();
+    assert_eq!(
+        rib.show(MAIN_TABLE, None, Some((net("203.0.113.0/24"), false)))[0].tag,
+        7
+    );
+    // A million of these are the RIB's memory: keep them at 32 bytes.
+    assert!(
+        std::mem::size_of::<Dest>() <= 32,
+        "{}",
+        std::mem::size_of::<Dest>()
+    );
+}
