@@ -24,6 +24,7 @@
 //! ```
 
 pub mod cmd;
+pub mod frr;
 pub mod lab;
 pub mod netlink;
 pub mod sweep;

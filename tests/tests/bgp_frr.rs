@@ -145,7 +145,7 @@ fn run(test: &str, v6: bool) {
 
     // FRR's bgpd dies: the session drops, its routes leave at once.
     let t0 = Instant::now();
-    frr.bgpd.kill();
+    frr.daemon.kill();
     wait_kernel_gone(&r1, theirs2, Duration::from_secs(15));
     assert!(t0.elapsed() < Duration::from_secs(15));
     wait_not_established(&r1, our_peer, Duration::from_secs(5));

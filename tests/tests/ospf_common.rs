@@ -74,63 +74,8 @@ pub fn our_config(router_id: &str, ifaces: &[(&str, &str, &str)], extra: &str) -
 }
 
 /// Starts FRR's zebra and ospfd in `node` with `ospfd_conf` (FRR syntax).
-pub fn start_frr(node: &Node, ospfd_conf: &str) -> (Proc, Proc) {
-    let dir = node.dir().join("frr");
-    let _ = std::fs::create_dir_all(&dir);
-    let _ = std::process::Command::new("chown")
-        .args(["-R", "frr:frr", &s(&dir)])
-        .status();
-    let zconf = node.write_file("frr/zebra.conf", "hostname zebra\n");
-    let oconf = node.write_file("frr/ospfd.conf", ospfd_conf);
-    let _ = std::process::Command::new("chown")
-        .args(["-R", "frr:frr", &s(&dir)])
-        .status();
-    let ns = node.ns().to_string();
-    let d = s(&dir);
-    let z = node.spawn(
-        "frr-zebra",
-        &[
-            "/usr/lib/frr/zebra",
-            "-N",
-            &ns,
-            "-i",
-            &format!("{d}/zebra.pid"),
-            "--vty_socket",
-            &d,
-            "-f",
-            &s(&zconf),
-        ],
-    );
-    wait_until(Duration::from_secs(20), "FRR zebra's vty socket", || {
-        dir.join("zebra.vty").exists()
-    });
-    let o = node.spawn(
-        "frr-ospfd",
-        &[
-            "/usr/lib/frr/ospfd",
-            "-N",
-            &ns,
-            "-i",
-            &format!("{d}/ospfd.pid"),
-            "--vty_socket",
-            &d,
-            "-f",
-            &s(&oconf),
-        ],
-    );
-    wait_until(Duration::from_secs(20), "FRR ospfd's vty socket", || {
-        dir.join("ospfd.vty").exists()
-    });
-    (z, o)
-}
-
-/// Runs an FRR vtysh command in `node`.
-pub fn frr_vtysh(node: &Node, cmd: &str) -> String {
-    let d = s(&node.dir().join("frr"));
-    match node.exec(&["vtysh", "--vty_socket", &d, "-c", cmd]) {
-        Ok(out) => out,
-        Err(e) => format!("vtysh failed: {e}"),
-    }
+pub fn start_frr(node: &Node, ospfd_conf: &str) -> topotests::frr::Frr {
+    topotests::frr::start(node, "ospfd", ospfd_conf)
 }
 
 /// Starts BIRD in `node` with `conf`.

@@ -53,7 +53,7 @@ fn ospf_frr_broadcast_segment() {
             "",
         ),
     );
-    start_frr(
+    let frr = start_frr(
         &r2,
         &frr_conf(
             "192.0.2.2",
@@ -64,14 +64,14 @@ fn ospf_frr_broadcast_segment() {
     wait_full(&r1, 1, T);
     wait_route(&r1, "192.0.2.2/32", &["198.51.100.2"], T);
     wait_route(&r2, "192.0.2.1/32", &["198.51.100.1"], T);
-    let ifs = frr_vtysh(&r2, "show ip ospf neighbor");
+    let ifs = frr.vtysh(&["show ip ospf neighbor"]);
     assert!(ifs.contains("Full/DR"), "FRR sees us as DR: {ifs}");
     // The same LSAs on both sides: two router-LSAs and our network-LSA.
-    wait_until_lsdb_matches(&r1, &r2);
+    wait_until_lsdb_matches(&r1, &frr);
 }
 
 /// Compares our LSDB with FRR's (type, LSID, advertising router, sequence).
-fn wait_until_lsdb_matches(ours: &topotests::Node, frr: &topotests::Node) {
+fn wait_until_lsdb_matches(ours: &topotests::Node, frr: &topotests::frr::Frr) {
     let mut last = (Default::default(), Default::default());
     let ok = topotests::try_wait_until(T, "LSDBs match", || {
         let a = our_lsdb(ours);
@@ -88,8 +88,8 @@ fn wait_until_lsdb_matches(ours: &topotests::Node, frr: &topotests::Node) {
     );
 }
 
-fn frr_lsdb(node: &topotests::Node) -> std::collections::BTreeSet<(u32, String, String, u32)> {
-    let out = frr_vtysh(node, "show ip ospf database");
+fn frr_lsdb(frr: &topotests::frr::Frr) -> std::collections::BTreeSet<(u32, String, String, u32)> {
+    let out = frr.vtysh(&["show ip ospf database"]);
     let mut set = std::collections::BTreeSet::new();
     let mut kind = 0u32;
     for line in out.lines() {
@@ -146,7 +146,7 @@ fn ospf_frr_point_to_point_md5() {
             "",
         ),
     );
-    start_frr(
+    let frr = start_frr(
         &r2,
         &frr_conf(
             "192.0.2.2",
@@ -160,5 +160,5 @@ fn ospf_frr_point_to_point_md5() {
     wait_full(&r1, 1, T);
     wait_route(&r1, "192.0.2.2/32", &["198.51.100.2"], T);
     wait_route(&r2, "192.0.2.1/32", &["198.51.100.1"], T);
-    wait_until_lsdb_matches(&r1, &r2);
+    wait_until_lsdb_matches(&r1, &frr);
 }

@@ -382,97 +382,22 @@ impl Bird {
 
 // ---------------------------------------------------------------- FRR
 
-pub struct Frr {
-    pub zebra: Proc,
-    pub bgpd: Proc,
-    pub node: Node,
-    pub dir: String,
-}
+pub use topotests::frr::Frr;
 
-/// Starts FRR's zebra and bgpd in `node` with `bgpd_conf`, both in the
-/// foreground, their vty sockets and pid files in `dir/frr`, the pathspace
-/// named after the namespace.
+/// Starts FRR's zebra and bgpd in `node` with `bgpd_conf`.
 pub fn start_frr(node: &Node, bgpd_conf: &str) -> Frr {
-    let dir = node.dir().join("frr");
-    let _ = std::fs::create_dir_all(&dir);
-    let zconf = node.write_file("frr/zebra.conf", "hostname zebra\n");
-    let bconf = node.write_file("frr/bgpd.conf", bgpd_conf);
-    let _ = std::process::Command::new("chown")
-        .args(["-R", "frr:frr", &s(&dir)])
-        .status();
-    let ns = node.ns().to_string();
-    let d = s(&dir);
-    let z = node.spawn(
-        "frr-zebra",
-        &[
-            "/usr/lib/frr/zebra",
-            "-N",
-            &ns,
-            "-i",
-            &format!("{d}/zebra.pid"),
-            "--vty_socket",
-            &d,
-            "-f",
-            &s(&zconf),
-        ],
-    );
-    wait_until(Duration::from_secs(20), "FRR zebra's vty socket", || {
-        z.assert_running();
-        dir.join("zebra.vty").exists()
-    });
-    let b = node.spawn(
-        "frr-bgpd",
-        &[
-            "/usr/lib/frr/bgpd",
-            "-N",
-            &ns,
-            "-i",
-            &format!("{d}/bgpd.pid"),
-            "--vty_socket",
-            &d,
-            "-f",
-            &s(&bconf),
-        ],
-    );
-    wait_until(Duration::from_secs(20), "FRR bgpd's vty socket", || {
-        b.assert_running();
-        dir.join("bgpd.vty").exists()
-    });
-    Frr {
-        zebra: z,
-        bgpd: b,
-        node: node.clone(),
-        dir: d,
-    }
+    topotests::frr::start(node, "bgpd", bgpd_conf)
 }
 
-impl Frr {
-    /// FRR's vtysh with one or more `-c` commands.
-    pub fn vtysh(&self, cmds: &[&str]) -> String {
-        let mut args = vec!["vtysh", "--vty_socket", &self.dir];
-        for c in cmds {
-            args.push("-c");
-            args.push(c);
-        }
-        self.node
-            .exec_timeout(&args, Duration::from_secs(15))
-            // vtysh exits 1 when /etc/frr/<pathspace>/vtysh.conf is missing,
-            // after running the commands.
-            .unwrap_or_else(|e| {
-                if e.stdout.trim().is_empty() {
-                    format!("vtysh failed: {e}")
-                } else {
-                    e.stdout
-                }
-            })
-    }
+/// BGP queries of an FRR router.
+pub trait FrrBgp {
+    fn paths(&self, prefix: &str) -> Vec<Value>;
+    fn wait_established(&self, peer: &str);
+}
 
-    pub fn json(&self, cmd: &str) -> Value {
-        serde_json::from_str(&self.vtysh(&[cmd])).unwrap_or(Value::Null)
-    }
-
+impl FrrBgp for Frr {
     /// FRR's paths for `prefix` (`show bgp ipv4|ipv6 unicast PREFIX json`).
-    pub fn paths(&self, prefix: &str) -> Vec<Value> {
+    fn paths(&self, prefix: &str) -> Vec<Value> {
         let fam = if prefix.contains(':') { "ipv6" } else { "ipv4" };
         self.json(&format!("show bgp {fam} unicast {prefix} json"))["paths"]
             .as_array()
@@ -480,7 +405,7 @@ impl Frr {
             .unwrap_or_default()
     }
 
-    pub fn wait_established(&self, peer: &str) {
+    fn wait_established(&self, peer: &str) {
         let mut last = String::new();
         let r = try_wait_until(T, &format!("FRR session with {peer} Established"), || {
             last = self.vtysh(&[&format!("show bgp neighbors {peer} json")]);
