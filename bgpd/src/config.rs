@@ -293,17 +293,11 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
                 Some(s) => loc.int(s, "prefix_list.entries.seq", 1, u32::MAX as i64)? as u32,
                 None => (i as u32 + 1) * 5,
             };
-            let action = match e.action.get_ref().as_str() {
-                "permit" => Action::Permit,
-                "deny" => Action::Deny,
-                o => {
-                    return loc.err(
-                        e.action.span(),
-                        "prefix_list.entries.action",
-                        format!("`{o}` is not permit or deny"),
-                    )
-                }
-            };
+            let action = loc.choice(
+                &e.action,
+                "prefix_list.entries.action",
+                &[("permit", Action::Permit), ("deny", Action::Deny)],
+            )?;
             let prefix = loc.prefix(&e.prefix, "prefix_list.entries.prefix")?;
             let max = if prefix.is_ipv4() { 32 } else { 128 };
             let ge =
@@ -365,17 +359,16 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
                 }
                 matches.push(Match::PrefixList(pl.get_ref().clone()));
             }
-            let disposition = match t.action.get_ref().as_str() {
-                "accept" | "permit" => Disposition::Accept,
-                "reject" | "deny" => Disposition::Reject,
-                o => {
-                    return loc.err(
-                        t.action.span(),
-                        "policy.terms.action",
-                        format!("`{o}` is not accept or reject"),
-                    )
-                }
-            };
+            let disposition = loc.choice(
+                &t.action,
+                "policy.terms.action",
+                &[
+                    ("accept", Disposition::Accept),
+                    ("permit", Disposition::Accept),
+                    ("reject", Disposition::Reject),
+                    ("deny", Disposition::Reject),
+                ],
+            )?;
             let mut set = Vec::new();
             if let Some(v) = &t.set_local_pref {
                 set.push(SetAction::LocalPref(loc.int(

@@ -131,6 +131,27 @@ impl<'a> Locator<'a> {
         proto::parse_prefix(v.get_ref()).or_else(|e| self.err(v.span(), key, e))
     }
 
+    /// One of a fixed set of words, mapped to its value (aliases are more
+    /// entries with the same value).
+    pub fn choice<T: Copy>(
+        &self,
+        v: &Spanned<String>,
+        key: &str,
+        choices: &[(&str, T)],
+    ) -> Result<T, ConfigError> {
+        match choices.iter().find(|(w, _)| *w == v.get_ref().as_str()) {
+            Some((_, t)) => Ok(*t),
+            None => {
+                let words: Vec<&str> = choices.iter().map(|(w, _)| *w).collect();
+                self.err(
+                    v.span(),
+                    key,
+                    format!("`{}` is not one of {}", v.get_ref(), words.join(", ")),
+                )
+            }
+        }
+    }
+
     /// A `log.level` value.
     pub fn log_level(
         &self,
@@ -177,5 +198,17 @@ mod tests {
             .unwrap_err();
         assert_eq!((e.line, e.key.as_str()), (2, "c"));
         assert_eq!(loc.opt_int(&None, "z", 0, 1, 7).unwrap(), 7);
+    }
+
+    #[test]
+    fn choices_map_words_and_name_the_others() {
+        let loc = Locator::new("c.toml", "a = 1\nb = \"any\"\n");
+        let t: T = loc.parse().unwrap();
+        let b = t.b.unwrap();
+        assert_eq!(loc.choice(&b, "b", &[("all", 1), ("any", 2)]).unwrap(), 2);
+        let e = loc
+            .choice(&b, "b", &[("ipv4", 4), ("ipv6", 6)])
+            .unwrap_err();
+        assert_eq!(e.to_string(), "c.toml:2: b: `any` is not one of ipv4, ipv6");
     }
 }

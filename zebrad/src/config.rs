@@ -320,17 +320,11 @@ fn service(loc: &Locator, s: &Spanned<RawService>) -> Result<crate::anycast::Ser
         svc.interface = Some(i.get_ref().clone());
     }
     if let Some(c) = &r.combine {
-        svc.combine = match c.get_ref().as_str() {
-            "all" => Combine::All,
-            "any" => Combine::Any,
-            o => {
-                return loc.err(
-                    c.span(),
-                    "service.combine",
-                    format!("`{o}` is not all or any"),
-                )
-            }
-        };
+        svc.combine = loc.choice(
+            c,
+            "service.combine",
+            &[("all", Combine::All), ("any", Combine::Any)],
+        )?;
     }
     if let Some(v) = &r.interval {
         svc.interval = secs(loc, v, "service.interval", 0.05, 3600.0)?;
@@ -352,17 +346,14 @@ fn service(loc: &Locator, s: &Spanned<RawService>) -> Result<crate::anycast::Ser
         svc.fall = loc.int(v, "service.fall", 1, 1000)? as u32;
     }
     if let Some(d) = &r.down_action {
-        svc.down_action = match d.get_ref().as_str() {
-            "withdraw" => DownAction::Withdraw,
-            "depref" => DownAction::Depref,
-            o => {
-                return loc.err(
-                    d.span(),
-                    "service.down_action",
-                    format!("`{o}` is not withdraw or depref"),
-                )
-            }
-        };
+        svc.down_action = loc.choice(
+            d,
+            "service.down_action",
+            &[
+                ("withdraw", DownAction::Withdraw),
+                ("depref", DownAction::Depref),
+            ],
+        )?;
     }
     if let Some(v) = &r.depref_metric {
         svc.depref_metric = loc.int(v, "service.depref_metric", 1, u32::MAX as i64)? as u32;
@@ -728,17 +719,7 @@ fn rule(loc: &Locator<'_>, r: &Spanned<RawRule>) -> Result<Rule, ConfigError> {
             .transpose()?;
     let fam = from.or(to).map(|p| p.is_ipv6());
     let v6 = match &x.family {
-        Some(f) => match f.get_ref().as_str() {
-            "ipv4" => false,
-            "ipv6" => true,
-            o => {
-                return loc.err(
-                    f.span(),
-                    "rule.family",
-                    format!("`{o}` is not ipv4 or ipv6"),
-                )
-            }
-        },
+        Some(f) => loc.choice(f, "rule.family", &[("ipv4", false), ("ipv6", true)])?,
         None => fam.unwrap_or(false),
     };
     if let (Some(a), Some(b)) = (from, to) {
