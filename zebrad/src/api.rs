@@ -383,6 +383,39 @@ impl Zebra for ZebraService {
                 .await?,
         ))
     }
+
+    // VXLAN/EVPN (issue 6): the contract is in place; the vtep module behind
+    // it lands next. Until then a client gets a clear "unimplemented".
+    type WatchEvpnStream = Stream<pb::EvpnLocalUpdate>;
+
+    async fn watch_evpn(
+        &self,
+        _request: Request<pb::WatchEvpnRequest>,
+    ) -> Result<Response<Self::WatchEvpnStream>, Status> {
+        Err(Status::unimplemented(
+            "zebrad: VXLAN/EVPN is not in this build yet",
+        ))
+    }
+
+    type PushEvpnStream = Stream<pb::EvpnPushReply>;
+
+    async fn push_evpn(
+        &self,
+        _request: Request<Streaming<pb::EvpnPushRequest>>,
+    ) -> Result<Response<Self::PushEvpnStream>, Status> {
+        Err(Status::unimplemented(
+            "zebrad: VXLAN/EVPN is not in this build yet",
+        ))
+    }
+
+    async fn show_evpn(
+        &self,
+        _request: Request<pb::ShowEvpnRequest>,
+    ) -> Result<Response<pb::ShowEvpnReply>, Status> {
+        Err(Status::unimplemented(
+            "zebrad: VXLAN/EVPN is not in this build yet",
+        ))
+    }
 }
 
 #[cfg(test)]
