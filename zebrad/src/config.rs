@@ -179,6 +179,8 @@ struct RawCheck {
     qtype: Option<Spanned<String>>,
     rcode: Option<Spanned<String>>,
     command: Option<Spanned<String>>,
+    ca_file: Option<Spanned<String>>,
+    insecure: Option<Spanned<bool>>,
     timeout: Option<Spanned<Secs>>,
 }
 
@@ -415,15 +417,18 @@ fn socket_addr(
     })
 }
 
-/// Splits `http://HOST[:PORT]/PATH` (HOST an IP address, IPv6 in brackets)
-/// into the socket address, the host text and the path.
-fn http_url(url: &str) -> Result<(std::net::SocketAddr, String, String), String> {
-    if url.starts_with("https://") {
-        return Err("https is not supported; use an http:// URL or a command check".into());
-    }
+/// Splits `SCHEME://HOST[:PORT]/PATH` (HOST an IP address, IPv6 in
+/// brackets; SCHEME `http`, port 80 by default, or `https`, 443) into the
+/// socket address, the host text and the path.
+fn http_url(
+    url: &str,
+    scheme: &str,
+    default_port: u16,
+) -> Result<(std::net::SocketAddr, String, String), String> {
     let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("`{url}` does not start with http://"))?;
+        .strip_prefix(scheme)
+        .and_then(|r| r.strip_prefix("://"))
+        .ok_or_else(|| format!("`{url}` does not start with {scheme}://"))?;
     let (hostport, path) = match rest.find('/') {
         Some(i) => (&rest[..i], rest[i..].to_string()),
         None => (rest, "/".to_string()),
@@ -443,7 +448,7 @@ fn http_url(url: &str) -> Result<(std::net::SocketAddr, String, String), String>
         .parse()
         .map_err(|_| format!("`{url}`: the host must be an IP address"))?;
     let port: u16 = if port.is_empty() {
-        80
+        default_port
     } else {
         port.parse().map_err(|_| format!("`{url}`: bad port"))?
     };
@@ -484,22 +489,42 @@ fn check(
                 "service.check.target",
             )?,
         },
-        "http" => {
+        scheme @ ("http" | "https") => {
+            let https = scheme == "https";
             let url = need(&x.url, "service.check.url")?;
             let (target, hostport, path) =
-                http_url(url.get_ref()).or_else(|e| loc.err(url.span(), "service.check.url", e))?;
+                http_url(url.get_ref(), scheme, if https { 443 } else { 80 })
+                    .or_else(|e| loc.err(url.span(), "service.check.url", e))?;
             let status = match &x.status {
                 Some(s) => loc.int(s, "service.check.status", 100, 599)? as u16,
                 None => 200,
             };
-            CheckKind::Http {
-                target,
-                host: x.host.clone().unwrap_or(hostport),
-                path,
-                status,
-                body: x.body.clone(),
+            let host = x.host.clone().unwrap_or(hostport);
+            let body = x.body.clone();
+            if !https {
+                if let Some(f) = &x.ca_file {
+                    return loc.err(f.span(), "service.check.ca_file", "only for https checks");
+                }
+                if let Some(i) = &x.insecure {
+                    return loc.err(i.span(), "service.check.insecure", "only for https checks");
+                }
+                CheckKind::Http {
+                    target,
+                    host,
+                    path,
+                    status,
+                    body,
+                }
+            } else {
+                https_check(loc, c, target, host, path, status, body)?
             }
         }
+        "icmp" => CheckKind::Icmp {
+            target: loc.addr(
+                &need(&x.target, "service.check.target")?,
+                "service.check.target",
+            )?,
+        },
         "dns" => {
             let server = socket_addr(
                 loc,
@@ -570,7 +595,7 @@ fn check(
             return loc.err(
                 x.kind.span(),
                 "service.check.type",
-                format!("`{o}` is not one of tcp, http, dns, command"),
+                format!("`{o}` is not one of tcp, http, https, icmp, dns, command"),
             )
         }
     };
@@ -579,6 +604,47 @@ fn check(
         None => default_timeout,
     };
     Ok(Check { kind, timeout })
+}
+
+/// The TLS half of an `https` check: the Host header must make a server
+/// name; `ca_file` (read now) or `insecure`, not both.
+fn https_check(
+    loc: &Locator,
+    c: &Spanned<RawCheck>,
+    target: std::net::SocketAddr,
+    host: String,
+    path: String,
+    status: u16,
+    body: Option<String>,
+) -> Result<crate::anycast::CheckKind, ConfigError> {
+    let x = c.get_ref();
+    if let Err(e) = crate::anycast::check::tls::server_name(&host) {
+        return loc.err(c.span(), "service.check.host", e);
+    }
+    let insecure = x.insecure.as_ref().is_some_and(|i| *i.get_ref());
+    if let (Some(f), true) = (&x.ca_file, insecure) {
+        return loc.err(
+            f.span(),
+            "service.check.ca_file",
+            "`ca_file` and `insecure = true` exclude each other",
+        );
+    }
+    let ca_file = x.ca_file.as_ref().map(|f| Path::new(f.get_ref()));
+    let tls = crate::anycast::check::TlsClient::new(ca_file, insecure).or_else(|e| {
+        let (span, key) = match &x.ca_file {
+            Some(f) => (f.span(), "service.check.ca_file"),
+            None => (c.span(), "service.check"),
+        };
+        loc.err(span, key, e)
+    })?;
+    Ok(crate::anycast::CheckKind::Https {
+        target,
+        host,
+        path,
+        status,
+        body,
+        tls,
+    })
 }
 
 fn static_route(loc: &Locator<'_>, s: &Spanned<RawStatic>) -> Result<RouteIn, ConfigError> {
@@ -1006,5 +1072,81 @@ url = "http://127.0.0.1/"
         assert_eq!((e.line, e.key.as_str()), (4, "bogus"));
         let e = err(&svc(&format!("{chk}[service.damping]\nsuppress = 100\n")));
         assert_eq!(e.key, "service.damping.reuse");
+    }
+
+    #[test]
+    fn https_and_icmp_checks() {
+        use crate::anycast::check::TlsClient;
+        use crate::anycast::CheckKind;
+        let svc = |body: &str| {
+            format!("[[service]]\nname = \"s\"\nprefixes = [\"203.0.113.1/32\"]\n{body}")
+        };
+        let c = parse(
+            "z.toml",
+            &svc("[[service.check]]\ntype = \"https\"\nurl = \"https://[2001:db8::1]/ready\"\nhost = \"svc.example\"\ninsecure = true\nbody = \"up\"\n[[service.check]]\ntype = \"icmp\"\ntarget = \"2001:db8::1\"\ntimeout = 0.3\n"),
+        )
+        .unwrap();
+        let s = &c.services[0];
+        assert_eq!(
+            s.checks[0].kind,
+            CheckKind::Https {
+                target: "[2001:db8::1]:443".parse().unwrap(),
+                host: "svc.example".into(),
+                path: "/ready".into(),
+                status: 200,
+                body: Some("up".into()),
+                tls: TlsClient::new(None, true).unwrap(),
+            }
+        );
+        assert_eq!(
+            s.checks[1].kind,
+            CheckKind::Icmp {
+                target: "2001:db8::1".parse().unwrap()
+            }
+        );
+        assert_eq!(s.checks[1].timeout, Duration::from_millis(300));
+
+        let dir = std::env::temp_dir().join(format!("zebrad-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = dir.join("ca.pem");
+        let ck = rcgen::generate_simple_self_signed(vec!["svc.example".into()]).unwrap();
+        std::fs::write(&ca, ck.cert.pem()).unwrap();
+        let https = |extra: &str| {
+            svc(&format!(
+                "[[service.check]]\ntype = \"https\"\nurl = \"https://192.0.2.1:8443\"\n{extra}"
+            ))
+        };
+        let c = parse("z.toml", &https(&format!("ca_file = {:?}\n", ca))).unwrap();
+        let CheckKind::Https {
+            target, host, tls, ..
+        } = &c.services[0].checks[0].kind
+        else {
+            panic!()
+        };
+        assert_eq!((target.port(), host.as_str()), (8443, "192.0.2.1:8443"));
+        assert_eq!(tls, &TlsClient::new(Some(&ca), false).unwrap());
+
+        let e = err(&https(&format!("ca_file = {:?}\ninsecure = true\n", ca)));
+        assert_eq!((e.line, e.key.as_str()), (7, "service.check.ca_file"));
+        let e = err(&https("ca_file = \"/nonexistent/ca.pem\"\n"));
+        assert_eq!((e.line, e.key.as_str()), (7, "service.check.ca_file"));
+        assert!(e.msg.contains("cannot read"), "{e}");
+        let e = err(&https("host = \"bad host\"\n"));
+        assert_eq!(e.key, "service.check.host");
+        let e = err(&svc(
+            "[[service.check]]\ntype = \"https\"\nurl = \"http://192.0.2.1/\"\n",
+        ));
+        assert_eq!((e.line, e.key.as_str()), (6, "service.check.url"));
+        let e = err(&svc(
+            "[[service.check]]\ntype = \"http\"\nurl = \"http://192.0.2.1/\"\ninsecure = true\n",
+        ));
+        assert_eq!((e.line, e.key.as_str()), (7, "service.check.insecure"));
+        let e = err(&svc(
+            "[[service.check]]\ntype = \"icmp\"\ntarget = \"localhost\"\n",
+        ));
+        assert_eq!((e.line, e.key.as_str()), (6, "service.check.target"));
+        let e = err(&svc("[[service.check]]\ntype = \"icmp\"\n"));
+        assert_eq!(e.key, "service.check.target");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,9 +1,12 @@
 //! The health checks of anycast services, each one probe with a timeout.
 //!
-//! Owns: a TCP connect, an HTTP/1.1 GET (plain HTTP; expected status,
-//! optional body substring and Host header), a DNS query over UDP (RFC 1035
-//! message built by hand; expected rcode), and a command's exit status
-//! (`sh -c`, killed when its timeout ends).
+//! Owns: a TCP connect, an HTTP/1.1 GET (RFC 9112; expected status,
+//! optional body substring and Host header) over plain TCP or over TLS
+//! ([`tls`]: system roots or a CA file, SNI from the Host header, or
+//! `insecure`), an ICMP/ICMPv6 echo ([`icmp`]), a DNS query over UDP
+//! (RFC 1035 message built by hand; expected rcode), and a command's exit
+//! status (`sh -c`, killed when its timeout ends). Every probe is bounded
+//! by its own timeout and reports its latency.
 //!
 //! Never: decides health (that is [`super::fsm`]) or touches the RIB; a
 //! check only returns an [`Outcome`]. It never panics on what a server
@@ -13,10 +16,17 @@ use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 use super::{Check, CheckKind};
+
+pub mod icmp;
+#[cfg(test)]
+mod in_netns;
+pub mod tls;
+
+pub use tls::TlsClient;
 
 /// The most of an HTTP response a check reads.
 const HTTP_MAX: usize = 64 * 1024;
@@ -68,7 +78,28 @@ async fn probe(kind: &CheckKind) -> Result<String, String> {
             path,
             status,
             body,
-        } => http(*target, host, path, *status, body.as_deref()).await,
+        } => {
+            let s = connect(*target).await?;
+            exchange(s, host, path, *status, body.as_deref()).await
+        }
+        CheckKind::Https {
+            target,
+            host,
+            path,
+            status,
+            body,
+            tls,
+        } => {
+            let name = tls::server_name(host)?;
+            let s = connect(*target).await?;
+            let s = tls
+                .connector()
+                .connect(name, s)
+                .await
+                .map_err(|e| format!("TLS with {target}: {e}"))?;
+            exchange(s, host, path, *status, body.as_deref()).await
+        }
+        CheckKind::Icmp { target } => icmp::echo(*target).await,
         CheckKind::Dns {
             server,
             name,
@@ -98,26 +129,38 @@ async fn probe(kind: &CheckKind) -> Result<String, String> {
     }
 }
 
-async fn http(
-    target: SocketAddr,
+async fn connect(target: SocketAddr) -> Result<TcpStream, String> {
+    TcpStream::connect(target)
+        .await
+        .map_err(|e| format!("connect {target}: {e}"))
+}
+
+/// One HTTP/1.1 GET on an open stream (plain or TLS), judged by
+/// [`judge_http`].
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
     host: &str,
     path: &str,
     want: u16,
     body: Option<&str>,
 ) -> Result<String, String> {
-    let mut s = TcpStream::connect(target)
-        .await
-        .map_err(|e| format!("connect {target}: {e}"))?;
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: zebrad-anycast\r\nAccept: */*\r\nConnection: close\r\n\r\n"
     );
     s.write_all(req.as_bytes())
         .await
         .map_err(|e| format!("send: {e}"))?;
+    s.flush().await.map_err(|e| format!("send: {e}"))?;
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     loop {
-        let n = s.read(&mut chunk).await.map_err(|e| format!("read: {e}"))?;
+        let n = match s.read(&mut chunk).await {
+            Ok(n) => n,
+            // A TLS server that closes without close_notify after a
+            // complete response: judge what arrived.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !buf.is_empty() => 0,
+            Err(e) => return Err(format!("read: {e}")),
+        };
         if n == 0 {
             break;
         }

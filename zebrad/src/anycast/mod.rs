@@ -88,6 +88,19 @@ pub enum CheckKind {
         status: u16,
         body: Option<String>,
     },
+    /// `GET path` over TLS on `target` answers `status` (and contains
+    /// `body`); the certificate is verified for `host` (see
+    /// [`check::TlsClient`]).
+    Https {
+        target: SocketAddr,
+        host: String,
+        path: String,
+        status: u16,
+        body: Option<String>,
+        tls: check::TlsClient,
+    },
+    /// An ICMP (or ICMPv6) echo request to `target` is answered.
+    Icmp { target: std::net::IpAddr },
     /// A query for `name`/`qtype` to `server` over UDP answers `rcode`.
     Dns {
         server: SocketAddr,
@@ -107,6 +120,10 @@ impl CheckKind {
             CheckKind::Http {
                 target, host, path, ..
             } => ("http", format!("{target} {host}{path}")),
+            CheckKind::Https {
+                target, host, path, ..
+            } => ("https", format!("{target} {host}{path}")),
+            CheckKind::Icmp { target } => ("icmp", target.to_string()),
             CheckKind::Dns {
                 server,
                 name,
