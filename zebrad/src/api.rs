@@ -19,6 +19,7 @@ use tracing::warn;
 
 use crate::daemon::{RibCmd, SUB_QUEUE};
 use crate::rib::{NexthopIn, RouteIn, RouteKind, MAIN_TABLE};
+use crate::vtep;
 
 /// Most routes one batch may carry.
 pub const MAX_BATCH_ROUTES: usize = 200_000;
@@ -384,38 +385,220 @@ impl Zebra for ZebraService {
         ))
     }
 
-    // VXLAN/EVPN (issue 6): the contract is in place; the vtep module behind
-    // it lands next. Until then a client gets a clear "unimplemented".
     type WatchEvpnStream = Stream<pb::EvpnLocalUpdate>;
 
     async fn watch_evpn(
         &self,
-        _request: Request<pb::WatchEvpnRequest>,
+        request: Request<pb::WatchEvpnRequest>,
     ) -> Result<Response<Self::WatchEvpnStream>, Status> {
-        Err(Status::unimplemented(
-            "zebrad: VXLAN/EVPN is not in this build yet",
-        ))
+        let vnis = request.into_inner().vnis;
+        let (tx, rx) = mpsc::channel(SUB_QUEUE);
+        self.cmds
+            .send(RibCmd::WatchEvpn { vnis, tx })
+            .await
+            .map_err(|_| Status::unavailable("zebrad is shutting down"))?;
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 
     type PushEvpnStream = Stream<pb::EvpnPushReply>;
 
     async fn push_evpn(
         &self,
-        _request: Request<Streaming<pb::EvpnPushRequest>>,
+        request: Request<Streaming<pb::EvpnPushRequest>>,
     ) -> Result<Response<Self::PushEvpnStream>, Status> {
-        Err(Status::unimplemented(
-            "zebrad: VXLAN/EVPN is not in this build yet",
-        ))
+        let mut stream = request.into_inner();
+        let first = stream
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("empty stream"))?;
+        let Some(pb::evpn_push_request::Msg::Hello(hello)) = first.msg else {
+            return Err(Status::invalid_argument(
+                "the first message must be EvpnHello",
+            ));
+        };
+        if hello.client.is_empty() {
+            return Err(Status::invalid_argument("EvpnHello needs a client name"));
+        }
+        let name = hello.client;
+        let stale_time =
+            (hello.stale_time != 0).then(|| Duration::from_secs(hello.stale_time as u64));
+        let (client, stale) = self
+            .ask(|reply| RibCmd::EvpnHello {
+                name: name.clone(),
+                stale_time,
+                reply,
+            })
+            .await?;
+        let (tx, rx) = mpsc::channel(64);
+        let _ = tx
+            .send(Ok(pb::EvpnPushReply {
+                stale_entries: stale as u32,
+                ..Default::default()
+            }))
+            .await;
+        let cmds = self.cmds.clone();
+        tokio::spawn(async move {
+            loop {
+                let msg = match stream.message().await {
+                    Ok(Some(m)) => m,
+                    Ok(None) => break,
+                    Err(e) => {
+                        warn!(client = %name, error = %e, "EVPN client stream failed");
+                        break;
+                    }
+                };
+                let Some(pb::evpn_push_request::Msg::Batch(b)) = msg.msg else {
+                    let _ = tx
+                        .send(Err(Status::invalid_argument(
+                            "EvpnHello may only come first",
+                        )))
+                        .await;
+                    break;
+                };
+                let n = b.vtep_add.len()
+                    + b.vtep_del.len()
+                    + b.mac_add.len()
+                    + b.mac_del.len()
+                    + b.macip_add.len()
+                    + b.macip_del.len();
+                if n > MAX_BATCH_ROUTES {
+                    let _ = tx
+                        .send(Err(Status::resource_exhausted(format!(
+                            "a batch carries at most {MAX_BATCH_ROUTES} entries"
+                        ))))
+                        .await;
+                    break;
+                }
+                let (batch, rejected) = evpn_batch_from_wire(&b);
+                let cmd = RibCmd::EvpnBatch {
+                    client,
+                    seq: b.seq,
+                    batch,
+                    rejected,
+                    reply: tx.clone(),
+                };
+                if cmds.send(cmd).await.is_err() {
+                    break;
+                }
+            }
+            let _ = cmds.send(RibCmd::EvpnDisconnect { client }).await;
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 
     async fn show_evpn(
         &self,
-        _request: Request<pb::ShowEvpnRequest>,
+        request: Request<pb::ShowEvpnRequest>,
     ) -> Result<Response<pb::ShowEvpnReply>, Status> {
-        Err(Status::unimplemented(
-            "zebrad: VXLAN/EVPN is not in this build yet",
+        let req = request.into_inner();
+        Ok(Response::new(
+            self.ask(|reply| RibCmd::ShowEvpn { req, reply }).await?,
         ))
     }
+}
+
+/// Largest VNI (24 bits, RFC 7348 section 5).
+const MAX_VNI: u32 = (1 << 24) - 1;
+
+fn vni_from_wire(v: u32) -> Result<u32, String> {
+    if v == 0 || v > MAX_VNI {
+        return Err(format!("VNI {v} is not in 1..={MAX_VNI}"));
+    }
+    Ok(v)
+}
+
+fn mac_from_wire(m: &[u8]) -> Result<vtep::Mac, String> {
+    let mac: vtep::Mac = m
+        .try_into()
+        .map_err(|_| format!("a MAC is 6 bytes, got {}", m.len()))?;
+    if mac == [0; 6] || mac[0] & 1 != 0 {
+        return Err(format!("{} is not a unicast MAC", vtep::fmt_mac(&mac)));
+    }
+    Ok(mac)
+}
+
+fn vtep_from_wire(v: &[u8]) -> Result<std::net::IpAddr, String> {
+    let a = proto::addr_from_bytes(v).map_err(|e| e.to_string())?;
+    if a.is_unspecified() || a.is_multicast() || a.is_loopback() {
+        return Err(format!("{a} is not a VTEP address"));
+    }
+    Ok(a)
+}
+
+fn evpn_reject(vni: u32, mac: &[u8], ip: &[u8], vtep: &[u8], reason: String) -> pb::EvpnRejected {
+    pb::EvpnRejected {
+        vni,
+        mac: mac.to_vec(),
+        ip: ip.to_vec(),
+        vtep: vtep.to_vec(),
+        reason,
+    }
+}
+
+/// A batch from the wire: what is valid, and a reason for each entry that is not.
+pub fn evpn_batch_from_wire(b: &pb::EvpnBatch) -> (vtep::Batch, Vec<pb::EvpnRejected>) {
+    let mut out = vtep::Batch {
+        end_of_rib: b.end_of_rib,
+        ..vtep::Batch::default()
+    };
+    let mut rej = Vec::new();
+    for (list, add) in [(&b.vtep_add, true), (&b.vtep_del, false)] {
+        for v in list {
+            match vni_from_wire(v.vni).and_then(|n| Ok((n, vtep_from_wire(&v.vtep)?))) {
+                Ok(k) if add => out.vtep_add.push(k),
+                Ok(k) => out.vtep_del.push(k),
+                Err(r) => rej.push(evpn_reject(v.vni, &[], &[], &v.vtep, r)),
+            }
+        }
+    }
+    for m in &b.mac_add {
+        let e = vni_from_wire(m.vni).and_then(|n| {
+            Ok((
+                n,
+                mac_from_wire(&m.mac)?,
+                vtep::MacEntry {
+                    vtep: vtep_from_wire(&m.vtep)?,
+                    seq: m.seq,
+                    sticky: m.sticky,
+                },
+            ))
+        });
+        match e {
+            Ok(e) => out.mac_add.push(e),
+            Err(r) => rej.push(evpn_reject(m.vni, &m.mac, &[], &m.vtep, r)),
+        }
+    }
+    for m in &b.mac_del {
+        match vni_from_wire(m.vni).and_then(|n| Ok((n, mac_from_wire(&m.mac)?))) {
+            Ok(k) => out.mac_del.push(k),
+            Err(r) => rej.push(evpn_reject(m.vni, &m.mac, &[], &[], r)),
+        }
+    }
+    for m in &b.macip_add {
+        let e = vni_from_wire(m.vni).and_then(|n| {
+            Ok((
+                n,
+                proto::addr_from_bytes(&m.ip).map_err(|e| e.to_string())?,
+                vtep::MacIpEntry {
+                    mac: mac_from_wire(&m.mac)?,
+                    vtep: vtep_from_wire(&m.vtep)?,
+                },
+            ))
+        });
+        match e {
+            Ok(e) => out.macip_add.push(e),
+            Err(r) => rej.push(evpn_reject(m.vni, &m.mac, &m.ip, &m.vtep, r)),
+        }
+    }
+    for m in &b.macip_del {
+        match vni_from_wire(m.vni)
+            .and_then(|n| Ok((n, proto::addr_from_bytes(&m.ip).map_err(|e| e.to_string())?)))
+        {
+            Ok(k) => out.macip_del.push(k),
+            Err(r) => rej.push(evpn_reject(m.vni, &[], &m.ip, &[], r)),
+        }
+    }
+    (out, rej)
 }
 
 #[cfg(test)]
@@ -455,5 +638,55 @@ mod tests {
         bad = wire("203.0.113.0/24", "192.0.2.1");
         bad.kind = 42;
         assert!(route_from_wire(&bad).is_err());
+    }
+
+    #[test]
+    fn evpn_batches_from_the_wire() {
+        let b = pb::EvpnBatch {
+            vtep_add: vec![
+                pb::RemoteVtep {
+                    vni: 100,
+                    vtep: vec![192, 0, 2, 2],
+                },
+                pb::RemoteVtep {
+                    vni: 1 << 24,
+                    vtep: vec![192, 0, 2, 2],
+                },
+            ],
+            mac_add: vec![
+                pb::RemoteMac {
+                    vni: 100,
+                    mac: vec![2, 0, 0, 0, 0, 1],
+                    vtep: vec![192, 0, 2, 2],
+                    seq: 3,
+                    sticky: true,
+                },
+                pb::RemoteMac {
+                    vni: 100,
+                    mac: vec![1, 0, 0x5e, 0, 0, 1],
+                    vtep: vec![192, 0, 2, 2],
+                    ..Default::default()
+                },
+                pb::RemoteMac {
+                    vni: 100,
+                    mac: vec![2, 0, 0, 0, 0, 2],
+                    vtep: vec![127, 0, 0, 1],
+                    ..Default::default()
+                },
+            ],
+            macip_add: vec![pb::RemoteMacIp {
+                vni: 100,
+                ip: vec![1, 2, 3],
+                mac: vec![2, 0, 0, 0, 0, 1],
+                vtep: vec![192, 0, 2, 2],
+            }],
+            ..Default::default()
+        };
+        let (ok, rej) = evpn_batch_from_wire(&b);
+        assert_eq!(ok.vtep_add.len(), 1);
+        assert_eq!(ok.mac_add.len(), 1);
+        assert!(ok.mac_add[0].2.sticky);
+        assert_eq!(rej.len(), 4);
+        assert!(rej[0].reason.contains("VNI"));
     }
 }

@@ -13,6 +13,10 @@
 //! ospf, ...) wait for their client to come back, and those nobody
 //! re-announces expire after the stale time.
 //!
+//! VXLAN tunnel endpoints ([`crate::vtep`]) live here too: their remote
+//! entries are programmed by a second writer (bridge FDB and neighbor
+//! entries) as the RIB's nexthop tracking says their VTEPs are reachable.
+//!
 //! Anycast services ([`crate::anycast`]) live here too: the manager's check
 //! and address tasks report through a bounded channel, the RIB task applies
 //! the resulting routes as the `anycast` client, and starts address
@@ -32,11 +36,14 @@ use tracing::{debug, error, info, warn};
 
 use crate::anycast;
 use crate::config::{self, Config, Rule};
-use crate::fib::{self, FibOutcome, FibWriter, KernelEvent};
+use crate::fib::{self, FibOutcome, FibWriter, KernelEvent, NlWriter};
 use crate::iface::{self, Link};
 use crate::rib::{
     ClientId, NhtState, RedistChange, Rib, RibConfig, RouteIn, RouteView, MAIN_TABLE,
 };
+use crate::vtep::program::{VtepOp, VtepOutcome};
+use crate::vtep::reach::VtepReach;
+use crate::vtep::{self, Vtep};
 
 /// Depth of the command channel into the RIB task. Small on purpose: a
 /// route batch waiting here holds its routes in memory, so while the kernel
@@ -111,6 +118,30 @@ pub enum RibCmd {
         name: String,
         reply: Reply<pb::ShowServicesReply>,
     },
+    /// VXLAN/EVPN: a push client says Hello.
+    EvpnHello {
+        name: String,
+        stale_time: Option<Duration>,
+        reply: Reply<(vtep::ClientId, usize)>,
+    },
+    EvpnBatch {
+        client: vtep::ClientId,
+        seq: u64,
+        batch: vtep::Batch,
+        rejected: Vec<pb::EvpnRejected>,
+        reply: mpsc::Sender<Result<pb::EvpnPushReply, Status>>,
+    },
+    EvpnDisconnect {
+        client: vtep::ClientId,
+    },
+    WatchEvpn {
+        vnis: Vec<u32>,
+        tx: mpsc::Sender<Result<pb::EvpnLocalUpdate, Status>>,
+    },
+    ShowEvpn {
+        req: pb::ShowEvpnRequest,
+        reply: Reply<pb::ShowEvpnReply>,
+    },
     /// A clean stop: anycast prefixes are withdrawn (and flushed to the
     /// subscribers) before the reply, which carries the service addresses
     /// (ifindex, address) the caller removes once the protocols had time
@@ -151,6 +182,26 @@ pub struct Daemon {
     anycast: anycast::Manager,
     anycast_client: ClientId,
     anycast_rx: Option<mpsc::Receiver<anycast::Event>>,
+    vtep: Vtep,
+    vtep_writer: NlWriter<VtepOp>,
+    vtep_rx: Option<mpsc::Receiver<Vec<VtepOutcome>>>,
+    evpn_stale: HashMap<vtep::ClientId, Duration>,
+}
+
+fn reach_of(st: &NhtState) -> VtepReach {
+    VtepReach {
+        resolved: st.resolved,
+        via: st.via,
+        via_source: st.via_source,
+    }
+}
+
+/// The nexthop-tracking callback [`Vtep`] registers its VTEPs with.
+fn vtep_nht(rib: &mut Rib) -> impl FnMut(IpAddr, bool) -> Option<VtepReach> + '_ {
+    move |addr, add| {
+        rib.nht_register(MAIN_TABLE, addr, add)
+            .map(|st| reach_of(&st))
+    }
 }
 
 /// Kernel protocol ids zebrad installs with.
@@ -172,6 +223,7 @@ impl Daemon {
     pub async fn start(
         cfg: Config,
         cfg_path: Option<PathBuf>,
+        run_dir: Option<PathBuf>,
     ) -> std::io::Result<(
         Daemon,
         mpsc::Receiver<KernelEvent>,
@@ -193,6 +245,16 @@ impl Daemon {
                 ..fib::WriterConfig::default()
             },
             otx,
+        )?;
+        let (vtx, vrx) = mpsc::channel(1024);
+        let vtep_writer = fib::spawn_nl_writer(
+            fib::WriterConfig {
+                report_success: false,
+                queue_batches: 4,
+                per_send: 512,
+                ..fib::WriterConfig::default()
+            },
+            vtx,
         )?;
         let mut rib = Rib::new(rib_config(&cfg));
         let mut links = HashMap::new();
@@ -224,6 +286,14 @@ impl Daemon {
             links = links.len(),
             adopted, kernel, "read the kernel; adopted routes stay until re-announced or stale"
         );
+        let mut vtep = Vtep::new(run_dir);
+        vtep.start(
+            &links,
+            &vtep::discover::dump_fdb().await?,
+            &vtep::discover::dump_neighbors().await?,
+            stale,
+            now,
+        );
         let (static_client, _) = rib.connect(Source::Static, "config");
         let (anycast_client, _) = rib.connect(Source::Anycast, "services");
         let (atx, arx) = mpsc::channel(anycast::EVENT_QUEUE);
@@ -244,6 +314,10 @@ impl Daemon {
             anycast: anycast::Manager::new(atx),
             anycast_client,
             anycast_rx: Some(arx),
+            vtep,
+            vtep_writer,
+            vtep_rx: Some(vrx),
+            evpn_stale: HashMap::new(),
         };
         d.apply_config(cfg).await;
         d.rib.end_of_rib(static_client);
@@ -262,7 +336,9 @@ impl Daemon {
         mut outcomes: mpsc::Receiver<Vec<FibOutcome>>,
     ) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
-        let Some(mut anycast_rx) = self.anycast_rx.take() else {
+        let (Some(mut anycast_rx), Some(mut vtep_rx)) =
+            (self.anycast_rx.take(), self.vtep_rx.take())
+        else {
             error!("the RIB task was started twice");
             return;
         };
@@ -284,6 +360,7 @@ impl Daemon {
                         self.kernel_event(ev).await;
                     }
                 }
+                Some(batch) = vtep_rx.recv() => self.vtep.outcomes(&batch),
                 Some(batch) = outcomes.recv() => {
                     for o in &batch {
                         if let Some(errno) = o.error {
@@ -304,6 +381,7 @@ impl Daemon {
                     let rib = &self.rib;
                     let actions = self.anycast.tick(Instant::now(), &|n| rib.ifindex(n));
                     self.apply_anycast(actions);
+                    self.vtep.tick(Instant::now(), &mut vtep_nht(&mut self.rib));
                 }
             }
             self.flush().await;
@@ -361,7 +439,15 @@ impl Daemon {
             self.send_redist(&out.redist);
         }
         for (table, addr, st) in out.nht {
+            if table == MAIN_TABLE {
+                self.vtep
+                    .nht_changed(addr, reach_of(&st), &mut vtep_nht(&mut self.rib));
+            }
             self.send_nht(table, addr, &st);
+        }
+        let ops = self.vtep.take_ops();
+        if !ops.is_empty() && self.vtep_writer.submit(ops).await.is_err() {
+            error!("the VTEP writer stopped; FDB/neighbor changes are lost");
         }
     }
 
@@ -432,13 +518,24 @@ impl Daemon {
                     info!(interface = %l.name, up, "link state");
                 }
                 self.rib.link_update(l.index, &l.name, up);
+                let vxlan_or_bridge = l.vxlan.is_some() || l.kind == "bridge";
+                let moved = self
+                    .links
+                    .get(&l.index)
+                    .map(|o| (o.master, o.admin_up && o.oper_up))
+                    != Some((l.master, up));
                 self.links.insert(l.index, l.clone());
+                if vxlan_or_bridge || moved {
+                    self.vtep.links(&self.links, &mut vtep_nht(&mut self.rib));
+                }
                 self.notify_iface(l.index);
                 self.retry_pending_statics();
             }
             KernelEvent::LinkRemoved(i) => {
                 self.rib.link_removed(i);
                 self.links.remove(&i);
+                self.vtep.link_removed(i);
+                self.vtep.links(&self.links, &mut vtep_nht(&mut self.rib));
                 for w in &self.iface_watchers {
                     let _ = w.try_send(Ok(pb::InterfaceEvent {
                         event: Some(pb::interface_event::Event::Removed(i)),
@@ -474,6 +571,7 @@ impl Daemon {
                     self.rib.settle();
                 }
             },
+            KernelEvent::Neigh(ev) => self.vtep.neigh_event(&ev),
             KernelEvent::Overrun => {
                 warn!("kernel notifications lost; resynchronising");
                 self.resync().await;
@@ -825,6 +923,47 @@ impl Daemon {
             }
             RibCmd::ShowServices { name, reply } => {
                 let _ = reply.send(self.anycast.show(&name, Instant::now()));
+            }
+            RibCmd::EvpnHello {
+                name,
+                stale_time,
+                reply,
+            } => {
+                let t = stale_time.unwrap_or(Duration::from_secs(self.cfg.stale_time));
+                let (id, stale) = self.vtep.hello(&name, t, Instant::now());
+                self.evpn_stale.insert(id, t);
+                info!(client = %name, stale_entries = stale, "EVPN client connected");
+                let _ = reply.send((id, stale));
+            }
+            RibCmd::EvpnBatch {
+                client,
+                seq,
+                batch,
+                rejected,
+                reply,
+            } => {
+                let accepted = self.vtep.batch(client, batch, &mut vtep_nht(&mut self.rib));
+                let _ = reply
+                    .send(Ok(pb::EvpnPushReply {
+                        seq,
+                        accepted: accepted as u32,
+                        rejected,
+                        stale_entries: 0,
+                    }))
+                    .await;
+            }
+            RibCmd::EvpnDisconnect { client } => {
+                let t = self
+                    .evpn_stale
+                    .get(&client)
+                    .copied()
+                    .unwrap_or(Duration::from_secs(self.cfg.stale_time));
+                info!(client = %self.vtep.table.client_name(client), stale_secs = t.as_secs(), "EVPN client disconnected; its entries are kept stale");
+                self.vtep.disconnect(client, t, Instant::now());
+            }
+            RibCmd::WatchEvpn { vnis, tx } => self.vtep.watch(vnis, tx).await,
+            RibCmd::ShowEvpn { req, reply } => {
+                let _ = reply.send(self.vtep.show(&req));
             }
             RibCmd::Shutdown { reply } => {
                 let (actions, addrs) = self.anycast.shutdown();

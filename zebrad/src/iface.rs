@@ -17,6 +17,7 @@ use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo, LinkMessage
 use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::fib::nl;
+use crate::vtep::discover::VxlanInfo;
 
 /// One network interface.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -36,6 +37,8 @@ pub struct Link {
     pub kind: String,
     /// Index of the master (bridge) device, 0 = none.
     pub master: u32,
+    /// The VXLAN attributes of a `vxlan` device.
+    pub vxlan: Option<VxlanInfo>,
 }
 
 /// Reads a link from an `RTM_NEWLINK` message (dump or notification).
@@ -57,6 +60,7 @@ pub fn link_from_message(m: &LinkMessage) -> Link {
             String::new()
         },
         master: 0,
+        vxlan: crate::vtep::discover::vxlan_from_message(m),
     };
     for a in &m.attributes {
         match a {
@@ -151,6 +155,7 @@ mod tests {
                 mac: vec![2, 0, 0, 0, 0, 1],
                 kind: "veth".into(),
                 master: 3,
+                vxlan: None,
             }
         );
     }

@@ -10,3 +10,4 @@ pub mod daemon;
 pub mod fib;
 pub mod iface;
 pub mod rib;
+pub mod vtep;

@@ -62,7 +62,7 @@ async fn run(args: Args, cfg: Config) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| transport::socket_path(&args.run_dir, "zebrad"));
     let tcp = cfg.tcp.clone();
-    let (daemon, krx, orx) = Daemon::start(cfg, args.config.clone())
+    let (daemon, krx, orx) = Daemon::start(cfg, args.config.clone(), Some(args.run_dir.clone()))
         .await
         .map_err(|e| format!("cannot read the kernel: {e}"))?;
     let (ctx, crx) = mpsc::channel::<RibCmd>(CMD_QUEUE);

@@ -35,7 +35,9 @@ use ipnetwork::IpNetwork;
 pub use dump::dump_routes;
 pub use monitor::{spawn_monitor, KernelEvent};
 pub use rules::{add_rule, del_rule, dump_rules, FibRule};
-pub use writer::{spawn_writer, FibClosed, FibWriter, WriterConfig};
+pub use writer::{
+    spawn_nl_writer, spawn_writer, FibClosed, FibWriter, NlOp, NlWriter, WriterConfig,
+};
 
 /// One path of a route.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,7 +1,8 @@
 //! Kernel notifications: links, addresses and routes as they change.
 //!
 //! Owns one `NETLINK_ROUTE` socket joined to the multicast groups
-//! `RTNLGRP_LINK`, `RTNLGRP_IPV4_IFADDR`, `RTNLGRP_IPV6_IFADDR`,
+//! `RTNLGRP_LINK`, `RTNLGRP_NEIGH` (bridge FDB and ARP/ND entries, for
+//! [`crate::vtep`]), `RTNLGRP_IPV4_IFADDR`, `RTNLGRP_IPV6_IFADDR`,
 //! `RTNLGRP_IPV4_ROUTE` and `RTNLGRP_IPV6_ROUTE` (rtnetlink(7)), and turns
 //! what arrives into [`KernelEvent`]s.
 //!
@@ -34,15 +35,18 @@ use tracing::{debug, info, warn};
 use super::msg::route_from_message;
 use super::{nl, FibRoute};
 use crate::iface::{addr_from_message, link_from_message, Link};
+use crate::vtep::discover::{neigh_event, NeighEvent};
 
 /// Multicast groups (`enum rtnetlink_groups` in `linux/rtnetlink.h`).
 const RTNLGRP_LINK: u32 = 1;
+const RTNLGRP_NEIGH: u32 = 3;
 const RTNLGRP_IPV4_IFADDR: u32 = 5;
 const RTNLGRP_IPV4_ROUTE: u32 = 7;
 const RTNLGRP_IPV6_IFADDR: u32 = 9;
 const RTNLGRP_IPV6_ROUTE: u32 = 11;
-const GROUPS: [u32; 5] = [
+const GROUPS: [u32; 6] = [
     RTNLGRP_LINK,
+    RTNLGRP_NEIGH,
     RTNLGRP_IPV4_IFADDR,
     RTNLGRP_IPV4_ROUTE,
     RTNLGRP_IPV6_IFADDR,
@@ -72,6 +76,8 @@ pub enum KernelEvent {
     RouteAdded(FibRoute),
     /// A route was deleted (ours included).
     RouteDeleted(FibRoute),
+    /// A bridge FDB or neighbor entry changed.
+    Neigh(NeighEvent),
     /// Notifications were lost (receive buffer overrun): resync by dumping.
     Overrun,
 }
@@ -175,6 +181,9 @@ pub fn event(msg: RouteNetlinkMessage, ignore_new_protocols: &[u8]) -> Option<Ke
         }
         RouteNetlinkMessage::DelRoute(r) => {
             route_from_message(&r).ok().map(KernelEvent::RouteDeleted)
+        }
+        RouteNetlinkMessage::NewNeighbour(_) | RouteNetlinkMessage::DelNeighbour(_) => {
+            neigh_event(&msg).map(KernelEvent::Neigh)
         }
         _ => None,
     }

@@ -1,4 +1,8 @@
-//! The route writer: batches of [`FibOp`] in, one [`FibOutcome`] per op out.
+//! The netlink writer: batches of ops in, one outcome per op out. Routes
+//! ([`FibOp`] -> [`FibOutcome`]) are its main job; any other rtnetlink
+//! request that is a plain "do this, ack it" (the bridge FDB and neighbor
+//! entries of [`crate::vtep::program`]) goes through the same machinery by
+//! implementing [`NlOp`].
 //!
 //! Owns one `NETLINK_ROUTE` socket (RFC 3549; rtnetlink(7)) and everything
 //! about pushing routes through it fast:
@@ -52,10 +56,11 @@
 //! keeps whatever order it is given.
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt::Debug;
+use std::hash::Hash;
 use std::io;
 use std::time::Duration;
 
-use ipnetwork::IpNetwork;
 use netlink_packet_core::{NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{AsyncSocket, AsyncSocketExt, TokioSocket};
@@ -112,22 +117,84 @@ impl Default for WriterConfig {
     }
 }
 
+/// One request the writer can carry: how it goes on the wire and what its
+/// answer becomes.
+pub trait NlOp: Debug + Clone + Send + 'static {
+    /// Identity of the kernel object it changes ("did a later op of the
+    /// window overwrite this one").
+    type Key: Hash + Eq;
+    /// What goes back to the caller for one op.
+    type Outcome: Debug + Send + 'static;
+    /// The message and its flags other than `NLM_F_REQUEST`/`NLM_F_ACK`.
+    fn request(&self) -> (RouteNetlinkMessage, u16);
+    fn key(&self) -> Self::Key;
+    /// A delete: when re-sent after a lost ack, "not found" means done.
+    fn is_delete(&self) -> bool;
+    fn outcome(&self, error: Option<i32>) -> Self::Outcome;
+}
+
+impl NlOp for FibOp {
+    type Key = (ipnetwork::IpNetwork, u32, u32);
+    type Outcome = FibOutcome;
+
+    fn request(&self) -> (RouteNetlinkMessage, u16) {
+        match self {
+            FibOp::Replace(r) => (
+                RouteNetlinkMessage::NewRoute(replace_message(r)),
+                NLM_F_CREATE | NLM_F_REPLACE,
+            ),
+            FibOp::Delete {
+                prefix,
+                table,
+                protocol,
+                priority,
+            } => (
+                RouteNetlinkMessage::DelRoute(delete_message(prefix, *table, *protocol, *priority)),
+                0,
+            ),
+        }
+    }
+
+    fn key(&self) -> Self::Key {
+        (self.prefix(), self.table(), self.priority())
+    }
+
+    fn is_delete(&self) -> bool {
+        matches!(self, FibOp::Delete { .. })
+    }
+
+    fn outcome(&self, error: Option<i32>) -> FibOutcome {
+        FibOutcome::of(self, error)
+    }
+}
+
 /// The writer task stopped (its socket failed or the runtime shut down).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[error("the FIB writer task has stopped")]
 pub struct FibClosed;
 
-/// Handle to the writer task. Cloneable; the task ends when every handle is
+/// Handle to a writer task. Cloneable; the task ends when every handle is
 /// dropped and the queued ops are done.
-#[derive(Debug, Clone)]
-pub struct FibWriter {
-    tx: mpsc::Sender<Vec<FibOp>>,
+#[derive(Debug)]
+pub struct NlWriter<O: NlOp> {
+    tx: mpsc::Sender<Vec<O>>,
 }
 
-impl FibWriter {
+impl<O: NlOp> Clone for NlWriter<O> {
+    fn clone(&self) -> Self {
+        NlWriter {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+/// The route writer.
+pub type FibWriter = NlWriter<FibOp>;
+
+impl<O: NlOp> NlWriter<O> {
     /// Queues a batch; waits while [`WriterConfig::queue_batches`] batches
     /// are already waiting (backpressure).
-    pub async fn submit(&self, ops: Vec<FibOp>) -> Result<(), FibClosed> {
+    pub async fn submit(&self, ops: Vec<O>) -> Result<(), FibClosed> {
         if ops.is_empty() {
             return Ok(());
         }
@@ -147,6 +214,15 @@ pub fn spawn_writer_with(
     cfg: WriterConfig,
     outcomes: mpsc::Sender<Vec<FibOutcome>>,
 ) -> io::Result<FibWriter> {
+    spawn_nl_writer(cfg, outcomes)
+}
+
+/// A writer task for any [`NlOp`], with its own socket opened here, in the
+/// calling thread's network namespace.
+pub fn spawn_nl_writer<O: NlOp>(
+    cfg: WriterConfig,
+    outcomes: mpsc::Sender<Vec<O::Outcome>>,
+) -> io::Result<NlWriter<O>> {
     let sock = nl::open_socket()?;
     let got = nl::raise_rcvbuf(&sock, cfg.rcvbuf);
     // An ack costs about 1 KiB of receive buffer (skb overhead included);
@@ -175,20 +251,20 @@ pub fn spawn_writer_with(
         rbuf: Vec::with_capacity(nl::RECV_BUF),
     };
     tokio::spawn(w.run(rx));
-    Ok(FibWriter { tx })
+    Ok(NlWriter { tx })
 }
 
 /// Why the idle writer woke up.
-enum Woke {
+enum Woke<O> {
     Delivered,
     OutcomesGone,
-    Input(Option<Vec<FibOp>>),
+    Input(Option<Vec<O>>),
 }
 
 /// An op waiting to be sent.
 #[derive(Debug)]
-struct Pending {
-    op: FibOp,
+struct Pending<O> {
+    op: O,
     retries: u8,
 }
 
@@ -204,8 +280,8 @@ enum State {
 }
 
 #[derive(Debug)]
-struct Slot {
-    op: FibOp,
+struct Slot<O> {
+    op: O,
     retries: u8,
     state: State,
     /// Sent with NLM_F_ACK. Without it the kernel answers only failures;
@@ -214,31 +290,24 @@ struct Slot {
     ack: bool,
 }
 
-/// Identity of a route for "did a later op overwrite this one".
-type RouteKey = (IpNetwork, u32, u32);
-
-fn key(op: &FibOp) -> RouteKey {
-    (op.prefix(), op.table(), op.priority())
-}
-
-struct Writer {
+struct Writer<O: NlOp> {
     sock: TokioSocket,
     per_send: usize,
     max_in_flight: usize,
     report_success: bool,
     /// Sequence number of the next request.
     seq: u32,
-    queue: VecDeque<Pending>,
+    queue: VecDeque<Pending<O>>,
     /// Outcome batches not yet accepted by the channel.
-    out: VecDeque<Vec<FibOutcome>>,
-    outcomes: mpsc::Sender<Vec<FibOutcome>>,
+    out: VecDeque<Vec<O::Outcome>>,
+    outcomes: mpsc::Sender<Vec<O::Outcome>>,
     outcomes_open: bool,
     sbuf: Vec<u8>,
     rbuf: Vec<u8>,
 }
 
-impl Writer {
-    async fn run(mut self, mut rx: mpsc::Receiver<Vec<FibOp>>) {
+impl<O: NlOp> Writer<O> {
+    async fn run(mut self, mut rx: mpsc::Receiver<Vec<O>>) {
         let mut input_open = true;
         loop {
             if self.queue.is_empty() {
@@ -295,7 +364,7 @@ impl Writer {
         debug!("FIB writer stopped: no more handles");
     }
 
-    fn enqueue(&mut self, ops: Vec<FibOp>) {
+    fn enqueue(&mut self, ops: Vec<O>) {
         self.queue
             .extend(ops.into_iter().map(|op| Pending { op, retries: 0 }));
     }
@@ -337,11 +406,11 @@ impl Writer {
 
     /// Sends up to `max_in_flight` queued ops, collects every ack, re-queues
     /// the ones whose ack was lost, and returns the outcomes of the rest.
-    async fn window(&mut self) -> Vec<FibOutcome> {
+    async fn window(&mut self) -> Vec<O::Outcome> {
         let n = self.queue.len().min(self.max_in_flight);
         let base = self.seq;
         self.seq = self.seq.wrapping_add(n as u32);
-        let mut slots: Vec<Slot> = self
+        let mut slots: Vec<Slot<O>> = self
             .queue
             .drain(..n)
             .map(|p| Slot {
@@ -361,24 +430,8 @@ impl Writer {
         for i in 0..n {
             let seq = base.wrapping_add(i as u32);
             let ack = if slots[i].ack { NLM_F_ACK } else { 0 };
-            let (msg, flags) = match &slots[i].op {
-                FibOp::Replace(r) => (
-                    RouteNetlinkMessage::NewRoute(replace_message(r)),
-                    NLM_F_REQUEST | ack | NLM_F_CREATE | NLM_F_REPLACE,
-                ),
-                FibOp::Delete {
-                    prefix,
-                    table,
-                    protocol,
-                    priority,
-                } => (
-                    RouteNetlinkMessage::DelRoute(delete_message(
-                        prefix, *table, *protocol, *priority,
-                    )),
-                    NLM_F_REQUEST | ack,
-                ),
-            };
-            nl::encode(msg, flags, seq, &mut self.sbuf);
+            let (msg, flags) = slots[i].op.request();
+            nl::encode(msg, NLM_F_REQUEST | ack | flags, seq, &mut self.sbuf);
             let full = i + 1 - start >= self.per_send || self.sbuf.len() >= MAX_SEND_BYTES;
             if full || i + 1 == n {
                 if let Err(e) = self.send_buf().await {
@@ -443,9 +496,7 @@ impl Writer {
         slots
             .iter()
             .filter_map(|s| match s.state {
-                State::Done(err) if err.is_some() || self.report_success => {
-                    Some(FibOutcome::of(&s.op, err))
-                }
+                State::Done(err) if err.is_some() || self.report_success => Some(s.op.outcome(err)),
                 State::Done(_) | State::Resent | State::Waiting => None,
             })
             .collect()
@@ -463,7 +514,7 @@ impl Writer {
 
     /// Reads every queued ack without blocking; returns how many requests of
     /// the window it answered. Notes an overrun (`ENOBUFS`) in `overrun`.
-    fn drain(&mut self, base: u32, slots: &mut [Slot], overrun: &mut bool) -> usize {
+    fn drain(&mut self, base: u32, slots: &mut [Slot<O>], overrun: &mut bool) -> usize {
         let mut answered = 0;
         loop {
             self.rbuf.clear();
@@ -487,7 +538,7 @@ impl Writer {
 
     /// Matches the acks in `rbuf` to the window's requests; returns how many
     /// requests they answered.
-    fn handle(&mut self, base: u32, slots: &mut [Slot]) -> usize {
+    fn handle(&mut self, base: u32, slots: &mut [Slot<O>]) -> usize {
         let mut answered = 0;
         for m in nl::split(&self.rbuf) {
             let h = nl::head(m);
@@ -508,9 +559,9 @@ impl Writer {
                 0 => None,
                 // A re-sent delete that finds nothing: the first one worked
                 // and only its ack was lost.
-                libc::ESRCH if slot.retries > 0 && matches!(slot.op, FibOp::Delete { .. }) => None,
+                libc::ESRCH | libc::ENOENT if slot.retries > 0 && slot.op.is_delete() => None,
                 e => {
-                    debug!(prefix = %slot.op.prefix(), table = slot.op.table(), errno = e, text, "kernel refused route op");
+                    debug!(op = ?slot.op, errno = e, text, "kernel refused op");
                     Some(e)
                 }
             };
@@ -521,12 +572,12 @@ impl Writer {
     }
 
     /// Re-queues (at the head, in order) the requests whose ack never came.
-    fn requeue_lost(&mut self, slots: &mut [Slot], overrun: bool) {
+    fn requeue_lost(&mut self, slots: &mut [Slot<O>], overrun: bool) {
         // Last answered position of every route in this window.
-        let mut answered: HashMap<RouteKey, usize> = HashMap::new();
+        let mut answered: HashMap<O::Key, usize> = HashMap::new();
         for (i, s) in slots.iter().enumerate() {
             if matches!(s.state, State::Done(_)) {
-                answered.insert(key(&s.op), i);
+                answered.insert(s.op.key(), i);
             }
         }
         let mut resend = Vec::new();
@@ -536,7 +587,7 @@ impl Writer {
             if s.state != State::Waiting {
                 continue;
             }
-            if answered.get(&key(&s.op)).is_some_and(|&j| j > i) {
+            if answered.get(&s.op.key()).is_some_and(|&j| j > i) {
                 s.state = State::Done(None);
                 superseded += 1;
             } else if s.retries >= MAX_RETRIES {
