@@ -455,13 +455,8 @@ impl Zebra for ZebraService {
                         .await;
                     break;
                 };
-                let n = b.vtep_add.len()
-                    + b.vtep_del.len()
-                    + b.mac_add.len()
-                    + b.mac_del.len()
-                    + b.macip_add.len()
-                    + b.macip_del.len();
-                if n > MAX_BATCH_ROUTES {
+                let (batch, rejected) = evpn_batch_from_wire(&b);
+                if batch.len() + rejected.len() > MAX_BATCH_ROUTES {
                     let _ = tx
                         .send(Err(Status::resource_exhausted(format!(
                             "a batch carries at most {MAX_BATCH_ROUTES} entries"
@@ -469,7 +464,6 @@ impl Zebra for ZebraService {
                         .await;
                     break;
                 }
-                let (batch, rejected) = evpn_batch_from_wire(&b);
                 let cmd = RibCmd::EvpnBatch {
                     client,
                     seq: b.seq,

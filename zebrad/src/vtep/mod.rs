@@ -317,12 +317,7 @@ impl Vtep {
 
     /// A client's batch; returns how many entries it applied.
     pub fn batch(&mut self, id: ClientId, b: Batch, nht: NhtFn) -> usize {
-        let n = b.vtep_add.len()
-            + b.vtep_del.len()
-            + b.mac_add.len()
-            + b.mac_del.len()
-            + b.macip_add.len()
-            + b.macip_del.len();
+        let n = b.len();
         let keys = self.table.apply(id, b);
         self.resync(keys, nht);
         n
@@ -391,6 +386,13 @@ impl Vtep {
         pb::ShowEvpnReply { vnis: out }
     }
 
+    fn error_text(&self, k: &Key) -> String {
+        self.prog
+            .error(k)
+            .map(|e| std::io::Error::from_raw_os_error(e).to_string())
+            .unwrap_or_default()
+    }
+
     fn show_vni(&self, vni: u32, req: &pb::ShowEvpnRequest) -> pb::EvpnVni {
         let keys = self.table.keys(Some(vni));
         let mut vteps: BTreeMap<IpAddr, pb::EvpnVtepState> = BTreeMap::new();
@@ -444,11 +446,7 @@ impl Vtep {
                             installed: self.prog.installed(k).is_some(),
                             client: self.table.client_name(c).to_string(),
                             stale: h.stale,
-                            error: self
-                                .prog
-                                .error(k)
-                                .map(|e| std::io::Error::from_raw_os_error(e).to_string())
-                                .unwrap_or_default(),
+                            error: self.error_text(k),
                         });
                     }
                 }
@@ -466,11 +464,7 @@ impl Vtep {
                             installed: self.prog.installed(k).is_some(),
                             client: self.table.client_name(c).to_string(),
                             stale: h.stale,
-                            error: self
-                                .prog
-                                .error(k)
-                                .map(|e| std::io::Error::from_raw_os_error(e).to_string())
-                                .unwrap_or_default(),
+                            error: self.error_text(k),
                         });
                     }
                 }

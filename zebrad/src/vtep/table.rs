@@ -86,6 +86,22 @@ pub struct Batch {
     pub end_of_rib: bool,
 }
 
+impl Batch {
+    /// How many entries it carries.
+    pub fn len(&self) -> usize {
+        self.vtep_add.len()
+            + self.vtep_del.len()
+            + self.mac_add.len()
+            + self.mac_del.len()
+            + self.macip_add.len()
+            + self.macip_del.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Every client's remote entries.
 #[derive(Debug, Default)]
 pub struct Table {
