@@ -23,6 +23,8 @@ use tracing::{error, info, warn};
 use crate::config::{self, Config, Neighbor};
 use crate::packet::attribute::MpNextHop;
 use crate::packet::attribute::Origin;
+use crate::packet::attribute::{AsPath, Community, LargeCommunity};
+use crate::packet::PathAttributes;
 use crate::packet::{AfiSafi, Capability, Open};
 use crate::rib::{PeerInfo, Rib, RibConfig, RibOutput, ZebraRoute, LOCAL_PEER};
 use crate::session::{
@@ -440,8 +442,15 @@ impl Daemon {
                         .first()
                         .and_then(|n| proto::addr_from_bytes(&n.gateway).ok());
                     self.redistributed.insert(p, source);
-                    self.rib
-                        .originate(p, Origin::Incomplete, nh, med, Vec::new());
+                    match &r.attributes {
+                        Some(a) => {
+                            let attrs = redist_attrs(a, self.cfg.asn, med);
+                            self.rib.originate_attrs(p, nh, attrs);
+                        }
+                        None => self
+                            .rib
+                            .originate(p, Origin::Incomplete, nh, med, Vec::new()),
+                    }
                 }
             }
             ZEvent::Interface(_) => {}
@@ -762,5 +771,66 @@ async fn recv_opt<T>(r: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
     match r {
         Some(r) => r.recv().await,
         None => std::future::pending().await,
+    }
+}
+
+/// The local path of a redistributed route that carries its own attributes
+/// (an anycast service's communities, large communities, MED and AS-path
+/// prepends; zebra.proto `RouteAttributes`). A last-resort route (anycast
+/// last-site protection) gets LOCAL_PREF 0 so that any path learned from a
+/// peer wins over it (RFC 4271 §9.1.1) and reaches zebrad; eBGP export
+/// strips LOCAL_PREF as usual.
+fn redist_attrs(a: &zpb::RouteAttributes, local_as: u32, med: Option<u32>) -> PathAttributes {
+    let mut as_path = AsPath::default();
+    for _ in 0..a.as_path_prepend.min(16) {
+        as_path.prepend(local_as);
+    }
+    PathAttributes {
+        origin: Some(Origin::Incomplete),
+        as_path: Some(as_path),
+        med: a.med.or(med),
+        local_pref: a.last_resort.then_some(0),
+        communities: a.communities.iter().map(|&c| Community(c)).collect(),
+        large_communities: a
+            .large_communities
+            .iter()
+            .map(|l| LargeCommunity::new(l.global_admin, l.local_data1, l.local_data2))
+            .collect(),
+        ..PathAttributes::default()
+    }
+}
+
+#[cfg(test)]
+mod redist_tests {
+    use super::*;
+
+    #[test]
+    fn redistributed_attributes_become_the_local_path() {
+        let a = zpb::RouteAttributes {
+            communities: vec![65000 << 16 | 100, 0xffff_0000],
+            large_communities: vec![zpb::LargeCommunity {
+                global_admin: 65000,
+                local_data1: 1,
+                local_data2: 2,
+            }],
+            med: Some(50),
+            as_path_prepend: 2,
+            last_resort: true,
+        };
+        let p = redist_attrs(&a, 65001, Some(7));
+        assert_eq!(p.med, Some(50));
+        assert_eq!(
+            p.communities,
+            [Community(65000 << 16 | 100), Community::GRACEFUL_SHUTDOWN]
+        );
+        assert_eq!(p.large_communities, [LargeCommunity::new(65000, 1, 2)]);
+        assert_eq!(
+            p.as_path.as_ref().map(|x| x.asns().collect::<Vec<_>>()),
+            Some(vec![65001, 65001])
+        );
+        assert_eq!(p.local_pref, Some(0));
+        let p = redist_attrs(&zpb::RouteAttributes::default(), 65001, Some(7));
+        assert_eq!((p.med, p.local_pref), (Some(7), None));
+        assert_eq!(p.as_path.map(|x| x.length()), Some(0));
     }
 }

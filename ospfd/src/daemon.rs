@@ -10,7 +10,7 @@
 //! its reason and logged at debug level. Nothing here makes a protocol
 //! decision.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -47,7 +47,9 @@ pub struct Daemon {
     push_tx: mpsc::Sender<Batch>,
     pkt_tx: mpsc::Sender<(u32, Datagram)>,
     /// Redistributed prefixes and the sources that have them.
-    redist: BTreeMap<Ipv4Network, BTreeSet<Source>>,
+    /// Redistributed prefixes: each source that has it, with the route's
+    /// own metric when it carries one (an anycast service's).
+    redist: BTreeMap<Ipv4Network, BTreeMap<Source, Option<u32>>>,
 }
 
 impl Daemon {
@@ -141,7 +143,7 @@ impl Daemon {
             ZebraEvent::InterfaceRemoved(ifindex) => self.inst.interface_removed(ifindex, now),
             ZebraEvent::Redist(changes) => {
                 let mut out = Vec::new();
-                for (src, prefix, present) in changes {
+                for (src, prefix, present, own) in changes {
                     if prefix.prefix() == 0 {
                         // A default route is originated on purpose, not by
                         // redistribution (as FRR's default-information).
@@ -149,7 +151,7 @@ impl Daemon {
                     }
                     let set = self.redist.entry(prefix).or_default();
                     if present {
-                        set.insert(src);
+                        set.insert(src, own);
                     } else {
                         set.remove(&src);
                     }
@@ -157,9 +159,9 @@ impl Daemon {
                         .cfg
                         .redistribute
                         .iter()
-                        .find(|r| set.contains(&r.source))
-                        .map(|r| ExternalRoute {
-                            metric: r.metric,
+                        .find_map(|r| set.get(&r.source).map(|own| (r, own)))
+                        .map(|(r, own)| ExternalRoute {
+                            metric: own.unwrap_or(r.metric),
                             metric_type: r.metric_type,
                         });
                     if set.is_empty() {

@@ -42,8 +42,9 @@ pub enum ZebraEvent {
         addr: Option<Ipv4Network>,
     },
     InterfaceRemoved(u32),
-    /// Redistributed routes: (source, prefix, present).
-    Redist(Vec<(Source, Ipv4Network, bool)>),
+    /// Redistributed routes: (source, prefix, present, the route's own
+    /// metric: an anycast service's, when it sets one).
+    Redist(Vec<(Source, Ipv4Network, bool, Option<u32>)>),
 }
 
 /// A batch of route changes for zebrad.
@@ -76,6 +77,14 @@ fn to_route(r: &RouteEntry) -> Route {
         metric: r.metric,
         ..Default::default()
     }
+}
+
+/// The metric a redistributed route asks for: an anycast service's
+/// `metric` (or `depref_metric` while depreferred), carried with its
+/// attributes; capped to the 24 bits of an AS-external-LSA (RFC 2328 A.4.5).
+fn own_metric(r: &proto::zebra::RedistRoute) -> Option<u32> {
+    let m = r.route.as_ref()?.metric;
+    (r.attributes.is_some() && m != 0).then_some(m.min(0xff_ffff))
 }
 
 /// The interface's OSPF address: its first IPv4 address outside 127/8.
@@ -234,7 +243,7 @@ async fn session(
                         let Ok(src) = Source::try_from(r.source) else { continue };
                         let Some(p) = r.route.as_ref().and_then(|r| r.prefix.as_ref()) else { continue };
                         if let Ok(IpNetwork::V4(n)) = proto::prefix_from_wire(p) {
-                            changes.push((src, n, present));
+                            changes.push((src, n, present, own_metric(r)));
                         }
                     }
                 }
@@ -243,5 +252,28 @@ async fn session(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod own_metric_tests {
+    use super::*;
+
+    #[test]
+    fn a_route_with_attributes_brings_its_metric() {
+        let mut r = proto::zebra::RedistRoute {
+            route: Some(Route {
+                metric: 30,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(own_metric(&r), None, "no attributes: the configured metric");
+        r.attributes = Some(Default::default());
+        assert_eq!(own_metric(&r), Some(30));
+        r.route.as_mut().unwrap().metric = 0;
+        assert_eq!(own_metric(&r), None, "metric 0: not set");
+        r.route.as_mut().unwrap().metric = u32::MAX;
+        assert_eq!(own_metric(&r), Some(0xff_ffff));
     }
 }

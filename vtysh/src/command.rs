@@ -22,6 +22,8 @@ pub enum Command {
     ShowZebra,
     /// `show anycast services` / `show anycast service NAME`
     ShowAnycast { name: Option<String> },
+    /// `anycast drain NAME` / `anycast undrain NAME`
+    AnycastDrain { name: String, on: bool },
     /// bgpd: `show [ip] bgp ...`, `clear bgp ...`
     Bgp(crate::bgp::BgpCmd),
     /// ospfd: `show ip ospf ...`
@@ -64,6 +66,18 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "show daemons [json]",
         "which daemons are up, since when, their sockets",
+    ),
+    (
+        "show anycast services [json]",
+        "anycast services: state, health, checks, flaps, drain, last-site",
+    ),
+    (
+        "show anycast service NAME [json]",
+        "one service: checks, recent probes with latency, drain, load balancer",
+    ),
+    (
+        "anycast drain|undrain NAME [json]",
+        "drain a service (GRACEFUL_SHUTDOWN, then withdrawn) or bring it back",
     ),
     (
         "show bgp summary [json]",
@@ -124,8 +138,12 @@ pub fn parse(line: &str) -> Result<Line, String> {
             json,
         });
     }
-    let cmd = match keyword(first, &["show", "help", "clear"])? {
+    let cmd = match keyword(first, &["show", "help", "clear", "anycast"])? {
         "help" => Command::Help,
+        "anycast" => {
+            let rest: Vec<&str> = it.by_ref().collect();
+            crate::anycast::parse(&rest)?
+        }
         "clear" => {
             let what = it.next().ok_or("% Incomplete command: clear what?")?;
             keyword(what, &["bgp"])?;

@@ -160,6 +160,20 @@ impl Shell {
                     anycast::summary(&r)
                 })
             }
+            Command::AnycastDrain { name, on } => {
+                let ch = transport::connect(&self.zebrad_addr).await.map_err(|e| {
+                    format!(
+                        "% zebrad is not running (cannot connect to {}): {e}",
+                        self.zebrad_addr
+                    )
+                })?;
+                let s = anycast::drain(ch, &name, on).await?;
+                Ok(if json {
+                    to_text(anycast::service_json(&s))
+                } else {
+                    anycast::drained(&s)
+                })
+            }
             Command::ShowVersion | Command::ShowDaemons => {
                 let list = daemons::probe_all(&self.zebrad_addr, &self.run_dir).await;
                 let host = hostname();

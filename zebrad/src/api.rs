@@ -595,6 +595,72 @@ pub fn evpn_batch_from_wire(b: &pb::EvpnBatch) -> (vtep::Batch, Vec<pb::EvpnReje
     (out, rej)
 }
 
+/// The load-balancer service (`LoadBalancer` in zebra.proto): health
+/// reports with a TTL, drain/undrain and the stream of anycast service
+/// state changes, for load balancers, orchestrators and vtysh.
+#[tonic::async_trait]
+impl proto::zebra::load_balancer_server::LoadBalancer for ZebraService {
+    async fn report_health(
+        &self,
+        request: Request<pb::HealthReport>,
+    ) -> Result<Response<pb::HealthReportReply>, Status> {
+        let req = request.into_inner();
+        if req.service.is_empty() {
+            return Err(Status::invalid_argument("no service named"));
+        }
+        let state = self
+            .ask(|reply| RibCmd::LbReport { req, reply })
+            .await?
+            .map_err(Status::not_found)?;
+        Ok(Response::new(pb::HealthReportReply { state }))
+    }
+
+    async fn drain(
+        &self,
+        request: Request<pb::DrainRequest>,
+    ) -> Result<Response<pb::DrainReply>, Status> {
+        self.drain_cmd(request.into_inner(), true).await
+    }
+
+    async fn undrain(
+        &self,
+        request: Request<pb::DrainRequest>,
+    ) -> Result<Response<pb::DrainReply>, Status> {
+        self.drain_cmd(request.into_inner(), false).await
+    }
+
+    type WatchServicesStream = Stream<pb::ServiceEvent>;
+
+    async fn watch_services(
+        &self,
+        request: Request<pb::WatchServicesRequest>,
+    ) -> Result<Response<Self::WatchServicesStream>, Status> {
+        let (tx, rx) = mpsc::channel(crate::anycast::WATCH_QUEUE);
+        let service = request.into_inner().service;
+        self.cmds
+            .send(RibCmd::WatchServices { service, tx })
+            .await
+            .map_err(|_| Status::unavailable("zebrad is shutting down"))?;
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+impl ZebraService {
+    async fn drain_cmd(
+        &self,
+        req: pb::DrainRequest,
+        on: bool,
+    ) -> Result<Response<pb::DrainReply>, Status> {
+        let status = self
+            .ask(|reply| RibCmd::Drain { req, on, reply })
+            .await?
+            .map_err(Status::not_found)?;
+        Ok(Response::new(pb::DrainReply {
+            status: Some(status),
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

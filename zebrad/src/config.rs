@@ -33,6 +33,8 @@ pub struct Config {
     pub statics: Vec<RouteIn>,
     pub rules: Vec<Rule>,
     pub services: Vec<crate::anycast::Service>,
+    /// `[anycast] maintenance_file`: every service is drained while it exists.
+    pub maintenance_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -47,6 +49,7 @@ impl Default for Config {
             statics: Vec::new(),
             rules: Vec::new(),
             services: Vec::new(),
+            maintenance_file: None,
         }
     }
 }
@@ -69,6 +72,14 @@ struct Raw {
     rules: Vec<Spanned<RawRule>>,
     #[serde(default, rename = "service")]
     services: Vec<Spanned<RawService>>,
+    #[serde(default)]
+    anycast: RawAnycast,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAnycast {
+    maintenance_file: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -159,6 +170,20 @@ struct RawService {
     down_action: Option<Spanned<String>>,
     depref_metric: Option<Spanned<i64>>,
     remove_delay: Option<Spanned<Secs>>,
+    metric: Option<Spanned<i64>>,
+    med: Option<Spanned<i64>>,
+    communities: Option<Spanned<Vec<String>>>,
+    large_communities: Option<Spanned<Vec<String>>>,
+    prepend: Option<Spanned<i64>>,
+    depref_med: Option<Spanned<i64>>,
+    depref_communities: Option<Spanned<Vec<String>>>,
+    depref_large_communities: Option<Spanned<Vec<String>>>,
+    depref_prepend: Option<Spanned<i64>>,
+    last_site: Option<bool>,
+    drain_time: Option<Spanned<Secs>>,
+    maintenance_file: Option<Spanned<String>>,
+    lb_ttl: Option<Spanned<Secs>>,
+    lb_only: Option<bool>,
     #[serde(default)]
     check: Vec<Spanned<RawCheck>>,
     damping: Option<Spanned<RawDamping>>,
@@ -265,6 +290,9 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     for r in &raw.rules {
         cfg.rules.push(rule(&loc, r)?);
     }
+    if let Some(f) = &raw.anycast.maintenance_file {
+        cfg.maintenance_file = Some(file_path(&loc, f, "anycast.maintenance_file")?);
+    }
     for s in &raw.services {
         let svc = service(&loc, s)?;
         if cfg.services.iter().any(|o| o.name == svc.name) {
@@ -363,11 +391,61 @@ fn service(loc: &Locator, s: &Spanned<RawService>) -> Result<crate::anycast::Ser
     for c in &r.check {
         svc.checks.push(check(loc, c, timeout)?);
     }
-    if svc.checks.is_empty() {
+    if let Some(v) = &r.metric {
+        svc.metric = loc.int(v, "service.metric", 0, u32::MAX as i64)? as u32;
+    }
+    svc.attrs = attrs(
+        loc,
+        "service",
+        &r.med,
+        &r.communities,
+        &r.large_communities,
+        &r.prepend,
+    )?;
+    svc.depref = attrs(
+        loc,
+        "service.depref",
+        &r.depref_med,
+        &r.depref_communities,
+        &r.depref_large_communities,
+        &r.depref_prepend,
+    )?;
+    svc.last_site = r.last_site.unwrap_or(false);
+    if let Some(v) = &r.drain_time {
+        svc.drain_time = secs(loc, v, "service.drain_time", 0.0, 3600.0)?;
+    }
+    if let Some(f) = &r.maintenance_file {
+        svc.maintenance_file = Some(file_path(loc, f, "service.maintenance_file")?);
+    }
+    let lb_only = r.lb_only.unwrap_or(false);
+    match &r.lb_ttl {
+        Some(v) => {
+            svc.lb = Some(crate::anycast::LbUse {
+                ttl: secs(loc, v, "service.lb_ttl", 0.1, 86400.0)?,
+                only: lb_only,
+            })
+        }
+        None if lb_only => {
+            return loc.err(
+                s.span(),
+                "service.lb_only",
+                "needs `lb_ttl` (load-balancer reports)",
+            )
+        }
+        None => {}
+    }
+    if lb_only && !svc.checks.is_empty() {
+        return loc.err(
+            s.span(),
+            "service.lb_only",
+            format!("service `{name}` has checks; `lb_only` services have none"),
+        );
+    }
+    if svc.checks.is_empty() && !lb_only {
         return loc.err(
             s.span(),
             "service.check",
-            format!("service `{name}` needs at least one [[service.check]]"),
+            format!("service `{name}` needs at least one [[service.check]] (or lb_only)"),
         );
     }
     if let Some(d) = &r.damping {
@@ -398,6 +476,81 @@ fn service(loc: &Locator, s: &Spanned<RawService>) -> Result<crate::anycast::Ser
         svc.damping = Some(p);
     }
     Ok(svc)
+}
+
+/// An absolute file path.
+fn file_path(loc: &Locator, v: &Spanned<String>, key: &str) -> Result<PathBuf, ConfigError> {
+    let p = PathBuf::from(v.get_ref());
+    if !p.is_absolute() {
+        return loc.err(v.span(), key, "must be an absolute path");
+    }
+    Ok(p)
+}
+
+/// `ASN:VALUE` (RFC 1997), each part 0..=65535.
+fn community(s: &str) -> Result<u32, String> {
+    let (a, b) = s
+        .split_once(':')
+        .ok_or_else(|| format!("`{s}` is not ASN:VALUE"))?;
+    let a: u16 = a
+        .parse()
+        .map_err(|_| format!("`{s}`: ASN is not 0..=65535"))?;
+    let b: u16 = b
+        .parse()
+        .map_err(|_| format!("`{s}`: value is not 0..=65535"))?;
+    Ok(u32::from(a) << 16 | u32::from(b))
+}
+
+/// `GLOBAL:DATA1:DATA2` (RFC 8092), each a 32-bit number.
+fn large_community(s: &str) -> Result<(u32, u32, u32), String> {
+    let v: Vec<&str> = s.split(':').collect();
+    let [g, a, b] = v[..] else {
+        return Err(format!("`{s}` is not GLOBAL:DATA1:DATA2"));
+    };
+    let n = |x: &str| {
+        x.parse::<u32>()
+            .map_err(|_| format!("`{s}`: `{x}` is not a 32-bit number"))
+    };
+    Ok((n(g)?, n(a)?, n(b)?))
+}
+
+/// A service's BGP attributes from `{prefix}med`, `communities`, ...
+fn attrs(
+    loc: &Locator,
+    key: &str,
+    med: &Option<Spanned<i64>>,
+    communities: &Option<Spanned<Vec<String>>>,
+    large: &Option<Spanned<Vec<String>>>,
+    prepend: &Option<Spanned<i64>>,
+) -> Result<crate::anycast::advert::Attrs, ConfigError> {
+    let k = |name: &str| {
+        if key == "service" {
+            format!("service.{name}")
+        } else {
+            format!("service.depref_{name}")
+        }
+    };
+    let mut a = crate::anycast::advert::Attrs::default();
+    if let Some(v) = med {
+        a.med = Some(loc.int(v, &k("med"), 0, u32::MAX as i64)? as u32);
+    }
+    if let Some(v) = prepend {
+        a.prepend = loc.int(v, &k("prepend"), 0, 16)? as u32;
+    }
+    if let Some(v) = communities {
+        for c in v.get_ref() {
+            a.communities
+                .push(community(c).or_else(|e| loc.err(v.span(), &k("communities"), e))?);
+        }
+    }
+    if let Some(v) = large {
+        for c in v.get_ref() {
+            a.large_communities.push(
+                large_community(c).or_else(|e| loc.err(v.span(), &k("large_communities"), e))?,
+            );
+        }
+    }
+    Ok(a)
 }
 
 fn socket_addr(
@@ -1148,5 +1301,90 @@ url = "http://127.0.0.1/"
         let e = err(&svc("[[service.check]]\ntype = \"icmp\"\n"));
         assert_eq!(e.key, "service.check.target");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn service_attributes_drain_last_site_and_load_balancer() {
+        let c = parse(
+            "t.toml",
+            r#"
+[anycast]
+maintenance_file = "/run/anycast/maintenance"
+
+[[service]]
+name = "web"
+prefixes = ["203.0.113.1/32"]
+metric = 20
+med = 10
+communities = ["65000:100"]
+large_communities = ["65000:1:2"]
+prepend = 1
+down_action = "withdraw"
+depref_med = 500
+depref_prepend = 3
+depref_communities = ["65000:666"]
+last_site = true
+drain_time = 2.5
+maintenance_file = "/run/anycast/web.down"
+lb_ttl = 5
+[[service.check]]
+type = "tcp"
+target = "127.0.0.1:80"
+
+[[service]]
+name = "lb"
+prefixes = ["203.0.113.2/32"]
+lb_ttl = 3
+lb_only = true
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.maintenance_file.as_deref(),
+            Some(Path::new("/run/anycast/maintenance"))
+        );
+        let s = &c.services[0];
+        assert_eq!(s.metric, 20);
+        assert_eq!(s.attrs.med, Some(10));
+        assert_eq!(s.attrs.communities, [65000 << 16 | 100]);
+        assert_eq!(s.attrs.large_communities, [(65000, 1, 2)]);
+        assert_eq!(s.attrs.prepend, 1);
+        assert_eq!(
+            (s.depref.med, s.depref.prepend, s.depref.communities.clone()),
+            (Some(500), 3, vec![65000 << 16 | 666])
+        );
+        assert!(s.last_site);
+        assert_eq!(s.drain_time, Duration::from_millis(2500));
+        assert_eq!(
+            s.lb,
+            Some(crate::anycast::LbUse {
+                ttl: Duration::from_secs(5),
+                only: false
+            })
+        );
+        assert!(c.services[1].checks.is_empty());
+        assert!(c.services[1].lb.is_some_and(|l| l.only));
+
+        let svc = |body: &str| {
+            format!("[[service]]\nname = \"s\"\nprefixes = [\"203.0.113.1/32\"]\n{body}")
+        };
+        let chk = "[[service.check]]\ntype = \"tcp\"\ntarget = \"127.0.0.1:80\"\n";
+        let e = err(&svc(&format!("communities = [\"65536:1\"]\n{chk}")));
+        assert_eq!((e.line, e.key.as_str()), (4, "service.communities"));
+        let e = err(&svc(&format!(
+            "depref_large_communities = [\"1:2\"]\n{chk}"
+        )));
+        assert_eq!(
+            (e.line, e.key.as_str()),
+            (4, "service.depref_large_communities")
+        );
+        let e = err(&svc(&format!("prepend = 40\n{chk}")));
+        assert_eq!(e.key, "service.prepend");
+        let e = err(&svc(&format!("maintenance_file = \"rel/path\"\n{chk}")));
+        assert_eq!(e.key, "service.maintenance_file");
+        let e = err(&svc("lb_only = true\n"));
+        assert_eq!(e.key, "service.lb_only");
+        let e = err(&svc(&format!("lb_ttl = 3\nlb_only = true\n{chk}")));
+        assert_eq!(e.key, "service.lb_only");
     }
 }

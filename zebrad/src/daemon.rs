@@ -58,6 +58,16 @@ const DUMP_CHUNK: usize = 10_000;
 
 pub type Reply<T> = oneshot::Sender<T>;
 
+/// The anycast manager's view of the RIB (`$rib`: `&Rib`).
+macro_rules! anycast_env {
+    ($rib:expr) => {
+        anycast::Env {
+            ifindex: &|n| $rib.ifindex(n),
+            elsewhere: &|p| $rib.learned_elsewhere(MAIN_TABLE, p),
+        }
+    };
+}
+
 /// What the API (and signals) ask of the RIB task.
 pub enum RibCmd {
     Hello {
@@ -142,6 +152,22 @@ pub enum RibCmd {
         req: pb::ShowEvpnRequest,
         reply: Reply<pb::ShowEvpnReply>,
     },
+    /// Drain (or undrain) an anycast service.
+    Drain {
+        req: pb::DrainRequest,
+        on: bool,
+        reply: Reply<Result<pb::ServiceStatus, String>>,
+    },
+    /// A load balancer's health report.
+    LbReport {
+        req: pb::HealthReport,
+        reply: Reply<Result<String, String>>,
+    },
+    /// Subscribe to anycast service state changes.
+    WatchServices {
+        service: String,
+        tx: mpsc::Sender<Result<pb::ServiceEvent, Status>>,
+    },
     /// A clean stop: anycast prefixes are withdrawn (and flushed to the
     /// subscribers) before the reply, which carries the service addresses
     /// (ifindex, address) the caller removes once the protocols had time
@@ -186,6 +212,9 @@ pub struct Daemon {
     vtep_writer: NlWriter<VtepOp>,
     vtep_rx: Option<mpsc::Receiver<Vec<VtepOutcome>>>,
     evpn_stale: HashMap<vtep::ClientId, Duration>,
+    /// Anycast prefixes whose attributes changed (not their route): sent
+    /// to the subscribers again at the next flush.
+    anycast_refresh: Vec<IpNetwork>,
 }
 
 fn reach_of(st: &NhtState) -> VtepReach {
@@ -318,6 +347,7 @@ impl Daemon {
             vtep_writer,
             vtep_rx: Some(vrx),
             evpn_stale: HashMap::new(),
+            anycast_refresh: Vec::new(),
         };
         d.apply_config(cfg).await;
         d.rib.end_of_rib(static_client);
@@ -346,11 +376,22 @@ impl Daemon {
             tokio::select! {
                 Some(ev) = anycast_rx.recv() => {
                     let rib = &self.rib;
-                    let actions = self.anycast.event(ev, Instant::now(), &|n| rib.ifindex(n));
+                    let env = anycast_env!(rib);
+                    let actions = self.anycast.event(ev, Instant::now(), &env);
                     self.apply_anycast(actions);
                 }
                 c = cmds.recv() => match c {
-                    Some(c) => self.command(c).await,
+                    Some(c) => {
+                        let routes = matches!(c, RibCmd::Batch { .. } | RibCmd::Disconnect { .. });
+                        self.command(c).await;
+                        if routes {
+                            // Another site's route may have come or gone.
+                            let rib = &self.rib;
+                            let env = anycast_env!(rib);
+                            let actions = self.anycast.rib_changed(Instant::now(), &env);
+                            self.apply_anycast(actions);
+                        }
+                    }
                     None => break,
                 },
                 Some(ev) = kernel.recv() => {
@@ -379,7 +420,8 @@ impl Daemon {
                         info!(routes = n, "stale routes expired");
                     }
                     let rib = &self.rib;
-                    let actions = self.anycast.tick(Instant::now(), &|n| rib.ifindex(n));
+                    let env = anycast_env!(rib);
+                    let actions = self.anycast.tick(Instant::now(), &env);
                     self.apply_anycast(actions);
                     self.vtep.tick(Instant::now(), &mut vtep_nht(&mut self.rib));
                 }
@@ -406,6 +448,7 @@ impl Daemon {
                 anycast::RibAction::Del(p) => {
                     self.rib.remove_route(self.anycast_client, MAIN_TABLE, p)
                 }
+                anycast::RibAction::Refresh(p) => self.anycast_refresh.push(p),
             }
         }
         self.rib.settle();
@@ -438,6 +481,21 @@ impl Daemon {
         if !out.redist.is_empty() {
             self.send_redist(&out.redist);
         }
+        let refresh: Vec<RedistChange> = std::mem::take(&mut self.anycast_refresh)
+            .into_iter()
+            .filter_map(|p| {
+                let r = self.rib.selected(MAIN_TABLE, p)?;
+                (r.source == Source::Anycast).then_some(RedistChange {
+                    table: MAIN_TABLE,
+                    prefix: p,
+                    old: Some(Source::Anycast),
+                    new: Some(r),
+                })
+            })
+            .collect();
+        if !refresh.is_empty() && !self.redist.is_empty() {
+            self.send_redist(&refresh);
+        }
         for (table, addr, st) in out.nht {
             if table == MAIN_TABLE {
                 self.vtep
@@ -460,7 +518,8 @@ impl Daemon {
                 }
                 match &c.new {
                     Some(n) if s.sources.contains(&n.source) => {
-                        b.add.push(redist_route(c.table, c.prefix, n))
+                        b.add
+                            .push(redist_route(c.table, c.prefix, n, &self.anycast))
                     }
                     _ => {
                         if let Some(old) = c.old.filter(|o| s.sources.contains(o)) {
@@ -472,6 +531,7 @@ impl Daemon {
                                     table: c.table,
                                     ..Default::default()
                                 }),
+                                attributes: None,
                             });
                         }
                     }
@@ -762,7 +822,7 @@ impl Daemon {
                     .selected_routes(&sources, &tables)
                     .into_iter()
                     .filter(|(_, p, _)| v6.is_none_or(|v6| v6 == p.is_ipv6()))
-                    .map(|(t, p, r)| redist_route(t, p, &r))
+                    .map(|(t, p, r)| redist_route(t, p, &r, &self.anycast))
                     .collect();
                 let n = dump.len();
                 let mut chunks: Vec<Vec<pb::RedistRoute>> =
@@ -965,6 +1025,36 @@ impl Daemon {
             RibCmd::ShowEvpn { req, reply } => {
                 let _ = reply.send(self.vtep.show(&req));
             }
+            RibCmd::Drain { req, on, reply } => {
+                let rib = &self.rib;
+                let env = anycast_env!(rib);
+                let r = self.anycast.drain(
+                    &req.service,
+                    on,
+                    "operator",
+                    &req.reason,
+                    Instant::now(),
+                    &env,
+                );
+                let r = r.map(|(actions, st)| {
+                    self.apply_anycast(actions);
+                    st
+                });
+                let _ = reply.send(r);
+            }
+            RibCmd::LbReport { req, reply } => {
+                let rib = &self.rib;
+                let env = anycast_env!(rib);
+                let r = self
+                    .anycast
+                    .lb_report(&req, Instant::now(), &env)
+                    .map(|(actions, st)| {
+                        self.apply_anycast(actions);
+                        st
+                    });
+                let _ = reply.send(r);
+            }
+            RibCmd::WatchServices { service, tx } => self.anycast.watch(service, tx),
             RibCmd::Shutdown { reply } => {
                 let (actions, addrs) = self.anycast.shutdown();
                 let withdrawn = actions.len();
@@ -1039,6 +1129,8 @@ impl Daemon {
         }
         self.rib.settle();
         changes.extend(self.apply_rules(&cfg.rules).await);
+        self.anycast
+            .set_maintenance_file(cfg.maintenance_file.clone());
         let (actions, svc_changes) = self.anycast.apply(&cfg.services, Instant::now());
         self.apply_anycast(actions);
         self.hide_anycast_addresses();
@@ -1227,8 +1319,16 @@ pub fn kind_to_wire(k: crate::rib::RouteKind) -> pb::RouteKind {
     }
 }
 
-fn redist_route(table: u32, prefix: IpNetwork, r: &crate::rib::SelectedRoute) -> pb::RedistRoute {
+fn redist_route(
+    table: u32,
+    prefix: IpNetwork,
+    r: &crate::rib::SelectedRoute,
+    anycast: &anycast::Manager,
+) -> pb::RedistRoute {
     pb::RedistRoute {
+        attributes: (r.source == Source::Anycast && table == MAIN_TABLE)
+            .then(|| anycast.attributes(prefix))
+            .flatten(),
         source: pb::RouteSource::from(r.source) as i32,
         instance: r.instance.clone(),
         route: Some(pb::Route {

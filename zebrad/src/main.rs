@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use proto::transport;
+use proto::zebra::load_balancer_server::LoadBalancerServer;
 use proto::zebra::zebra_server::ZebraServer;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
@@ -75,11 +76,13 @@ async fn run(args: Args, cfg: Config) -> Result<(), String> {
     let _ = std::fs::write(&pid_path, format!("{}\n", std::process::id()));
     info!(socket = %sock_path.display(), "zebrad ready");
     let server = |svc: ZebraService| {
-        tonic::transport::Server::builder().add_service(
-            ZebraServer::new(svc)
-                .max_decoding_message_size(transport::MAX_MESSAGE_SIZE)
-                .max_encoding_message_size(transport::MAX_MESSAGE_SIZE),
-        )
+        tonic::transport::Server::builder()
+            .add_service(
+                ZebraServer::new(svc.clone())
+                    .max_decoding_message_size(transport::MAX_MESSAGE_SIZE)
+                    .max_encoding_message_size(transport::MAX_MESSAGE_SIZE),
+            )
+            .add_service(LoadBalancerServer::new(svc))
     };
     let unix_srv = server(svc.clone()).serve_with_incoming(UnixListenerStream::new(unix));
     let tcp_srv = async {

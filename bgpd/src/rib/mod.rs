@@ -811,13 +811,25 @@ impl Rib {
         med: Option<u32>,
         communities: Vec<Community>,
     ) {
-        let mut attrs = PathAttributes {
+        let attrs = PathAttributes {
             origin: Some(origin),
             as_path: Some(AsPath::default()),
             med,
             communities,
             ..PathAttributes::default()
         };
+        self.originate_attrs(prefix, nexthop, attrs);
+    }
+
+    /// A locally originated route with the given attributes (origin, AS
+    /// path, MED, communities...: what a redistributed anycast route
+    /// carries); the next hop is set from `nexthop`.
+    pub fn originate_attrs(
+        &mut self,
+        prefix: IpNetwork,
+        nexthop: Option<IpAddr>,
+        mut attrs: PathAttributes,
+    ) {
         match (prefix, nexthop) {
             (IpNetwork::V4(_), Some(IpAddr::V4(a))) => attrs.next_hop = Some(a),
             (_, Some(IpAddr::V6(global))) => {

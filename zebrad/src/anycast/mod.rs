@@ -25,16 +25,27 @@
 //! see [`Manager::owns_address`]): it would win over the anycast route
 //! (distance 0) and hide it from redistribution.
 //!
+//! What is advertised, and with which attributes, is decided in
+//! [`advert`] from the health (checks and load-balancer reports with a
+//! TTL, combined), the drain (operator, gRPC or maintenance file:
+//! GRACEFUL_SHUTDOWN first, then withdrawn) and, for last-site
+//! protection, whether the RIB holds another site's route for the
+//! prefixes. Every change of that effective state is logged with its
+//! reason and streamed to `WatchServices` subscribers.
+//!
 //! Never: talks to routing protocols (they see only RIB routes), edits
 //! addresses it does not own (only the prefixes of configured services,
 //! only on the configured interface), or reads the clock inside the state
 //! machine.
 
 pub mod addr;
+pub mod advert;
 pub mod check;
 pub mod fsm;
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,8 +56,15 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::rib::{NexthopIn, RouteIn, RouteKind, MAIN_TABLE};
+use advert::{Advert, Attrs, DrainPhase, State};
 use check::Outcome;
 use fsm::{DampingParams, Fsm, Health, Thresholds};
+
+/// Probes kept per service for `show anycast service NAME`.
+pub const HISTORY: usize = 32;
+/// Depth of a `WatchServices` subscriber's queue; a subscriber further
+/// behind is dropped.
+pub const WATCH_QUEUE: usize = 256;
 
 /// Depth of the channel from check and address tasks to the RIB task.
 pub const EVENT_QUEUE: usize = 256;
@@ -67,6 +85,16 @@ pub enum DownAction {
     Withdraw,
     /// Stay in the RIB with `depref_metric` as the route's metric.
     Depref,
+}
+
+/// How a service uses load-balancer reports (`LoadBalancer.ReportHealth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LbUse {
+    /// A report's time-to-live when the reporter gives none.
+    pub ttl: Duration,
+    /// The reports alone decide (the service has no checks); otherwise
+    /// both the checks and the reports must say healthy.
+    pub only: bool,
 }
 
 /// One probe of a service.
@@ -154,6 +182,21 @@ pub struct Service {
     /// How long after the withdrawal the addresses leave the interface.
     pub remove_delay: Duration,
     pub damping: Option<DampingParams>,
+    /// The routes' metric while healthy (ospfd's external metric).
+    pub metric: u32,
+    /// BGP attributes while healthy.
+    pub attrs: Attrs,
+    /// BGP attributes while down and advertised depreferred (MED defaults
+    /// to `depref_metric`).
+    pub depref: Attrs,
+    /// Last-site protection: down, but kept advertised depreferred while
+    /// no other site's route for the prefixes is in the RIB.
+    pub last_site: bool,
+    /// How long a drain advertises GRACEFUL_SHUTDOWN before withdrawing.
+    pub drain_time: Duration,
+    /// Drained while this file exists (else the global one, if any).
+    pub maintenance_file: Option<PathBuf>,
+    pub lb: Option<LbUse>,
 }
 
 impl Service {
@@ -173,6 +216,13 @@ impl Service {
             depref_metric: 1000,
             remove_delay: Duration::from_secs(2),
             damping: None,
+            metric: 0,
+            attrs: Attrs::default(),
+            depref: Attrs::default(),
+            last_site: false,
+            drain_time: Duration::from_secs(30),
+            maintenance_file: None,
+            lb: None,
         }
     }
 
@@ -210,6 +260,17 @@ pub enum Event {
     AddrAdded { id: u64, result: Result<(), String> },
     /// The addresses are off the interface (or could not be removed).
     AddrRemoved { id: u64, result: Result<(), String> },
+    /// A deadline passed (drain time, load-balancer TTL): re-evaluate.
+    Wake { id: u64 },
+}
+
+/// What the manager needs to know of the RIB task's world.
+pub struct Env<'a> {
+    /// The index of an interface by name.
+    pub ifindex: &'a dyn Fn(&str) -> Option<u32>,
+    /// Whether the RIB holds a route for the prefix learned from another
+    /// site (bgp or ospf).
+    pub elsewhere: &'a dyn Fn(IpNetwork) -> bool,
 }
 
 /// A change the owner applies to the RIB as the anycast client.
@@ -217,6 +278,8 @@ pub enum Event {
 pub enum RibAction {
     Add(RouteIn),
     Del(IpNetwork),
+    /// Same route, other protocol attributes: redistribute it again.
+    Refresh(IpNetwork),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,6 +297,32 @@ struct CheckState {
     failures: u64,
 }
 
+/// One probe in the history.
+#[derive(Debug, Clone)]
+struct Record {
+    check: usize,
+    outcome: Outcome,
+    at: Instant,
+}
+
+/// The last load-balancer report.
+#[derive(Debug, Clone)]
+struct LbReport {
+    healthy: bool,
+    expires: Instant,
+    reporter: String,
+    reason: String,
+}
+
+/// Why and since when a service is drained.
+#[derive(Debug, Clone)]
+struct Drain {
+    since: Instant,
+    /// operator | maintenance-file | load-balancer
+    source: &'static str,
+    reason: String,
+}
+
 struct Svc {
     id: u64,
     cfg: Arc<Service>,
@@ -242,17 +331,123 @@ struct Svc {
     interval: watch::Sender<Duration>,
     checker: JoinHandle<()>,
     addr: AddrState,
-    /// The metric the prefixes are in the RIB with, if they are.
-    advertised: Option<u32>,
+    /// How the prefixes are in the RIB, if they are.
+    advertised: Option<Advert>,
     removal: Option<JoinHandle<()>>,
     remove_queued: bool,
     suppressed: bool,
+    state: State,
+    state_since: Instant,
+    cause: String,
+    history: VecDeque<Record>,
+    lb: Option<LbReport>,
+    /// Drained by an operator (vtysh, gRPC).
+    operator_drain: Option<Drain>,
+    /// Drained by the maintenance file.
+    file_drain: Option<Drain>,
 }
 
 impl Svc {
     fn needs_addr(&self) -> bool {
         self.cfg.interface.is_some()
     }
+
+    /// The drain in force (the earliest one), if any.
+    fn drain(&self) -> Option<&Drain> {
+        match (&self.operator_drain, &self.file_drain) {
+            (Some(a), Some(b)) => Some(if a.since <= b.since { a } else { b }),
+            (a, b) => a.as_ref().or(b.as_ref()),
+        }
+    }
+
+    fn drain_phase(&self, now: Instant) -> Option<DrainPhase> {
+        self.drain().map(|d| {
+            if now < d.since + self.cfg.drain_time {
+                DrainPhase::GracefulShutdown
+            } else {
+                DrainPhase::Withdrawn
+            }
+        })
+    }
+
+    /// The load-balancer's word: Up, Down (unhealthy or expired) or Init
+    /// (no report yet), with a reason when not Up.
+    fn lb_health(&self, now: Instant) -> (Health, String) {
+        match &self.lb {
+            None => (Health::Init, "no load-balancer report yet".into()),
+            Some(r) if now >= r.expires => (
+                Health::Down,
+                format!("load-balancer report from {} expired", r.reporter),
+            ),
+            Some(r) if r.healthy => (Health::Up, String::new()),
+            Some(r) => (
+                Health::Down,
+                format!(
+                    "load balancer {} reports unhealthy: {}",
+                    r.reporter, r.reason
+                ),
+            ),
+        }
+    }
+
+    /// Health from checks and load-balancer reports, with the reason.
+    fn health(&self, now: Instant) -> (Health, String) {
+        let checks = (self.fsm.health(), self.fsm.reason().to_string());
+        let Some(lb) = self.cfg.lb else {
+            return checks;
+        };
+        let rep = self.lb_health(now);
+        if lb.only {
+            return rep;
+        }
+        match (checks.0, rep.0) {
+            (Health::Up, Health::Up) => checks,
+            (Health::Down, _) => checks,
+            (_, Health::Down) => rep,
+            (Health::Init, _) => checks,
+            (_, Health::Init) => rep,
+        }
+    }
+
+    fn lb_state(&self, now: Instant) -> &'static str {
+        match (&self.cfg.lb, &self.lb) {
+            (None, _) => "",
+            (Some(_), None) => "none yet",
+            (Some(_), Some(r)) if now >= r.expires => "expired",
+            (Some(_), Some(r)) if r.healthy => "healthy",
+            _ => "unhealthy",
+        }
+    }
+}
+
+/// A `WatchServices` subscriber.
+struct Watcher {
+    service: String,
+    tx: mpsc::Sender<Result<pb::ServiceEvent, tonic::Status>>,
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Sends `ev` to the watchers of its service; drops the slow and gone.
+fn publish(watchers: &mut Vec<Watcher>, ev: &pb::ServiceEvent) {
+    watchers.retain(|w| {
+        if !w.service.is_empty() && w.service != ev.service {
+            return !w.tx.is_closed();
+        }
+        match w.tx.try_send(Ok(ev.clone())) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                warn!("service watcher too slow; dropped (it must watch again)");
+                false
+            }
+            Err(_) => false,
+        }
+    });
 }
 
 /// The services, owned by the RIB task.
@@ -262,6 +457,9 @@ pub struct Manager {
     retiring: Vec<Arc<Service>>,
     tx: mpsc::Sender<Event>,
     next_id: u64,
+    /// The global maintenance file: every service is drained while it exists.
+    maintenance_file: Option<PathBuf>,
+    watchers: Vec<Watcher>,
 }
 
 impl Manager {
@@ -272,7 +470,14 @@ impl Manager {
             retiring: Vec::new(),
             tx,
             next_id: 1,
+            maintenance_file: None,
+            watchers: Vec::new(),
         }
+    }
+
+    /// Sets the global maintenance file.
+    pub fn set_maintenance_file(&mut self, path: Option<PathBuf>) {
+        self.maintenance_file = path;
     }
 
     /// Whether `addr` on interface `ifname` is a service's address (its
@@ -344,6 +549,13 @@ impl Manager {
             removal: None,
             remove_queued: false,
             suppressed: false,
+            state: State::Init,
+            state_since: now,
+            cause: "started".into(),
+            history: VecDeque::with_capacity(HISTORY),
+            lb: None,
+            operator_drain: None,
+            file_drain: None,
             cfg,
         });
     }
@@ -364,20 +576,19 @@ impl Manager {
     }
 
     /// Handles a report; returns the RIB changes that follow.
-    pub fn event(
-        &mut self,
-        ev: Event,
-        now: Instant,
-        ifindex: &dyn Fn(&str) -> Option<u32>,
-    ) -> Vec<RibAction> {
+    pub fn event(&mut self, ev: Event, now: Instant, env: &Env) -> Vec<RibAction> {
         match ev {
             Event::Round { id, results } => {
                 let Some(i) = self.find(id) else {
                     return Vec::new();
                 };
                 self.round(i, results, now);
-                self.reconcile(i, now, ifindex)
+                self.reconcile(i, now, env)
             }
+            Event::Wake { id } => match self.find(id) {
+                Some(i) => self.reconcile(i, now, env),
+                None => Vec::new(),
+            },
             Event::AddrAdded { id, result } => {
                 let Some(i) = self.find(id) else {
                     return Vec::new();
@@ -396,7 +607,7 @@ impl Manager {
                         s.addr = AddrState::Absent;
                     }
                 }
-                self.reconcile(i, now, ifindex)
+                self.reconcile(i, now, env)
             }
             Event::AddrRemoved { id, result } => {
                 if let Some(i) = self.find(id) {
@@ -423,13 +634,21 @@ impl Manager {
 
     fn round(&mut self, i: usize, results: Vec<Outcome>, now: Instant) {
         let s = &mut self.svcs[i];
-        for (st, o) in s.checks.iter_mut().zip(&results) {
+        for (k, (st, o)) in s.checks.iter_mut().zip(&results).enumerate() {
             if o.ok {
                 st.passes += 1;
             } else {
                 st.failures += 1;
             }
             st.last = Some((o.clone(), now));
+            if s.history.len() == HISTORY {
+                s.history.pop_back();
+            }
+            s.history.push_front(Record {
+                check: k,
+                outcome: o.clone(),
+                at: now,
+            });
         }
         let ok = match s.cfg.combine {
             Combine::All => results.iter().all(|o| o.ok),
@@ -465,16 +684,12 @@ impl Manager {
     }
 
     /// Brings addresses and RIB routes of service `i` in line with its
-    /// health at `now`.
-    fn reconcile(
-        &mut self,
-        i: usize,
-        now: Instant,
-        ifindex: &dyn Fn(&str) -> Option<u32>,
-    ) -> Vec<RibAction> {
+    /// health, drain and the RIB at `now`; logs and publishes a change of
+    /// its effective state with the reason.
+    fn reconcile(&mut self, i: usize, now: Instant, env: &Env) -> Vec<RibAction> {
         let tx = self.tx.clone();
         let s = &mut self.svcs[i];
-        let (healthy, supp_changed) = s.fsm.healthy(now);
+        let (_, supp_changed) = s.fsm.healthy(now);
         let suppressed = s.fsm.damping().is_some_and(|d| d.suppressed());
         if supp_changed || suppressed != s.suppressed {
             s.suppressed = suppressed;
@@ -489,21 +704,68 @@ impl Manager {
                 info!(service = %s.cfg.name, "damping penalty decayed: service no longer held down");
             }
         }
-        let want = if healthy {
-            Some(0)
-        } else if s.cfg.down_action == DownAction::Depref && s.fsm.health() != Health::Init {
-            Some(s.cfg.depref_metric)
-        } else {
-            None
+        let (health, why) = s.health(now);
+        let elsewhere = s.cfg.prefixes.iter().all(|p| (env.elsewhere)(*p));
+        let inputs = advert::Inputs {
+            health,
+            suppressed,
+            drain: s.drain_phase(now),
+            elsewhere,
         };
+        let (state, want) = advert::decide(&s.cfg, &inputs);
+        let cause = match state {
+            State::Up => why,
+            State::Init => format!("not confirmed yet ({why})"),
+            State::Down if s.cfg.last_site && elsewhere && health != Health::Up => {
+                format!("{why}; another site advertises the prefixes")
+            }
+            State::Down | State::Depref => why,
+            State::LastSite => format!(
+                "{why}; no other site advertises the prefixes: kept advertised depreferred (last-site protection)"
+            ),
+            State::HeldDown => format!(
+                "held down by flap damping ({} flaps, {} s left)",
+                s.fsm.flaps(),
+                s.fsm
+                    .damping()
+                    .and_then(|d| d.remaining(now))
+                    .unwrap_or_default()
+                    .as_secs()
+            ),
+            State::GracefulShutdown | State::Drained => s
+                .drain()
+                .map(|d| format!("drained by {}: {}", d.source, d.reason))
+                .unwrap_or_default(),
+        };
+        if state != s.state {
+            let prev = s.state;
+            s.state = state;
+            s.state_since = now;
+            s.cause = cause.clone();
+            if matches!(state, State::LastSite) {
+                warn!(service = %s.cfg.name, from = prev.name(), to = state.name(), reason = %cause, "service state changed");
+            } else {
+                info!(service = %s.cfg.name, from = prev.name(), to = state.name(), reason = %cause, "service state changed");
+            }
+            let ev = pb::ServiceEvent {
+                service: s.cfg.name.clone(),
+                state: state.name().into(),
+                previous: prev.name().into(),
+                reason: cause,
+                unix_ms: unix_ms(),
+                advertised: want.is_some(),
+            };
+            publish(&mut self.watchers, &ev);
+        }
+        let s = &mut self.svcs[i];
         let mut actions = Vec::new();
         match want {
-            Some(metric) => {
+            Some(adv) => {
                 if s.needs_addr() && s.addr != AddrState::Present {
                     if s.addr != AddrState::Adding {
                         let iface = s.cfg.interface.clone().unwrap_or_default();
-                        let Some(ix) = ifindex(&iface) else {
-                            warn!(service = %s.cfg.name, interface = %iface, "service is healthy but its interface does not exist; not advertised");
+                        let Some(ix) = (env.ifindex)(&iface) else {
+                            warn!(service = %s.cfg.name, interface = %iface, "service is to be advertised but its interface does not exist");
                             return actions;
                         };
                         s.addr = AddrState::Adding;
@@ -527,32 +789,25 @@ impl Manager {
                     }
                     return actions;
                 }
-                if s.advertised != Some(metric) {
-                    let reason = if metric == 0 {
-                        "healthy".to_string()
-                    } else if s.suppressed {
-                        "held down by damping; down action depref".to_string()
-                    } else {
-                        format!("down ({}); down action depref", s.fsm.reason())
-                    };
-                    info!(service = %s.cfg.name, metric, %reason, "service prefixes advertised");
-                    s.advertised = Some(metric);
-                    actions.extend(
-                        s.cfg
-                            .prefixes
-                            .iter()
-                            .map(|p| RibAction::Add(s.cfg.route(*p, metric))),
-                    );
+                if s.advertised.as_ref() != Some(&adv) {
+                    info!(service = %s.cfg.name, metric = adv.metric, state = s.state.name(), communities = ?adv.attrs.communities, med = ?adv.attrs.med, prepend = adv.attrs.as_path_prepend, "service prefixes advertised");
+                    let same_route = s
+                        .advertised
+                        .as_ref()
+                        .is_some_and(|a| a.metric == adv.metric);
+                    for p in &s.cfg.prefixes {
+                        actions.push(if same_route {
+                            RibAction::Refresh(*p)
+                        } else {
+                            RibAction::Add(s.cfg.route(*p, adv.metric))
+                        });
+                    }
+                    s.advertised = Some(adv);
                 }
             }
             None => {
                 if s.advertised.take().is_some() {
-                    let reason = if s.suppressed && s.fsm.health() == Health::Up {
-                        "held down by damping".to_string()
-                    } else {
-                        s.fsm.reason().to_string()
-                    };
-                    info!(service = %s.cfg.name, %reason, "service prefixes withdrawn");
+                    info!(service = %s.cfg.name, state = s.state.name(), reason = %s.cause, "service prefixes withdrawn");
                     actions.extend(s.cfg.prefixes.iter().map(|p| RibAction::Del(*p)));
                 }
                 if s.needs_addr() && s.addr == AddrState::Present {
@@ -563,16 +818,174 @@ impl Manager {
         actions
     }
 
-    /// Re-evaluates every service (damping decays with time). Call about
-    /// once a second.
-    pub fn tick(&mut self, now: Instant, ifindex: &dyn Fn(&str) -> Option<u32>) -> Vec<RibAction> {
+    /// Re-evaluates every service: damping decays with time, maintenance
+    /// files come and go. Call about once a second.
+    pub fn tick(&mut self, now: Instant, env: &Env) -> Vec<RibAction> {
         let mut actions = Vec::new();
         for i in 0..self.svcs.len() {
-            if self.svcs[i].fsm.damping().is_some() {
-                actions.extend(self.reconcile(i, now, ifindex));
+            let s = &mut self.svcs[i];
+            let file = s
+                .cfg
+                .maintenance_file
+                .as_ref()
+                .or(self.maintenance_file.as_ref());
+            let present = file.is_some_and(|f| f.exists());
+            if present != s.file_drain.is_some() {
+                let f = file.map(|f| f.display().to_string()).unwrap_or_default();
+                if present {
+                    info!(service = %s.cfg.name, file = %f, "maintenance file present: draining");
+                    s.file_drain = Some(Drain {
+                        since: now,
+                        source: "maintenance-file",
+                        reason: format!("{f} exists"),
+                    });
+                    self.wake_at(i, now + self.svcs[i].cfg.drain_time);
+                } else {
+                    info!(service = %s.cfg.name, file = %f, "maintenance file gone: undrained");
+                    s.file_drain = None;
+                }
+            }
+            actions.extend(self.reconcile(i, now, env));
+        }
+        actions
+    }
+
+    /// Re-evaluates the services whose state depends on the RIB (down with
+    /// last-site protection). Call after the RIB changed.
+    pub fn rib_changed(&mut self, now: Instant, env: &Env) -> Vec<RibAction> {
+        let mut actions = Vec::new();
+        for i in 0..self.svcs.len() {
+            let s = &self.svcs[i];
+            if s.cfg.last_site && matches!(s.state, State::Down | State::LastSite) {
+                actions.extend(self.reconcile(i, now, env));
             }
         }
         actions
+    }
+
+    /// Sends a [`Event::Wake`] for service `i` at `at`.
+    fn wake_at(&self, i: usize, at: Instant) {
+        let (id, tx) = (self.svcs[i].id, self.tx.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep_until(at.into()).await;
+            let _ = tx.send(Event::Wake { id }).await;
+        });
+    }
+
+    /// Drains (`on`) or undrains service `name` for an operator or a load
+    /// balancer. Returns the RIB changes and the service's status.
+    pub fn drain(
+        &mut self,
+        name: &str,
+        on: bool,
+        source: &'static str,
+        reason: &str,
+        now: Instant,
+        env: &Env,
+    ) -> Result<(Vec<RibAction>, pb::ServiceStatus), String> {
+        let i = self
+            .svcs
+            .iter()
+            .position(|s| s.cfg.name == name)
+            .ok_or_else(|| format!("no anycast service {name}"))?;
+        let s = &mut self.svcs[i];
+        let reason = if reason.is_empty() {
+            format!("{source} request")
+        } else {
+            reason.to_string()
+        };
+        if on && s.operator_drain.is_none() {
+            info!(service = %name, source, %reason, drain_secs = s.cfg.drain_time.as_secs_f64(), "drain: GRACEFUL_SHUTDOWN, then withdrawal");
+            s.operator_drain = Some(Drain {
+                since: now,
+                source,
+                reason,
+            });
+            self.wake_at(i, now + self.svcs[i].cfg.drain_time);
+        } else if !on && s.operator_drain.is_some() {
+            info!(service = %name, source, %reason, "undrain");
+            s.operator_drain = None;
+        }
+        let actions = self.reconcile(i, now, env);
+        Ok((actions, self.status(i, now)))
+    }
+
+    /// A load balancer's health report for service `name`.
+    pub fn lb_report(
+        &mut self,
+        r: &pb::HealthReport,
+        now: Instant,
+        env: &Env,
+    ) -> Result<(Vec<RibAction>, String), String> {
+        let i = self
+            .svcs
+            .iter()
+            .position(|s| s.cfg.name == r.service)
+            .ok_or_else(|| format!("no anycast service {}", r.service))?;
+        let s = &mut self.svcs[i];
+        let lb = s.cfg.lb.ok_or_else(|| {
+            format!(
+                "service {} does not use load-balancer reports (set lb_ttl)",
+                r.service
+            )
+        })?;
+        let ttl = if r.ttl_ms == 0 {
+            lb.ttl
+        } else {
+            Duration::from_millis(r.ttl_ms as u64)
+        };
+        let reporter = if r.reporter.is_empty() {
+            "unnamed".to_string()
+        } else {
+            r.reporter.clone()
+        };
+        let changed =
+            s.lb.as_ref()
+                .is_none_or(|o| o.healthy != r.healthy || now >= o.expires);
+        if changed {
+            info!(service = %r.service, reporter = %reporter, healthy = r.healthy, ttl_ms = ttl.as_millis() as u64, reason = %r.reason, "load-balancer report");
+        }
+        s.lb = Some(LbReport {
+            healthy: r.healthy,
+            expires: now + ttl,
+            reporter,
+            reason: r.reason.clone(),
+        });
+        self.wake_at(i, now + ttl);
+        let actions = self.reconcile(i, now, env);
+        Ok((actions, self.svcs[i].state.name().to_string()))
+    }
+
+    /// Subscribes `tx` to the state changes of `service` (empty: all);
+    /// the current states go first.
+    pub fn watch(
+        &mut self,
+        service: String,
+        tx: mpsc::Sender<Result<pb::ServiceEvent, tonic::Status>>,
+    ) {
+        for s in &self.svcs {
+            if !service.is_empty() && s.cfg.name != service {
+                continue;
+            }
+            let _ = tx.try_send(Ok(pb::ServiceEvent {
+                service: s.cfg.name.clone(),
+                state: s.state.name().into(),
+                previous: String::new(),
+                reason: s.cause.clone(),
+                unix_ms: unix_ms(),
+                advertised: s.advertised.is_some(),
+            }));
+        }
+        self.watchers.push(Watcher { service, tx });
+    }
+
+    /// The protocol attributes of an advertised service prefix.
+    pub fn attributes(&self, prefix: IpNetwork) -> Option<pb::RouteAttributes> {
+        self.svcs
+            .iter()
+            .find(|s| s.cfg.prefixes.contains(&prefix))
+            .and_then(|s| s.advertised.as_ref())
+            .map(|a| a.attrs.clone())
     }
 
     /// Starts the delayed removal of addresses whose routes were withdrawn.
@@ -652,75 +1065,124 @@ impl Manager {
 
     /// The services' state for operators; `name` selects one (empty: all).
     pub fn show(&self, name: &str, now: Instant) -> pb::ShowServicesReply {
-        let services = self
-            .svcs
-            .iter()
-            .filter(|s| name.is_empty() || s.cfg.name == name)
-            .map(|s| {
-                let damping = s.fsm.damping();
-                pb::ServiceStatus {
-                    name: s.cfg.name.clone(),
-                    state: s.fsm.state_name().to_string(),
-                    since_secs: now.saturating_duration_since(s.fsm.since()).as_secs(),
-                    reason: s.fsm.reason().to_string(),
-                    prefixes: s
-                        .cfg
-                        .prefixes
-                        .iter()
-                        .map(|p| proto::prefix_to_wire(*p))
-                        .collect(),
-                    interface: s.cfg.interface.clone().unwrap_or_default(),
-                    advertised: s.advertised.is_some(),
-                    metric: s.advertised.unwrap_or(0),
-                    depreferred: s.advertised.is_some_and(|m| m != 0),
-                    address_present: s.addr == AddrState::Present,
-                    combine: match s.cfg.combine {
-                        Combine::All => "all",
-                        Combine::Any => "any",
-                    }
-                    .to_string(),
-                    streak: s.fsm.streak(),
-                    rise: s.cfg.rise,
-                    fall: s.cfg.fall,
-                    flaps: s.fsm.flaps(),
-                    penalty: damping.map(|d| d.penalty(now).round() as u32).unwrap_or(0),
-                    suppressed: damping.is_some_and(|d| d.suppressed()),
-                    hold_remaining_secs: damping
-                        .and_then(|d| d.remaining(now))
-                        .map(|d| d.as_secs())
-                        .unwrap_or(0),
-                    checks: s
-                        .cfg
-                        .checks
-                        .iter()
-                        .zip(&s.checks)
-                        .map(|(c, st)| {
-                            let (kind, target) = c.kind.describe();
-                            let (ok, detail, latency_us, ago) = match &st.last {
-                                Some((o, at)) => (
-                                    o.ok,
-                                    o.detail.clone(),
-                                    o.latency.as_micros() as u64,
-                                    now.saturating_duration_since(*at).as_millis() as u64,
-                                ),
-                                None => (false, "not run yet".to_string(), 0, 0),
-                            };
-                            pb::CheckStatus {
-                                kind: kind.to_string(),
-                                target,
-                                passing: ok,
-                                detail,
-                                latency_us,
-                                checked_ms_ago: ago,
-                                passes: st.passes,
-                                failures: st.failures,
-                            }
-                        })
-                        .collect(),
-                }
-            })
+        let services = (0..self.svcs.len())
+            .filter(|&i| name.is_empty() || self.svcs[i].cfg.name == name)
+            .map(|i| self.status(i, now))
             .collect();
         pb::ShowServicesReply { services }
+    }
+
+    /// The status of service `i`.
+    fn status(&self, i: usize, now: Instant) -> pb::ServiceStatus {
+        let s = &self.svcs[i];
+        let damping = s.fsm.damping();
+        pb::ServiceStatus {
+            name: s.cfg.name.clone(),
+            state: s.fsm.state_name().to_string(),
+            since_secs: now.saturating_duration_since(s.fsm.since()).as_secs(),
+            reason: s.cause.clone(),
+            prefixes: s
+                .cfg
+                .prefixes
+                .iter()
+                .map(|p| proto::prefix_to_wire(*p))
+                .collect(),
+            interface: s.cfg.interface.clone().unwrap_or_default(),
+            advertised: s.advertised.is_some(),
+            metric: s.advertised.as_ref().map_or(0, |a| a.metric),
+            depreferred: matches!(s.state, State::Depref | State::LastSite | State::HeldDown)
+                && s.advertised.is_some(),
+            address_present: s.addr == AddrState::Present,
+            combine: match s.cfg.combine {
+                Combine::All => "all",
+                Combine::Any => "any",
+            }
+            .to_string(),
+            streak: s.fsm.streak(),
+            rise: s.cfg.rise,
+            fall: s.cfg.fall,
+            flaps: s.fsm.flaps(),
+            penalty: damping.map(|d| d.penalty(now).round() as u32).unwrap_or(0),
+            suppressed: damping.is_some_and(|d| d.suppressed()),
+            hold_remaining_secs: damping
+                .and_then(|d| d.remaining(now))
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            checks: s
+                .cfg
+                .checks
+                .iter()
+                .zip(&s.checks)
+                .map(|(c, st)| {
+                    let (kind, target) = c.kind.describe();
+                    let (ok, detail, latency_us, ago) = match &st.last {
+                        Some((o, at)) => (
+                            o.ok,
+                            o.detail.clone(),
+                            o.latency.as_micros() as u64,
+                            now.saturating_duration_since(*at).as_millis() as u64,
+                        ),
+                        None => (false, "not run yet".to_string(), 0, 0),
+                    };
+                    pb::CheckStatus {
+                        kind: kind.to_string(),
+                        target,
+                        passing: ok,
+                        detail,
+                        latency_us,
+                        checked_ms_ago: ago,
+                        passes: st.passes,
+                        failures: st.failures,
+                    }
+                })
+                .collect(),
+            drain: match s.drain_phase(now) {
+                None => "",
+                Some(DrainPhase::GracefulShutdown) => "graceful-shutdown",
+                Some(DrainPhase::Withdrawn) => "withdrawn",
+            }
+            .into(),
+            drain_source: s.drain().map(|d| d.source).unwrap_or("").into(),
+            drain_remaining_ms: s
+                .drain()
+                .map(|d| {
+                    (d.since + s.cfg.drain_time)
+                        .saturating_duration_since(now)
+                        .as_millis() as u64
+                })
+                .unwrap_or(0),
+            last_site: s.state == State::LastSite,
+            last_site_protection: s.cfg.last_site,
+            lb_state: s.lb_state(now).into(),
+            lb_reporter: s
+                .lb
+                .as_ref()
+                .map(|r| r.reporter.clone())
+                .unwrap_or_default(),
+            lb_ttl_remaining_ms: s
+                .lb
+                .as_ref()
+                .map(|r| r.expires.saturating_duration_since(now).as_millis() as u64)
+                .unwrap_or(0),
+            lb_only: s.cfg.lb.is_some_and(|l| l.only),
+            history: s
+                .history
+                .iter()
+                .filter_map(|r| {
+                    let c = s.cfg.checks.get(r.check)?;
+                    let (kind, target) = c.kind.describe();
+                    Some(pb::CheckRecord {
+                        kind: kind.into(),
+                        target,
+                        passed: r.outcome.ok,
+                        detail: r.outcome.detail.clone(),
+                        latency_us: r.outcome.latency.as_micros() as u64,
+                        ms_ago: now.saturating_duration_since(r.at).as_millis() as u64,
+                    })
+                })
+                .collect(),
+            effective: s.state.name().into(),
+        }
     }
 }
 
@@ -773,6 +1235,9 @@ async fn checker(
     mut interval: watch::Receiver<Duration>,
     tx: mpsc::Sender<Event>,
 ) {
+    if cfg.checks.is_empty() {
+        return;
+    }
     loop {
         let start = tokio::time::Instant::now();
         let results = futures::future::join_all(cfg.checks.iter().map(check::run)).await;

@@ -1388,6 +1388,30 @@ impl Rib {
         }
         out
     }
+
+    /// The selected route of (table, prefix), if any.
+    pub fn selected(&self, table: u32, prefix: IpNetwork) -> Option<SelectedRoute> {
+        let d = self.tables.get(&table)?.get(&prefix)?;
+        let c = d.best.checked_sub(1)?;
+        let r = d.routes.iter().find(|r| r.client == c)?;
+        self.selected_view(r)
+    }
+
+    /// Whether (table, prefix) has a live route learned by a routing
+    /// protocol (bgp, ospf): another site's, for anycast last-site
+    /// protection.
+    pub fn learned_elsewhere(&self, table: u32, prefix: IpNetwork) -> bool {
+        let Some(d) = self.tables.get(&table).and_then(|t| t.get(&prefix)) else {
+            return false;
+        };
+        d.routes.iter().any(|r| {
+            r.flags & F_STALE == 0
+                && self
+                    .clients
+                    .get(r.client as usize)
+                    .is_some_and(|c| matches!(c.source, Source::Bgp | Source::Ospf))
+        })
+    }
 }
 
 fn mark_stale(d: &mut Dest, id: ClientId) -> u64 {
