@@ -6,6 +6,7 @@
 pub mod api;
 pub mod config;
 pub mod daemon;
+pub mod evpn;
 pub mod packet;
 pub mod policy;
 pub mod rib;

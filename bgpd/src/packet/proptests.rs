@@ -200,6 +200,7 @@ fn attributes(four: bool) -> impl Strategy<Value = PathAttributes> {
             as4_path: None,
             as4_aggregator: None,
             large_communities: large,
+            pmsi_tunnel: None,
             unknown: unknown
                 .into_iter()
                 .map(|(type_code, (flags, value))| RawAttribute {
@@ -245,6 +246,8 @@ fn update(caps: &SessionCaps) -> impl Strategy<Value = Update> {
                     withdrawn,
                 }),
                 nlri,
+                evpn_reach: Vec::new(),
+                evpn_unreach: Vec::new(),
             }
         })
 }

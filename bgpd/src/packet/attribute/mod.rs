@@ -10,6 +10,7 @@
 pub mod as_path;
 pub mod community;
 pub mod mp;
+pub mod pmsi;
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -19,6 +20,7 @@ use bytes::{BufMut, BytesMut};
 pub use as_path::{reconstruct_as4_path, AsPath, AsSegment, SegmentType};
 pub use community::{Community, ExtendedCommunity, LargeCommunity};
 pub use mp::{MpError, MpNextHop, MpReach, MpUnreach};
+pub use pmsi::PmsiTunnel;
 
 use super::nlri::AfiSafi;
 use super::{wire, SessionCaps, AS_TRANS};
@@ -40,6 +42,7 @@ pub mod code {
     pub const EXTENDED_COMMUNITIES: u8 = 16;
     pub const AS4_PATH: u8 = 17;
     pub const AS4_AGGREGATOR: u8 = 18;
+    pub const PMSI_TUNNEL: u8 = 22;
     pub const LARGE_COMMUNITIES: u8 = 32;
 }
 
@@ -123,6 +126,8 @@ pub struct PathAttributes {
     pub as4_path: Option<AsPath>,
     pub as4_aggregator: Option<Aggregator>,
     pub large_communities: Vec<LargeCommunity>,
+    /// PMSI_TUNNEL (RFC 6514 §5): EVPN inclusive multicast routes.
+    pub pmsi_tunnel: Option<PmsiTunnel>,
     /// Unrecognised optional attributes, in the order received.
     pub unknown: Vec<RawAttribute>,
 }
@@ -158,7 +163,7 @@ fn expected_flags(type_code: u8) -> Option<u8> {
             flag::OPTIONAL
         }
         AGGREGATOR | COMMUNITIES | EXTENDED_COMMUNITIES | AS4_PATH | AS4_AGGREGATOR
-        | LARGE_COMMUNITIES => flag::OPTIONAL | flag::TRANSITIVE,
+        | LARGE_COMMUNITIES | PMSI_TUNNEL => flag::OPTIONAL | flag::TRANSITIVE,
         _ => return None,
     })
 }
@@ -242,6 +247,7 @@ pub fn attribute_name(type_code: u8) -> String {
         code::AS4_PATH => "AS4_PATH",
         code::AS4_AGGREGATOR => "AS4_AGGREGATOR",
         code::LARGE_COMMUNITIES => "LARGE_COMMUNITIES",
+        code::PMSI_TUNNEL => "PMSI_TUNNEL",
         other => return format!("attribute {other}"),
     };
     name.to_string()
@@ -346,6 +352,7 @@ impl PathAttributes {
                 }
                 self.as4_path = Some(path);
             }
+            code::PMSI_TUNNEL => self.pmsi_tunnel = Some(PmsiTunnel::decode(value)?),
             code::AS4_AGGREGATOR => {
                 if caps.four_octet_as {
                     return Err(Problem::FromFourOctetPeer);
@@ -452,6 +459,11 @@ impl PathAttributes {
                 v.put_u32(c.local_data2);
             }
             put_attr(buf, opt_t, code::LARGE_COMMUNITIES, &v);
+        }
+        if let Some(pmsi) = &self.pmsi_tunnel {
+            v.clear();
+            pmsi.encode(&mut v);
+            put_attr(buf, opt_t, code::PMSI_TUNNEL, &v);
         }
         for raw in &self.unknown {
             put_attr(buf, raw.flags, raw.type_code, &raw.value);

@@ -2,6 +2,9 @@
 //! unicast and multicast, with IPv6 global + link-local next hops
 //! (RFC 2545 §3) and IPv6 next hops for IPv4 NLRI (RFC 8950 §3).
 //!
+//! L2VPN EVPN (AFI 25, SAFI 70) routes are decoded by
+//! [`crate::evpn::nlri`] and come out as [`Mp::Evpn`].
+//!
 //! Owns the attribute values. Never decides the RFC 7606 action: the
 //! update decoder turns [`MpError`] into a session reset (§7.11).
 
@@ -11,6 +14,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use bytes::{BufMut, BytesMut};
 use thiserror::Error;
 
+use crate::evpn::nlri::{decode_routes, EvpnError, EvpnRoute};
 use crate::packet::nlri::{decode_prefixes, Afi, AfiSafi, Nlri, NlriError, Safi};
 use crate::packet::{wire, EncodeError, SessionCaps};
 
@@ -53,7 +57,16 @@ impl MpNextHop {
     pub fn fits(&self, family: AfiSafi) -> bool {
         matches!(
             (self, family.afi),
-            (Self::V4(_), Afi::IPV4) | (Self::V6 { .. }, Afi::IPV4 | Afi::IPV6)
+            (Self::V4(_), Afi::IPV4 | Afi::L2VPN) | (Self::V6 { .. }, Afi::IPV4 | Afi::IPV6)
+        ) || matches!(
+            (self, family.afi),
+            (
+                Self::V6 {
+                    link_local: None,
+                    ..
+                },
+                Afi::L2VPN
+            )
         )
     }
 }
@@ -123,13 +136,40 @@ pub enum MpError {
     NextHopLength { family: AfiSafi, len: u8 },
     #[error("NLRI: {0}")]
     Nlri(NlriError),
+    #[error("EVPN NLRI: {0}")]
+    Evpn(EvpnError),
 }
 
 /// A decoded MP attribute, or the family we do not decode here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Mp<T> {
     Known(T),
+    /// L2VPN EVPN routes, with the next hop of an MP_REACH_NLRI.
+    Evpn(Vec<EvpnRoute>, Option<MpNextHop>),
     Unsupported(AfiSafi),
+}
+
+/// The EVPN part of MP_REACH_NLRI after AFI/SAFI: a 4- or 16-octet next
+/// hop (the VTEP), the reserved octet, the routes (RFC 7432 §7).
+fn decode_evpn_reach<T>(i: &[u8]) -> Result<Mp<T>, MpError> {
+    let family = AfiSafi::L2VPN_EVPN;
+    let (i, nh_len) = wire::u8(i).map_err(|_| MpError::Truncated)?;
+    let (i, nh) = wire::take(i, usize::from(nh_len)).map_err(|_| MpError::Truncated)?;
+    let bad_len = MpError::NextHopLength {
+        family,
+        len: nh_len,
+    };
+    let next_hop = match nh_len {
+        4 => MpNextHop::V4(wire::ipv4(nh).map_err(|_| bad_len)?.1),
+        16 | 32 => MpNextHop::V6 {
+            global: wire::ipv6(nh).map_err(|_| bad_len)?.1,
+            link_local: None,
+        },
+        _ => return Err(bad_len),
+    };
+    let (i, _reserved) = wire::u8(i).map_err(|_| MpError::Truncated)?;
+    let routes = decode_routes(i).map_err(MpError::Evpn)?;
+    Ok(Mp::Evpn(routes, Some(next_hop)))
 }
 
 fn family(value: &[u8]) -> Result<(&[u8], AfiSafi), MpError> {
@@ -143,6 +183,9 @@ pub(crate) fn decode_reach(
     caps: &SessionCaps,
 ) -> Result<Mp<(MpReach, MpNextHop)>, MpError> {
     let (i, family) = family(value)?;
+    if family == AfiSafi::L2VPN_EVPN {
+        return decode_evpn_reach(i);
+    }
     if !family.is_prefix_family() {
         return Ok(Mp::Unsupported(family));
     }
@@ -176,6 +219,10 @@ pub(crate) fn decode_reach(
 
 pub(crate) fn decode_unreach(value: &[u8], caps: &SessionCaps) -> Result<Mp<MpUnreach>, MpError> {
     let (i, family) = family(value)?;
+    if family == AfiSafi::L2VPN_EVPN && !i.is_empty() {
+        let routes = decode_routes(i).map_err(MpError::Evpn)?;
+        return Ok(Mp::Evpn(routes, None));
+    }
     if !family.is_prefix_family() {
         // An empty one is the End-of-RIB marker of that family (RFC 4724
         // §2); keep it so the session sees it.
@@ -248,4 +295,22 @@ pub(crate) fn encode_unreach(
         n.encode(add_path, buf);
     }
     Ok(())
+}
+
+/// Append the MP_REACH_NLRI value of EVPN routes.
+pub(crate) fn encode_evpn_reach(
+    routes: &[EvpnRoute],
+    next_hop: &MpNextHop,
+    buf: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    encode_reach_head(AfiSafi::L2VPN_EVPN, next_hop, buf)?;
+    routes.iter().for_each(|r| r.encode(buf));
+    Ok(())
+}
+
+/// Append the MP_UNREACH_NLRI value of EVPN routes.
+pub(crate) fn encode_evpn_unreach(routes: &[EvpnRoute], buf: &mut BytesMut) {
+    buf.put_u16(AfiSafi::L2VPN_EVPN.afi.0);
+    buf.put_u8(AfiSafi::L2VPN_EVPN.safi.0);
+    routes.iter().for_each(|r| r.encode(buf));
 }

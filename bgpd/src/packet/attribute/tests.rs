@@ -46,6 +46,10 @@ fn full() -> PathAttributes {
         as4_path: None,
         as4_aggregator: None,
         large_communities: vec![LargeCommunity::new(4_200_000_000, 1, 2)],
+        pmsi_tunnel: Some(PmsiTunnel::ingress_replication(
+            100,
+            "192.0.2.9".parse().unwrap(),
+        )),
         unknown: vec![RawAttribute {
             flags: flag::OPTIONAL | flag::TRANSITIVE | flag::PARTIAL,
             type_code: 222,

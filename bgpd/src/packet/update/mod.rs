@@ -18,6 +18,7 @@ use super::attribute::{code, flag, flags_ok, malformed_action, put_attr, ErrorAc
 use super::nlri::{decode_prefixes, Afi, AfiSafi, Nlri, NlriError};
 use super::notification::{ErrorCode, Notification, UpdateSubcode};
 use super::{wire, EncodeError, PathAttributes, SessionCaps};
+use crate::evpn::nlri::EvpnRoute;
 
 /// ```text
 /// +-----------------------------------------------------+
@@ -41,6 +42,11 @@ pub struct Update {
     pub mp_reach: Option<MpReach>,
     pub mp_unreach: Option<MpUnreach>,
     pub nlri: Vec<Nlri>,
+    /// L2VPN EVPN routes of MP_REACH_NLRI (next hop in
+    /// `attributes.mp_next_hop`); never together with `mp_reach`.
+    pub evpn_reach: Vec<EvpnRoute>,
+    /// L2VPN EVPN routes of MP_UNREACH_NLRI; never with `mp_unreach`.
+    pub evpn_unreach: Vec<EvpnRoute>,
 }
 
 /// What to do with the routes of a received UPDATE (RFC 7606 §2).
@@ -101,6 +107,26 @@ impl ParsedUpdate {
             out.extend(u.reachable());
         }
         out
+    }
+
+    /// EVPN routes to install with `update.attributes` (none under
+    /// treat-as-withdraw).
+    pub fn evpn_announced(&self) -> &[EvpnRoute] {
+        if self.is_treat_as_withdraw() {
+            return &[];
+        }
+        &self.update.evpn_reach
+    }
+
+    /// EVPN routes to remove: the withdrawn ones, and under
+    /// treat-as-withdraw the announced ones too.
+    pub fn evpn_withdrawn(&self) -> impl Iterator<Item = &EvpnRoute> {
+        let announced: &[EvpnRoute] = if self.is_treat_as_withdraw() {
+            &self.update.evpn_reach
+        } else {
+            &[]
+        };
+        self.update.evpn_unreach.iter().chain(announced)
     }
 }
 
@@ -202,6 +228,8 @@ impl Update {
         if !self.withdrawn.is_empty()
             || !self.nlri.is_empty()
             || self.mp_reach.is_some()
+            || !self.evpn_reach.is_empty()
+            || !self.evpn_unreach.is_empty()
             || self.attributes != PathAttributes::default()
         {
             return None;
@@ -246,6 +274,21 @@ impl Update {
                 .ok_or(EncodeError::MissingNextHop)?;
             value.clear();
             mp::encode_reach(reach, nh, caps, &mut value)?;
+            put_attr(buf, flag::OPTIONAL, code::MP_REACH_NLRI, &value);
+        }
+        if !self.evpn_unreach.is_empty() {
+            value.clear();
+            mp::encode_evpn_unreach(&self.evpn_unreach, &mut value);
+            put_attr(buf, flag::OPTIONAL, code::MP_UNREACH_NLRI, &value);
+        }
+        if !self.evpn_reach.is_empty() {
+            let nh = self
+                .attributes
+                .mp_next_hop
+                .as_ref()
+                .ok_or(EncodeError::MissingNextHop)?;
+            value.clear();
+            mp::encode_evpn_reach(&self.evpn_reach, nh, &mut value)?;
             put_attr(buf, flag::OPTIONAL, code::MP_REACH_NLRI, &value);
         }
         self.attributes.encode(caps, buf);
@@ -331,7 +374,8 @@ pub fn decode_update(body: &[u8], caps: &SessionCaps) -> Result<ParsedUpdate, Up
     // RFC 7606 §3(d): missing well-known mandatory attributes, only when
     // there is something to install. An attribute that was present but
     // malformed is already reported.
-    let has_mp_nlri = update.mp_reach.as_ref().is_some_and(|m| !m.nlri.is_empty());
+    let has_mp_nlri = update.mp_reach.as_ref().is_some_and(|m| !m.nlri.is_empty())
+        || !update.evpn_reach.is_empty();
     if !update.nlri.is_empty() || has_mp_nlri {
         let mut required = vec![code::ORIGIN, code::AS_PATH];
         if !update.nlri.is_empty() {
@@ -457,10 +501,15 @@ fn decode_attributes(
                     update.mp_reach = Some(reach);
                     update.attributes.mp_next_hop = Some(next_hop);
                 }
+                Mp::Evpn(routes, next_hop) => {
+                    update.evpn_reach = routes;
+                    update.attributes.mp_next_hop = next_hop;
+                }
                 Mp::Unsupported(family) => outcome.discarded.push(unsupported(family)),
             },
             code::MP_UNREACH_NLRI => match mp::decode_unreach(value, caps).map_err(mp_error)? {
                 Mp::Known(unreach) => update.mp_unreach = Some(unreach),
+                Mp::Evpn(routes, _) => update.evpn_unreach = routes,
                 Mp::Unsupported(family) => outcome.discarded.push(unsupported(family)),
             },
             _ => match update.attributes.decode_known(type_code, value, caps) {

@@ -662,8 +662,8 @@ fn unknown_optional_attributes() {
 
 #[test]
 fn unsupported_mp_family_is_discarded() {
-    // An L2VPN EVPN MP_REACH: not decoded here; the IPv4 route stays.
-    let mut attrs = attr(0x80, MP_REACH_NLRI, &[0, 25, 70, 4, 192, 0, 2, 1, 0, 2, 3]);
+    // A VPNv4 MP_REACH (SAFI 128): not decoded here; the IPv4 route stays.
+    let mut attrs = attr(0x80, MP_REACH_NLRI, &[0, 1, 128, 4, 192, 0, 2, 1, 0, 2, 3]);
     attrs.extend(mandatory());
     let parsed = decode(&attrs, &NLRI_198_51_100).unwrap();
     assert_eq!(parsed.report.action, UpdateAction::Normal);
@@ -671,7 +671,10 @@ fn unsupported_mp_family_is_discarded() {
         parsed.report.discarded,
         vec![AttributeIssue {
             type_code: MP_REACH_NLRI,
-            problem: Problem::UnsupportedFamily(AfiSafi::L2VPN_EVPN)
+            problem: Problem::UnsupportedFamily(AfiSafi::new(
+                crate::packet::Afi::IPV4,
+                crate::packet::Safi(128)
+            ))
         }]
     );
 }
