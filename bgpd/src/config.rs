@@ -45,6 +45,8 @@ pub struct Config {
     pub neighbors: Vec<Neighbor>,
     /// Prefix lists and policies, by name.
     pub policies: Policies,
+    /// L2VPN EVPN (`[evpn]`).
+    pub evpn: crate::evpn::config::EvpnConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +92,8 @@ struct Raw {
     prefix_lists: Vec<Spanned<RawPrefixList>>,
     #[serde(default, rename = "policy")]
     policies: Vec<Spanned<RawPolicy>>,
+    #[serde(default)]
+    evpn: crate::evpn::config::RawEvpn,
 }
 
 #[derive(Deserialize)]
@@ -195,6 +199,7 @@ pub fn parse_family(s: &str) -> Option<AfiSafi> {
     match s {
         "ipv4-unicast" | "ipv4" => Some(AfiSafi::IPV4_UNICAST),
         "ipv6-unicast" | "ipv6" => Some(AfiSafi::IPV6_UNICAST),
+        "l2vpn-evpn" | "evpn" => Some(AfiSafi::L2VPN_EVPN),
         _ => None,
     }
 }
@@ -433,7 +438,10 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
                             return loc.err(
                                 s.span(),
                                 "neighbor.families",
-                                format!("`{}` is not ipv4-unicast or ipv6-unicast", s.get_ref()),
+                                format!(
+                                    "`{}` is not ipv4-unicast, ipv6-unicast or l2vpn-evpn",
+                                    s.get_ref()
+                                ),
                             )
                         }
                     }
@@ -521,6 +529,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         redistribute,
         neighbors,
         policies,
+        evpn: crate::evpn::config::parse(&loc, &raw.evpn)?,
     })
 }
 

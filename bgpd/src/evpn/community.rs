@@ -11,6 +11,7 @@
 use std::fmt;
 use std::net::Ipv4Addr;
 
+use super::nlri::EvpnError;
 use crate::packet::ExtendedCommunity;
 
 /// RFC 9012 §3.1 / IANA "BGP Tunnel Encapsulation Attribute Tunnel Types".
@@ -101,25 +102,26 @@ impl fmt::Display for RouteTarget {
 }
 
 impl std::str::FromStr for RouteTarget {
-    type Err = ();
+    type Err = EvpnError;
     /// `ASN:value` or `IPv4:value`.
-    fn from_str(s: &str) -> Result<Self, ()> {
-        let (admin, value) = s.rsplit_once(':').ok_or(())?;
+    fn from_str(s: &str) -> Result<Self, EvpnError> {
+        let bad = |_| EvpnError::BadText;
+        let (admin, value) = s.rsplit_once(':').ok_or(EvpnError::BadText)?;
         if let Ok(addr) = admin.parse::<Ipv4Addr>() {
             return Ok(Self::Ip {
                 addr,
-                value: value.parse().map_err(|_| ())?,
+                value: value.parse().map_err(bad)?,
             });
         }
-        let asn: u32 = admin.parse().map_err(|_| ())?;
+        let asn: u32 = admin.parse().map_err(|_| EvpnError::BadText)?;
         match u16::try_from(asn) {
             Ok(asn) => Ok(Self::As2 {
                 asn,
-                value: value.parse().map_err(|_| ())?,
+                value: value.parse().map_err(bad)?,
             }),
             Err(_) => Ok(Self::As4 {
                 asn,
-                value: value.parse().map_err(|_| ())?,
+                value: value.parse().map_err(bad)?,
             }),
         }
     }

@@ -1,11 +1,17 @@
 //! BGP MPLS-based Ethernet VPN over VXLAN: the L2VPN EVPN address family
 //! (AFI 25, SAFI 70; RFC 7432, RFC 8365).
 //!
-//! `nlri` is the route codec, `community` the extended communities EVPN
-//! uses.
+//! `nlri` is the route codec and `community` the extended communities
+//! EVPN uses; `config` the `[evpn]` section; `origination` turns zebrad's
+//! local VNIs, MACs and neighbors into routes; `mobility` follows MAC
+//! moves and duplicates; `rib` selects, exports and imports routes.
 
 pub mod community;
+pub mod config;
+pub mod mobility;
 pub mod nlri;
+pub mod origination;
+pub mod rib;
 
 #[cfg(test)]
 mod tests {

@@ -20,7 +20,7 @@ use crate::packet::PathAttributes;
 
 use super::nht::{NhState, Nht};
 use super::table::{Dest, FastMap, Path};
-use super::{Fam, PeerId, PeerState, RibConfig, LOCAL_PEER};
+use super::{Fam, PeerId, PeerInfo, PeerState, RibConfig, LOCAL_PEER};
 
 /// Why a path is not the best one (or cannot be used at all).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,6 +186,35 @@ impl Cand {
                 .originator_id
                 .or(peer.map(|p| p.remote_id))
                 .unwrap_or(ctx.cfg.router_id),
+            cluster_len: attrs.cluster_list.len(),
+            addr: peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.addr),
+        }
+    }
+
+    /// A candidate outside the prefix tables (the EVPN RIB): `peer` is
+    /// `None` for a locally originated path; no IGP metric or age.
+    pub fn of_peer(
+        idx: usize,
+        peer: Option<&PeerInfo>,
+        attrs: &PathAttributes,
+        cfg: &RibConfig,
+    ) -> Cand {
+        let as_path = attrs.as_path.as_ref();
+        Cand {
+            idx,
+            local: peer.is_none(),
+            ibgp: peer.is_some_and(|p| p.ibgp),
+            local_pref: attrs.local_pref.unwrap_or(100),
+            as_len: as_path.map_or(0, |p| p.length()),
+            origin: attrs.origin.map_or(0, |o| o as u8),
+            med: attrs.med.unwrap_or(0),
+            neighbor_as: as_path.and_then(|p| p.first_asn()).unwrap_or(cfg.local_as),
+            igp: 0,
+            seq: 0,
+            router_id: attrs
+                .originator_id
+                .or(peer.map(|p| p.remote_id))
+                .unwrap_or(cfg.router_id),
             cluster_len: attrs.cluster_list.len(),
             addr: peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.addr),
         }

@@ -94,15 +94,16 @@ impl Source {
     }
 }
 
-/// The rewrite a path undergoes toward a group, before policy sets.
-/// `None`: the path must not be sent to this group.
-pub(crate) fn rewrite(
+/// The family-independent part of [`rewrite`]: well-known communities,
+/// iBGP split horizon and route reflection (RFC 4456 §6, §8), AS_PATH
+/// prepend, LOCAL_PREF and MED toward eBGP. Also says whether the next
+/// hop becomes ours (`set_self`); EVPN keeps the VTEP regardless.
+pub(crate) fn rewrite_common(
     cfg: &RibConfig,
     g: &GroupKey,
     src: &Source,
     attrs: &PathAttributes,
-    fam: Fam,
-) -> Option<PathAttributes> {
+) -> Option<(PathAttributes, bool)> {
     let has = |c: Community| attrs.communities.contains(&c);
     if has(Community::NO_ADVERTISE) {
         return None;
@@ -141,6 +142,19 @@ pub(crate) fn rewrite(
         }
         set_self = true;
     }
+    Some((out, set_self))
+}
+
+/// The rewrite a path undergoes toward a group, before policy sets.
+/// `None`: the path must not be sent to this group.
+pub(crate) fn rewrite(
+    cfg: &RibConfig,
+    g: &GroupKey,
+    src: &Source,
+    attrs: &PathAttributes,
+    fam: Fam,
+) -> Option<PathAttributes> {
+    let (mut out, set_self) = rewrite_common(cfg, g, src, attrs)?;
     match fam {
         Fam::V4 => {
             if out.next_hop.is_none() {

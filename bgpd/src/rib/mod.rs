@@ -42,8 +42,10 @@ use crate::policy::{Policies, Verdict, NO_TERM};
 pub use decision::Reason;
 pub use nht::NhState;
 
+pub(crate) use decision::{compare, Cand};
 use decision::{nexthop_of, Ctx};
-use export::{change, export, export_uncached, Change, Group, GroupKey, Pending, Source};
+use export::{change, export, export_uncached, Change, Group, Pending};
+pub(crate) use export::{rewrite_common, GroupKey, Source};
 use intern::Interner;
 use nht::{NhDeltas, Nht};
 use table::{Attrs, Dest, FastHasher, FastMap, Path, Table, DIRTY};
@@ -346,7 +348,7 @@ fn source_of(peers: &FastMap<PeerId, PeerState>, peer: PeerId) -> Option<Source>
 }
 
 /// Loop checks on received attributes (RFC 4271 §9.1.2, RFC 4456 §8).
-fn loop_reason(cfg: &RibConfig, info: &PeerInfo, a: &PathAttributes) -> Option<Reason> {
+pub(crate) fn loop_reason(cfg: &RibConfig, info: &PeerInfo, a: &PathAttributes) -> Option<Reason> {
     if let Some(path) = &a.as_path {
         let own = path.asns().filter(|&x| x == cfg.local_as).count();
         if own > usize::from(info.allowas_in) {
@@ -617,10 +619,13 @@ impl Rib {
                 counts: [PeerCounts::default(); 2],
             },
         );
+        // Families held elsewhere (L2VPN EVPN: `crate::evpn`) send their
+        // own dump and End-of-RIB.
         for family in &families {
-            if let Some(fam) = Fam::from_afi_safi(*family) {
-                self.dump(id, fam);
-            }
+            let Some(fam) = Fam::from_afi_safi(*family) else {
+                continue;
+            };
+            self.dump(id, fam);
             match Message::Update(Update::end_of_rib(*family)).to_bytes(&caps) {
                 Ok(b) => self.out.send(id, vec![b]),
                 Err(e) => tracing::warn!(peer = id, error = %e, "cannot encode End-of-RIB"),
