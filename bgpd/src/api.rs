@@ -76,6 +76,16 @@ impl Bgp for BgpService {
         let n = self.ask(|reply| Cmd::Reset { req, reply }).await?;
         Ok(Response::new(pb::ResetReply { neighbors: n }))
     }
+
+    async fn evpn(&self, r: Request<pb::EvpnRequest>) -> Result<Response<pb::EvpnReply>, Status> {
+        let req = r.into_inner();
+        if !matches!(req.route_type, 0 | 2 | 3) {
+            return Err(Status::invalid_argument("route type is 2 or 3"));
+        }
+        Ok(Response::new(
+            self.ask(|reply| Cmd::Evpn { req, reply }).await?,
+        ))
+    }
 }
 
 fn counters(m: &MessageCounts) -> pb::MessageCounters {
@@ -343,4 +353,106 @@ pub fn rib_reply(d: &Daemon, req: &pb::RibRequest) -> Result<pb::RibReply, Strin
         local_as: d.config().asn,
         router_id: d.config().router_id.octets().to_vec(),
     })
+}
+
+/// `show bgp l2vpn evpn [route type 2|3]`: every EVPN path, and the MACs
+/// found duplicate.
+pub fn evpn_reply(d: &Daemon, req: &pb::EvpnRequest) -> pb::EvpnReply {
+    use crate::evpn::community::describe;
+    use crate::evpn::mobility::Location;
+    use crate::evpn::nlri::EvpnRoute;
+    let rt = u8::try_from(req.route_type).ok().filter(|t| *t != 0);
+    let paths = d
+        .evpn()
+        .routes(rt)
+        .into_iter()
+        .map(|v| {
+            let a = &v.path.attrs;
+            let (text, _) = as_path_text(a);
+            let mut p = pb::EvpnPath {
+                rd: v.key.rd().map(|r| r.to_string()).unwrap_or_default(),
+                route_type: u32::from(v.key.route_type()),
+                prefix: v.key.to_string(),
+                next_hop: next_hop(a),
+                peer: if v.path.peer == LOCAL_PEER {
+                    Vec::new()
+                } else {
+                    d.peer_addr(v.path.peer)
+                        .map(proto::addr_to_bytes)
+                        .unwrap_or_default()
+                },
+                best: v.best,
+                valid: v.path.rejected.is_none(),
+                ibgp: v.path.peer != LOCAL_PEER && d.peer_is_ibgp(v.path.peer),
+                as_path_text: text,
+                origin: match a.origin {
+                    Some(Origin::Igp) => "IGP",
+                    Some(Origin::Egp) => "EGP",
+                    _ => "incomplete",
+                }
+                .into(),
+                has_local_pref: a.local_pref.is_some(),
+                local_pref: a.local_pref.unwrap_or(0),
+                has_med: a.med.is_some(),
+                med: a.med.unwrap_or(0),
+                ext_communities: a.extended_communities.iter().map(describe).collect(),
+                seq: v.path.seq(),
+                sticky: v.path.sticky(),
+                originator_id: a
+                    .originator_id
+                    .map(|o| o.octets().to_vec())
+                    .unwrap_or_default(),
+                cluster_list: a.cluster_list.iter().map(|c| c.octets().to_vec()).collect(),
+                reason: v
+                    .path
+                    .rejected
+                    .map(|r| format!("{r:?}"))
+                    .unwrap_or_default(),
+                pmsi_vtep: a
+                    .pmsi_tunnel
+                    .as_ref()
+                    .and_then(|t| t.endpoint())
+                    .map(proto::addr_to_bytes)
+                    .unwrap_or_default(),
+                ..pb::EvpnPath::default()
+            };
+            match &v.path.route {
+                EvpnRoute::MacIp(r) => {
+                    p.ethernet_tag = r.ethernet_tag;
+                    p.mac = r.mac.0.to_vec();
+                    p.ip = r.ip.map(proto::addr_to_bytes).unwrap_or_default();
+                    p.esi = r.esi.to_string();
+                    p.vni = r.vni;
+                }
+                EvpnRoute::Imet(r) => {
+                    p.ethernet_tag = r.ethernet_tag;
+                    p.ip = proto::addr_to_bytes(r.originator);
+                    p.vni = a.pmsi_tunnel.as_ref().map_or(0, |t| t.label);
+                }
+                EvpnRoute::Other { .. } => {}
+            }
+            p
+        })
+        .collect();
+    let now = std::time::Instant::now();
+    pb::EvpnReply {
+        paths,
+        local_as: d.config().asn,
+        router_id: d.config().router_id.octets().to_vec(),
+        duplicates: d
+            .evpn()
+            .duplicates()
+            .into_iter()
+            .map(|x| pb::EvpnDuplicate {
+                vni: x.vni,
+                mac: x.mac.0.to_vec(),
+                vtep: match x.location {
+                    Location::Local => Vec::new(),
+                    Location::Remote(a) => proto::addr_to_bytes(a),
+                },
+                moves: x.moves,
+                frozen_secs: now.saturating_duration_since(x.since).as_secs(),
+            })
+            .collect(),
+    }
 }

@@ -21,6 +21,8 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
 use crate::config::{self, Config, Neighbor};
+use crate::evpn::nlri::Mac;
+use crate::evpn::rib::{EvpnRib, LocalDevice, RemoteDelta};
 use crate::packet::attribute::MpNextHop;
 use crate::packet::attribute::Origin;
 use crate::packet::attribute::{AsPath, Community, LargeCommunity};
@@ -48,6 +50,10 @@ pub enum Cmd {
         req: proto::bgp::ResetRequest,
         reply: oneshot::Sender<u32>,
     },
+    Evpn {
+        req: proto::bgp::EvpnRequest,
+        reply: oneshot::Sender<proto::bgp::EvpnReply>,
+    },
     Reload,
 }
 
@@ -65,6 +71,11 @@ pub struct Daemon {
     cfg: Config,
     cfg_path: Option<PathBuf>,
     rib: Rib,
+    evpn: EvpnRib,
+    /// zebrad's EVPN dump in progress after a reconnect: what it reported.
+    evpn_dump: Option<EvpnDump>,
+    /// zebrad (re)connected: push every remote VTEP/MAC/MAC+IP again.
+    evpn_resync: bool,
     peers: BTreeMap<session::PeerId, Peer>,
     next_id: session::PeerId,
     sessions: SessionMap,
@@ -80,6 +91,14 @@ pub struct Daemon {
     /// zebrad (re)connected: send it every route we have.
     zebra_resync: bool,
     started: Instant,
+}
+
+/// Local EVPN state zebrad reported in its dump (see `Daemon::evpn_dump`).
+#[derive(Default)]
+struct EvpnDump {
+    vnis: std::collections::BTreeSet<u32>,
+    macs: std::collections::BTreeSet<(u32, Mac)>,
+    neighbors: std::collections::BTreeSet<(u32, IpAddr)>,
 }
 
 /// The longest bgpd waits for its neighbors' End-of-RIB before telling
@@ -139,16 +158,25 @@ impl Daemon {
                     .map(|r| zpb::RouteSource::from(r.source))
                     .collect(),
                 watch_interfaces: false,
+                evpn_client: cfg
+                    .neighbors
+                    .iter()
+                    .any(|n| n.families.contains(&AfiSafi::L2VPN_EVPN))
+                    .then(|| "bgp".to_string()),
             };
             (Some(zclient::spawn(zc, ztx)), Some(zrx))
         } else {
             (None, None)
         };
         let rib = Rib::new(rib_config(&cfg), cfg.policies.clone());
+        let evpn = EvpnRib::new(rib_config(&cfg), cfg.evpn.clone());
         let mut d = Daemon {
             cfg: cfg.clone(),
             cfg_path,
             rib,
+            evpn,
+            evpn_dump: None,
+            evpn_resync: false,
             peers: BTreeMap::new(),
             next_id: 1,
             sessions,
@@ -284,6 +312,7 @@ impl Daemon {
             });
             if p.up.is_some() {
                 self.rib.peer_down(id);
+                self.evpn.peer_down(id);
             }
         }
     }
@@ -369,6 +398,7 @@ impl Daemon {
                 };
                 info!(peer = %p.cfg.address, remote_as = p.cfg.remote_as, "session established");
                 p.up = Some(info.clone());
+                self.evpn.peer_up(info.clone());
                 self.rib.peer_up(info, now);
             }
             SessionEvent::Update { id, update } => {
@@ -380,6 +410,7 @@ impl Daemon {
                         p.eor.push(f);
                     }
                 }
+                self.evpn.update(id, &update);
                 self.rib.update(id, &update, now);
             }
             SessionEvent::RouteRefresh { id, family, .. } => {
@@ -391,6 +422,7 @@ impl Daemon {
                     p.eor.clear();
                     if p.up.take().is_some() {
                         self.rib.peer_down(id);
+                        self.evpn.peer_down(id);
                     }
                 }
             }
@@ -402,7 +434,11 @@ impl Daemon {
             ZEvent::Connected => {
                 info!("connected to zebrad; sending our routes");
                 self.zebra_resync = true;
+                self.evpn_resync = true;
+                self.evpn.remote_resync();
+                self.evpn_dump = Some(EvpnDump::default());
             }
+            ZEvent::EvpnLocal(u) => self.evpn_local(u),
             ZEvent::Disconnected(why) => warn!(%why, "lost zebrad; reconnecting"),
             ZEvent::Nexthop(st) => {
                 if let Ok(a) = proto::addr_from_bytes(&st.address) {
@@ -457,8 +493,93 @@ impl Daemon {
         }
     }
 
+    /// zebrad's local VXLAN state: VNIs, MACs and neighbors become
+    /// originated routes.
+    fn evpn_local(&mut self, u: zpb::EvpnLocalUpdate) {
+        let addr = |b: &[u8]| proto::addr_from_bytes(b).ok();
+        for v in &u.vni_removed {
+            self.evpn.vni_removed(*v);
+        }
+        for d in u.vni_update {
+            if let Some(dump) = &mut self.evpn_dump {
+                dump.vnis.insert(d.vni);
+            }
+            self.evpn.vni_update(
+                d.vni,
+                LocalDevice {
+                    ifname: d.ifname,
+                    bridge: d.bridge,
+                    vtep: addr(&d.local_vtep),
+                    up: d.up,
+                },
+            );
+        }
+        for m in &u.mac_del {
+            if let Some(mac) = Mac::from_slice(&m.mac) {
+                self.evpn.mac_del(m.vni, mac);
+            }
+        }
+        for m in &u.mac_add {
+            let Some(mac) = Mac::from_slice(&m.mac) else {
+                warn!(vni = m.vni, "zebrad sent a MAC that is not 6 bytes");
+                continue;
+            };
+            if let Some(dump) = &mut self.evpn_dump {
+                dump.macs.insert((m.vni, mac));
+            }
+            self.evpn.mac_add(m.vni, mac, m.sticky);
+        }
+        for n in &u.neigh_del {
+            if let Some(ip) = addr(&n.ip) {
+                self.evpn.neighbor_del(n.vni, ip);
+            }
+        }
+        for n in &u.neigh_add {
+            let (Some(ip), Some(mac)) = (addr(&n.ip), Mac::from_slice(&n.mac)) else {
+                warn!(vni = n.vni, "zebrad sent a malformed neighbor");
+                continue;
+            };
+            if let Some(dump) = &mut self.evpn_dump {
+                dump.neighbors.insert((n.vni, ip));
+            }
+            self.evpn.neighbor_add(n.vni, ip, mac);
+        }
+        if u.end_of_dump {
+            if let Some(dump) = self.evpn_dump.take() {
+                self.evpn
+                    .local_retain(&dump.vnis, &dump.macs, &dump.neighbors);
+            }
+        }
+    }
+
+    /// Carries out the EVPN RIB's output: UPDATEs, and remote state to
+    /// zebrad.
+    async fn flush_evpn(&mut self) {
+        let out = self.evpn.take_output(Instant::now());
+        for (id, msgs) in out.to_peers {
+            if let Some(p) = self.peers.get(&id) {
+                if p.handle.tx.send(SessionCommand::Send(msgs)).await.is_err() {
+                    warn!(peer = %p.cfg.address, "session task is gone");
+                }
+            }
+        }
+        let resync = std::mem::take(&mut self.evpn_resync);
+        if out.remote.is_empty() && !resync {
+            return;
+        }
+        if let Some(z) = &self.zebra {
+            if z.send(ZCmd::Evpn(evpn_batch(&out.remote, resync)))
+                .await
+                .is_err()
+            {
+                error!("zebrad client task stopped");
+            }
+        }
+    }
+
     /// Carries out the RIB's output.
     async fn flush(&mut self) {
+        self.flush_evpn().await;
         let out: RibOutput = self.rib.take_output();
         if out.is_empty() && !self.zebra_resync {
             return;
@@ -578,6 +699,9 @@ impl Daemon {
                 }
                 let _ = reply.send(n);
             }
+            Cmd::Evpn { req, reply } => {
+                let _ = reply.send(crate::api::evpn_reply(self, &req));
+            }
             Cmd::Reload => self.reload(),
         }
     }
@@ -600,6 +724,7 @@ impl Daemon {
         if new.asn != self.cfg.asn || new.router_id != self.cfg.router_id {
             warn!("reload: the AS number and router id change only with a restart");
         }
+        self.evpn.set_config(new.evpn.clone());
         if new.policies != self.cfg.policies {
             self.rib.set_policies(new.policies.clone());
             info!("reload: policies re-evaluated");
@@ -666,6 +791,10 @@ impl Daemon {
         &self.rib
     }
 
+    pub fn evpn(&self) -> &EvpnRib {
+        &self.evpn
+    }
+
     pub fn config(&self) -> &Config {
         &self.cfg
     }
@@ -715,6 +844,71 @@ fn v6_addresses(local: IpAddr, remote: IpAddr) -> (Option<Ipv6Addr>, Option<Ipv6
         (IpAddr::V6(l), _) if l.is_unicast_link_local() => (None, Some(l)),
         (IpAddr::V6(l), _) => (Some(l), None),
         (IpAddr::V4(_), _) => (None, None),
+    }
+}
+
+/// The remote EVPN state change as zebrad's batch; `end_of_rib` after a
+/// resync (everything was sent again).
+fn evpn_batch(d: &RemoteDelta, end_of_rib: bool) -> zpb::EvpnBatch {
+    let ip = |a: &IpAddr| proto::addr_to_bytes(*a);
+    zpb::EvpnBatch {
+        seq: 0,
+        vtep_add: d
+            .vtep_add
+            .iter()
+            .map(|(vni, v)| zpb::RemoteVtep {
+                vni: *vni,
+                vtep: ip(v),
+            })
+            .collect(),
+        vtep_del: d
+            .vtep_del
+            .iter()
+            .map(|(vni, v)| zpb::RemoteVtep {
+                vni: *vni,
+                vtep: ip(v),
+            })
+            .collect(),
+        mac_add: d
+            .mac_add
+            .iter()
+            .map(|(vni, mac, r)| zpb::RemoteMac {
+                vni: *vni,
+                mac: mac.0.to_vec(),
+                vtep: ip(&r.vtep),
+                seq: r.seq,
+                sticky: r.sticky,
+            })
+            .collect(),
+        mac_del: d
+            .mac_del
+            .iter()
+            .map(|(vni, mac)| zpb::RemoteMac {
+                vni: *vni,
+                mac: mac.0.to_vec(),
+                ..Default::default()
+            })
+            .collect(),
+        macip_add: d
+            .macip_add
+            .iter()
+            .map(|(vni, addr, mac, vtep)| zpb::RemoteMacIp {
+                vni: *vni,
+                ip: ip(addr),
+                mac: mac.0.to_vec(),
+                vtep: ip(vtep),
+            })
+            .collect(),
+        macip_del: d
+            .macip_del
+            .iter()
+            .map(|(vni, addr)| zpb::RemoteMacIp {
+                vni: *vni,
+                ip: ip(addr),
+                ..Default::default()
+            })
+            .collect(),
+        end_of_rib,
     }
 }
 

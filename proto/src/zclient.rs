@@ -41,6 +41,10 @@ pub enum ZCmd {
         register: Vec<IpAddr>,
         unregister: Vec<IpAddr>,
     },
+    /// Remote VTEPs, MACs and MAC+IPs (with `evpn_client` set); the task
+    /// numbers the batch. Dropped while disconnected, like routes: the
+    /// daemon re-sends everything on `Connected`.
+    Evpn(pb::EvpnBatch),
 }
 
 /// What the client task tells the daemon.
@@ -55,6 +59,9 @@ pub enum ZEvent {
     Redist(pb::RedistBatch),
     /// Interface state, when asked for with `watch_interfaces`.
     Interface(pb::InterfaceEvent),
+    /// Local VXLAN state (with `evpn_client` set): a dump after each
+    /// (re)connect, then deltas.
+    EvpnLocal(pb::EvpnLocalUpdate),
 }
 
 /// How the client introduces itself and what it follows.
@@ -67,6 +74,9 @@ pub struct ZConfig {
     pub stale_time: u32,
     pub redistribute: Vec<pb::RouteSource>,
     pub watch_interfaces: bool,
+    /// Follow local VXLAN state (WatchEvpn) and push remote state
+    /// (PushEvpn) under this client name.
+    pub evpn_client: Option<String>,
 }
 
 /// Starts the client task. Send [`ZCmd`]s on the returned sender; events
@@ -114,7 +124,7 @@ async fn run(cfg: ZConfig, mut cmds: mpsc::Receiver<ZCmd>, events: mpsc::Sender<
 
 fn apply(st: &mut State, c: &ZCmd) {
     match c {
-        ZCmd::Routes { .. } => {}
+        ZCmd::Routes { .. } | ZCmd::Evpn(_) => {}
         ZCmd::Nexthops {
             register,
             unregister,
@@ -209,6 +219,32 @@ async fn session(
     } else {
         None
     };
+    let (evpn_tx, mut evpn_local, mut evpn_replies) = match &cfg.evpn_client {
+        Some(name) => {
+            let local = client
+                .watch_evpn(pb::WatchEvpnRequest { vnis: Vec::new() })
+                .await
+                .map_err(|e| format!("WatchEvpn: {}", e.message()))?
+                .into_inner();
+            let (tx, rx) = mpsc::channel::<pb::EvpnPushRequest>(4);
+            tx.send(pb::EvpnPushRequest {
+                msg: Some(pb::evpn_push_request::Msg::Hello(pb::EvpnHello {
+                    client: name.clone(),
+                    stale_time: cfg.stale_time,
+                })),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            let replies = client
+                .push_evpn(ReceiverStream::new(rx))
+                .await
+                .map_err(|e| format!("PushEvpn: {}", e.message()))?
+                .into_inner();
+            (Some(tx), Some(local), Some(replies))
+        }
+        None => (None, None, None),
+    };
+    let mut evpn_seq = 0u64;
     let _ = events.send(ZEvent::Connected).await;
 
     loop {
@@ -241,6 +277,14 @@ async fn session(
                                 break;
                             }
                         }
+                    }
+                    ZCmd::Evpn(mut b) => {
+                        let Some(tx) = &evpn_tx else { continue };
+                        evpn_seq += 1;
+                        b.seq = evpn_seq;
+                        tx.send(pb::EvpnPushRequest { msg: Some(pb::evpn_push_request::Msg::Batch(b)) })
+                            .await
+                            .map_err(|e| e.to_string())?;
                     }
                     ZCmd::Nexthops { register, unregister } => {
                         nht_tx
@@ -282,6 +326,24 @@ async fn session(
                 }
                 Ok(None) => return Err("zebrad closed the redistribution stream".into()),
                 Err(e) => return Err(format!("redistribution stream: {}", e.message())),
+            },
+            u = next_opt(&mut evpn_local) => match u {
+                Ok(Some(u)) => {
+                    if events.send(ZEvent::EvpnLocal(u)).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                Ok(None) => return Err("zebrad closed the EVPN local stream".into()),
+                Err(e) => return Err(format!("EVPN local stream: {}", e.message())),
+            },
+            r = next_opt(&mut evpn_replies) => match r {
+                Ok(Some(rep)) => {
+                    for e in &rep.rejected {
+                        warn!(vni = e.vni, reason = %e.reason, "zebrad rejected an EVPN entry");
+                    }
+                }
+                Ok(None) => return Err("zebrad closed the EVPN push stream".into()),
+                Err(e) => return Err(format!("EVPN push stream: {}", e.message())),
             },
             i = next_opt(&mut ifaces) => match i {
                 Ok(Some(i)) => {

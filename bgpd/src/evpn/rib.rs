@@ -114,9 +114,11 @@ impl RemoteDelta {
     }
 
     fn between(old: &RemoteState, new: &RemoteState) -> RemoteDelta {
-        let mut d = RemoteDelta::default();
-        d.vtep_del = old.vteps.difference(&new.vteps).copied().collect();
-        d.vtep_add = new.vteps.difference(&old.vteps).copied().collect();
+        let mut d = RemoteDelta {
+            vtep_del: old.vteps.difference(&new.vteps).copied().collect(),
+            vtep_add: new.vteps.difference(&old.vteps).copied().collect(),
+            ..RemoteDelta::default()
+        };
         for k in old.macs.keys() {
             if !new.macs.contains_key(k) {
                 d.mac_del.push(*k);
@@ -196,6 +198,8 @@ pub struct EvpnRib {
     mobility: Mobility,
     winners: BTreeMap<(u32, Mac), Location>,
     pushed: RemoteState,
+    /// zebrad lost what we pushed: the next output carries everything.
+    remote_resync: bool,
     out_peers: Vec<(PeerId, Vec<Bytes>)>,
 }
 
@@ -218,6 +222,7 @@ impl EvpnRib {
             mobility,
             winners: BTreeMap::new(),
             pushed: RemoteState::default(),
+            remote_resync: false,
             out_peers: Vec::new(),
         }
     }
@@ -393,15 +398,27 @@ impl EvpnRib {
         }
     }
 
-    /// zebrad (re)connected: its dump replaces what we knew.
-    pub fn local_reset(&mut self) {
-        self.local.clear();
+    /// After zebrad's dump (a reconnect): local state it did not report
+    /// again is gone.
+    pub fn local_retain(
+        &mut self,
+        vnis: &BTreeSet<u32>,
+        macs: &BTreeSet<(u32, Mac)>,
+        neighbors: &BTreeSet<(u32, IpAddr)>,
+    ) {
+        self.local.retain(|vni, _| vnis.contains(vni));
+        for (vni, lv) in self.local.iter_mut() {
+            lv.macs.retain(|m, _| macs.contains(&(*vni, *m)));
+            lv.neighbors
+                .retain(|ip, _| neighbors.contains(&(*vni, *ip)));
+        }
         self.local_changed = true;
     }
 
-    /// zebrad (re)connected: everything imported must be pushed again.
-    pub fn remote_reset(&mut self) -> RemoteState {
-        std::mem::take(&mut self.pushed)
+    /// zebrad (re)connected: the next output carries everything imported.
+    pub fn remote_resync(&mut self) {
+        self.pushed = RemoteState::default();
+        self.remote_resync = true;
     }
 
     // ----- the decision ----------------------------------------------------
@@ -722,7 +739,8 @@ impl EvpnRib {
             to_peers: std::mem::take(&mut self.out_peers),
             remote: RemoteDelta::default(),
         };
-        if !changed.is_empty() {
+        if !changed.is_empty() || self.remote_resync {
+            self.remote_resync = false;
             let ids: Vec<PeerId> = self.peers.keys().copied().collect();
             for id in ids {
                 let mut pending = Pending::default();
