@@ -36,6 +36,10 @@ pub enum BgpCmd {
         soft_in: bool,
         soft_out: bool,
     },
+    /// `show bgp l2vpn evpn [route type 2|3]` (0: every type).
+    Evpn {
+        route_type: u32,
+    },
 }
 
 fn kw(word: &str, candidates: &[&'static str]) -> Option<&'static str> {
@@ -52,6 +56,11 @@ fn kw(word: &str, candidates: &[&'static str]) -> Option<&'static str> {
 
 /// Parses the words after `show bgp` (or `show ip bgp`, with `ip` set).
 pub fn parse_show(words: &[&str], ip: bool) -> Result<BgpCmd, String> {
+    if let [first, second, rest @ ..] = words {
+        if !ip && kw(first, &["l2vpn"]).is_some() && kw(second, &["evpn"]).is_some() {
+            return crate::bgp_evpn::parse(rest).map(|route_type| BgpCmd::Evpn { route_type });
+        }
+    }
     let mut w = words.iter().copied().peekable();
     let mut v6 = if ip { Some(false) } else { None };
     if let Some(f) = w.peek().and_then(|x| kw(x, &["ipv4", "ipv6"])) {
@@ -240,6 +249,20 @@ pub async fn run(cmd: &BgpCmd, json: bool, addr: &Address) -> Result<String, Str
                     .map(neighbor)
                     .collect::<Vec<_>>()
                     .join("\n")
+            })
+        }
+        BgpCmd::Evpn { route_type } => {
+            let r = c
+                .evpn(pb::EvpnRequest {
+                    route_type: *route_type,
+                })
+                .await
+                .map_err(st)?
+                .into_inner();
+            Ok(if json {
+                pretty(crate::bgp_evpn::render_json(&r))
+            } else {
+                crate::bgp_evpn::render(&r)
             })
         }
         BgpCmd::Rib { v6, prefix: p } => {

@@ -96,6 +96,10 @@ pub const HELP: &[(&str, &str)] = &[
         "Adj-RIB-In / Adj-RIB-Out",
     ),
     (
+        "show bgp l2vpn evpn [route type 2|3] [json]",
+        "EVPN routes by route distinguisher, duplicate MACs",
+    ),
+    (
         "clear bgp (*|ADDRESS) [soft [in|out]]",
         "reset BGP sessions, or refresh routes",
     ),

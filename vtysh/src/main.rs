@@ -6,6 +6,7 @@
 
 mod anycast;
 mod bgp;
+mod bgp_evpn;
 mod command;
 mod daemons;
 mod ospf;
