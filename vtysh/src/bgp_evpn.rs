@@ -58,9 +58,14 @@ fn origin_code(p: &pb::EvpnPath) -> &'static str {
     }
 }
 
+/// The paths of one prefix.
+type Route<'a> = (&'a str, Vec<&'a pb::EvpnPath>);
+/// The routes of one route distinguisher.
+type RdGroup<'a> = (&'a str, Vec<Route<'a>>);
+
 /// Routes in display order: by RD, then prefix (best path first).
-fn grouped(r: &pb::EvpnReply) -> Vec<(&str, Vec<(&str, Vec<&pb::EvpnPath>)>)> {
-    let mut out: Vec<(&str, Vec<(&str, Vec<&pb::EvpnPath>)>)> = Vec::new();
+fn grouped(r: &pb::EvpnReply) -> Vec<RdGroup<'_>> {
+    let mut out: Vec<RdGroup<'_>> = Vec::new();
     let mut paths: Vec<&pb::EvpnPath> = r.paths.iter().collect();
     paths.sort_by(|a, b| {
         (a.rd.as_str(), a.route_type, a.prefix.as_str(), !a.best).cmp(&(
