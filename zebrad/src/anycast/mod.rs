@@ -669,7 +669,7 @@ impl Manager {
             })
             .unwrap_or_else(|| "no checks".into());
         if let Some(t) = s.fsm.step(ok, &detail, now) {
-            info!(service = %s.cfg.name, from = t.from.name(), to = t.to.name(), reason = %t.reason, flaps = s.fsm.flaps(), "service state changed");
+            info!(service = %s.cfg.name, from = t.from.name(), to = t.to.name(), reason = %t.reason, flaps = s.fsm.flaps(), "service health changed");
         }
         let iv = if s.fsm.pending() {
             s.cfg.fast_interval
