@@ -224,11 +224,18 @@ impl Local {
 
     /// A bridge FDB change; the delta when it is a local MAC of a VNI.
     pub fn fdb(&mut self, e: &FdbEntry, removed: bool) -> Option<pb::EvpnLocalUpdate> {
-        if e.self_ || e.master == 0 || self.by_ifindex.contains_key(&e.ifindex) {
+        if e.self_ || e.master == 0 {
+            return None;
+        }
+        // A MAC whose bridge entry moved to the VXLAN port (a remote MAC
+        // was programmed over it) is no longer local: it must be reported
+        // gone, or its return to a local port would look like no change.
+        let on_vxlan = self.by_ifindex.contains_key(&e.ifindex);
+        if on_vxlan && removed {
             return None;
         }
         let macs = self.macs.entry(e.master).or_default();
-        let local = !removed && !e.ext_learned && !e.permanent;
+        let local = !on_vxlan && !removed && !e.ext_learned && !e.permanent;
         let changed = if local {
             let p = PortMac {
                 port: e.ifindex,
@@ -351,6 +358,20 @@ mod tests {
         e.permanent = false;
         e.ext_learned = true;
         assert!(l.fdb(&e, false).is_none());
+        // A remote MAC programmed over a local one (the entry moves to the
+        // VXLAN port): no longer local; when the host talks again on its
+        // port, it is local again.
+        let mut over = fdb(3, 2, [2, 0, 0, 0, 0, 1]);
+        over.ext_learned = true;
+        assert_eq!(l.fdb(&over, false).unwrap().mac_del.len(), 1);
+        assert!(l.fdb(&over, true).is_none());
+        assert_eq!(
+            l.fdb(&fdb(4, 2, [2, 0, 0, 0, 0, 1]), false)
+                .unwrap()
+                .mac_add
+                .len(),
+            1
+        );
         // Deleted.
         let u = l.fdb(&fdb(4, 2, [2, 0, 0, 0, 0, 1]), true).unwrap();
         assert_eq!(u.mac_del.len(), 1);
