@@ -87,3 +87,81 @@ fn evpn_leaves_ping_through_a_route_reflector() {
     ));
     wait_tables(&t.leaf1, &expected_fdb("203.0.113.2", &[]), &set(&[]));
 }
+
+/// eBGP leaf `asn` toward `peer` (AS `peer_as`) for the underlay and EVPN.
+fn ebgp_leaf(asn: u32, router_id: &str, vtep: &str, peer: &str, peer_as: u32) -> String {
+    format!(
+        r#"{}
+[[neighbor]]
+address = "{peer}"
+remote_as = {peer_as}
+families = ["ipv4-unicast", "l2vpn-evpn"]
+import = "ALL"
+export = "ALL"
+"#,
+        ours_head(asn, router_id, &format!("networks = [\"{vtep}/32\"]"))
+    )
+}
+
+#[test]
+fn evpn_leaves_over_ebgp() {
+    if !can_run(&["bridge"]) {
+        return;
+    }
+    // leaf1 (AS 65001) eth0 192.0.2.1/30 -- leaf2 (AS 65002) eth0 .2; the
+    // route targets differ in their AS part (65001:100, 65002:100) and
+    // still import into VNI 100, as with FRR's derived RTs.
+    let lab = topotests::Lab::new("evpn_leaves_over_ebgp");
+    let leaf1 = lab.node("leaf1");
+    let leaf2 = lab.node("leaf2");
+    lab.link(&leaf1, "eth0", &leaf2, "eth0");
+    leaf1.add_addr("eth0", "192.0.2.1/30");
+    leaf2.add_addr("eth0", "192.0.2.2/30");
+    let h1 = host(&lab, "h1", &leaf1, H1_MAC, "198.51.100.1");
+    let h2 = host(&lab, "h2", &leaf2, H2_MAC, "198.51.100.2");
+    vxlan(&leaf1, "203.0.113.1", "198.51.100.254", "h1");
+    vxlan(&leaf2, "203.0.113.2", "198.51.100.253", "h2");
+    start_ours(
+        &leaf1,
+        &ebgp_leaf(65001, "192.0.2.1", "203.0.113.1", "192.0.2.2", 65002),
+    );
+    start_ours(
+        &leaf2,
+        &ebgp_leaf(65002, "192.0.2.2", "203.0.113.2", "192.0.2.1", 65001),
+    );
+    wait_established(&leaf1, "192.0.2.2");
+    wait_kernel(&leaf1, "203.0.113.2/32", "192.0.2.2");
+    wait_kernel(&leaf2, "203.0.113.1/32", "192.0.2.1");
+    wait_until(T, "leaf1 reaches h1", || leaf1.reachable("198.51.100.1"));
+    wait_until(T, "leaf2 reaches h2", || leaf2.reachable("198.51.100.2"));
+    wait_tables(
+        &leaf1,
+        &expected_fdb("203.0.113.2", &[H2_MAC]),
+        &set(&[&format!("198.51.100.2 {H2_MAC}")]),
+    );
+    wait_tables(
+        &leaf2,
+        &expected_fdb("203.0.113.1", &[H1_MAC]),
+        &set(&[&format!("198.51.100.1 {H1_MAC}")]),
+    );
+    wait_until(T, "h1 pings h2 across the overlay", || {
+        h1.reachable("198.51.100.2")
+    });
+    assert!(h2.reachable("198.51.100.1"));
+    // The route came over eBGP: leaf2's AS in the path, the next hop still
+    // leaf2's VTEP (never the session address).
+    let t3 = evpn_paths(&leaf1, Some(3));
+    let (_, p) = t3
+        .iter()
+        .find(|(p, _)| p == "[3]:[0]:[32]:[203.0.113.2]")
+        .unwrap_or_else(|| panic!("{t3:#?}"));
+    assert_eq!(p["pathFrom"], "external", "{p:#}");
+    assert_eq!(p["path"], "65002", "{p:#}");
+    assert_eq!(p["nexthops"][0]["ip"], "203.0.113.2", "{p:#}");
+    assert!(
+        p["extendedCommunity"]["string"]
+            .as_str()
+            .is_some_and(|s| s.contains("RT:65002:100")),
+        "{p:#}"
+    );
+}

@@ -163,3 +163,67 @@ pub(crate) fn parse(loc: &Locator<'_>, raw: &RawEvpn) -> Result<EvpnConfig, Conf
     }
     Ok(cfg)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+
+    use crate::evpn::community::RouteTarget;
+    use crate::evpn::nlri::RouteDistinguisher;
+
+    const HEAD: &str = "[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\n";
+
+    fn parse(extra: &str) -> Result<super::EvpnConfig, String> {
+        crate::config::parse("bgpd.toml", &format!("{HEAD}{extra}"))
+            .map(|c| c.evpn)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = parse("").unwrap();
+        assert!(c.advertise_all_vni && c.dup_detection);
+        assert_eq!((c.dup_max_moves, c.dup_time), (5, Duration::from_secs(180)));
+        let c = parse(
+            "[evpn]\nvtep = \"203.0.113.1\"\ndup_max_moves = 3\ndup_time = 60\n\
+             [[evpn.vni]]\nvni = 100\nrd = \"192.0.2.1:7\"\nroute_targets = [\"65000:100\"]\n\
+             import_rts = [\"65001:100\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.vtep, Some("203.0.113.1".parse().unwrap()));
+        assert_eq!((c.dup_max_moves, c.dup_time), (3, Duration::from_secs(60)));
+        let v = c.vni(100).unwrap();
+        assert_eq!(
+            v.rd,
+            Some(RouteDistinguisher::Ip {
+                addr: Ipv4Addr::new(192, 0, 2, 1),
+                number: 7
+            })
+        );
+        assert_eq!(
+            v.import_rts,
+            vec![RouteTarget::auto(65001, 100), RouteTarget::auto(65000, 100)]
+        );
+        assert_eq!(v.export_rts, vec![RouteTarget::auto(65000, 100)]);
+    }
+
+    #[test]
+    fn errors_name_line_and_key() {
+        let e = parse("[evpn]\n[[evpn.vni]]\nvni = 0\n").unwrap_err();
+        assert!(
+            e.contains("bgpd.toml:6") && e.contains("evpn.vni.vni"),
+            "{e}"
+        );
+        let e = parse("[[evpn.vni]]\nvni = 5\nrd = \"x\"\n").unwrap_err();
+        assert!(e.contains("evpn.vni.rd"), "{e}");
+        let e = parse("[[evpn.vni]]\nvni = 5\n[[evpn.vni]]\nvni = 5\n").unwrap_err();
+        assert!(e.contains("twice"), "{e}");
+        let e = parse("[evpn]\ndup_max_moves = 1\n").unwrap_err();
+        assert!(e.contains("evpn.dup_max_moves"), "{e}");
+        let e =
+            parse("[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\nfamilies = [\"vpnv4\"]\n")
+                .unwrap_err();
+        assert!(e.contains("l2vpn-evpn"), "{e}");
+    }
+}
