@@ -242,6 +242,15 @@ fn next_hop(a: &PathAttributes) -> Vec<u8> {
 }
 
 /// A RIB path on the wire.
+/// ORIGIN as `show` words it.
+fn origin_text(a: &PathAttributes) -> &'static str {
+    match a.origin {
+        Some(Origin::Igp) => "IGP",
+        Some(Origin::Egp) => "EGP",
+        _ => "incomplete",
+    }
+}
+
 pub fn path(d: &Daemon, v: &PathView) -> pb::Path {
     let a = &v.attrs;
     let (text, asns) = as_path_text(a);
@@ -260,12 +269,7 @@ pub fn path(d: &Daemon, v: &PathView) -> pb::Path {
         },
         as_path: asns,
         as_path_text: text,
-        origin: match a.origin {
-            Some(Origin::Igp) => "IGP",
-            Some(Origin::Egp) => "EGP",
-            _ => "incomplete",
-        }
-        .into(),
+        origin: origin_text(a).into(),
         has_med: a.med.is_some(),
         med: a.med.unwrap_or(0),
         has_local_pref: a.local_pref.is_some(),
@@ -385,12 +389,7 @@ pub fn evpn_reply(d: &Daemon, req: &pb::EvpnRequest) -> pb::EvpnReply {
                 valid: v.path.rejected.is_none(),
                 ibgp: v.path.peer != LOCAL_PEER && d.peer_is_ibgp(v.path.peer),
                 as_path_text: text,
-                origin: match a.origin {
-                    Some(Origin::Igp) => "IGP",
-                    Some(Origin::Egp) => "EGP",
-                    _ => "incomplete",
-                }
-                .into(),
+                origin: origin_text(a).into(),
                 has_local_pref: a.local_pref.is_some(),
                 local_pref: a.local_pref.unwrap_or(0),
                 has_med: a.med.is_some(),

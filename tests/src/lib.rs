@@ -28,6 +28,7 @@ pub mod frr;
 pub mod lab;
 pub mod netlink;
 pub mod sweep;
+pub mod vxlan;
 pub mod wait;
 
 use std::path::{Path, PathBuf};

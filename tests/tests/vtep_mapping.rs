@@ -205,54 +205,12 @@ fn mappings(seq: u64, vtep: &str, mac: [u8; 6], ip: &str, eor: bool) -> EvpnBatc
     }
 }
 
-/// The VXLAN device's FDB as "mac dst flags..." lines (its own permanent
-/// bridge entry left out).
 fn fdb(leaf: &Node) -> BTreeSet<String> {
-    let out = leaf.must(&["bridge", "-j", "fdb", "show", "dev", "vx100"]);
-    let v: serde_json::Value = serde_json::from_str(&out).expect("bridge -j");
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| {
-            !(e["master"].is_string()
-                && e["state"].as_str() == Some("permanent")
-                && e["dst"].is_null())
-        })
-        .map(|e| {
-            let mut s = format!(
-                "{} {}",
-                e["mac"].as_str().unwrap_or("?"),
-                e["dst"].as_str().unwrap_or("-")
-            );
-            for f in e["flags"].as_array().into_iter().flatten() {
-                s.push(' ');
-                s.push_str(f.as_str().unwrap_or("?"));
-            }
-            if let Some(m) = e["master"].as_str() {
-                s.push_str(" master ");
-                s.push_str(m);
-            }
-            s
-        })
-        .collect()
+    topotests::vxlan::fdb(leaf, "vx100")
 }
 
-/// The bridge's neighbor entries as "ip mac state proto" lines.
 fn neighs(leaf: &Node) -> BTreeSet<String> {
-    let out = leaf.must(&["ip", "-j", "neigh", "show", "dev", "br100"]);
-    let v: serde_json::Value = serde_json::from_str(&out).expect("ip -j neigh");
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["protocol"].as_str() == Some("zebra"))
-        .map(|e| {
-            format!(
-                "{} {}",
-                e["dst"].as_str().unwrap_or("?"),
-                e["lladdr"].as_str().unwrap_or("?")
-            )
-        })
-        .collect()
+    topotests::vxlan::zebra_neighbors(leaf, "br100")
 }
 
 fn set(v: &[&str]) -> BTreeSet<String> {
@@ -260,11 +218,7 @@ fn set(v: &[&str]) -> BTreeSet<String> {
 }
 
 fn expected_fdb(vtep: &str, mac: &str) -> BTreeSet<String> {
-    set(&[
-        &format!("00:00:00:00:00:00 {vtep} self"),
-        &format!("{mac} {vtep} self extern_learn"),
-        &format!("{mac} - extern_learn master br100"),
-    ])
+    topotests::vxlan::expected_fdb(vtep, &[mac], "br100")
 }
 
 fn wait_tables(leaf: &Node, fdb_want: &BTreeSet<String>, neigh_want: &BTreeSet<String>) {

@@ -167,68 +167,23 @@ pub fn leaves(test: &str, evpn: &str, with_frr: bool) -> Leaves {
     }
 }
 
-/// The VXLAN device's FDB as "mac dst flags..." lines (its own permanent
-/// bridge entry left out).
+/// vx100's FDB (see `topotests::vxlan::fdb`).
 pub fn fdb(leaf: &Node) -> BTreeSet<String> {
-    let out = leaf.must(&["bridge", "-j", "fdb", "show", "dev", "vx100"]);
-    let v: Value = serde_json::from_str(&out).expect("bridge -j");
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| {
-            !(e["master"].is_string()
-                && e["state"].as_str() == Some("permanent")
-                && e["dst"].is_null())
-        })
-        .map(|e| {
-            let mut s = format!(
-                "{} {}",
-                e["mac"].as_str().unwrap_or("?"),
-                e["dst"].as_str().unwrap_or("-")
-            );
-            for f in e["flags"].as_array().into_iter().flatten() {
-                s.push(' ');
-                s.push_str(f.as_str().unwrap_or("?"));
-            }
-            if let Some(m) = e["master"].as_str() {
-                s.push_str(" master ");
-                s.push_str(m);
-            }
-            s
-        })
-        .collect()
+    topotests::vxlan::fdb(leaf, "vx100")
 }
 
-/// zebrad's neighbor entries on the bridge as "ip mac" lines.
+/// zebrad's neighbor entries on br100.
 pub fn neighs(leaf: &Node) -> BTreeSet<String> {
-    let out = leaf.must(&["ip", "-j", "neigh", "show", "dev", "br100"]);
-    let v: Value = serde_json::from_str(&out).expect("ip -j neigh");
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["protocol"].as_str() == Some("zebra"))
-        .map(|e| {
-            format!(
-                "{} {}",
-                e["dst"].as_str().unwrap_or("?"),
-                e["lladdr"].as_str().unwrap_or("?")
-            )
-        })
-        .collect()
+    topotests::vxlan::zebra_neighbors(leaf, "br100")
 }
 
 pub fn set(v: &[&str]) -> BTreeSet<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
-/// What a leaf's VXLAN FDB holds for a remote VTEP and the MACs behind it.
+/// What vx100's FDB holds for a remote VTEP and the MACs behind it.
 pub fn expected_fdb(vtep: &str, macs: &[&str]) -> BTreeSet<String> {
-    let mut s = set(&[&format!("00:00:00:00:00:00 {vtep} self")]);
-    for mac in macs {
-        s.insert(format!("{mac} {vtep} self extern_learn"));
-        s.insert(format!("{mac} - extern_learn master br100"));
-    }
-    s
+    topotests::vxlan::expected_fdb(vtep, macs, "br100")
 }
 
 pub fn wait_tables(leaf: &Node, fdb_want: &BTreeSet<String>, neigh_want: &BTreeSet<String>) {

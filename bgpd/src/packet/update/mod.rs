@@ -266,14 +266,15 @@ impl Update {
             mp::encode_unreach(unreach, caps, &mut value)?;
             put_attr(buf, flag::OPTIONAL, code::MP_UNREACH_NLRI, &value);
         }
-        if let Some(reach) = &self.mp_reach {
-            let nh = self
-                .attributes
+        let next_hop = || {
+            self.attributes
                 .mp_next_hop
                 .as_ref()
-                .ok_or(EncodeError::MissingNextHop)?;
+                .ok_or(EncodeError::MissingNextHop)
+        };
+        if let Some(reach) = &self.mp_reach {
             value.clear();
-            mp::encode_reach(reach, nh, caps, &mut value)?;
+            mp::encode_reach(reach, next_hop()?, caps, &mut value)?;
             put_attr(buf, flag::OPTIONAL, code::MP_REACH_NLRI, &value);
         }
         if !self.evpn_unreach.is_empty() {
@@ -282,13 +283,8 @@ impl Update {
             put_attr(buf, flag::OPTIONAL, code::MP_UNREACH_NLRI, &value);
         }
         if !self.evpn_reach.is_empty() {
-            let nh = self
-                .attributes
-                .mp_next_hop
-                .as_ref()
-                .ok_or(EncodeError::MissingNextHop)?;
             value.clear();
-            mp::encode_evpn_reach(&self.evpn_reach, nh, &mut value)?;
+            mp::encode_evpn_reach(&self.evpn_reach, next_hop()?, &mut value)?;
             put_attr(buf, flag::OPTIONAL, code::MP_REACH_NLRI, &value);
         }
         self.attributes.encode(caps, buf);
