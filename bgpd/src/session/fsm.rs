@@ -257,7 +257,10 @@ pub enum Event {
     /// Event 26.
     KeepAliveMsg { conn: ConnId },
     /// Event 27.
-    UpdateMsg { conn: ConnId, update: ParsedUpdate },
+    UpdateMsg {
+        conn: ConnId,
+        update: Box<ParsedUpdate>,
+    },
     /// Event 28.
     UpdateMsgErr {
         conn: ConnId,
@@ -275,8 +278,9 @@ pub enum Event {
 }
 
 /// What the shell must do, in order.
-// DeliverUpdate is by far the most frequent action: boxing it would cost
-// an allocation per UPDATE to shrink rare ones.
+// DeliverUpdate is by far the most frequent action; its UPDATE is boxed
+// once at decoding so the half-kilobyte is not copied at every hop to the
+// RIB.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -312,7 +316,7 @@ pub enum Action {
     ConnectionLost {
         reason: DownReason,
     },
-    DeliverUpdate(ParsedUpdate),
+    DeliverUpdate(Box<ParsedUpdate>),
     DeliverRouteRefresh(RouteRefresh),
 }
 
@@ -444,6 +448,12 @@ impl Fsm {
         let mut out = Vec::new();
         self.step(event, now, &mut out);
         out
+    }
+
+    /// [`Fsm::handle`] appending to `out` (the shell reuses one vector:
+    /// no allocation per message).
+    pub fn handle_into(&mut self, event: Event, now: Instant, out: &mut Vec<Action>) {
+        self.step(event, now, out);
     }
 
     fn step(&mut self, event: Event, now: Instant, out: &mut Vec<Action>) {

@@ -145,10 +145,10 @@ fn happy_path_every_transition() {
     assert!(up.1.four_octet_as && up.1.extended_message);
     assert_eq!((up.2, up.3, up.4), (30, 10, 65001));
 
-    let update = ParsedUpdate {
+    let update = Box::new(ParsedUpdate {
         update: Update::end_of_rib(AfiSafi::IPV4_UNICAST),
         report: Default::default(),
-    };
+    });
     let a = fsm.handle(
         Event::UpdateMsg {
             conn: C1,

@@ -97,8 +97,8 @@ impl SessionConfig {
 }
 
 /// What sessions tell the daemon (the RIB), in order per session.
-// Update is by far the most frequent event: boxing it would cost an
-// allocation per UPDATE to shrink the rare Established.
+// Update is by far the most frequent event; it stays boxed from decoding
+// to the RIB (one allocation instead of a dozen half-kilobyte copies).
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum SessionEvent {
@@ -112,7 +112,10 @@ pub enum SessionEvent {
     },
     /// A received UPDATE. Under RFC 7606 treat-as-withdraw
     /// (`update.is_treat_as_withdraw()`) all its NLRI are withdrawals.
-    Update { id: PeerId, update: ParsedUpdate },
+    Update {
+        id: PeerId,
+        update: Box<ParsedUpdate>,
+    },
     RouteRefresh {
         id: PeerId,
         family: AfiSafi,

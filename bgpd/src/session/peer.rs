@@ -75,6 +75,7 @@ pub(super) fn spawn(cfg: SessionConfig, events: mpsc::Sender<SessionEvent>) -> S
         cfg,
         events,
         pending: VecDeque::new(),
+        actions: Vec::new(),
         stats,
         conns: HashMap::new(),
         read_tx,
@@ -158,6 +159,8 @@ struct Peer {
     timers: [Option<Instant>; 4],
     dial: Option<Dial>,
     established: Option<ConnId>,
+    /// The FSM's actions of one event (kept to reuse its allocation).
+    actions: Vec<Action>,
 }
 
 fn timer_index(kind: TimerKind) -> usize {
@@ -346,15 +349,17 @@ impl Peer {
     fn on_read(&mut self, conn: ConnId, ev: ReadEvent) {
         match ev {
             ReadEvent::Frames(frames) => {
+                // One clock reading for the batch (it arrived at once).
+                let now = std::time::Instant::now();
                 for frame in frames {
-                    self.on_frame(conn, frame);
+                    self.on_frame(conn, frame, now);
                 }
             }
             other => self.on_read_one(conn, other),
         }
     }
 
-    fn on_frame(&mut self, conn: ConnId, frame: Bytes) {
+    fn on_frame(&mut self, conn: ConnId, frame: Bytes, now: std::time::Instant) {
         let Some(io) = self.conns.get(&conn) else {
             return; // a connection we already closed
         };
@@ -365,10 +370,10 @@ impl Peer {
                 match decoded.message {
                     Message::Open(open) => Event::BgpOpen { conn, open },
                     Message::Update(update) => {
-                        let update = ParsedUpdate {
+                        let update = Box::new(ParsedUpdate {
                             update,
                             report: decoded.report,
-                        };
+                        });
                         if update.is_treat_as_withdraw() {
                             self.stats.update(|s| s.updates_treat_as_withdraw += 1);
                             info!(peer = %self.cfg.remote_addr, report = ?update.report, "UPDATE treated as withdraw (RFC 7606)");
@@ -401,7 +406,7 @@ impl Peer {
                 }
             }
         };
-        self.fsm_event(event);
+        self.fsm_event_at(event, now);
     }
 
     fn on_read_one(&mut self, conn: ConnId, ev: ReadEvent) {
@@ -427,11 +432,17 @@ impl Peer {
     }
 
     fn fsm_event(&mut self, event: Event) {
+        self.fsm_event_at(event, std::time::Instant::now());
+    }
+
+    fn fsm_event_at(&mut self, event: Event, now: std::time::Instant) {
         let before = self.fsm.state();
-        let actions = self.fsm.handle(event, std::time::Instant::now());
-        for action in actions {
-            self.perform(action);
+        let mut actions = std::mem::take(&mut self.actions);
+        self.fsm.handle_into(event, now, &mut actions);
+        for action in actions.drain(..) {
+            self.perform(action, now);
         }
+        self.actions = actions;
         // Connections the FSM no longer knows are dead.
         let live = [self.fsm.primary(), self.fsm.secondary()];
         let dead: Vec<ConnId> = self
@@ -464,7 +475,7 @@ impl Peer {
         }
     }
 
-    fn perform(&mut self, action: Action) {
+    fn perform(&mut self, action: Action, now: std::time::Instant) {
         let peer = self.cfg.remote_addr;
         match action {
             Action::Connect => {
@@ -492,7 +503,7 @@ impl Peer {
             }
             Action::DropConnection { conn } => self.close_conn(conn),
             Action::StartTimer(kind, d) => {
-                self.timers[timer_index(kind)] = Some(Instant::now() + d)
+                self.timers[timer_index(kind)] = Some(Instant::from_std(now) + d)
             }
             Action::StopTimer(kind) => self.timers[timer_index(kind)] = None,
             Action::SessionUp {
