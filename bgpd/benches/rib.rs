@@ -54,6 +54,7 @@ fn peer(id: u32, remote_as: u32) -> PeerInfo {
         export: Some("all".into()),
         rr_client: false,
         enhanced_route_refresh: false,
+        graceful_restart: None,
     }
 }
 

@@ -4,6 +4,7 @@
 //! to the wire live here. It holds no state of its own.
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use proto::bgp as pb;
 use proto::bgp::bgp_server::Bgp;
@@ -14,7 +15,7 @@ use crate::config::{parse_family, Neighbor};
 use crate::daemon::{Cmd, Daemon};
 use crate::packet::attribute::as_path::SegmentType;
 use crate::packet::attribute::{MpNextHop, Origin, PathAttributes};
-use crate::packet::{AfiSafi, Capability};
+use crate::packet::{AfiSafi, Capability, Open};
 use crate::rib::{PathView, PeerInfo, Reason, LOCAL_PEER};
 use crate::session::{MessageCounts, PeerId, SessionHandle, State};
 
@@ -115,7 +116,19 @@ fn capability_text(c: &Capability) -> String {
         Capability::RouteRefresh => "Route refresh".into(),
         Capability::EnhancedRouteRefresh => "Enhanced Route Refresh".into(),
         Capability::FourOctetAs(a) => format!("4 Byte AS ({a})"),
-        Capability::GracefulRestart(_) => "Graceful Restart".into(),
+        Capability::GracefulRestart(g) => format!(
+            "Graceful Restart (restart time {}s{}{})",
+            g.restart_time,
+            if g.restart_state { ", R" } else { "" },
+            g.families
+                .iter()
+                .map(|f| format!(
+                    ", {}{}",
+                    family_name(f.family),
+                    if f.forwarding_preserved { " F" } else { "" }
+                ))
+                .collect::<String>()
+        ),
         Capability::ExtendedMessage => "Extended Message".into(),
         Capability::ExtendedNextHop(_) => "Extended nexthop".into(),
         Capability::AddPath(_) => "AddPath".into(),
@@ -212,6 +225,39 @@ pub fn neighbor(
         export_policy: cfg.export.clone().unwrap_or_default(),
         policy_note: d.rfc8212_note(cfg),
         treat_as_withdraw: s.updates_treat_as_withdraw,
+        graceful_restart: Some(graceful_restart(d, id, s.remote_open.as_ref())),
+    }
+}
+
+/// Graceful Restart as negotiated with `id` and its helper state.
+fn graceful_restart(d: &Daemon, id: PeerId, remote: Option<&Open>) -> pb::GracefulRestart {
+    let names = |fs: &mut dyn Iterator<Item = AfiSafi>| fs.map(|f| family_name(f).into()).collect();
+    let local = d.config().graceful_restart;
+    let theirs = remote.and_then(Open::graceful_restart);
+    let status = d.rib().gr_status(id, Instant::now());
+    pb::GracefulRestart {
+        advertised: local.is_some(),
+        received: theirs.is_some(),
+        remote_restart_time: theirs.map_or(0, |g| u32::from(g.restart_time)),
+        remote_restart_state: theirs.is_some_and(|g| g.restart_state),
+        remote_families: theirs.map_or_else(Vec::new, |g| {
+            names(&mut g.families.iter().map(|f| f.family))
+        }),
+        remote_forwarding: theirs.map_or_else(Vec::new, |g| {
+            names(
+                &mut g
+                    .families
+                    .iter()
+                    .filter(|f| f.forwarding_preserved)
+                    .map(|f| f.family),
+            )
+        }),
+        stale_families: status
+            .as_ref()
+            .map_or_else(Vec::new, |s| names(&mut s.stale_families.iter().copied())),
+        stale_remaining_secs: status.as_ref().map_or(0, |s| s.remaining.as_secs()),
+        stale_paths: d.rib().stale_paths(id) as u64,
+        local_restart_time: local.map_or(0, |g| u32::from(g.restart_time)),
     }
 }
 

@@ -35,6 +35,9 @@ pub struct Config {
     pub multipath_ebgp: usize,
     pub multipath_ibgp: usize,
     pub always_compare_med: bool,
+    /// Graceful Restart (RFC 4724): advertised to every neighbor, helper
+    /// for neighbors that advertise it too; `None` when off.
+    pub graceful_restart: Option<GracefulRestartConfig>,
     pub log_level: Option<String>,
     /// zebrad's socket; None: `<run-dir>/zebrad.sock`.
     pub zebra_socket: Option<PathBuf>,
@@ -47,6 +50,17 @@ pub struct Config {
     pub policies: Policies,
     /// L2VPN EVPN (`[evpn]`).
     pub evpn: crate::evpn::config::EvpnConfig,
+}
+
+/// `[bgp] graceful_restart = true` with its timers (RFC 4724 §3, §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GracefulRestartConfig {
+    /// Restart Time we advertise: how long peers keep our routes while our
+    /// session is down (seconds, at most 4095).
+    pub restart_time: u16,
+    /// How long we keep a restarting peer's stale routes once its session
+    /// is back, waiting for its End-of-RIB (seconds).
+    pub stale_time: u16,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +122,9 @@ struct RawBgp {
     multipath_ebgp: Option<Spanned<i64>>,
     multipath_ibgp: Option<Spanned<i64>>,
     always_compare_med: Option<bool>,
+    graceful_restart: Option<bool>,
+    restart_time: Option<Spanned<i64>>,
+    stale_time: Option<Spanned<i64>>,
     #[serde(default)]
     networks: Vec<Spanned<String>>,
 }
@@ -250,6 +267,21 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         Some(m) => loc.int(m, "bgp.multipath_ibgp", 1, 256)? as usize,
         None => 1,
     };
+    let restart_time = match &b.restart_time {
+        Some(t) => loc.int(t, "bgp.restart_time", 1, 4095)? as u16,
+        None => 120,
+    };
+    let stale_time = match &b.stale_time {
+        Some(t) => loc.int(t, "bgp.stale_time", 1, 3600)? as u16,
+        None => 360,
+    };
+    let graceful_restart = b
+        .graceful_restart
+        .unwrap_or(false)
+        .then_some(GracefulRestartConfig {
+            restart_time,
+            stale_time,
+        });
     let mut networks = Vec::new();
     for n in &b.networks {
         networks.push(loc.prefix(n, "bgp.networks")?);
@@ -522,6 +554,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         multipath_ebgp,
         multipath_ibgp,
         always_compare_med: b.always_compare_med.unwrap_or(false),
+        graceful_restart,
         log_level,
         zebra_socket: raw.zebra.socket.map(PathBuf::from),
         zebra: raw.zebra.enabled.unwrap_or(true),
@@ -558,6 +591,8 @@ listen_port = 1179
 hold_time = 30
 networks = ["203.0.113.0/24"]
 multipath_ebgp = 4
+graceful_restart = true
+restart_time = 90
 
 [[redistribute]]
 source = "static"
@@ -614,6 +649,13 @@ passive = true
         assert!(c.policies.policy("ALL").is_some());
         assert_eq!(c.redistribute[0].source, proto::Source::Static);
         assert_eq!(c.multipath_ebgp, 4);
+        assert_eq!(
+            c.graceful_restart,
+            Some(GracefulRestartConfig {
+                restart_time: 90,
+                stale_time: 360
+            })
+        );
     }
 
     fn err(text: &str) -> ConfigError {
@@ -625,6 +667,8 @@ passive = true
         let e = err("[bgp]\nasn = 65000\nrouter_id = \"x\"\n");
         assert_eq!((e.line, e.key.as_str()), (3, "bgp.router_id"));
         assert!(e.to_string().starts_with("b.toml:3: bgp.router_id:"));
+        let e = err("[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\nrestart_time = 5000\n");
+        assert_eq!((e.line, e.key.as_str()), (4, "bgp.restart_time"));
         let e = err("[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\nhold_time = 2\n");
         assert_eq!((e.line, e.key.as_str()), (4, "bgp.hold_time"));
         let e = err("[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\n[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\nimport = \"NOPE\"\n");

@@ -28,9 +28,10 @@ use crate::packet::attribute::Origin;
 use crate::packet::attribute::{AsPath, Community, LargeCommunity};
 use crate::packet::PathAttributes;
 use crate::packet::{AfiSafi, Capability, Open};
-use crate::rib::{PeerInfo, Rib, RibConfig, RibOutput, ZebraRoute, LOCAL_PEER};
+use crate::rib::{PeerGr, PeerInfo, Rib, RibConfig, RibOutput, ZebraRoute, LOCAL_PEER};
 use crate::session::{
-    self, SessionCommand, SessionConfig, SessionEvent, SessionHandle, SessionMap, State,
+    self, DownReason, GrConfig, SessionCommand, SessionConfig, SessionEvent, SessionHandle,
+    SessionMap, State,
 };
 
 /// Depth of the management command queue.
@@ -270,7 +271,12 @@ impl Daemon {
             passive: n.passive,
             multihop: n.multihop,
             families: n.families.clone(),
-            graceful_restart: None,
+            graceful_restart: self.cfg.graceful_restart.map(|g| GrConfig {
+                restart_time: g.restart_time,
+                // zebrad keeps our routes in the kernel while we restart.
+                forwarding_preserved: self.cfg.zebra,
+                restart_state: !self.converged,
+            }),
             extended_message: true,
             description: n.description.clone(),
         }
@@ -332,7 +338,10 @@ impl Daemon {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
-                _ = tick.tick() => self.check_converged().await,
+                _ = tick.tick() => {
+                    self.rib.expire_stale(Instant::now());
+                    self.check_converged().await
+                }
                 ev = events.recv() => {
                     let Some(ev) = ev else { break };
                     let now = Instant::now();
@@ -395,6 +404,13 @@ impl Daemon {
                     import: p.cfg.import.clone(),
                     export: p.cfg.export.clone(),
                     rr_client: p.cfg.rr_client,
+                    graceful_restart: self.cfg.graceful_restart.and_then(|g| {
+                        PeerGr::negotiate(
+                            &local_open,
+                            &remote_open,
+                            Duration::from_secs(u64::from(g.stale_time)),
+                        )
+                    }),
                 };
                 info!(peer = %p.cfg.address, remote_as = p.cfg.remote_as, "session established");
                 p.up = Some(info.clone());
@@ -405,13 +421,17 @@ impl Daemon {
                 let Some(p) = self.peers.get_mut(&id).filter(|p| p.up.is_some()) else {
                     return;
                 };
-                if let Some(f) = update.update.end_of_rib_family() {
+                let eor = update.update.end_of_rib_family();
+                if let Some(f) = eor {
                     if !p.eor.contains(&f) {
                         p.eor.push(f);
                     }
                 }
                 self.evpn.update(id, &update);
                 self.rib.update(id, &update, now);
+                if let Some(f) = eor {
+                    self.rib.end_of_rib(id, f);
+                }
             }
             SessionEvent::RouteRefresh { id, family, .. } => {
                 self.rib.route_refresh(id, family);
@@ -421,7 +441,15 @@ impl Daemon {
                     info!(peer = %p.cfg.address, %reason, "session down");
                     p.eor.clear();
                     if p.up.take().is_some() {
-                        self.rib.peer_down(id);
+                        // RFC 4724 §4.2: a session lost without a
+                        // NOTIFICATION is a restart; the RIB keeps the
+                        // routes if the peer advertised Graceful Restart.
+                        match reason {
+                            DownReason::TcpClosed | DownReason::TcpError(_) => {
+                                self.rib.peer_restarting(id, now)
+                            }
+                            _ => self.rib.peer_down(id),
+                        }
                         self.evpn.peer_down(id);
                     }
                 }

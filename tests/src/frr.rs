@@ -39,35 +39,9 @@ pub fn start(node: &Node, daemon: &str, conf: &str) -> Frr {
     let _ = std::process::Command::new("chown")
         .args(["-R", "frr:frr", &text(&dir)])
         .status();
-    let ns = node.ns().to_string();
     let d = text(&dir);
-    let spawn = |name: &str, conf: &std::path::Path| {
-        let p = node.spawn(
-            &format!("frr-{name}"),
-            &[
-                &format!("/usr/lib/frr/{name}"),
-                "-N",
-                &ns,
-                "-i",
-                &format!("{d}/{name}.pid"),
-                "--vty_socket",
-                &d,
-                "-f",
-                &text(conf),
-            ],
-        );
-        wait_until(
-            Duration::from_secs(20),
-            &format!("FRR {name}'s vty socket"),
-            || {
-                p.assert_running();
-                dir.join(format!("{name}.vty")).exists()
-            },
-        );
-        p
-    };
-    let zebra = spawn("zebra", &zconf);
-    let daemon = spawn(daemon, &dconf);
+    let zebra = spawn(node, &d, "zebra", &zconf, &[]);
+    let daemon = spawn(node, &d, daemon, &dconf, &[]);
     Frr {
         zebra,
         daemon,
@@ -76,7 +50,50 @@ pub fn start(node: &Node, daemon: &str, conf: &str) -> Frr {
     }
 }
 
+/// Starts FRR's `name` from `conf` with the vty socket and pid file in
+/// `dir` (and `extra` arguments), and waits for its vty socket.
+fn spawn(node: &Node, dir: &str, name: &str, conf: &std::path::Path, extra: &[&str]) -> Proc {
+    let ns = node.ns().to_string();
+    let bin = format!("/usr/lib/frr/{name}");
+    let pid = format!("{dir}/{name}.pid");
+    let conf = text(conf);
+    let mut args = vec![
+        bin.as_str(),
+        "-N",
+        &ns,
+        "-i",
+        &pid,
+        "--vty_socket",
+        dir,
+        "-f",
+        &conf,
+    ];
+    args.extend_from_slice(extra);
+    let vty = PathBuf::from(dir).join(format!("{name}.vty"));
+    let _ = std::fs::remove_file(&vty);
+    let p = node.spawn(&format!("frr-{name}"), &args);
+    wait_until(
+        Duration::from_secs(20),
+        &format!("FRR {name}'s vty socket"),
+        || {
+            p.assert_running();
+            vty.exists()
+        },
+    );
+    p
+}
+
 impl Frr {
+    /// Starts the protocol daemon again (after it was killed) with a new
+    /// `conf` and `extra` command-line arguments.
+    pub fn restart_daemon(&mut self, name: &str, conf: &str, extra: &[&str]) {
+        let dconf = self.node.write_file(&format!("frr/{name}.conf"), conf);
+        let _ = std::process::Command::new("chown")
+            .args(["frr:frr", &text(&dconf)])
+            .status();
+        self.daemon = spawn(&self.node, &self.dir, name, &dconf, extra);
+    }
+
     /// FRR's vtysh with one or more `-c` commands; its output (also when it
     /// exits 1 for a missing vtysh.conf after running the commands).
     pub fn vtysh(&self, cmds: &[&str]) -> String {

@@ -465,6 +465,55 @@ fn counters_block(o: &mut String, n: &pb::Neighbor) {
     }
 }
 
+/// The Graceful Restart lines of `show bgp neighbors` (RFC 4724).
+fn graceful_restart_block(o: &mut String, n: &pb::Neighbor) {
+    let Some(g) = &n.graceful_restart else {
+        return;
+    };
+    if !g.advertised && !g.received {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "  Graceful restart: {}",
+        match (g.advertised, g.received) {
+            (true, true) => "advertised and received",
+            (true, false) => "advertised",
+            _ => "received",
+        }
+    );
+    if g.advertised {
+        let _ = writeln!(
+            o,
+            "    Local restart time is {} seconds",
+            g.local_restart_time
+        );
+    }
+    if g.received {
+        let _ = writeln!(
+            o,
+            "    Remote restart time is {} seconds{}; families {} (forwarding preserved: {})",
+            g.remote_restart_time,
+            if g.remote_restart_state {
+                ", restarting"
+            } else {
+                ""
+            },
+            or_none(&g.remote_families.join(", ")),
+            or_none(&g.remote_forwarding.join(", "))
+        );
+    }
+    if !g.stale_families.is_empty() {
+        let _ = writeln!(
+            o,
+            "    Helper: {} stale paths ({}) removed in {} seconds unless re-learned",
+            g.stale_paths,
+            g.stale_families.join(", "),
+            g.stale_remaining_secs
+        );
+    }
+}
+
 /// `show bgp neighbors ADDR` in FRR's layout.
 pub fn neighbor(n: &pb::Neighbor) -> String {
     let mut o = format!(
@@ -499,6 +548,7 @@ pub fn neighbor(n: &pb::Neighbor) -> String {
             let _ = writeln!(o, "    {c}");
         }
     }
+    graceful_restart_block(&mut o, n);
     counters_block(&mut o, n);
     for f in &n.families {
         let _ = writeln!(
@@ -597,6 +647,18 @@ pub fn neighbors_json(r: &pb::NeighborsReply) -> Value {
                 "exportPolicy": n.export_policy,
                 "policyNote": n.policy_note,
                 "treatAsWithdraw": n.treat_as_withdraw,
+                "gracefulRestartInfo": n.graceful_restart.as_ref().map(|g| json!({
+                    "advertised": g.advertised,
+                    "received": g.received,
+                    "localRestartTimer": g.local_restart_time,
+                    "remoteRestartTimer": g.remote_restart_time,
+                    "remoteRestarting": g.remote_restart_state,
+                    "remoteFamilies": g.remote_families,
+                    "remoteForwardingPreserved": g.remote_forwarding,
+                    "staleFamilies": g.stale_families,
+                    "stalePaths": g.stale_paths,
+                    "staleRemainingSecs": g.stale_remaining_secs,
+                })),
             }),
         );
     }

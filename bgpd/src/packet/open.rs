@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use bytes::{BufMut, BytesMut};
 use thiserror::Error;
 
-use super::capability::{AddPathMode, Capability, MalformedCapability};
+use super::capability::{AddPathMode, Capability, GracefulRestart, MalformedCapability};
 use super::nlri::AfiSafi;
 use super::notification::{ErrorCode, Notification, OpenSubcode};
 use super::{wire, EncodeError, AS_TRANS, BGP_VERSION};
@@ -131,6 +131,14 @@ impl Open {
     pub fn families(&self) -> impl Iterator<Item = AfiSafi> + '_ {
         self.capabilities.iter().filter_map(|c| match c {
             Capability::Multiprotocol(f) => Some(*f),
+            _ => None,
+        })
+    }
+
+    /// The Graceful Restart capability (the first, if several).
+    pub fn graceful_restart(&self) -> Option<&GracefulRestart> {
+        self.capabilities.iter().find_map(|c| match c {
+            Capability::GracefulRestart(gr) => Some(gr),
             _ => None,
         })
     }
@@ -264,7 +272,7 @@ fn decode_params(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packet::capability::{GracefulRestart, CAP_FQDN};
+    use crate::packet::capability::CAP_FQDN;
     use crate::packet::{decode_message, Message, SessionCaps};
 
     fn decode_open(wire: &[u8]) -> Result<Open, OpenError> {

@@ -16,6 +16,7 @@
 
 mod decision;
 mod export;
+mod graceful;
 mod intern;
 mod nht;
 mod table;
@@ -40,6 +41,7 @@ use crate::packet::{
 use crate::policy::{Policies, Verdict, NO_TERM};
 
 pub use decision::Reason;
+pub use graceful::{GrStatus, PeerGr};
 pub use nht::NhState;
 
 pub(crate) use decision::{compare, Cand};
@@ -90,6 +92,8 @@ pub struct PeerInfo {
     pub rr_client: bool,
     /// The peer negotiated enhanced route refresh (RFC 7313).
     pub enhanced_route_refresh: bool,
+    /// Both sides advertised Graceful Restart: the peer's (RFC 4724).
+    pub graceful_restart: Option<PeerGr>,
 }
 
 /// A best path (with its multipath siblings) for zebrad.
@@ -192,6 +196,12 @@ pub(crate) struct PeerState {
     import_cache: ImportCache,
     import_last: Option<((usize, u16), Option<Attrs>)>,
     counts: [PeerCounts; 2],
+    /// Paths of a restarting peer kept stale (RFC 4724 §4.2).
+    stale: Option<graceful::Stale>,
+    /// The interned attributes of the peer's last UPDATE: a run of
+    /// UPDATEs with the same attributes (one prefix each, as many
+    /// routers send) costs a comparison, not a hash and lookup.
+    last_in: Option<Attrs>,
 }
 
 /// A prefix touched in this batch, with what it looked like before.
@@ -464,6 +474,9 @@ enum Put {
     Unchanged,
     Added,
     Replaced(Path),
+    /// The same path as a stale one of the peer's previous session: now
+    /// fresh.
+    Refreshed,
 }
 
 /// The RIB: single owner of every path, best path and export decision.
@@ -581,6 +594,7 @@ impl Rib {
             self.peer_down(info.id);
         }
         self.process();
+        let stale = self.peers.get_mut(&info.id).and_then(|p| p.stale.take());
         let id = info.id;
         if id == LOCAL_PEER {
             tracing::error!(peer = id, "peer id 0 is reserved for local routes");
@@ -617,8 +631,11 @@ impl Rib {
                 import_cache: ImportCache::default(),
                 import_last: None,
                 counts: [PeerCounts::default(); 2],
+                stale: None,
+                last_in: None,
             },
         );
+        self.resume_stale(id, stale, now);
         // Families held elsewhere (L2VPN EVPN: `crate::evpn`) send their
         // own dump and End-of-RIB.
         for family in &families {
@@ -634,14 +651,25 @@ impl Rib {
         tracing::debug!(peer = id, "peer up in RIB");
     }
 
-    /// The session ended: its paths are withdrawn and nothing more is
-    /// queued for it.
+    /// The session ended: its paths (stale ones of an earlier session
+    /// included) are withdrawn and nothing more is queued for it.
     pub fn peer_down(&mut self, id: PeerId) {
+        if self.detach_peer(id) {
+            if let Some(ps) = self.peers.get_mut(&id) {
+                ps.stale = None;
+            }
+            self.sweep(id, |_, _| true);
+        }
+    }
+
+    /// Take a peer out of its update group and drop its queued output;
+    /// its paths stay. False when it was not up.
+    fn detach_peer(&mut self, id: PeerId) -> bool {
         let Some(ps) = self.peers.get_mut(&id) else {
-            return;
+            return false;
         };
         if !ps.up {
-            return;
+            return false;
         }
         ps.up = false;
         ps.counts = [PeerCounts::default(); 2];
@@ -654,22 +682,19 @@ impl Rib {
             }
         }
         self.out.drop_peer(id);
-        self.withdraw_peer_paths(id, |_| true);
         tracing::debug!(peer = id, "peer down in RIB");
+        true
     }
 
-    /// Remove every path of `peer` in the families `which` selects. The
-    /// hook for graceful restart (RFC 4724), which will keep them stale
-    /// instead and call this per family at End-of-RIB or timeout.
-    pub fn withdraw_peer_paths(&mut self, peer: PeerId, which: impl Fn(AfiSafi) -> bool) {
+    /// Remove every path of `peer` that `which(family, arrival)` selects
+    /// (everything on a session end; the stale ones at End-of-RIB or when
+    /// the graceful restart timers run out).
+    fn sweep(&mut self, peer: PeerId, which: impl Fn(Fam, u32) -> bool) {
         let mut deltas = NhDeltas::default();
         let Rib {
             tables, dirty, nht, ..
         } = self;
         for fam in [Fam::V4, Fam::V6] {
-            if !which(fam.afi_safi()) {
-                continue;
-            }
             for slot in 0..tables.slots(fam) {
                 let Some(dest) = tables.dest_mut(fam, slot) else {
                     continue;
@@ -677,6 +702,14 @@ impl Rib {
                 let Some(i) = dest.position(peer) else {
                     continue;
                 };
+                if !dest
+                    .paths
+                    .as_slice()
+                    .get(i)
+                    .is_some_and(|p| which(fam, p.seq))
+                {
+                    continue;
+                }
                 mark(dirty, dest, fam, slot);
                 if let Some(old) = dest.paths.remove(i) {
                     if let Some(nh) = old.attrs.as_ref().and_then(|a| nexthop_of(a, fam)) {
@@ -714,9 +747,15 @@ impl Rib {
             };
             if let Some(old) = self.take_path(&nlri.prefix, id) {
                 let c = &mut ps.counts[fam.idx()];
-                c.received = c.received.saturating_sub(1);
+                // A stale path was never counted in this session.
+                let counted = !ps.stale.as_ref().is_some_and(|s| s.covers(fam, old.seq));
+                if counted {
+                    c.received = c.received.saturating_sub(1);
+                }
                 if let Some(a) = &old.attrs {
-                    c.accepted = c.accepted.saturating_sub(1);
+                    if counted {
+                        c.accepted = c.accepted.saturating_sub(1);
+                    }
                     if let Some(nh) = nexthop_of(a, fam) {
                         deltas.add(nh, -1);
                     }
@@ -732,7 +771,14 @@ impl Rib {
                 a.reconcile_as4();
                 self.interner.intern(a)
             } else {
-                self.interner.intern_ref(attrs)
+                match &ps.last_in {
+                    Some(last) if **last == *attrs => last.clone(),
+                    _ => {
+                        let a = self.interner.intern_ref(attrs);
+                        ps.last_in = Some(a.clone());
+                        a
+                    }
+                }
             };
             for (family, nlri) in announced {
                 let Some(fam) = Fam::from_afi_safi(family) else {
@@ -755,13 +801,25 @@ impl Rib {
                     peer: id,
                     seq: self.seq,
                 };
+                let stale = ps.stale.as_ref();
                 let c = &mut ps.counts[fam.idx()];
-                match self.put_path(&prefix, path) {
+                match self.put_path(&prefix, path, stale) {
                     Put::Unchanged => continue,
                     Put::Added => c.received += 1,
+                    Put::Refreshed => {
+                        c.received += 1;
+                        c.accepted += u64::from(accepted);
+                        continue;
+                    }
                     Put::Replaced(old) => {
+                        let was_stale = stale.is_some_and(|s| s.covers(fam, old.seq));
+                        if was_stale {
+                            c.received += 1;
+                        }
                         if let Some(a) = &old.attrs {
-                            c.accepted = c.accepted.saturating_sub(1);
+                            if !was_stale {
+                                c.accepted = c.accepted.saturating_sub(1);
+                            }
                             if let Some(nh) = nexthop_of(a, fam) {
                                 deltas.add(nh, -1);
                             }
@@ -854,7 +912,7 @@ impl Rib {
             peer: LOCAL_PEER,
             seq: self.seq,
         };
-        self.put_path(&prefix, path);
+        self.put_path(&prefix, path, None);
     }
 
     pub fn withdraw_local(&mut self, prefix: IpNetwork) {
@@ -881,8 +939,9 @@ impl Rib {
         }
     }
 
-    /// Insert or replace the path of `path.peer` for `prefix`.
-    fn put_path(&mut self, prefix: &IpNetwork, path: Path) -> Put {
+    /// Insert or replace the path of `path.peer` for `prefix`; `stale`
+    /// is the peer's stale mark while it restarts.
+    fn put_path(&mut self, prefix: &IpNetwork, path: Path, stale: Option<&graceful::Stale>) -> Put {
         let (fam, slot) = self.tables.find_or_insert(prefix);
         let Some(dest) = self.tables.dest_mut(fam, slot) else {
             return Put::Unchanged;
@@ -898,6 +957,10 @@ impl Rib {
                     _ => false,
                 };
                 if Arc::ptr_eq(&cur.attrs_in, &path.attrs_in) && same_post {
+                    if stale.is_some_and(|s| s.covers(fam, cur.seq)) {
+                        cur.seq = path.seq;
+                        return Put::Refreshed;
+                    }
                     return Put::Unchanged;
                 }
                 mark(&mut self.dirty, dest, fam, slot);
@@ -1127,7 +1190,7 @@ impl Rib {
         // Peers that went down in this batch: forget them now.
         let gone: Vec<PeerId> = peers
             .iter()
-            .filter(|(_, p)| !p.up)
+            .filter(|(_, p)| !p.up && p.stale.is_none())
             .map(|(id, _)| *id)
             .collect();
         for id in gone {

@@ -16,6 +16,8 @@ use crate::packet::{
 };
 use crate::policy::{Disposition, Policies, Policy, Term};
 
+mod graceful;
+
 const LOCAL_AS: u32 = 65000;
 
 fn p(s: &str) -> IpNetwork {
@@ -73,6 +75,7 @@ fn peer(id: PeerId, remote_as: u32) -> PeerInfo {
         export: (!ibgp).then(|| "all".to_string()),
         rr_client: false,
         enhanced_route_refresh: false,
+        graceful_restart: None,
     }
 }
 

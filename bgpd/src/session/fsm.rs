@@ -113,6 +113,9 @@ pub struct GrConfig {
     pub restart_time: u16,
     /// The F bit of every configured family.
     pub forwarding_preserved: bool,
+    /// The R bit: we restarted and this is the first session since. The
+    /// FSM clears it once a session reached Established.
+    pub restart_state: bool,
 }
 
 /// Why a session (or an attempt) ended. `Display` uses FRR's words for
@@ -186,7 +189,7 @@ impl FsmConfig {
         caps.push(Capability::FourOctetAs(self.local_as));
         if let Some(gr) = self.graceful_restart {
             caps.push(Capability::GracefulRestart(GracefulRestart {
-                restart_state: false,
+                restart_state: gr.restart_state,
                 notification: false,
                 restart_time: gr.restart_time.min(0x0fff),
                 families: self
@@ -902,6 +905,16 @@ impl Fsm {
             hold_time: self.hold_time,
             keepalive_time: self.keepalive_time,
         });
+        // RFC 4724 §3: the R bit only in the OPENs right after a restart.
+        if let Some(gr) = self
+            .cfg
+            .graceful_restart
+            .as_mut()
+            .filter(|g| g.restart_state)
+        {
+            gr.restart_state = false;
+            self.local_open = self.cfg.local_open();
+        }
     }
 
     /// A message the state does not allow: RFC 6608 FSM error.

@@ -19,6 +19,7 @@ fn cfg() -> FsmConfig {
         graceful_restart: Some(GrConfig {
             restart_time: 120,
             forwarding_preserved: true,
+            restart_state: false,
         }),
         extended_message: true,
         idle_hold_initial: IDLE_HOLD_INITIAL,
@@ -222,6 +223,29 @@ fn local_open_capabilities() {
         c,
         Capability::GracefulRestart(_) | Capability::ExtendedMessage
     )));
+}
+
+fn restart_bit(open: &Open) -> Option<bool> {
+    open.capabilities.iter().find_map(|c| match c {
+        Capability::GracefulRestart(gr) => Some(gr.restart_state),
+        _ => None,
+    })
+}
+
+/// RFC 4724 §3: R set in the OPENs after our restart, clear once a session
+/// was Established.
+#[test]
+fn restart_bit_only_until_first_established() {
+    let t = Instant::now();
+    let mut c = cfg();
+    c.graceful_restart = Some(GrConfig {
+        restart_time: 120,
+        forwarding_preserved: true,
+        restart_state: true,
+    });
+    assert_eq!(restart_bit(&c.local_open()), Some(true));
+    let fsm = established(c, 90, t);
+    assert_eq!(restart_bit(fsm.local_open()), Some(false));
 }
 
 #[test]
