@@ -42,6 +42,7 @@ fn peer(id: PeerId, remote_as: u32, rr_client: bool) -> PeerInfo {
         export: (!ibgp).then(|| "all".to_string()),
         rr_client,
         enhanced_route_refresh: false,
+        graceful_restart: None,
     }
 }
 
