@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NLM_F_DUMP, NLM_F_REQUEST};
+use netlink_packet_route::neighbour::NeighbourMessage;
 use netlink_packet_route::route::{RouteAttribute, RouteHeader, RouteMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
@@ -100,7 +101,6 @@ impl RouteCounter {
     /// How many routes of one family are in kernel table `table` (0 for an
     /// absent table).
     pub fn count(&mut self, table: u32, v6: bool) -> io::Result<usize> {
-        self.seq = self.seq.wrapping_add(1);
         let mut rm = RouteMessage::default();
         rm.header.address_family = if v6 {
             AddressFamily::Inet6
@@ -109,10 +109,45 @@ impl RouteCounter {
         };
         rm.header.table = u8::try_from(table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
         rm.attributes.push(RouteAttribute::Table(table));
+        // ENOENT: "FIB table does not exist".
+        self.dump_count(RouteNetlinkMessage::GetRoute(rm), |t, _| t == RTM_NEWROUTE)
+    }
+
+    /// How many externally learned entries (`extern_learn`, what a control
+    /// plane such as zebrad installs) the FDB of device `ifindex` holds in
+    /// its own table (`self`), flood entries not counted.
+    pub fn count_fdb(&mut self, ifindex: u32) -> io::Result<usize> {
+        const RTM_NEWNEIGH: u16 = 28;
+        const NTF_SELF: u8 = 0x02;
+        const NTF_EXT_LEARNED: u8 = 0x10;
+        let mut nm = NeighbourMessage::default();
+        nm.header.family = AddressFamily::Bridge;
+        nm.header.ifindex = ifindex;
+        self.dump_count(RouteNetlinkMessage::GetNeighbour(nm), |t, m| {
+            // struct ndmsg after the 16-byte header: family, pads, ifindex,
+            // state, flags (offset 10), type.
+            let ifx = m
+                .get(20..24)
+                .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+            let flags = m.get(26).copied().unwrap_or(0);
+            t == RTM_NEWNEIGH
+                && ifx == Some(ifindex)
+                && flags & (NTF_SELF | NTF_EXT_LEARNED) == NTF_SELF | NTF_EXT_LEARNED
+        })
+    }
+
+    /// Runs a dump and counts the messages `keep` accepts (0 when the
+    /// kernel answers ENOENT).
+    fn dump_count(
+        &mut self,
+        req: RouteNetlinkMessage,
+        keep: impl Fn(u16, &[u8]) -> bool,
+    ) -> io::Result<usize> {
+        self.seq = self.seq.wrapping_add(1);
         let mut hdr = NetlinkHeader::default();
         hdr.flags = NLM_F_REQUEST | NLM_F_DUMP;
         hdr.sequence_number = self.seq;
-        let mut msg = NetlinkMessage::new(hdr, RouteNetlinkMessage::GetRoute(rm).into());
+        let mut msg = NetlinkMessage::new(hdr, req.into());
         msg.finalize();
         let mut req = vec![0u8; msg.buffer_len()];
         msg.serialize(&mut req);
@@ -128,7 +163,6 @@ impl RouteCounter {
                 let seq = u32::from_ne_bytes([h[8], h[9], h[10], h[11]]);
                 if seq == self.seq {
                     match mtype {
-                        RTM_NEWROUTE => n += 1,
                         NLMSG_DONE => return Ok(n),
                         NLMSG_ERROR if h.len() >= NLMSG_HDRLEN + 4 => {
                             let e = i32::from_ne_bytes([h[16], h[17], h[18], h[19]]);
@@ -136,11 +170,11 @@ impl RouteCounter {
                                 return Ok(n);
                             }
                             if -e == libc::ENOENT {
-                                // "FIB table does not exist".
                                 return Ok(0);
                             }
                             return Err(io::Error::from_raw_os_error(-e));
                         }
+                        t if keep(t, h) => n += 1,
                         _ => {}
                     }
                 }

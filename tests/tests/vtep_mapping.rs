@@ -27,7 +27,7 @@ use proto::zebra::{
 use tokio::runtime::Runtime;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
-use topotests::{wait_until, Lab, Node, Proc};
+use topotests::{bin, wait_until, Lab, Node, Proc};
 use util::start_zebrad;
 
 const VNI: u32 = 100;
@@ -213,6 +213,12 @@ fn neighs(leaf: &Node) -> BTreeSet<String> {
     topotests::vxlan::zebra_neighbors(leaf, "br100")
 }
 
+fn vtysh(node: &Node, cmd: &str) -> String {
+    let v = bin("vtysh").to_string_lossy().into_owned();
+    let run = node.run_dir().to_string_lossy().into_owned();
+    node.must(&[&v, "--run-dir", &run, "-c", cmd])
+}
+
 fn set(v: &[&str]) -> BTreeSet<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
@@ -312,6 +318,13 @@ fn vtep_mapping_mode_ping_and_reachability() {
     wait_tables(&t.leaf1, &BTreeSet::new(), &BTreeSet::new());
     let s = o1.show();
     assert!(!s.vnis[0].vteps[0].reachable && !s.vnis[0].vteps[0].installed);
+    let out = vtysh(&t.leaf1, "show evpn vni 100");
+    assert!(
+        out.contains("203.0.113.2 flood: HER unreachable, not installed"),
+        "{out}"
+    );
+    let out = vtysh(&t.leaf1, "show evpn mac vni 100");
+    assert!(out.contains("02:00:00:00:02:02 remote U"), "{out}");
     // Back up: the entries return, and traffic with them.
     t.leaf1.must(&["ip", "link", "set", "eth0", "up"]);
     wait_tables(
@@ -320,6 +333,15 @@ fn vtep_mapping_mode_ping_and_reachability() {
         &set(&["198.51.100.2 02:00:00:00:02:02"]),
     );
     wait_until(SOON, "h1 pings h2 again", || t.h1.reachable("198.51.100.2"));
+    let out = vtysh(&t.leaf1, "show evpn vni 100");
+    assert!(
+        out.contains("203.0.113.2 flood: HER reachable via 203.0.113.2/32 (static)"),
+        "{out}"
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&vtysh(&t.leaf1, "show evpn arp-cache vni 100 json")).expect("json");
+    assert_eq!(j["198.51.100.2"]["state"], "active", "{j}");
+    assert_eq!(j["198.51.100.2"]["remoteVtep"], "203.0.113.2", "{j}");
 
     // A MAC moves to another VTEP: replaced in place, never duplicated.
     o1.push(EvpnBatch {

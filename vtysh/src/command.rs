@@ -24,6 +24,8 @@ pub enum Command {
     ShowAnycast { name: Option<String> },
     /// `anycast drain NAME` / `anycast undrain NAME`
     AnycastDrain { name: String, on: bool },
+    /// zebrad's VXLAN/EVPN state: `show evpn vni|mac|arp-cache ...`
+    Evpn(crate::evpn::EvpnCmd),
     /// bgpd: `show [ip] bgp ...`, `clear bgp ...`
     Bgp(crate::bgp::BgpCmd),
     /// ospfd: `show ip ospf ...`
@@ -78,6 +80,18 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "anycast drain|undrain NAME [json]",
         "drain a service (GRACEFUL_SHUTDOWN, then withdrawn) or bring it back",
+    ),
+    (
+        "show evpn vni [VNI] [json]",
+        "VXLAN VNIs, their devices and remote VTEPs with reachability",
+    ),
+    (
+        "show evpn mac vni VNI [json]",
+        "local and remote MACs of a VNI",
+    ),
+    (
+        "show evpn arp-cache vni VNI [json]",
+        "local and remote neighbors (ARP/ND) of a VNI",
     ),
     (
         "show bgp summary [json]",
@@ -165,11 +179,18 @@ pub fn parse(line: &str) -> Result<Line, String> {
                     "zebra",
                     "bgp",
                     "anycast",
+                    "evpn",
                     "version",
                     "daemons",
                 ],
             )? {
                 "version" => Command::ShowVersion,
+                "evpn" => {
+                    let rest: Vec<&str> = it.by_ref().collect();
+                    Command::Evpn(crate::evpn::parse(&rest, |w, c| {
+                        keyword(w, c).map(str::to_string)
+                    })?)
+                }
                 "daemons" => Command::ShowDaemons,
                 "anycast" => {
                     let w = it
@@ -311,6 +332,11 @@ mod tests {
             }
         );
         assert_eq!(p("show ip rule"), Command::ShowRule);
+        assert_eq!(
+            p("sh evpn mac vni 100"),
+            Command::Evpn(crate::evpn::EvpnCmd::Mac(100))
+        );
+        assert!(parse("show evpn arp-cache vni 100 json").unwrap().json);
         assert_eq!(p("show version"), Command::ShowVersion);
         assert_eq!(p("sh ver"), Command::ShowVersion);
         assert_eq!(p("sh daem"), Command::ShowDaemons);

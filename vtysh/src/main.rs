@@ -9,6 +9,7 @@ mod bgp;
 mod bgp_evpn;
 mod command;
 mod daemons;
+mod evpn;
 mod ospf;
 mod render;
 mod shell;
@@ -173,6 +174,30 @@ impl Shell {
                     to_text(anycast::service_json(&s))
                 } else {
                     anycast::drained(&s)
+                })
+            }
+            Command::Evpn(e) => {
+                let r = self
+                    .zebra()
+                    .await?
+                    .show_evpn(e.request())
+                    .await
+                    .map_err(st)?
+                    .into_inner();
+                let vni = match e {
+                    evpn::EvpnCmd::Vni(v) => v,
+                    evpn::EvpnCmd::Mac(v) | evpn::EvpnCmd::ArpCache(v) => Some(v),
+                };
+                if let (Some(v), true) = (vni, r.vnis.is_empty()) {
+                    return Err(format!("% VNI {v} does not exist"));
+                }
+                Ok(match (e, json) {
+                    (evpn::EvpnCmd::Vni(v), true) => to_text(evpn::vni_json(&r, v.is_some())),
+                    (evpn::EvpnCmd::Vni(v), false) => evpn::vni(&r, v.is_some()),
+                    (evpn::EvpnCmd::Mac(_), true) => to_text(evpn::macs_json(&r)),
+                    (evpn::EvpnCmd::Mac(_), false) => evpn::macs(&r),
+                    (evpn::EvpnCmd::ArpCache(_), true) => to_text(evpn::arp_cache_json(&r)),
+                    (evpn::EvpnCmd::ArpCache(_), false) => evpn::arp_cache(&r),
                 })
             }
             Command::ShowVersion | Command::ShowDaemons => {

@@ -133,6 +133,23 @@ pub const TREE: &[Node] = &[
                 ],
             ),
             n("bgp", "BGP", BGP_ARGS),
+            n(
+                "evpn",
+                "VXLAN/EVPN state of zebrad",
+                &[
+                    n("vni", "every VNI", &[n("<VNI>", "one VNI", &[JSON]), JSON]),
+                    n(
+                        "mac",
+                        "MACs",
+                        &[n("vni", "of a VNI", &[n("<VNI>", "its number", &[JSON])])],
+                    ),
+                    n(
+                        "arp-cache",
+                        "neighbors (ARP/ND)",
+                        &[n("vni", "of a VNI", &[n("<VNI>", "its number", &[JSON])])],
+                    ),
+                ],
+            ),
         ],
     ),
     n(
