@@ -39,6 +39,8 @@ pub struct Config {
     /// for neighbors that advertise it too; `None` when off.
     pub graceful_restart: Option<GracefulRestartConfig>,
     pub log_level: Option<String>,
+    /// The gRPC listeners (`[api]`, see `common::api`).
+    pub api: proto::transport::ApiConfig,
     /// zebrad's socket; None: `<run-dir>/zebrad.sock`.
     pub zebra_socket: Option<PathBuf>,
     /// Whether to talk to zebrad at all (install routes, track nexthops).
@@ -98,6 +100,8 @@ struct Raw {
     log: RawLog,
     #[serde(default)]
     zebra: RawZebra,
+    #[serde(default)]
+    api: common::api::RawApi,
     #[serde(default, rename = "neighbor")]
     neighbors: Vec<Spanned<RawNeighbor>>,
     #[serde(default, rename = "redistribute")]
@@ -556,6 +560,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         always_compare_med: b.always_compare_med.unwrap_or(false),
         graceful_restart,
         log_level,
+        api: common::api::parse(&loc, &raw.api)?,
         zebra_socket: raw.zebra.socket.map(PathBuf::from),
         zebra: raw.zebra.enabled.unwrap_or(true),
         networks,

@@ -10,7 +10,7 @@ use clap::Parser;
 use proto::bgp::bgp_server::BgpServer;
 use proto::transport;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::UnixListenerStream;
+use tonic::service::Routes;
 use tracing::info;
 
 #[derive(Parser)]
@@ -51,23 +51,25 @@ fn main() -> ExitCode {
 async fn run(args: Args, cfg: config::Config) -> Result<(), String> {
     std::fs::create_dir_all(&args.run_dir)
         .map_err(|e| format!("run dir {}: {e}", args.run_dir.display()))?;
+    let api = cfg.api.clone();
     let (daemon, events, zebra) = Daemon::start(cfg, Some(args.config.clone()), &args.run_dir)
         .await
         .map_err(|e| e.to_string())?;
     let (ctx, crx) = mpsc::channel::<Cmd>(CMD_QUEUE);
     let task = tokio::spawn(daemon.run(events, zebra, crx));
-    let sock = transport::socket_path(&args.run_dir, "bgpd");
-    let unix =
-        transport::bind_unix(&sock).map_err(|e| format!("socket {}: {e}", sock.display()))?;
+    let sock = api
+        .socket
+        .clone()
+        .unwrap_or_else(|| transport::socket_path(&args.run_dir, "bgpd"));
+    let listeners = transport::Listeners::bind(&api, &sock).await?;
+    let sockets = listeners.sockets();
     let pid = args.run_dir.join("bgpd.pid");
     let _ = std::fs::write(&pid, format!("{}\n", std::process::id()));
     info!(socket = %sock.display(), "bgpd ready");
-    let server = tonic::transport::Server::builder()
-        .add_service(
-            BgpServer::new(BgpService::new(ctx.clone()))
-                .max_encoding_message_size(transport::MAX_MESSAGE_SIZE),
-        )
-        .serve_with_incoming(UnixListenerStream::new(unix));
+    let server = listeners.serve(Routes::new(
+        BgpServer::new(BgpService::new(ctx.clone()))
+            .max_encoding_message_size(transport::MAX_MESSAGE_SIZE),
+    ));
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(|e| e.to_string())?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -82,13 +84,15 @@ async fn run(args: Args, cfg: config::Config) -> Result<(), String> {
         }
     };
     let r = tokio::select! {
-        r = server => r.map_err(|e| e.to_string()),
+        r = server => r,
         _ = reloads => Ok(()),
         _ = term.recv() => { info!("SIGTERM: stopping"); Ok(()) }
         _ = tokio::signal::ctrl_c() => Ok(()),
     };
     task.abort();
-    let _ = std::fs::remove_file(&sock);
+    for s in sockets {
+        let _ = std::fs::remove_file(s);
+    }
     let _ = std::fs::remove_file(&pid);
     r
 }

@@ -3,6 +3,7 @@
 //! the helpers that locate TOML values, and logging setup. Each daemon keeps
 //! its own config schema; this crate only makes their errors alike.
 
+pub mod api;
 pub mod config;
 pub mod daemon;
 pub mod logging;

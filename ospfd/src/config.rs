@@ -45,7 +45,9 @@ pub struct Config {
     pub auth: Vec<(String, AuthConfig)>,
     pub redistribute: Vec<Redistribute>,
     pub log_level: Option<String>,
-    pub socket: Option<PathBuf>,
+    /// The gRPC listeners (`[api]`, see `common::api`; the top-level
+    /// `socket` key is the same as `api.socket`).
+    pub api: proto::transport::ApiConfig,
     /// Where zebrad listens; None: `<run-dir>/zebrad.sock`.
     pub zebrad: Option<String>,
 }
@@ -77,8 +79,10 @@ impl Config {
 struct Raw {
     router_id: Spanned<String>,
     reference_bandwidth: Option<Spanned<i64>>,
-    socket: Option<String>,
+    socket: Option<Spanned<String>>,
     zebrad: Option<String>,
+    #[serde(default)]
+    api: common::api::RawApi,
     #[serde(default)]
     log: RawLog,
     #[serde(default)]
@@ -432,6 +436,13 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         });
     }
 
+    let mut api = common::api::parse(&loc, &raw.api)?;
+    if let Some(sock) = &raw.socket {
+        if raw.api.has_socket() {
+            return loc.err(sock.span(), "socket", "set either `socket` or `api.socket`");
+        }
+        api.socket = Some(PathBuf::from(sock.get_ref()));
+    }
     Ok(Config {
         router_id,
         reference_bandwidth,
@@ -441,7 +452,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         auth,
         redistribute,
         log_level,
-        socket: raw.socket.map(PathBuf::from),
+        api,
         zebrad: raw.zebrad,
     })
 }

@@ -330,7 +330,8 @@ pub fn zebrad_address(cfg: &Config, run_dir: &std::path::Path) -> Address {
 
 /// The management socket path.
 pub fn socket_path(cfg: &Config, run_dir: &std::path::Path) -> PathBuf {
-    cfg.socket
+    cfg.api
+        .socket
         .clone()
         .unwrap_or_else(|| proto::transport::socket_path(run_dir, "ospfd"))
 }

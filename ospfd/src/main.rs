@@ -10,7 +10,7 @@ use ospfd::daemon::{self, Daemon};
 use proto::ospf::ospf_server::OspfServer;
 use proto::transport;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::UnixListenerStream;
+use tonic::service::Routes;
 use tracing::info;
 
 #[derive(Parser)]
@@ -59,20 +59,20 @@ async fn run(args: Args, cfg: config::Config) -> Result<(), String> {
         .map_err(|e| format!("run dir {}: {e}", args.run_dir.display()))?;
     let sock_path = daemon::socket_path(&cfg, &args.run_dir);
     let zebrad = daemon::zebrad_address(&cfg, &args.run_dir);
-    let unix = transport::bind_unix(&sock_path)
-        .map_err(|e| format!("socket {}: {e}", sock_path.display()))?;
+    let listeners = transport::Listeners::bind(&cfg.api, &sock_path).await?;
+    let sockets = listeners.sockets();
     let pid_path = args.run_dir.join("ospfd.pid");
     let _ = std::fs::write(&pid_path, format!("{}\n", std::process::id()));
     let (api_tx, api_rx) = mpsc::channel(64);
-    let server = tonic::transport::Server::builder()
-        .add_service(OspfServer::new(OspfService::new(api_tx)))
-        .serve_with_incoming(UnixListenerStream::new(unix));
+    let server = listeners.serve(Routes::new(OspfServer::new(OspfService::new(api_tx))));
     info!(router_id = %cfg.router_id, socket = %sock_path.display(), %zebrad, "ospfd starting");
     let result = tokio::select! {
         r = Daemon::run(cfg, zebrad, api_rx) => r,
-        r = server => r.map_err(|e| e.to_string()),
+        r = server => r,
     };
-    let _ = std::fs::remove_file(&sock_path);
+    for s in sockets {
+        let _ = std::fs::remove_file(s);
+    }
     let _ = std::fs::remove_file(&pid_path);
     result
 }

@@ -22,10 +22,8 @@ pub use common::config::ConfigError;
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// Unix socket path; None: `<run-dir>/zebrad.sock`.
-    pub socket: Option<PathBuf>,
-    /// TCP listen address, only when asked for.
-    pub tcp: Option<String>,
+    /// The gRPC listeners (`[api]`, see `common::api`).
+    pub api: proto::transport::ApiConfig,
     pub ecmp_max: usize,
     pub stale_time: u64,
     pub resolve_via_default: bool,
@@ -40,8 +38,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            socket: None,
-            tcp: None,
+            api: Default::default(),
             ecmp_max: 16,
             stale_time: 120,
             resolve_via_default: false,
@@ -61,7 +58,7 @@ pub type Rule = crate::fib::FibRule;
 #[serde(deny_unknown_fields)]
 struct Raw {
     #[serde(default)]
-    api: RawApi,
+    api: common::api::RawApi,
     #[serde(default)]
     rib: RawRib,
     #[serde(default)]
@@ -80,13 +77,6 @@ struct Raw {
 #[serde(deny_unknown_fields)]
 struct RawAnycast {
     maintenance_file: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawApi {
-    socket: Option<String>,
-    tcp: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -251,19 +241,9 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     let loc = Locator::new(file, text);
     let raw: Raw = loc.parse()?;
     let mut cfg = Config {
-        socket: raw.api.socket.map(PathBuf::from),
+        api: common::api::parse(&loc, &raw.api)?,
         ..Config::default()
     };
-    if let Some(t) = raw.api.tcp {
-        if t.get_ref().parse::<std::net::SocketAddr>().is_err() {
-            return loc.err(
-                t.span(),
-                "api.tcp",
-                format!("`{}` is not an address:port", t.get_ref()),
-            );
-        }
-        cfg.tcp = Some(t.into_inner());
-    }
     if let Some(v) = &raw.rib.ecmp_max {
         cfg.ecmp_max = loc.int(v, "rib.ecmp_max", 1, 256)? as usize;
     }
@@ -1000,7 +980,6 @@ mod tests {
             r#"
 [api]
 socket = "/run/x/zebrad.sock"
-tcp = "127.0.0.1:2600"
 [rib]
 ecmp_max = 8
 stale_time = 30
@@ -1030,6 +1009,7 @@ table = 1000
 "#,
         )
         .unwrap();
+        assert_eq!(c.api.socket, Some(PathBuf::from("/run/x/zebrad.sock")));
         assert_eq!(c.ecmp_max, 8);
         assert_eq!(c.stale_time, 30);
         assert_eq!(c.statics.len(), 3);

@@ -8,7 +8,7 @@ use proto::transport;
 use proto::zebra::load_balancer_server::LoadBalancerServer;
 use proto::zebra::zebra_server::ZebraServer;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
+use tonic::service::Routes;
 use tracing::info;
 use zebrad::api::ZebraService;
 use zebrad::config::{self, Config};
@@ -59,10 +59,11 @@ async fn run(args: Args, cfg: Config) -> Result<(), String> {
     std::fs::create_dir_all(&args.run_dir)
         .map_err(|e| format!("run dir {}: {e}", args.run_dir.display()))?;
     let sock_path = cfg
+        .api
         .socket
         .clone()
         .unwrap_or_else(|| transport::socket_path(&args.run_dir, "zebrad"));
-    let tcp = cfg.tcp.clone();
+    let api = cfg.api.clone();
     let (daemon, krx, orx) = Daemon::start(cfg, args.config.clone(), Some(args.run_dir.clone()))
         .await
         .map_err(|e| format!("cannot read the kernel: {e}"))?;
@@ -70,36 +71,19 @@ async fn run(args: Args, cfg: Config) -> Result<(), String> {
     let rib_task = tokio::spawn(daemon.run(crx, krx, orx));
 
     let svc = ZebraService::new(ctx.clone());
-    let unix = transport::bind_unix(&sock_path)
-        .map_err(|e| format!("socket {}: {e}", sock_path.display()))?;
+    let listeners = transport::Listeners::bind(&api, &sock_path).await?;
+    let sockets = listeners.sockets();
     let pid_path = args.run_dir.join("zebrad.pid");
     let _ = std::fs::write(&pid_path, format!("{}\n", std::process::id()));
     info!(socket = %sock_path.display(), "zebrad ready");
-    let server = |svc: ZebraService| {
-        tonic::transport::Server::builder()
-            .add_service(
-                ZebraServer::new(svc.clone())
-                    .max_decoding_message_size(transport::MAX_MESSAGE_SIZE)
-                    .max_encoding_message_size(transport::MAX_MESSAGE_SIZE),
-            )
-            .add_service(LoadBalancerServer::new(svc))
-    };
-    let unix_srv = server(svc.clone()).serve_with_incoming(UnixListenerStream::new(unix));
-    let tcp_srv = async {
-        match tcp {
-            Some(addr) => {
-                let l = tokio::net::TcpListener::bind(&addr)
-                    .await
-                    .map_err(|e| format!("tcp {addr}: {e}"))?;
-                info!(%addr, "also listening on TCP");
-                server(svc.clone())
-                    .serve_with_incoming(TcpListenerStream::new(l))
-                    .await
-                    .map_err(|e| e.to_string())
-            }
-            None => std::future::pending().await,
-        }
-    };
+    let server = listeners.serve(
+        Routes::new(
+            ZebraServer::new(svc.clone())
+                .max_decoding_message_size(transport::MAX_MESSAGE_SIZE)
+                .max_encoding_message_size(transport::MAX_MESSAGE_SIZE),
+        )
+        .add_service(LoadBalancerServer::new(svc)),
+    );
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(|e| e.to_string())?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -114,8 +98,7 @@ async fn run(args: Args, cfg: Config) -> Result<(), String> {
         }
     };
     let result = tokio::select! {
-        r = unix_srv => r.map_err(|e| e.to_string()),
-        r = tcp_srv => r,
+        r = server => r,
         _ = reloads => Ok(()),
         _ = async {
             term.recv().await;
@@ -125,7 +108,9 @@ async fn run(args: Args, cfg: Config) -> Result<(), String> {
         _ = tokio::signal::ctrl_c() => { info!("interrupted; installed routes stay in the kernel"); Ok(()) }
     };
     rib_task.abort();
-    let _ = std::fs::remove_file(&sock_path);
+    for s in sockets {
+        let _ = std::fs::remove_file(s);
+    }
     let _ = std::fs::remove_file(&pid_path);
     result
 }
