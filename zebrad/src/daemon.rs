@@ -690,6 +690,18 @@ impl Daemon {
             }
             Err(e) => error!(error = %e, "cannot dump routes to resynchronise"),
         }
+        match (
+            vtep::discover::dump_fdb().await,
+            vtep::discover::dump_neighbors().await,
+        ) {
+            (Ok(fdb), Ok(neighs)) => {
+                self.vtep.links(&self.links, &mut vtep_nht(&mut self.rib));
+                self.vtep.resync_local(&fdb, &neighs);
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                error!(error = %e, "cannot dump the FDB and neighbors to resynchronise")
+            }
+        }
     }
 
     fn notify_iface(&mut self, index: u32) {

@@ -10,7 +10,10 @@
 //! echoes are dropped in the kernel by a classic BPF socket filter
 //! (`SO_ATTACH_FILTER`, see `Documentation/networking/filter.rst`), so they
 //! cost neither receive buffer nor wake-ups; the same test is repeated in
-//! user space in case the filter could not be attached. `RTM_DELROUTE` of
+//! user space in case the filter could not be attached. The same filter
+//! drops the `RTM_NEWNEIGH` echoes of the VXLAN FDB entries zebrad's vtep
+//! writes (`NTF_SELF|NTF_EXT_LEARNED`, two per remote MAC otherwise), which
+//! nothing reads. `RTM_DELROUTE` of
 //! those protocols is always delivered: that is how an `ip route del` from
 //! outside is noticed. An overrun of the receive buffer (`ENOBUFS`) becomes
 //! [`KernelEvent::Overrun`] (the caller resyncs with dumps) and monitoring
@@ -202,16 +205,24 @@ pub struct BpfInsn {
 const BPF_LD_H_ABS: u16 = 0x28; // BPF_LD | BPF_H | BPF_ABS: A = u16 at k, big endian
 const BPF_LD_B_ABS: u16 = 0x30; // BPF_LD | BPF_B | BPF_ABS: A = u8 at k
 const BPF_JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K: A == k ? jt : jf
+const BPF_AND_K: u16 = 0x54; // BPF_ALU | BPF_AND | BPF_K: A &= k
 const BPF_RET_K: u16 = 0x06; // BPF_RET | BPF_K: keep k bytes (0 = drop)
 
 /// Offset of `nlmsg_type` in `struct nlmsghdr`.
 const OFF_NLMSG_TYPE: u32 = 4;
+/// Offset of `ndm_flags`: 16-byte `nlmsghdr`, then `struct ndmsg` (family,
+/// pad1, pad2 (u16), ifindex (i32), state (u16), flags...).
+const OFF_NDM_FLAGS: u32 = 16 + 10;
+/// `NTF_SELF | NTF_EXT_LEARNED`: a VXLAN FDB entry of a control plane.
+const NTF_SELF_EXT_LEARNED: u32 = 0x02 | 0x10;
+
 /// Offset of `rtm_protocol`: 16-byte `nlmsghdr`, then `struct rtmsg`
 /// (family, dst_len, src_len, tos, table, protocol...).
 const OFF_RTM_PROTOCOL: u32 = 16 + 5;
 
 /// The filter that drops `RTM_NEWROUTE` whose `rtm_protocol` is one of
-/// `protocols` and keeps everything else. `None` when the list is too long
+/// `protocols`, and `RTM_NEWNEIGH` with `NTF_SELF|NTF_EXT_LEARNED`, and
+/// keeps everything else. `None` when the list is too long
 /// for 8-bit jump offsets.
 ///
 /// Multicast notifications carry one netlink message per datagram, so the
@@ -220,9 +231,16 @@ const OFF_RTM_PROTOCOL: u32 = 16 + 5;
 pub fn new_route_filter(protocols: &[u8]) -> Option<Vec<BpfInsn>> {
     let n = u8::try_from(protocols.len()).ok().filter(|n| *n <= 250)?;
     let new_route = u32::from(u16::from_be_bytes(libc::RTM_NEWROUTE.to_ne_bytes()));
+    let new_neigh = u32::from(u16::from_be_bytes(libc::RTM_NEWNEIGH.to_ne_bytes()));
     let ins = |code, jt, jf, k| BpfInsn { code, jt, jf, k };
-    let mut p = Vec::with_capacity(usize::from(n) + 5);
+    let mut p = Vec::with_capacity(usize::from(n) + 10);
     p.push(ins(BPF_LD_H_ABS, 0, 0, OFF_NLMSG_TYPE));
+    // RTM_NEWNEIGH: drop when both flags are set, else keep; any other
+    // type goes on (A still holds it) to the route tests.
+    p.push(ins(BPF_JEQ_K, 0, 3, new_neigh));
+    p.push(ins(BPF_LD_B_ABS, 0, 0, OFF_NDM_FLAGS));
+    p.push(ins(BPF_AND_K, 0, 0, NTF_SELF_EXT_LEARNED));
+    p.push(ins(BPF_JEQ_K, n + 3, n + 2, NTF_SELF_EXT_LEARNED));
     // Not RTM_NEWROUTE: jump over the protocol tests to "keep".
     p.push(ins(BPF_JEQ_K, 0, n + 1, new_route));
     p.push(ins(BPF_LD_B_ABS, 0, 0, OFF_RTM_PROTOCOL));
@@ -263,6 +281,7 @@ mod tests {
                     a = u32::from(*b);
                 }
                 BPF_JEQ_K => pc += usize::from(if a == i.k { i.jt } else { i.jf }),
+                BPF_AND_K => a &= i.k,
                 BPF_RET_K => return i.k != 0,
                 c => panic!("unexpected opcode {c:#x}"),
             }
@@ -286,6 +305,31 @@ mod tests {
         assert!(run(&prog, &msg(libc::RTM_DELROUTE, 186)));
         assert!(run(&prog, &msg(libc::RTM_NEWLINK, 186)));
         assert!(run(&prog, &msg(libc::RTM_NEWADDR, 0)));
+    }
+
+    fn neigh(flags: u8) -> Vec<u8> {
+        let mut m = vec![0u8; 28];
+        m[0..4].copy_from_slice(&28u32.to_ne_bytes());
+        m[4..6].copy_from_slice(&libc::RTM_NEWNEIGH.to_ne_bytes());
+        m[26] = flags;
+        m
+    }
+
+    #[test]
+    fn filter_drops_only_our_vxlan_fdb_echoes() {
+        for prog in [
+            new_route_filter(&[186]).unwrap(),
+            new_route_filter(&[0; 250]).unwrap(),
+        ] {
+            assert!(!run(&prog, &neigh(0x12)));
+            assert!(!run(&prog, &neigh(0x12 | 0x01)));
+            assert!(
+                run(&prog, &neigh(0x10)),
+                "ext-learned neighbor or bridge entry"
+            );
+            assert!(run(&prog, &neigh(0x02)), "a VXLAN entry made by hand");
+            assert!(run(&prog, &neigh(0)));
+        }
     }
 
     #[test]

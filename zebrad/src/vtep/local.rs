@@ -289,6 +289,54 @@ impl Local {
         Some(u)
     }
 
+    /// After lost notifications: the MACs and neighbors re-read from dumps;
+    /// returns what changed for the subscribers.
+    pub fn resync(&mut self, fdb: &[FdbEntry], neighs: &[NeighEntry]) -> pb::EvpnLocalUpdate {
+        type Snapshot = BTreeMap<u32, (BTreeMap<Mac, PortMac>, BTreeMap<IpAddr, Mac>)>;
+        let snapshot = |l: &Local| -> Snapshot {
+            l.devices
+                .keys()
+                .map(|&v| {
+                    let macs = l.macs(v).into_iter().map(|(m, p, _)| (m, p)).collect();
+                    (v, (macs, l.neighbors(v).into_iter().collect()))
+                })
+                .collect()
+        };
+        let before = snapshot(self);
+        self.macs.clear();
+        self.neighs.clear();
+        for e in fdb {
+            self.fdb(e, false);
+        }
+        for n in neighs {
+            self.neigh(n, false);
+        }
+        let after = snapshot(self);
+        let mut u = pb::EvpnLocalUpdate::default();
+        let empty = (BTreeMap::new(), BTreeMap::new());
+        for (vni, (macs, nbrs)) in &after {
+            let (old_macs, old_nbrs) = before.get(vni).unwrap_or(&empty);
+            for (m, p) in macs {
+                if old_macs.get(m) != Some(p) {
+                    let name = self.names.get(&p.port).map(|s| s.as_str()).unwrap_or("");
+                    u.mac_add.push(mac_wire(*vni, *m, Some((p, name))));
+                }
+            }
+            for m in old_macs.keys().filter(|m| !macs.contains_key(*m)) {
+                u.mac_del.push(mac_wire(*vni, *m, None));
+            }
+            for (ip, m) in nbrs {
+                if old_nbrs.get(ip) != Some(m) {
+                    u.neigh_add.push(neigh_wire(*vni, *ip, Some(*m)));
+                }
+            }
+            for ip in old_nbrs.keys().filter(|i| !nbrs.contains_key(*i)) {
+                u.neigh_del.push(neigh_wire(*vni, *ip, None));
+            }
+        }
+        u
+    }
+
     /// A link is gone: its MACs and neighbors with it.
     pub fn link_removed(&mut self, ifindex: u32) {
         self.macs.remove(&ifindex);
@@ -334,6 +382,13 @@ mod tests {
             permanent: false,
             static_: false,
         }
+    }
+
+    fn is_empty_update(u: &pb::EvpnLocalUpdate) -> bool {
+        u.mac_add.is_empty()
+            && u.mac_del.is_empty()
+            && u.neigh_add.is_empty()
+            && u.neigh_del.is_empty()
     }
 
     #[test]
@@ -391,6 +446,13 @@ mod tests {
             ..n.clone()
         };
         assert_eq!(l.neigh(&ours, false).unwrap().neigh_del.len(), 1);
+        // Lost notifications: a dump says h1's MAC is back, the neighbor gone.
+        let u = l.resync(&[fdb(4, 2, [2, 0, 0, 0, 0, 1])], &[]);
+        assert_eq!((u.mac_add.len(), u.mac_del.len()), (1, 0));
+        assert!(u.neigh_add.is_empty() && u.neigh_del.is_empty());
+        assert!(is_empty_update(
+            &l.resync(&[fdb(4, 2, [2, 0, 0, 0, 0, 1])], &[])
+        ));
         // The device goes.
         links.remove(&3);
         let (u, _) = l.links(&links);

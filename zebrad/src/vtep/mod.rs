@@ -292,6 +292,12 @@ impl Vtep {
         self.broadcast(u);
     }
 
+    /// After lost notifications: local MACs and neighbors re-read.
+    pub fn resync_local(&mut self, fdb: &[FdbEntry], neighs: &[NeighEntry]) {
+        let u = self.local.resync(fdb, neighs);
+        self.broadcast(u);
+    }
+
     pub fn link_removed(&mut self, ifindex: u32) {
         self.local.link_removed(ifindex);
     }
