@@ -15,20 +15,10 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use topotests::{try_wait_until, wait_until, Node, Proc};
+use topotests::services::tcp_server;
+use topotests::{try_wait_until, wait_until, Node};
 
 const T: Duration = Duration::from_secs(60);
-
-const TCP_SERVER: &str = r#"
-import socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 9000))
-s.listen(16)
-while True:
-    c, _ = s.accept()
-    c.close()
-"#;
 
 const SERVICES: &str = r#"
 [[service]]
@@ -92,15 +82,6 @@ fn wait_bird(node: &Node, prefix: &str, want: &str) -> String {
     last
 }
 
-fn server(node: &Node, name: &str) -> Proc {
-    let p = node.spawn(name, &["python3", "-c", TCP_SERVER]);
-    wait_until(Duration::from_secs(20), "the TCP server listening", || {
-        p.assert_running();
-        node.tcp_connect("127.0.0.1", 9000).is_ok()
-    });
-    p
-}
-
 #[test]
 fn anycast_into_ospf() {
     if !can_run(&["bird", "birdc", "python3"]) {
@@ -112,7 +93,7 @@ fn anycast_into_ospf() {
     lab.link(&r1, "eth0", &r3, "eth0");
     r1.add_addr("eth0", "198.51.100.1/30");
     r3.add_addr("eth0", "198.51.100.2/30");
-    let srv = server(&r1, "tcp1");
+    let srv = tcp_server(&r1, "tcp1", 9000);
     let (z, _o) = start_ours_with(
         &r1,
         SERVICES,
@@ -148,7 +129,7 @@ fn anycast_into_ospf() {
     .unwrap_or_else(|e| panic!("{e}: {last}"));
 
     // Back: the healthy metric again.
-    let _srv = server(&r1, "tcp2");
+    let _srv = tcp_server(&r1, "tcp2", 9000);
     wait_bird(&r3, "203.0.113.10/32", "OSPF.metric2: 25");
     wait_bird(&r3, "203.0.113.11/32", "OSPF.metric2: 20");
     z.assert_running();

@@ -29,6 +29,7 @@ use proto::transport::{connect, Address};
 use proto::zebra::load_balancer_client::LoadBalancerClient;
 use proto::zebra::zebra_client::ZebraClient;
 use proto::zebra::{HealthReport, ServiceStatus, ShowServicesRequest};
+use topotests::services::{dns_responder, http_server, tcp_server};
 use topotests::{try_wait_until, wait_until, Lab, Node, Proc, Signal};
 
 const WEB: &str = "203.0.113.10/32";
@@ -42,28 +43,6 @@ const RISE: u32 = 2;
 const DRAIN: u64 = 3;
 /// BGP propagation to BIRD and polling, on top of the health checks.
 const MARGIN: Duration = Duration::from_secs(3);
-
-const DNS_RESPONDER: &str = r#"
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 5353))
-while True:
-    d, a = s.recvfrom(512)
-    if len(d) >= 12:
-        # Same id and question, QR RD RA, NOERROR, no answers.
-        s.sendto(d[:2] + b"\x81\x80" + d[4:6] + b"\x00" * 6 + d[12:], a)
-"#;
-
-const TCP_SERVER: &str = r#"
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen(16)
-while True:
-    c, _ = s.accept()
-    c.close()
-"#;
 
 fn zebrad_conf(site: &Node, all: bool) -> String {
     let common = format!(
@@ -198,34 +177,6 @@ fn start_site(site: &Node, all: bool, asn: u32, id: &str, peer: &str) -> (Proc, 
     (z, b)
 }
 
-fn http(node: &Node, name: &str) -> Proc {
-    let p = node.spawn(
-        name,
-        &[
-            "python3",
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            "8080",
-        ],
-    );
-    wait_until(Duration::from_secs(20), "the HTTP server listening", || {
-        p.assert_running();
-        node.tcp_connect("127.0.0.1", 8080).is_ok()
-    });
-    p
-}
-
-fn tcp(node: &Node, name: &str, port: u16) -> Proc {
-    let p = node.spawn(name, &["python3", "-c", TCP_SERVER, &port.to_string()]);
-    wait_until(Duration::from_secs(20), "the TCP server listening", || {
-        p.assert_running();
-        node.tcp_connect("127.0.0.1", port).is_ok()
-    });
-    p
-}
-
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().expect("tokio runtime")
 }
@@ -344,10 +295,10 @@ fn anycast_two_sites() {
     bird.wait_established("a");
     bird.wait_established("b");
 
-    let mut web_a = http(&a, "http-a");
-    let web_b = http(&b, "http-b");
-    let mut dns = a.spawn("dns", &["python3", "-c", DNS_RESPONDER]);
-    let _tcp = tcp(&a, "tcp9000", 9000);
+    let mut web_a = http_server(&a, "http-a", 8080);
+    let web_b = http_server(&b, "http-b", 8080);
+    let mut dns = dns_responder(&a, "dns", 5353);
+    let _tcp = tcp_server(&a, "tcp9000", 9000);
 
     // 1. The upstream learns each healthy service's prefix, web from both
     // sites, with the configured attributes.
@@ -379,7 +330,7 @@ fn anycast_two_sites() {
     wait_until(MARGIN, "the dns address off lo", || {
         !on_lo(&a, "203.0.113.53/32")
     });
-    dns = a.spawn("dns2", &["python3", "-c", DNS_RESPONDER]);
+    dns = dns_responder(&a, "dns2", 5353);
     bird.wait_route(DNS);
     assert!(on_lo(&a, "203.0.113.53/32"));
     dns.assert_running();
@@ -450,12 +401,12 @@ fn anycast_two_sites() {
 
     // 6. A flapping service is held down: two flaps pass the suppress
     // threshold; the server stays up but the prefix stays withdrawn.
-    let mut f = tcp(&a, "flap1", 9001);
+    let mut f = tcp_server(&a, "flap1", 9001);
     bird.wait_route(FLAPPY);
     for n in 2..=3 {
         f.kill();
         wait_gone(&bird, FLAPPY, MARGIN);
-        f = tcp(&a, &format!("flap{n}"), 9001);
+        f = tcp_server(&a, &format!("flap{n}"), 9001);
         if n == 2 {
             bird.wait_route(FLAPPY);
         }
@@ -488,7 +439,7 @@ fn anycast_two_sites() {
         "last-site not logged"
     );
     // a recovers: b sees a's path and withdraws.
-    web_a = http(&a, "http-a2");
+    web_a = http_server(&a, "http-a2", 8080);
     wait_paths(&bird, WEB, &["65001"], T);
     let st = wait_effective(&b, "web", "down", T);
     assert!(!st.advertised, "{st:?}");

@@ -1,8 +1,8 @@
 //! Benchmark of anycast withdrawal: the time from a service dying to the
 //! upstream router's kernel dropping the route.
 //!
-//! Topology (throwaway namespaces made by the test bed): `site` (our zebrad
-//! + bgpd, AS 65000) eth0 192.0.2.1/30 -- `upstream` (BIRD 2, AS 64501)
+//! Topology (throwaway namespaces made by the test bed): `site` (our
+//! zebrad and bgpd, AS 65000) eth0 192.0.2.1/30 -- `upstream` (BIRD 2, AS 64501)
 //! eth0 192.0.2.2/30. The service is 203.0.113.10/32 on the site's `lo`,
 //! checked by a TCP connect to a tiny Python server on 127.0.0.1:9000 in the
 //! site; bgpd redistributes it to BIRD, whose kernel protocol installs what
@@ -28,7 +28,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use topotests::netlink::{RouteCounter, RouteWatcher};
-use topotests::{bin, Lab, Node, Proc};
+use topotests::services::tcp_server;
+use topotests::{bin, Lab};
 
 const PREFIX: &str = "203.0.113.10/32";
 const TABLE: u32 = 100;
@@ -53,17 +54,6 @@ struct Args {
     #[arg(long, default_value_t = 60)]
     timeout: u64,
 }
-
-const SERVER: &str = r#"
-import socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 9000))
-s.listen(64)
-while True:
-    c, _ = s.accept()
-    c.close()
-"#;
 
 fn s(p: &std::path::Path) -> String {
     p.to_string_lossy().into_owned()
@@ -131,14 +121,6 @@ fn wait(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Result<()
     Ok(())
 }
 
-fn server(node: &Node, name: &str, timeout: Duration) -> Result<Proc, String> {
-    let p = node.spawn(name, &["python3", "-c", SERVER]);
-    wait("the server listening", timeout, || {
-        node.tcp_connect("127.0.0.1", 9000).is_ok()
-    })?;
-    Ok(p)
-}
-
 /// A pseudo-random fraction in [0, 1) (no crate for one number per trial).
 fn jitter(n: usize) -> f64 {
     let t = SystemTime::now()
@@ -183,7 +165,7 @@ fn run(a: &Args, lab: &Lab) -> Result<Vec<f64>, String> {
     b.wait_socket(&site.socket("bgpd"), t);
     let mut counter = RouteCounter::in_namespace(up.ns()).map_err(|e| e.to_string())?;
     let mut installed = move || counter.count(TABLE, false).unwrap_or(0) == 1;
-    let mut srv = server(&site, "srv0", t)?;
+    let mut srv = tcp_server(&site, "srv0", 9000);
     wait("the route in the upstream's kernel", t, &mut installed)?;
     let mut samples = Vec::with_capacity(a.trials);
     for n in 0..a.trials {
@@ -197,7 +179,7 @@ fn run(a: &Args, lab: &Lab) -> Result<Vec<f64>, String> {
         let ms = at.saturating_duration_since(t0).as_secs_f64() * 1000.0;
         eprintln!("trial {n}: {ms:.1} ms");
         samples.push(ms);
-        srv = server(&site, &format!("srv{}", n + 1), t)?;
+        srv = tcp_server(&site, &format!("srv{}", n + 1), 9000);
         wait("the route back in the upstream's kernel", t, &mut installed)?;
         z.assert_running();
     }
