@@ -1149,7 +1149,7 @@ url = "http://127.0.0.1/"
             (Duration::from_secs(30), 3000.0, 750.0)
         );
         let w = &c.services[1];
-        assert_eq!((w.rise, w.fall, w.interval), (2, 2, Duration::from_secs(2)));
+        assert_eq!((w.rise, w.fall, w.interval), (2, 2, Duration::from_secs(1)));
         assert_eq!(w.fast_interval, Duration::from_secs(1));
         assert_eq!(w.down_action, DownAction::Withdraw);
         assert_eq!(w.damping, None);

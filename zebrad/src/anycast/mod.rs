@@ -208,7 +208,7 @@ impl Service {
             interface: None,
             checks,
             combine: Combine::All,
-            interval: Duration::from_secs(2),
+            interval: Duration::from_secs(1),
             fast_interval: Duration::from_secs(1),
             rise: 2,
             fall: 2,
