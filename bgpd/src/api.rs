@@ -352,7 +352,7 @@ pub fn path(d: &Daemon, v: &PathView) -> pb::Path {
             .map(|o| o.octets().to_vec())
             .unwrap_or_default(),
         cluster_list: a.cluster_list.iter().map(|c| c.octets().to_vec()).collect(),
-        stale: false,
+        stale: v.stale,
         atomic_aggregate: a.atomic_aggregate,
         aggregator: a
             .aggregator

@@ -167,6 +167,8 @@ fn bgp_gr_helper_keeps_frr_routes() {
     assert!(ok.is_ok(), "{ok:?}: {g:#}");
     assert_eq!(g["staleFamilies"][0], "ipv4-unicast", "{g:#}");
     assert!(kernel_bgp(&r1, THEIRS2).is_some(), "stale route kept");
+    let p = best(&r1, THEIRS2).unwrap_or_default();
+    assert_eq!(p["stale"], true, "{p:#}");
 
     // FRR comes back restarting, without THEIRS2.
     frr.restart_daemon("bgpd", &frr_conf(&[THEIRS]), &[]);

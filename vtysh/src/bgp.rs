@@ -814,6 +814,9 @@ pub fn rib_detail(r: &pb::RibReply) -> String {
         if p.best {
             l.push_str(", best");
         }
+        if p.stale {
+            l.push_str(", stale");
+        }
         let _ = writeln!(o, "{l}");
         if !p.communities.is_empty() {
             let _ = writeln!(o, "      Community: {}", p.communities.join(" "));
@@ -859,6 +862,7 @@ pub fn rib_json(r: &pb::RibReply) -> Value {
             "valid": p.valid,
             "bestpath": p.best,
             "multipath": p.multipath,
+            "stale": p.stale,
             "pathFrom": if p.ibgp { "internal" } else { "external" },
             "prefix": prefix(p.prefix.as_ref()),
             "metric": p.has_med.then_some(p.med),

@@ -141,6 +141,8 @@ pub struct PathView {
     pub accepted: bool,
     /// Why it is not the best (or not usable at all).
     pub reason: Option<Reason>,
+    /// Kept from a restarting peer's previous session (RFC 4724).
+    pub stale: bool,
 }
 
 /// Per-family counters of one peer.
@@ -1266,6 +1268,11 @@ impl Rib {
                     multipath: i < usize::from(dest.n_mp),
                     accepted: p.attrs.is_some(),
                     reason,
+                    stale: self
+                        .peers
+                        .get(&p.peer)
+                        .and_then(|ps| ps.stale.as_ref())
+                        .is_some_and(|s| s.covers(fam, p.seq)),
                 }
             })
             .collect()
@@ -1353,6 +1360,7 @@ impl Rib {
                     multipath: false,
                     accepted: true,
                     reason: None,
+                    stale: false,
                 });
             }
         }

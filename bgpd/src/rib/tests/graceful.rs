@@ -36,7 +36,8 @@ fn restarted(now: Instant) -> Rib {
     assert!(out.zebra_del.is_empty(), "stale routes stay installed");
     assert!(seen(&out, 2).withdrawn.is_empty(), "and advertised");
     assert_eq!(rib.stale_paths(1), 2);
-    assert_eq!(best_of(&rib, A).unwrap().peer, 1);
+    let b = best_of(&rib, A).unwrap();
+    assert_eq!((b.peer, b.stale), (1, true));
     rib
 }
 
@@ -63,6 +64,8 @@ fn end_of_rib_removes_what_was_not_relearned() {
     let out = rib.take_output();
     assert!(out.zebra_add.is_empty() && out.zebra_del.is_empty());
     assert_eq!(rib.stale_paths(1), 1);
+    assert!(!best_of(&rib, A).unwrap().stale);
+    assert!(best_of(&rib, B).unwrap().stale);
     assert!(rib.gr_status(1, now).is_some());
     send(&mut rib, 1, eor_v4());
     rib.end_of_rib(1, AfiSafi::IPV4_UNICAST);
