@@ -158,13 +158,21 @@ pub fn neighbor(
         .families
         .iter()
         .map(|f| {
-            let c = d
-                .rib()
-                .peer_counts(id)
-                .into_iter()
-                .find(|(x, _)| x == f)
-                .map(|(_, c)| c)
-                .unwrap_or_default();
+            let c = if *f == AfiSafi::L2VPN_EVPN {
+                let e = d.evpn().counts(id);
+                crate::rib::PeerCounts {
+                    received: e.received,
+                    accepted: e.accepted,
+                    advertised: e.advertised,
+                }
+            } else {
+                d.rib()
+                    .peer_counts(id)
+                    .into_iter()
+                    .find(|(x, _)| x == f)
+                    .map(|(_, c)| c)
+                    .unwrap_or_default()
+            };
             pb::FamilyCounters {
                 family: family_name(*f).into(),
                 received: c.received,

@@ -200,6 +200,11 @@ pub struct EvpnRib {
     pushed: RemoteState,
     /// zebrad lost what we pushed: the next output carries everything.
     remote_resync: bool,
+    /// MACs whose routes or local entry changed in this batch: the
+    /// mobility and import passes look at these only...
+    touched: BTreeSet<Mac>,
+    /// ...unless the set of local VNIs or the config changed.
+    full_pass: bool,
     out_peers: Vec<(PeerId, Vec<Bytes>)>,
 }
 
@@ -223,6 +228,8 @@ impl EvpnRib {
             winners: BTreeMap::new(),
             pushed: RemoteState::default(),
             remote_resync: false,
+            touched: BTreeSet::new(),
+            full_pass: false,
             out_peers: Vec::new(),
         }
     }
@@ -237,6 +244,7 @@ impl EvpnRib {
         if evpn != self.evpn {
             self.evpn = evpn;
             self.local_changed = true;
+            self.full_pass = true;
         }
     }
 
@@ -338,11 +346,13 @@ impl EvpnRib {
         lv.up = dev.up;
         lv.rd_index = rd_index;
         self.local_changed = true;
+        self.full_pass = true;
     }
 
     pub fn vni_removed(&mut self, vni: u32) {
         if self.local.remove(&vni).is_some() {
             self.local_changed = true;
+            self.full_pass = true;
         }
     }
 
@@ -372,12 +382,14 @@ impl EvpnRib {
             },
         );
         self.local_changed = true;
+        self.touched.insert(mac);
     }
 
     pub fn mac_del(&mut self, vni: u32, mac: Mac) {
         if let Some(lv) = self.local.get_mut(&vni) {
             if lv.macs.remove(&mac).is_some() {
                 self.local_changed = true;
+                self.touched.insert(mac);
             }
         }
     }
@@ -413,12 +425,14 @@ impl EvpnRib {
                 .retain(|ip, _| neighbors.contains(&(*vni, *ip)));
         }
         self.local_changed = true;
+        self.full_pass = true;
     }
 
     /// zebrad (re)connected: the next output carries everything imported.
     pub fn remote_resync(&mut self) {
         self.pushed = RemoteState::default();
         self.remote_resync = true;
+        self.full_pass = true;
     }
 
     // ----- the decision ----------------------------------------------------
@@ -511,6 +525,9 @@ impl EvpnRib {
         };
         if !same || d.paths.is_empty() {
             self.changed.insert(key.clone());
+            if let EvpnKey::MacIp { mac, .. } = key {
+                self.touched.insert(*mac);
+            }
         }
         if d.paths.is_empty() {
             self.dests.remove(key);
@@ -538,15 +555,24 @@ impl EvpnRib {
     /// advertised.
     fn mobility_pass(&mut self, now: Instant) {
         let mut macs: BTreeSet<(u32, Mac)> = BTreeSet::new();
-        for (vni, lv) in &self.local {
-            macs.extend(lv.macs.keys().map(|m| (*vni, *m)));
-        }
-        for mac in self.by_mac.keys() {
-            for vni in self.local.keys() {
-                macs.insert((*vni, *mac));
+        if self.full_pass {
+            for (vni, lv) in &self.local {
+                macs.extend(lv.macs.keys().map(|m| (*vni, *m)));
+            }
+            for mac in self.by_mac.keys() {
+                for vni in self.local.keys() {
+                    macs.insert((*vni, *mac));
+                }
+            }
+            let local = &self.local;
+            self.winners.retain(|(vni, _), _| local.contains_key(vni));
+        } else {
+            for mac in &self.touched {
+                for vni in self.local.keys() {
+                    macs.insert((*vni, *mac));
+                }
             }
         }
-        let mut winners = BTreeMap::new();
         for (vni, mac) in macs {
             let remote = self
                 .remote_candidates(vni, mac)
@@ -572,6 +598,7 @@ impl EvpnRib {
             };
             let Some(at) = at else {
                 self.mobility.gone(vni, mac);
+                self.winners.remove(&(vni, mac));
                 continue;
             };
             if self.winners.get(&(vni, mac)) != Some(&at) {
@@ -601,9 +628,124 @@ impl EvpnRib {
                     self.local_changed = true;
                 }
             }
-            winners.insert((vni, mac), at);
+            self.winners.insert((vni, mac), at);
         }
-        self.winners = winners;
+    }
+
+    /// The flood-list VTEPs: imported type 3 routes (their keys are
+    /// contiguous in the table).
+    fn remote_vteps(&self) -> BTreeSet<(u32, IpAddr)> {
+        let lo = EvpnKey::Imet {
+            rd: super::nlri::RouteDistinguisher::As2 { asn: 0, number: 0 },
+            ethernet_tag: 0,
+            originator: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        };
+        let mut out = BTreeSet::new();
+        for (_, d) in self
+            .dests
+            .range(lo..)
+            .take_while(|(k, _)| matches!(k, EvpnKey::Imet { .. }))
+        {
+            let Some(p) = d.best.and_then(|i| d.paths.get(i)) else {
+                continue;
+            };
+            let Some(vtep) = p.vtep().filter(|_| p.peer != LOCAL_PEER) else {
+                continue;
+            };
+            for vni in self.local.keys() {
+                if self.imports(*vni, &p.attrs) {
+                    out.insert((*vni, vtep));
+                }
+            }
+        }
+        out
+    }
+
+    /// The remote MAC and MAC+IPs of one VNI and MAC: from the routes of
+    /// the VTEP that holds it.
+    fn remote_mac(&self, vni: u32, mac: Mac) -> (Option<RemoteMac>, Vec<(IpAddr, IpAddr)>) {
+        let Some(Location::Remote(vtep)) = self.winners.get(&(vni, mac)).copied() else {
+            return (None, Vec::new());
+        };
+        let mut entry = None;
+        let mut ips = Vec::new();
+        let paths = self
+            .by_mac
+            .get(&mac)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.dests.get(k))
+            .filter_map(|d| d.paths.get(d.best?));
+        for p in paths {
+            if p.peer == LOCAL_PEER || p.vtep() != Some(vtep) || !self.imports(vni, &p.attrs) {
+                continue;
+            }
+            let EvpnRoute::MacIp(r) = &p.route else {
+                continue;
+            };
+            entry = Some(RemoteMac {
+                vtep,
+                seq: p.seq(),
+                sticky: p.sticky(),
+            });
+            if let Some(ip) = r.ip {
+                ips.push((ip, vtep));
+            }
+        }
+        (entry, ips)
+    }
+
+    /// The change of what zebrad must hold: everything after a full pass,
+    /// else only the touched MACs (and the flood lists).
+    fn import_delta(&mut self) -> RemoteDelta {
+        let touched = std::mem::take(&mut self.touched);
+        if std::mem::take(&mut self.full_pass) {
+            let st = self.remote_state();
+            let d = RemoteDelta::between(&self.pushed, &st);
+            self.pushed = st;
+            return d;
+        }
+        let mut new = RemoteState {
+            vteps: self.remote_vteps(),
+            ..RemoteState::default()
+        };
+        let mut old = RemoteState {
+            vteps: std::mem::take(&mut self.pushed.vteps),
+            ..RemoteState::default()
+        };
+        let vnis: Vec<u32> = self.local.keys().copied().collect();
+        for mac in &touched {
+            for vni in &vnis {
+                if let Some(m) = self.pushed.macs.remove(&(*vni, *mac)) {
+                    old.macs.insert((*vni, *mac), m);
+                }
+                let (entry, ips) = self.remote_mac(*vni, *mac);
+                if let Some(e) = entry {
+                    new.macs.insert((*vni, *mac), e);
+                }
+                for (ip, vtep) in ips {
+                    new.macips.insert((*vni, ip), (*mac, vtep));
+                }
+            }
+        }
+        // MAC+IPs of the touched MACs (or now pointing at one).
+        let stale: Vec<(u32, IpAddr)> = self
+            .pushed
+            .macips
+            .iter()
+            .filter(|(k, v)| touched.contains(&v.0) || new.macips.contains_key(k))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in stale {
+            if let Some(v) = self.pushed.macips.remove(&k) {
+                old.macips.insert(k, v);
+            }
+        }
+        let d = RemoteDelta::between(&old, &new);
+        self.pushed.vteps = new.vteps;
+        self.pushed.macs.extend(new.macs);
+        self.pushed.macips.extend(new.macips);
+        d
     }
 
     /// Re-originate every local VNI's routes (diffed against the paths in
@@ -752,9 +894,7 @@ impl EvpnRib {
                     out.to_peers.push((id, msgs));
                 }
             }
-            let st = self.remote_state();
-            out.remote = RemoteDelta::between(&self.pushed, &st);
-            self.pushed = st;
+            out.remote = self.import_delta();
         }
         out
     }
