@@ -517,12 +517,6 @@ impl Daemon {
                     continue;
                 }
                 match &c.new {
-                    // An anycast route selected at an earlier settle of this
-                    // flush and withdrawn since: a later change deletes it
-                    // (subscribers apply deletions before additions).
-                    Some(n)
-                        if n.source == Source::Anycast
-                            && self.anycast.attributes(c.prefix).is_none() => {}
                     Some(n) if s.sources.contains(&n.source) => {
                         b.add
                             .push(redist_route(c.table, c.prefix, n, &self.anycast))

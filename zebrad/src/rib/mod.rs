@@ -186,6 +186,30 @@ pub struct RedistChange {
     pub new: Option<SelectedRoute>,
 }
 
+/// Merges several changes of one prefix within one output (a route selected
+/// and withdrawn again in the same flush) into one: the first `old`, the last
+/// `new`, at the place of the first. Subscribers apply a batch's deletions
+/// before its additions, so two changes of one prefix in one batch would be
+/// applied out of order.
+fn coalesce_redist(changes: &mut Vec<RedistChange>) {
+    if changes.len() < 2 {
+        return;
+    }
+    let mut at: HashMap<(u32, IpNetwork), usize> = HashMap::with_capacity(changes.len());
+    let mut merged: Vec<RedistChange> = Vec::with_capacity(changes.len());
+    for c in changes.drain(..) {
+        match at.entry((c.table, c.prefix)) {
+            std::collections::hash_map::Entry::Occupied(e) => merged[*e.get()].new = c.new,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(merged.len());
+                merged.push(c);
+            }
+        }
+    }
+    merged.retain(|c| c.old.is_some() || c.new.is_some());
+    *changes = merged;
+}
+
 /// A selected route as shown to subscribers and operators.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SelectedRoute {
@@ -325,7 +349,9 @@ impl Rib {
 
     /// Takes what the owner must carry out.
     pub fn take_output(&mut self) -> Output {
-        std::mem::take(&mut self.out)
+        let mut out = std::mem::take(&mut self.out);
+        coalesce_redist(&mut out.redist);
+        out
     }
 
     // ---------------------------------------------------------------- clients

@@ -443,6 +443,38 @@ fn redistribution_reports_selected_changes() {
 }
 
 #[test]
+fn a_prefix_changed_twice_in_one_flush_is_one_redistribution_change() {
+    let mut rib = lab();
+    rib.redist_wanted = true;
+    let s = rib.client(Source::Static, "config");
+    let a = rib.client(Source::Anycast, "services");
+    rib.add(s, &via("203.0.113.0/24", &["192.0.2.2"])).unwrap();
+    rib.settle();
+    rib.take_output();
+    // Selected and withdrawn again before the owner flushes: subscribers
+    // must see nothing for the anycast route, the static one stays.
+    rib.add(a, &via("203.0.113.0/24", &["192.0.2.2"])).unwrap();
+    rib.settle();
+    rib.remove_route(a, MAIN_TABLE, net("203.0.113.0/24"));
+    rib.settle();
+    let out = rib.take_output();
+    assert_eq!(out.redist.len(), 1);
+    assert_eq!(out.redist[0].old, Some(Source::Static));
+    assert_eq!(
+        out.redist[0].new.as_ref().map(|n| n.source),
+        Some(Source::Static)
+    );
+    // Added and removed in one flush: no change at all.
+    rib.add(a, &via("203.0.113.128/25", &["192.0.2.2"]))
+        .unwrap();
+    rib.settle();
+    rib.remove_route(a, MAIN_TABLE, net("203.0.113.128/25"));
+    rib.settle();
+    let out = rib.take_output();
+    assert!(out.redist.is_empty(), "{:?}", out.redist);
+}
+
+#[test]
 fn many_routes_share_one_group() {
     let mut rib = lab();
     let b = rib.client(Source::Bgp, "default");
