@@ -7,7 +7,10 @@
 # when they are missing, sweeps namespaces left by killed test runs, builds
 # every binary, runs `cargo test --workspace`, prints a summary line and exits
 # non-zero on any failure. Bounded in time: BUILD_TIMEOUT and TEST_TIMEOUT
-# (seconds) cap the two cargo steps.
+# (seconds) cap the two cargo steps. Then every fuzz target runs briefly
+# (FUZZ_SECONDS each, default 20; 0 skips; FUZZ_TIMEOUT caps the whole
+# step, default 1800 s): a crash fails the run; without cargo-fuzz (and no
+# way to install it from crates.io) the step is skipped with a message.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -98,6 +101,28 @@ while read -r p f i; do
     passed=$((passed + p)) failed=$((failed + f)) ignored=$((ignored + i))
 done < <(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed; \([0-9]*\) ignored.*/\1 \2 \3/p' "$LOG")
 
+# --- fuzz targets, briefly -----------------------------------------------------
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-1800}
+fuzz_rc=0
+if [ "$FUZZ_SECONDS" -eq 0 ]; then
+    say "fuzzing: skipped (FUZZ_SECONDS=0)"
+elif ! cargo fuzz --version >/dev/null 2>&1 &&
+    ! timeout --kill-after=30 900 cargo install --locked cargo-fuzz >/dev/null 2>&1; then
+    say "fuzzing: SKIPPED: cargo-fuzz is not installed and could not be installed from crates.io"
+else
+    say "fuzzing: scripts/fuzz.sh $FUZZ_SECONDS (every target, ${FUZZ_SECONDS}s each)"
+    set +e
+    CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target} \
+        timeout --kill-after=30 "$FUZZ_TIMEOUT" scripts/fuzz.sh "$FUZZ_SECONDS"
+    fuzz_rc=$?
+    set -e
+    if [ "$fuzz_rc" -ne 0 ]; then
+        say "FAILED: fuzzing found a crash or did not build (exit $fuzz_rc; see above)"
+        failed=$((failed + 1))
+    fi
+fi
+
 elapsed=$(($(date +%s) - START))
 if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
     say "FAILED: cargo test ran out of time (${TEST_TIMEOUT}s)"
@@ -107,9 +132,10 @@ elif [ "$rc" -ne 0 ]; then
 elif [ "$passed" -eq 0 ]; then
     say "FAILED: no test ran"
     rc=1
-else
+elif [ "$fuzz_rc" -eq 0 ]; then
     say "all tests passed in ${elapsed}s"
 fi
+[ "$fuzz_rc" -ne 0 ] && rc=1
 [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
 echo "Summary: $passed passed, $failed failed, $ignored skipped"
 exit "$rc"

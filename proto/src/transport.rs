@@ -139,7 +139,7 @@ pub fn is_read_only(path: &str) -> bool {
         .iter()
         .any(|v| method.starts_with(v))
         || match service {
-            "bgp.v1.Bgp" => matches!(method, "Neighbors" | "Rib"),
+            "bgp.v1.Bgp" => matches!(method, "Neighbors" | "Rib" | "Evpn"),
             "ospf.v1.Ospf" => matches!(
                 method,
                 "Summary" | "Interfaces" | "Neighbors" | "Database" | "Routes"
@@ -320,7 +320,9 @@ mod tests {
             "/zebra.v1.Zebra/ListInterfaces",
             "/bgp.v1.Bgp/Neighbors",
             "/bgp.v1.Bgp/Rib",
+            "/bgp.v1.Bgp/Evpn",
             "/ospf.v1.Ospf/Database",
+            "/zebra.v1.LoadBalancer/WatchServices",
         ] {
             assert!(is_read_only(p), "{p}");
         }
@@ -332,6 +334,8 @@ mod tests {
             "/zebra.v1.Zebra/Redistribute",
             "/zebra.v1.Zebra/Neighbors",
             "/bgp.v1.Bgp/Reset",
+            "/zebra.v1.LoadBalancer/ReportHealth",
+            "/zebra.v1.LoadBalancer/Drain",
             "/other.Svc/Rib",
             "ShowRoutes",
             "",
