@@ -20,6 +20,8 @@ use proto::zebra as zpb;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
+use common::running::{refused, ConfigRequest, RunningConfig};
+
 use crate::config::{self, Config, Neighbor};
 use crate::evpn::nlri::Mac;
 use crate::evpn::rib::{EvpnRib, LocalDevice, RemoteDelta};
@@ -56,6 +58,14 @@ pub enum Cmd {
         reply: oneshot::Sender<proto::bgp::EvpnReply>,
     },
     Reload,
+    /// Running configuration: get, apply, write (config.proto).
+    Config(ConfigRequest),
+}
+
+impl From<ConfigRequest> for Cmd {
+    fn from(r: ConfigRequest) -> Self {
+        Cmd::Config(r)
+    }
 }
 
 struct Peer {
@@ -71,6 +81,8 @@ struct Peer {
 pub struct Daemon {
     cfg: Config,
     cfg_path: Option<PathBuf>,
+    /// The running configuration's text (vtysh's configure mode).
+    running: RunningConfig,
     rib: Rib,
     evpn: EvpnRib,
     /// zebrad's EVPN dump in progress after a reconnect: what it reported.
@@ -173,6 +185,14 @@ impl Daemon {
         let evpn = EvpnRib::new(rib_config(&cfg), cfg.evpn.clone());
         let mut d = Daemon {
             cfg: cfg.clone(),
+            running: RunningConfig::new(
+                "bgpd",
+                cfg_path.clone(),
+                cfg_path
+                    .as_deref()
+                    .and_then(|p| std::fs::read_to_string(p).ok())
+                    .unwrap_or_default(),
+            ),
             cfg_path,
             rib,
             evpn,
@@ -731,40 +751,68 @@ impl Daemon {
                 let _ = reply.send(crate::api::evpn_reply(self, &req));
             }
             Cmd::Reload => self.reload(),
+            Cmd::Config(req) => {
+                if let Some((text, reply)) = self.running.serve(req) {
+                    let r = match config::parse(&self.running.file_name(), &text) {
+                        Ok(new) => {
+                            let levels = (self.cfg.log_level.clone(), new.log_level.clone());
+                            let changes = self.apply(new);
+                            let levels = (levels.0.as_deref(), levels.1.as_deref());
+                            self.running.applied(text, levels, changes)
+                        }
+                        Err(e) => refused(e),
+                    };
+                    let _ = reply.send(r);
+                }
+            }
         }
     }
 
-    /// Applies a changed config file by difference: neighbors added,
-    /// removed or changed (only those are reset), policies re-evaluated
-    /// without resetting sessions, networks originated or withdrawn.
+    /// SIGHUP: the config file applied by difference (see [`Daemon::apply`]).
     fn reload(&mut self) {
         let Some(path) = self.cfg_path.clone() else {
             warn!("reload: started without a config file");
             return;
         };
-        let new = match config::load(&path) {
-            Ok(c) => c,
-            Err(e) => {
-                error!(error = %e, "reload refused; the running configuration stays");
-                return;
+        let parsed = common::config::read(&path)
+            .and_then(|text| config::parse(&path.display().to_string(), &text).map(|c| (c, text)));
+        match parsed {
+            Ok((new, text)) => {
+                let levels = (self.cfg.log_level.clone(), new.log_level.clone());
+                let changes = self.apply(new);
+                let levels = (levels.0.as_deref(), levels.1.as_deref());
+                self.running.applied(text, levels, changes);
             }
-        };
+            Err(e) => error!(error = %e, "reload refused; the running configuration stays"),
+        }
+    }
+
+    /// Applies a new configuration by difference: neighbors added, removed
+    /// or changed (only those are reset), policies re-evaluated without
+    /// resetting sessions, networks originated or withdrawn. Returns what
+    /// changed, one line each.
+    fn apply(&mut self, new: Config) -> Vec<String> {
+        let mut changes = Vec::new();
         if new.asn != self.cfg.asn || new.router_id != self.cfg.router_id {
             warn!("reload: the AS number and router id change only with a restart");
+            changes.push("the AS number and router id change only with a restart".into());
         }
         self.evpn.set_config(new.evpn.clone());
         if new.policies != self.cfg.policies {
             self.rib.set_policies(new.policies.clone());
             info!("reload: policies re-evaluated");
+            changes.push("policies re-evaluated".into());
         }
         for p in &self.cfg.networks {
             if !new.networks.contains(p) {
                 self.rib.withdraw_local(*p);
+                changes.push(format!("network {p} withdrawn"));
             }
         }
         for p in &new.networks {
             if !self.cfg.networks.contains(p) {
                 self.rib.originate(*p, Origin::Igp, None, None, Vec::new());
+                changes.push(format!("network {p} originated"));
             }
         }
         let gone: Vec<session::PeerId> = self
@@ -774,15 +822,24 @@ impl Daemon {
             .map(|(&id, _)| id)
             .collect();
         for id in gone {
+            if let Some(p) = self.peers.get(&id) {
+                changes.push(format!("neighbor {} removed", p.cfg.address));
+            }
             self.remove_peer(id);
         }
         for n in &new.neighbors {
             if !self.peers.values().any(|p| p.cfg == *n) {
                 info!(peer = %n.address, "reload: neighbor added or changed");
+                changes.push(format!("neighbor {} set", n.address));
                 self.add_peer(n.clone());
             }
         }
+        if new.redistribute != self.cfg.redistribute {
+            warn!("reload: redistribution changes only with a restart");
+            changes.push("redistribution changes only with a restart".into());
+        }
         self.cfg = new;
+        changes
     }
 
     fn neighbors(&self, addr: Option<IpAddr>) -> proto::bgp::NeighborsReply {

@@ -7,7 +7,9 @@ use bgpd::api::BgpService;
 use bgpd::config;
 use bgpd::daemon::{Cmd, Daemon, CMD_QUEUE};
 use clap::Parser;
+use common::running::ConfigService;
 use proto::bgp::bgp_server::BgpServer;
+use proto::config::config_server::ConfigServer;
 use proto::transport;
 use tokio::sync::mpsc;
 use tonic::service::Routes;
@@ -66,10 +68,13 @@ async fn run(args: Args, cfg: config::Config) -> Result<(), String> {
     let pid = args.run_dir.join("bgpd.pid");
     let _ = std::fs::write(&pid, format!("{}\n", std::process::id()));
     info!(socket = %sock.display(), "bgpd ready");
-    let server = listeners.serve(Routes::new(
-        BgpServer::new(BgpService::new(ctx.clone()))
-            .max_encoding_message_size(transport::MAX_MESSAGE_SIZE),
-    ));
+    let server = listeners.serve(
+        Routes::new(
+            BgpServer::new(BgpService::new(ctx.clone()))
+                .max_encoding_message_size(transport::MAX_MESSAGE_SIZE),
+        )
+        .add_service(ConfigServer::new(ConfigService::new(ctx.clone()))),
+    );
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(|e| e.to_string())?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

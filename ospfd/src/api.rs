@@ -22,6 +22,8 @@ use crate::instance::{secs, Instance, Millis, Scope};
 use crate::interface::IsmState;
 use crate::lsa::{ExternalMetricType, LsaBody, LsaType};
 use crate::neighbor::NsmState;
+use common::running::ConfigRequest;
+
 use crate::packet::AuthConfig;
 use crate::spf::{NextHop, PathType};
 
@@ -33,6 +35,14 @@ pub enum ApiRequest {
     Neighbors(oneshot::Sender<NeighborsReply>),
     Database(DatabaseRequest, oneshot::Sender<DatabaseReply>),
     Routes(oneshot::Sender<RoutesReply>),
+    /// Running configuration: get, apply, write (config.proto).
+    Config(ConfigRequest),
+}
+
+impl From<ConfigRequest> for ApiRequest {
+    fn from(r: ConfigRequest) -> Self {
+        ApiRequest::Config(r)
+    }
 }
 
 /// The tonic service: forwards to the daemon's loop.

@@ -22,6 +22,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
+use common::running::{refused, RunningConfig};
+
 use crate::api::{self, ApiRequest};
 use crate::config::Config;
 use crate::instance::{Action, ExternalRoute, Instance, Millis};
@@ -50,6 +52,8 @@ pub struct Daemon {
     /// Redistributed prefixes: each source that has it, with the route's
     /// own metric when it carries one (an anycast service's).
     redist: BTreeMap<Ipv4Network, BTreeMap<Source, Option<u32>>>,
+    /// The running configuration's text (vtysh's configure mode).
+    running: RunningConfig,
 }
 
 impl Daemon {
@@ -60,6 +64,7 @@ impl Daemon {
     /// Runs until SIGTERM or Ctrl-C.
     pub async fn run(
         cfg: Config,
+        running: RunningConfig,
         zebrad: Address,
         mut api_rx: mpsc::Receiver<ApiRequest>,
     ) -> Result<(), String> {
@@ -78,6 +83,7 @@ impl Daemon {
             push_tx,
             pkt_tx,
             redist: BTreeMap::new(),
+            running,
         };
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .map_err(|e| e.to_string())?;
@@ -209,7 +215,64 @@ impl Daemon {
             ApiRequest::Routes(tx) => {
                 let _ = tx.send(api::routes_reply(inst));
             }
+            ApiRequest::Config(req) => {
+                if let Some((text, reply)) = self.running.serve(req) {
+                    let r = match crate::config::parse(&self.running.file_name(), &text) {
+                        Ok(new) => match self.apply(new) {
+                            Ok((levels, changes)) => {
+                                let levels = (levels.0.as_deref(), levels.1.as_deref());
+                                self.running.applied(text, levels, changes)
+                            }
+                            Err(e) => refused(e),
+                        },
+                        Err(e) => refused(e),
+                    };
+                    let _ = reply.send(r);
+                }
+            }
         }
+    }
+
+    /// Applies what can change while running: the SPF throttle and the log
+    /// level. Areas, interfaces, authentication, redistribution and the
+    /// router ID take a restart (ospfd has no reload by difference yet):
+    /// such a text is refused, naming what differs, and nothing changes.
+    /// Returns the (old, new) log levels and what changed.
+    #[allow(clippy::type_complexity)]
+    fn apply(
+        &mut self,
+        new: Config,
+    ) -> Result<((Option<String>, Option<String>), Vec<String>), String> {
+        let old = &self.cfg;
+        let fixed = [
+            ("router_id", old.router_id != new.router_id),
+            (
+                "reference_bandwidth",
+                old.reference_bandwidth != new.reference_bandwidth,
+            ),
+            ("area", old.areas != new.areas),
+            (
+                "interface",
+                old.interfaces != new.interfaces || old.auth != new.auth,
+            ),
+            ("redistribute", old.redistribute != new.redistribute),
+            ("api", old.api != new.api || old.zebrad != new.zebrad),
+        ];
+        let differ: Vec<&str> = fixed.iter().filter(|(_, d)| *d).map(|(k, _)| *k).collect();
+        if !differ.is_empty() {
+            return Err(format!(
+                "ospfd applies {} only at restart (edit, `write memory`, restart ospfd)",
+                differ.join(", ")
+            ));
+        }
+        let mut changes = Vec::new();
+        if new.spf != old.spf {
+            self.inst.set_spf_throttle(new.spf);
+            changes.push("spf throttle set".to_string());
+        }
+        let levels = (old.log_level.clone(), new.log_level.clone());
+        self.cfg = new;
+        Ok((levels, changes))
     }
 
     fn push(&self, b: Batch) {

@@ -199,6 +199,13 @@ impl Instance {
     }
 
     /// The actions produced since the last call.
+    /// A new SPF throttle (a configuration change); the current hold
+    /// starts again from the new initial hold.
+    pub fn set_spf_throttle(&mut self, t: SpfThrottle) {
+        self.spf_throttle = t;
+        self.spf.hold = t.initial_hold;
+    }
+
     pub fn take_actions(&mut self) -> Vec<Action> {
         std::mem::take(&mut self.actions)
     }

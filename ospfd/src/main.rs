@@ -4,9 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use common::running::{ConfigService, RunningConfig};
 use ospfd::api::OspfService;
 use ospfd::config;
 use ospfd::daemon::{self, Daemon};
+use proto::config::config_server::ConfigServer;
 use proto::ospf::ospf_server::OspfServer;
 use proto::transport;
 use tokio::sync::mpsc;
@@ -64,10 +66,18 @@ async fn run(args: Args, cfg: config::Config) -> Result<(), String> {
     let pid_path = args.run_dir.join("ospfd.pid");
     let _ = std::fs::write(&pid_path, format!("{}\n", std::process::id()));
     let (api_tx, api_rx) = mpsc::channel(64);
-    let server = listeners.serve(Routes::new(OspfServer::new(OspfService::new(api_tx))));
+    let running = RunningConfig::new(
+        "ospfd",
+        Some(args.config.clone()),
+        std::fs::read_to_string(&args.config).unwrap_or_default(),
+    );
+    let server = listeners.serve(
+        Routes::new(OspfServer::new(OspfService::new(api_tx.clone())))
+            .add_service(ConfigServer::new(ConfigService::new(api_tx))),
+    );
     info!(router_id = %cfg.router_id, socket = %sock_path.display(), %zebrad, "ospfd starting");
     let result = tokio::select! {
-        r = Daemon::run(cfg, zebrad, api_rx) => r,
+        r = Daemon::run(cfg, running, zebrad, api_rx) => r,
         r = server => r,
     };
     for s in sockets {

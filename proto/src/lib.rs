@@ -23,6 +23,12 @@ pub mod bgp {
     tonic::include_proto!("bgp.v1");
 }
 
+/// Every daemon's running configuration and log (vtysh's configure mode,
+/// `show running-config`, `write memory`, `show logging`).
+pub mod config {
+    tonic::include_proto!("config.v1");
+}
+
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

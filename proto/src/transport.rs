@@ -144,6 +144,8 @@ pub fn is_read_only(path: &str) -> bool {
                 method,
                 "Summary" | "Interfaces" | "Neighbors" | "Database" | "Routes"
             ),
+            // The running configuration may hold keys: only its log is read.
+            "config.v1.Config" => method == "Logging",
             _ => false,
         }
 }
@@ -323,6 +325,7 @@ mod tests {
             "/bgp.v1.Bgp/Evpn",
             "/ospf.v1.Ospf/Database",
             "/zebra.v1.LoadBalancer/WatchServices",
+            "/config.v1.Config/Logging",
         ] {
             assert!(is_read_only(p), "{p}");
         }
@@ -336,6 +339,9 @@ mod tests {
             "/bgp.v1.Bgp/Reset",
             "/zebra.v1.LoadBalancer/ReportHealth",
             "/zebra.v1.LoadBalancer/Drain",
+            "/config.v1.Config/GetConfig",
+            "/config.v1.Config/ApplyConfig",
+            "/config.v1.Config/WriteConfig",
             "/other.Svc/Rib",
             "ShowRoutes",
             "",

@@ -34,6 +34,14 @@ pub enum Command {
     ShowVersion,
     /// `show daemons [json]`: which daemons are up, since when, their socket.
     ShowDaemons,
+    /// `show running-config [zebrad|bgpd|ospfd] [json]`, `... diff`.
+    ShowRunning { daemon: Option<String>, diff: bool },
+    /// `show logging [zebrad|bgpd|ospfd] [json]`: level, destination, recent lines.
+    ShowLogging { daemon: Option<String> },
+    /// `write [memory]`, `copy running-config startup-config`.
+    Write,
+    /// `configure [terminal]`.
+    Configure,
     /// `help` / `?`
     Help,
 }
@@ -117,6 +125,22 @@ pub const HELP: &[(&str, &str)] = &[
         "clear bgp (*|ADDRESS) [soft [in|out]]",
         "reset BGP sessions, or refresh routes",
     ),
+    (
+        "show running-config [zebrad|bgpd|ospfd|diff] [json]",
+        "the daemons' running configuration, or what is not saved",
+    ),
+    (
+        "show logging [zebrad|bgpd|ospfd] [json]",
+        "log level, destination and recent lines",
+    ),
+    (
+        "configure [terminal]",
+        "configure mode (router bgp, ip route, ...)",
+    ),
+    (
+        "write [memory]",
+        "save the running configuration to the daemons' files",
+    ),
 ];
 
 /// Matches `word` against the candidates by unambiguous prefix.
@@ -156,8 +180,42 @@ pub fn parse(line: &str) -> Result<Line, String> {
             json,
         });
     }
-    let cmd = match keyword(first, &["show", "help", "clear", "anycast"])? {
+    let cmd = match keyword(
+        first,
+        &[
+            "show",
+            "help",
+            "clear",
+            "configure",
+            "write",
+            "copy",
+            "anycast",
+        ],
+    )? {
         "help" => Command::Help,
+        "configure" => {
+            if let Some(w) = it.next() {
+                keyword(w, &["terminal"])?;
+            }
+            Command::Configure
+        }
+        "write" => {
+            if let Some(w) = it.next() {
+                keyword(w, &["memory", "file"])?;
+            }
+            Command::Write
+        }
+        "copy" => {
+            let from = it
+                .next()
+                .ok_or("% Incomplete command: copy running-config startup-config")?;
+            keyword(from, &["running-config"])?;
+            let to = it
+                .next()
+                .ok_or("% Incomplete command: copy running-config startup-config")?;
+            keyword(to, &["startup-config"])?;
+            Command::Write
+        }
         "anycast" => {
             let rest: Vec<&str> = it.by_ref().collect();
             crate::anycast::parse(&rest)?
@@ -182,6 +240,8 @@ pub fn parse(line: &str) -> Result<Line, String> {
                     "evpn",
                     "version",
                     "daemons",
+                    "running-config",
+                    "logging",
                 ],
             )? {
                 "version" => Command::ShowVersion,
@@ -191,6 +251,28 @@ pub fn parse(line: &str) -> Result<Line, String> {
                         keyword(w, c).map(str::to_string)
                     })?)
                 }
+                "running-config" => match it.next() {
+                    None => Command::ShowRunning {
+                        daemon: None,
+                        diff: false,
+                    },
+                    Some(w) => match keyword(w, &["zebrad", "bgpd", "ospfd", "diff"])? {
+                        "diff" => Command::ShowRunning {
+                            daemon: None,
+                            diff: true,
+                        },
+                        d => Command::ShowRunning {
+                            daemon: Some(d.to_string()),
+                            diff: false,
+                        },
+                    },
+                },
+                "logging" => Command::ShowLogging {
+                    daemon: match it.next() {
+                        Some(w) => Some(keyword(w, &["zebrad", "bgpd", "ospfd"])?.to_string()),
+                        None => None,
+                    },
+                },
                 "daemons" => Command::ShowDaemons,
                 "anycast" => {
                     let w = it
@@ -345,6 +427,25 @@ mod tests {
         assert!(parse("show daemons x").unwrap_err().contains("Unexpected"));
         assert!(parse("show ip route json").unwrap().json);
         assert!(!parse("show ip route").unwrap().json);
+        assert_eq!(p("conf t"), Command::Configure);
+        assert_eq!(p("wr"), Command::Write);
+        assert_eq!(p("write memory"), Command::Write);
+        assert_eq!(p("copy run start"), Command::Write);
+        assert_eq!(
+            p("sh run bgpd"),
+            Command::ShowRunning {
+                daemon: Some("bgpd".into()),
+                diff: false
+            }
+        );
+        assert_eq!(
+            p("show running-config diff"),
+            Command::ShowRunning {
+                daemon: None,
+                diff: true
+            }
+        );
+        assert_eq!(p("show logging"), Command::ShowLogging { daemon: None });
     }
 
     #[test]

@@ -149,7 +149,7 @@ async fn probe_ospfd(addr: &Address) -> DaemonState {
 
 /// The innermost cause of a connection error ("No such file or directory",
 /// "Connection refused"), not tonic's generic "transport error".
-fn connect_error(e: &dyn std::error::Error) -> String {
+pub(crate) fn connect_error(e: &dyn std::error::Error) -> String {
     let mut cause = e;
     while let Some(next) = cause.source() {
         cause = next;

@@ -2,24 +2,31 @@
 //! daemons' sockets in `--run-dir` and prints FRR's formats (or JSON).
 //!
 //! `vtysh -c CMD [-c CMD ...]` runs commands and exits (non-zero if one
-//! failed); without `-c` it reads commands from standard input, one a line.
+//! failed); `vtysh -f FILE` runs the file's commands, and without either
+//! it reads commands from standard input, one a line, when that is not a
+//! terminal. Configure mode works the same way in all three
+//! (`-c 'conf t' -c 'router bgp 65000' -c 'neighbor ...'`).
 
 mod anycast;
 mod bgp;
 mod bgp_evpn;
 mod command;
+mod configure;
 mod daemons;
 mod evpn;
 mod ospf;
 mod render;
+mod running;
 mod shell;
 
+use std::fmt::Write as _;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use command::{Command, Line};
+use configure::{Mode, Step};
 use proto::transport::{self, Address};
 use proto::zebra as pb;
 use proto::zebra::zebra_client::ZebraClient;
@@ -31,6 +38,9 @@ struct Args {
     /// A command to run (repeatable); without any, commands are read from stdin.
     #[arg(short = 'c', long = "command")]
     commands: Vec<String>,
+    /// Run the commands in FILE (one a line; `!` and `#` start comments).
+    #[arg(short = 'f', long = "file", conflicts_with = "commands")]
+    file: Option<PathBuf>,
     /// Directory of the daemons' sockets.
     #[arg(long, default_value = "/run/routing")]
     run_dir: PathBuf,
@@ -43,6 +53,9 @@ struct Shell {
     run_dir: PathBuf,
     zebrad_addr: Address,
     zebrad: Option<ZebraClient<Channel>>,
+    /// Exec or one of the configure modes (shared with the line editor's
+    /// completion).
+    mode: std::sync::Arc<std::sync::Mutex<Mode>>,
 }
 
 impl Shell {
@@ -210,6 +223,19 @@ impl Shell {
                     (_, false) => daemons::daemons(&list),
                 })
             }
+            Command::ShowRunning { daemon, diff } => Ok(if diff {
+                running::diff(&self.sockets()).await
+            } else {
+                running::show(&self.sockets(), daemon.as_deref(), json).await
+            }),
+            Command::ShowLogging { daemon } => {
+                Ok(running::logging(&self.sockets(), daemon.as_deref(), json).await)
+            }
+            Command::Write => running::write(&self.sockets()).await,
+            Command::Configure => {
+                self.set_mode(Mode::Config);
+                Ok(String::new())
+            }
             Command::ShowZebra => {
                 let r = self
                     .zebra()
@@ -232,8 +258,89 @@ impl Shell {
     /// One line with its output filters.
     async fn run_line(&mut self, line: &str) -> Result<String, String> {
         let (cmd, filters) = shell::split_filters(line)?;
-        let out = self.run(&cmd).await?;
+        let out = if self.mode() == Mode::Exec {
+            self.run(&cmd).await?
+        } else {
+            self.configure(&cmd).await?
+        };
         Ok(shell::apply_filters(out, &filters))
+    }
+
+    fn mode(&self) -> Mode {
+        self.mode.lock().map(|m| m.clone()).unwrap_or(Mode::Exec)
+    }
+
+    fn set_mode(&self, mode: Mode) {
+        if let Ok(mut m) = self.mode.lock() {
+            *m = mode;
+        }
+    }
+
+    fn sockets(&self) -> running::Sockets {
+        running::Sockets {
+            zebrad: self.zebrad_addr.clone(),
+            run_dir: self.run_dir.clone(),
+        }
+    }
+
+    /// A line in a configure mode: `end`, `exit`, `do CMD`, `write`, or a
+    /// configuration command applied at once to the daemon it concerns.
+    async fn configure(&mut self, line: &str) -> Result<String, String> {
+        let mode = self.mode();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let first = words
+            .first()
+            .map(|w| w.to_ascii_lowercase())
+            .unwrap_or_default();
+        match first.as_str() {
+            "end" => {
+                self.set_mode(Mode::Exec);
+                return Ok(String::new());
+            }
+            "exit" | "quit" => {
+                self.set_mode(mode.up());
+                return Ok(String::new());
+            }
+            "do" => return self.run(&words[1..].join(" ")).await,
+            w if "write".starts_with(w) && w.len() >= 2 => return self.run(line).await,
+            _ => {}
+        }
+        let (next, ops) = match configure::parse(&mode, line)? {
+            Step::Enter(m, ops) => (Some(m), ops),
+            Step::Edit(ops) => (None, ops),
+        };
+        let mut out = String::new();
+        for d in configure::Daemon::ALL {
+            let mine: Vec<&configure::Op> = ops
+                .iter()
+                .filter(|(x, _)| *x == d)
+                .map(|(_, op)| op)
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let sockets = self.sockets();
+            let current = running::get(&sockets, d).await?;
+            let mut doc: toml_edit::DocumentMut = current.text.parse().map_err(|e| {
+                format!("% {}'s running configuration does not parse: {e}", d.name())
+            })?;
+            for op in mine {
+                configure::apply(&mut doc, op)?;
+            }
+            let text = doc.to_string();
+            if text == current.text {
+                continue;
+            }
+            for c in running::apply(&sockets, d, text).await? {
+                if c.contains("restart") {
+                    let _ = writeln!(out, "% {}: {c}", d.name());
+                }
+            }
+        }
+        if let Some(m) = next {
+            self.set_mode(m);
+        }
+        Ok(out)
     }
 }
 
@@ -285,7 +392,9 @@ async fn interactive(shell: &mut Shell) {
                 return;
             }
         };
-    rl.set_helper(Some(shell::ShellHelper));
+    rl.set_helper(Some(shell::ShellHelper {
+        mode: shell.mode.clone(),
+    }));
     let question = shell::QuestionMark::default();
     rl.bind_sequence(
         rustyline::KeyEvent::from('?'),
@@ -295,9 +404,11 @@ async fn interactive(shell: &mut Shell) {
         .map(|h| PathBuf::from(h).join(".vtysh_history"))
         .unwrap_or_else(|_| PathBuf::from(".vtysh_history"));
     let _ = rl.load_history(&history);
-    let prompt = format!("{}# ", hostname());
+    let host = hostname();
     let mut initial: Option<(String, String)> = None;
     loop {
+        let mode = shell.mode();
+        let prompt = format!("{host}{}", mode.prompt());
         let read = match initial.take() {
             None => rl.readline(&prompt),
             Some((left, right)) => rl.readline_with_initial(&prompt, (&left, &right)),
@@ -310,7 +421,7 @@ async fn interactive(shell: &mut Shell) {
         // `?` typed at the prompt: help for the words before the cursor,
         // then the same line again.
         if let Some((left, right)) = question.take() {
-            print!("{}", shell::help_for(&format!("{left}?")));
+            print!("{}", shell::help_for(&mode, &format!("{left}?")));
             initial = Some((left, right));
             continue;
         }
@@ -320,11 +431,11 @@ async fn interactive(shell: &mut Shell) {
         }
         // `show ?` pasted or typed where the key binding does not apply.
         if t.ends_with('?') && !t.contains('|') {
-            print!("{}", shell::help_for(&line));
+            print!("{}", shell::help_for(&mode, &line));
             initial = Some((line.trim_end_matches('?').to_string(), String::new()));
             continue;
         }
-        if matches!(t, "exit" | "quit" | "end") {
+        if mode == Mode::Exec && matches!(t, "exit" | "quit" | "end") {
             break;
         }
         let _ = rl.add_history_entry(t);
@@ -359,17 +470,37 @@ fn main() -> ExitCode {
         run_dir: args.run_dir.clone(),
         zebrad_addr,
         zebrad: None,
+        mode: Default::default(),
     };
-    if args.commands.is_empty() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+    if args.commands.is_empty()
+        && args.file.is_none()
+        && std::io::IsTerminal::is_terminal(&std::io::stdin())
+    {
         rt.block_on(interactive(&mut shell));
         return ExitCode::SUCCESS;
     }
-    let commands: Vec<String> = if args.commands.is_empty() {
+    let command_line = |l: &String| {
+        let t = l.trim_start();
+        !t.is_empty() && !t.starts_with('!') && !t.starts_with('#')
+    };
+    let commands: Vec<String> = if let Some(f) = &args.file {
+        match std::fs::read_to_string(f) {
+            Ok(text) => text
+                .lines()
+                .map(str::to_string)
+                .filter(command_line)
+                .collect(),
+            Err(e) => {
+                eprintln!("vtysh: {}: {e}", f.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    } else if args.commands.is_empty() {
         std::io::stdin()
             .lock()
             .lines()
             .map_while(Result::ok)
-            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('!'))
+            .filter(command_line)
             .collect()
     } else {
         args.commands

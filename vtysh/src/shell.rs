@@ -6,12 +6,16 @@
 //! The word tree here is the one place that lists what can follow what; the
 //! parser in `command` decides what a line means.
 
+use std::sync::{Arc, Mutex};
+
 use regex::Regex;
 use rustyline::completion::{Completer, Pair};
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{Context, Helper};
+
+use crate::configure::{self, Mode};
 
 /// (word, help, children). A word in angle brackets is a value, not a keyword.
 pub struct Node {
@@ -217,9 +221,63 @@ pub fn next_nodes(words: &[&str]) -> Option<&'static [Node]> {
     Some(level)
 }
 
+/// The configure-mode words that can follow `words` (`do` leads back to
+/// the exec tree), or None when the exec tree applies.
+fn config_level(mode: &Mode, words: &[&str]) -> Option<&'static [(&'static str, &'static str)]> {
+    if *mode == Mode::Exec || words.first().is_some_and(|w| w.eq_ignore_ascii_case("do")) {
+        return None;
+    }
+    let words = match words.first() {
+        Some(w) if w.eq_ignore_ascii_case("no") => &words[1..],
+        _ => words,
+    };
+    Some(match words {
+        [] => configure::words(mode),
+        [n, _addr] if "neighbor".starts_with(&n.to_ascii_lowercase()) && n.len() >= 3 => {
+            configure::NEIGHBOR_WORDS
+        }
+        _ => &[],
+    })
+}
+
 /// `?` help: the possible next words with their help.
-pub fn help_for(line: &str) -> String {
+pub fn help_for(mode: &Mode, line: &str) -> String {
     let trimmed = line.trim_end_matches('?');
+    let all: Vec<&str> = trimmed.split_whitespace().collect();
+    if let Some(level) = config_level(
+        mode,
+        &all[..all
+            .len()
+            .saturating_sub(usize::from(!trimmed.ends_with(' ') && !trimmed.is_empty()))],
+    ) {
+        let partial = !trimmed.ends_with(' ') && !trimmed.is_empty();
+        let prefix = if partial {
+            all.last().copied().unwrap_or("")
+        } else {
+            ""
+        };
+        let mut out = String::new();
+        for (w, h) in level.iter().filter(|(w, _)| w.starts_with(prefix)) {
+            out.push_str(&format!("  {w:<22} {h}\n"));
+        }
+        if out.is_empty() {
+            // Past the first words: the command's syntax line.
+            let first = all.iter().find(|w| !w.eq_ignore_ascii_case("no"));
+            if let Some((w, h)) = first.and_then(|f| {
+                configure::words(mode)
+                    .iter()
+                    .find(|(w, _)| w.starts_with(&f.to_ascii_lowercase()))
+            }) {
+                out.push_str(&format!("  {w:<22} {h}\n"));
+            }
+            out.push_str("  <cr>\n");
+        }
+        return out;
+    }
+    let trimmed = match all.first() {
+        Some(w) if w.eq_ignore_ascii_case("do") => trimmed.trim_start()[2..].trim_start(),
+        _ => trimmed,
+    };
     let partial = !trimmed.ends_with(' ') && !trimmed.is_empty();
     let words: Vec<&str> = trimmed.split_whitespace().collect();
     let (done, prefix) = if partial {
@@ -333,8 +391,10 @@ impl rustyline::ConditionalEventHandler for QuestionMark {
     }
 }
 
-/// rustyline's helper: completion from the word tree.
-pub struct ShellHelper;
+/// rustyline's helper: completion from the word tree of the current mode.
+pub struct ShellHelper {
+    pub mode: Arc<Mutex<Mode>>,
+}
 
 impl Completer for ShellHelper {
     type Candidate = Pair;
@@ -346,8 +406,23 @@ impl Completer for ShellHelper {
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let head = &line[..pos];
         let start = head.rfind(' ').map(|i| i + 1).unwrap_or(0);
-        let words: Vec<&str> = head[..start].split_whitespace().collect();
+        let mut words: Vec<&str> = head[..start].split_whitespace().collect();
         let prefix = &head[start..];
+        let mode = self.mode.lock().map(|m| m.clone()).unwrap_or_default();
+        if let Some(level) = config_level(&mode, &words) {
+            let pairs = level
+                .iter()
+                .filter(|(w, _)| w.starts_with(prefix))
+                .map(|(w, _)| Pair {
+                    display: w.to_string(),
+                    replacement: format!("{w} "),
+                })
+                .collect();
+            return Ok((start, pairs));
+        }
+        if mode != Mode::Exec {
+            words.remove(0);
+        }
         let Some(level) = next_nodes(&words) else {
             return Ok((start, Vec::new()));
         };
@@ -386,17 +461,17 @@ mod tests {
 
     #[test]
     fn question_mark_lists_next_words() {
-        let h = help_for("show ?");
+        let h = help_for(&Mode::Exec, "show ?");
         assert!(
             h.contains("ip") && h.contains("interface") && h.contains("bgp"),
             "{h}"
         );
-        let h = help_for("show i?");
+        let h = help_for(&Mode::Exec, "show i?");
         assert!(h.contains("interface") && !h.contains("zebra"), "{h}");
-        assert!(help_for("show nonsense ?").contains("no matched command"));
-        let h = help_for("show ?");
+        assert!(help_for(&Mode::Exec, "show nonsense ?").contains("no matched command"));
+        let h = help_for(&Mode::Exec, "show ?");
         assert!(h.contains("version") && h.contains("daemons"), "{h}");
-        let h = help_for("show daemons ?");
+        let h = help_for(&Mode::Exec, "show daemons ?");
         assert!(h.contains("json") && h.contains("<cr>"), "{h}");
     }
 

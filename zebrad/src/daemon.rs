@@ -34,6 +34,8 @@ use tokio::sync::{mpsc, oneshot};
 use tonic::Status;
 use tracing::{debug, error, info, warn};
 
+use common::running::{refused, ConfigRequest, RunningConfig};
+
 use crate::anycast;
 use crate::config::{self, Config, Rule};
 use crate::fib::{self, FibOutcome, FibWriter, KernelEvent, NlWriter};
@@ -124,6 +126,8 @@ pub enum RibCmd {
     Reload {
         reply: Option<Reply<pb::ReloadReply>>,
     },
+    /// Running configuration: get, apply, write (config.proto).
+    Config(ConfigRequest),
     ShowServices {
         name: String,
         reply: Reply<pb::ShowServicesReply>,
@@ -189,11 +193,19 @@ struct NhtSub {
     tx: mpsc::Sender<Result<pb::NexthopUpdate, Status>>,
 }
 
+impl From<ConfigRequest> for RibCmd {
+    fn from(r: ConfigRequest) -> Self {
+        RibCmd::Config(r)
+    }
+}
+
 /// The RIB task's state.
 pub struct Daemon {
     rib: Rib,
     cfg: Config,
     cfg_path: Option<PathBuf>,
+    /// The running configuration's text (vtysh's configure mode).
+    running: RunningConfig,
     writer: FibWriter,
     links: HashMap<u32, Link>,
     static_client: ClientId,
@@ -326,9 +338,14 @@ impl Daemon {
         let (static_client, _) = rib.connect(Source::Static, "config");
         let (anycast_client, _) = rib.connect(Source::Anycast, "services");
         let (atx, arx) = mpsc::channel(anycast::EVENT_QUEUE);
+        let text = cfg_path
+            .as_deref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default();
         let mut d = Daemon {
             rib,
             cfg: Config::default(),
+            running: RunningConfig::new("zebrad", cfg_path.clone(), text),
             cfg_path,
             writer,
             links,
@@ -993,6 +1010,20 @@ impl Daemon {
                     let _ = reply.send(r);
                 }
             }
+            RibCmd::Config(req) => {
+                if let Some((text, reply)) = self.running.serve(req) {
+                    let r = match config::parse(&self.running.file_name(), &text) {
+                        Ok(cfg) => {
+                            let levels = (self.cfg.log_level.clone(), cfg.log_level.clone());
+                            let changes = self.apply_config(cfg).await;
+                            let levels = (levels.0.as_deref(), levels.1.as_deref());
+                            self.running.applied(text, levels, changes)
+                        }
+                        Err(e) => refused(e),
+                    };
+                    let _ = reply.send(r);
+                }
+            }
             RibCmd::ShowServices { name, reply } => {
                 let _ = reply.send(self.anycast.show(&name, Instant::now()));
             }
@@ -1089,9 +1120,14 @@ impl Daemon {
                 changes: Vec::new(),
             };
         };
-        match config::load(&path) {
-            Ok(cfg) => {
+        let parsed = common::config::read(&path)
+            .and_then(|text| config::parse(&path.display().to_string(), &text).map(|c| (c, text)));
+        match parsed {
+            Ok((cfg, text)) => {
+                let levels = (self.cfg.log_level.clone(), cfg.log_level.clone());
                 let changes = self.apply_config(cfg).await;
+                let levels = (levels.0.as_deref(), levels.1.as_deref());
+                let changes = self.running.applied(text, levels, changes).changes;
                 info!(changes = changes.len(), "configuration reloaded");
                 pb::ReloadReply {
                     ok: true,

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use common::running::ConfigService;
+use proto::config::config_server::ConfigServer;
 use proto::transport;
 use proto::zebra::load_balancer_server::LoadBalancerServer;
 use proto::zebra::zebra_server::ZebraServer;
@@ -82,7 +84,8 @@ async fn run(args: Args, cfg: Config) -> Result<(), String> {
                 .max_decoding_message_size(transport::MAX_MESSAGE_SIZE)
                 .max_encoding_message_size(transport::MAX_MESSAGE_SIZE),
         )
-        .add_service(LoadBalancerServer::new(svc)),
+        .add_service(LoadBalancerServer::new(svc))
+        .add_service(ConfigServer::new(ConfigService::new(ctx.clone()))),
     );
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(|e| e.to_string())?;

@@ -1,0 +1,227 @@
+//! vtysh's configure mode against running daemons: FRR's words become
+//! edits of the daemons' TOML, applied at once over gRPC without touching
+//! anything else, then saved with `write memory` keeping the operator's
+//! comments.
+//!
+//! r1 (zebrad + bgpd, AS 65001) -- r2 (zebrad + bgpd, AS 65002) over
+//! 192.0.2.0/30 and 2001:db8:1::/64. r1 starts with the IPv4 session only;
+//! r2 already expects an IPv6 one too. A configure session on r1 (a file
+//! given to `vtysh -f`) adds the IPv6 neighbor, a static route and a
+//! prefix list; the new session comes up, the route reaches the kernel,
+//! and the IPv4 session is not reset. A refused change names the line and
+//! key and changes nothing; `show running-config diff` shows what is not
+//! saved, `write memory` saves it.
+
+mod bgp_util;
+
+use std::time::Duration;
+
+use bgp_util::*;
+use topotests::{bin, wait_until, Node};
+
+const R1_BGP: &str = r#"# r1's bgpd: kept by vtysh's write memory
+[bgp]
+asn = 65001               # our AS
+router_id = "192.0.2.1"
+connect_retry = 1
+
+# accept all
+[[policy]]
+name = "ALL"
+terms = [ { action = "accept" } ]
+
+# the IPv4 session to r2
+[[neighbor]]
+address = "192.0.2.2"
+remote_as = 65002
+import = "ALL"
+export = "ALL"
+"#;
+
+const R1_ZEBRAD: &str = "# r1's zebrad\n[rib]\necmp_max = 4   # small\n";
+
+fn r2_bgp() -> String {
+    format!(
+        r#"{}
+[[neighbor]]
+address = "192.0.2.1"
+remote_as = 65001
+import = "ALL"
+export = "ALL"
+
+[[neighbor]]
+address = "2001:db8:1::1"
+remote_as = 65001
+import = "ALL"
+export = "ALL"
+"#,
+        ours_head(65002, "192.0.2.2", "networks = [\"2001:db8:99::/48\"]")
+    )
+}
+
+/// `vtysh -f FILE` on `node`: (success, stdout, stderr).
+fn vtysh_file(node: &Node, name: &str, commands: &str) -> (bool, String, String) {
+    let f = node.write_file(name, commands);
+    let run = s(&node.run_dir());
+    match node.exec_timeout(
+        &[&s(&bin("vtysh")), "--run-dir", &run, "-f", &s(&f)],
+        Duration::from_secs(30),
+    ) {
+        Ok(out) => (true, out, String::new()),
+        Err(e) => (false, String::new(), e.to_string()),
+    }
+}
+
+#[test]
+fn vtysh_configure_session_applies_and_saves() {
+    if !can_run(&[]) {
+        return;
+    }
+    let (lab, r1, r2) = pair("vtysh_configure_session_applies_and_saves");
+    let zcfg = r1.write_file("zebrad.toml", R1_ZEBRAD);
+    let run = s(&r1.run_dir());
+    let _z1 = r1.spawn_env(
+        "zebrad",
+        &[&s(&bin("zebrad")), "-f", &s(&zcfg), "--run-dir", &run],
+        &[("ZEBRAD_LOG", "info")],
+    );
+    _z1.wait_socket(&r1.socket("zebrad"), Duration::from_secs(20));
+    let bcfg = r1.write_file("bgpd.toml", R1_BGP);
+    let _b1 = start_bgpd(&r1, &bcfg);
+    let _r2 = start_ours(&r2, &r2_bgp());
+    wait_established(&r1, "192.0.2.2");
+    let before = neighbor(&r1, "192.0.2.2");
+
+    // Nothing unsaved yet.
+    let diff = vtysh(&r1, "show running-config diff").unwrap();
+    assert!(diff.contains("No unsaved changes"), "{diff}");
+
+    // The configure session, as an operator would type it.
+    let (ok, out, err) = vtysh_file(
+        &r1,
+        "session.conf",
+        "! add the IPv6 session, a static route and a prefix list\n\
+         configure terminal\n\
+         ip route 203.0.113.0/24 192.0.2.2\n\
+         ip prefix-list CUST seq 10 permit 198.51.100.0/24 le 32\n\
+         router bgp 65001\n\
+         neighbor 2001:db8:1::9 remote-as 65009\n\
+         neighbor 2001:db8:1::2 remote-as 65002\n\
+         no neighbor 2001:db8:1::9\n\
+         neighbor 2001:db8:1::2 description r2 over IPv6\n\
+         neighbor 2001:db8:1::2 route-map ALL in\n\
+         neighbor 2001:db8:1::2 route-map ALL out\n\
+         do show bgp summary\n\
+         end\n",
+    );
+    assert!(
+        ok,
+        "configure session failed: {out}\n{err}\n{}",
+        lab.log_tails(30)
+    );
+
+    // The effect in the daemons: the new session comes up, the route is in
+    // the kernel, the old session was not reset.
+    wait_established(&r1, "2001:db8:1::2");
+    wait_until(T, "the static route in r1's kernel", || {
+        r1.route(254, "203.0.113.0/24").is_some()
+    });
+    let after = neighbor(&r1, "192.0.2.2");
+    assert_eq!(after["bgpState"], "Established", "{after:#}");
+    assert_eq!(
+        after["connectionsDropped"], before["connectionsDropped"],
+        "{after:#}"
+    );
+    assert!(
+        after["bgpTimerUpMsec"].as_u64() >= before["bgpTimerUpMsec"].as_u64(),
+        "the IPv4 session was reset: {before:#} -> {after:#}"
+    );
+    let n6 = neighbor(&r1, "2001:db8:1::2");
+    assert_eq!(n6["nbrDesc"], "r2 over IPv6", "{n6:#}");
+
+    // Not saved yet: the diff shows the new lines, the file is unchanged.
+    let diff = vtysh(&r1, "show running-config diff").unwrap();
+    assert!(diff.contains("+address = \"2001:db8:1::2\""), "{diff}");
+    assert!(diff.contains("+prefix = \"203.0.113.0/24\""), "{diff}");
+    assert_eq!(std::fs::read_to_string(&bcfg).unwrap(), R1_BGP);
+    let running = vtysh(&r1, "show running-config bgpd").unwrap();
+    assert!(
+        running.contains("(unsaved changes)") && running.contains("CUST"),
+        "{running}"
+    );
+
+    // A refused change: bgpd's loader names the line and key; nothing changes.
+    let (ok, _, err) = vtysh_file(
+        &r1,
+        "bad.conf",
+        "configure\nrouter bgp 65001\nneighbor 192.0.2.2 route-map NO-SUCH-POLICY in\n",
+    );
+    assert!(!ok, "a refused change must fail the run");
+    assert!(
+        err.contains("refused") && err.contains("bgpd.toml:"),
+        "{err}"
+    );
+    assert!(err.contains("import"), "{err}");
+    let still = vtysh(&r1, "show running-config bgpd").unwrap();
+    assert!(!still.contains("NO-SUCH-POLICY"), "{still}");
+    // A wrong AS is refused before anything is sent.
+    let (ok, _, err) = vtysh_file(&r1, "bad-as.conf", "configure\nrouter bgp 65009\n");
+    assert!(!ok && err.contains("AS is 65001"), "{err}");
+
+    // write memory: both files written, comments kept, nothing unsaved.
+    let w = vtysh(&r1, "write memory").unwrap();
+    assert!(w.contains("[OK]"), "{w}");
+    let saved = std::fs::read_to_string(&bcfg).unwrap();
+    for kept in [
+        "# r1's bgpd: kept by vtysh's write memory",
+        "asn = 65001               # our AS",
+        "# the IPv4 session to r2",
+        "address = \"2001:db8:1::2\"",
+        "description = \"r2 over IPv6\"",
+        "name = \"CUST\"",
+    ] {
+        assert!(saved.contains(kept), "{kept:?} missing in\n{saved}");
+    }
+    let zsaved = std::fs::read_to_string(&zcfg).unwrap();
+    assert!(
+        zsaved.starts_with(R1_ZEBRAD) && zsaved.contains("via = [\"192.0.2.2\"]"),
+        "{zsaved}"
+    );
+    let diff = vtysh(&r1, "show running-config diff").unwrap();
+    assert!(diff.contains("No unsaved changes"), "{diff}");
+    // What was saved is what a restart loads.
+    r1.must(&[&s(&bin("bgpd")), "--check", "-f", &s(&bcfg)]);
+
+    // Removing the route takes it out of the kernel.
+    let (ok, out, err) = vtysh_file(
+        &r1,
+        "undo.conf",
+        "conf t\nno ip route 203.0.113.0/24 192.0.2.2\nend\n",
+    );
+    assert!(ok, "{out}{err}");
+    wait_until(T, "the static route gone from r1's kernel", || {
+        r1.route(254, "203.0.113.0/24").is_none()
+    });
+
+    // show logging, and log level at runtime.
+    let l = vtysh_json(&r1, "show logging bgpd json");
+    assert_eq!(l["bgpd"]["running"], true, "{l:#}");
+    assert!(
+        l["bgpd"]["lines"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x
+                .as_str()
+                .is_some_and(|x| x.contains("configuration applied")))),
+        "{l:#}"
+    );
+    let (ok, out, err) = vtysh_file(&r1, "log.conf", "configure\nlog level debug zebrad\n");
+    assert!(ok, "{out}{err}");
+    let l = vtysh_json(&r1, "show logging zebrad json");
+    assert_eq!(l["zebrad"]["level"], "debug", "{l:#}");
+    // ospfd is not running here: named, the others still shown.
+    let all = vtysh(&r1, "show logging").unwrap();
+    assert!(
+        all.contains("ospfd is not running") && all.contains("zebrad: level debug"),
+        "{all}"
+    );
+}

@@ -1,0 +1,1396 @@
+//! Configure mode: FRR's configuration words (`router bgp`, `neighbor ...
+//! remote-as`, `ip route`, `ip prefix-list`, `router ospf`, `interface`,
+//! `log level`) turned into edits of the daemons' TOML documents.
+//!
+//! A line is parsed here, in the current [`Mode`], into a [`Step`]: enter
+//! another mode, or [`Op`]s on one daemon's configuration. [`apply`] makes
+//! an op's change in a `toml_edit` document, which keeps the operator's
+//! comments and layout wherever the keys still exist. The shell fetches the
+//! running text, applies the ops and hands the result to the daemon, which
+//! validates it with its own loader and applies it by difference. Parsing
+//! and editing are pure; nothing here talks to a daemon.
+
+use std::net::IpAddr;
+
+use ipnetwork::IpNetwork;
+use toml_edit::{value, Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value};
+
+/// Which daemon's configuration an op edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Daemon {
+    Zebrad,
+    Bgpd,
+    Ospfd,
+}
+
+impl Daemon {
+    pub const ALL: [Daemon; 3] = [Daemon::Zebrad, Daemon::Bgpd, Daemon::Ospfd];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Daemon::Zebrad => "zebrad",
+            Daemon::Bgpd => "bgpd",
+            Daemon::Ospfd => "ospfd",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Daemon> {
+        Daemon::ALL.into_iter().find(|d| d.name() == s)
+    }
+}
+
+/// Where the shell is, as FRR's prompt says it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Exec,
+    Config,
+    RouterBgp,
+    /// `address-family ipv4|ipv6 unicast` under `router bgp`.
+    BgpFamily(&'static str),
+    RouterOspf,
+    Interface(String),
+}
+
+impl Mode {
+    /// The part of the prompt after the hostname.
+    pub fn prompt(&self) -> &'static str {
+        match self {
+            Mode::Exec => "# ",
+            Mode::Config => "(config)# ",
+            Mode::RouterBgp | Mode::RouterOspf => "(config-router)# ",
+            Mode::BgpFamily(_) => "(config-router-af)# ",
+            Mode::Interface(_) => "(config-if)# ",
+        }
+    }
+
+    /// `exit`: one level up.
+    pub fn up(&self) -> Mode {
+        match self {
+            Mode::Exec | Mode::Config => Mode::Exec,
+            Mode::BgpFamily(_) => Mode::RouterBgp,
+            _ => Mode::Config,
+        }
+    }
+}
+
+/// A scalar TOML value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Int(i64),
+    Str(String),
+    Bool(bool),
+}
+
+impl Val {
+    fn to_value(&self) -> Value {
+        match self {
+            Val::Int(i) => Value::from(*i),
+            Val::Str(s) => Value::from(s.as_str()),
+            Val::Bool(b) => Value::from(*b),
+        }
+    }
+
+    /// Whether a value in the file is this one (addresses and prefixes
+    /// compared as such, so `2001:db8::1` matches `2001:DB8:0::1`).
+    fn matches(&self, v: &Value) -> bool {
+        match (self, v) {
+            (Val::Int(a), Value::Integer(b)) => *a == *b.value(),
+            (Val::Bool(a), Value::Boolean(b)) => *a == *b.value(),
+            (Val::Str(a), Value::String(b)) => {
+                let b = b.value();
+                if let (Ok(x), Ok(y)) = (a.parse::<IpAddr>(), b.parse::<IpAddr>()) {
+                    return x == y;
+                }
+                if let (Ok(x), Ok(y)) = (a.parse::<IpNetwork>(), b.parse::<IpNetwork>()) {
+                    return x == y;
+                }
+                a == b
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Where in a document an op acts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A top-level table (`bgp`, `log`, `spf`), or the root with "".
+    Table(&'static str),
+    /// The entry of an array of tables (`[[neighbor]]`) whose `key` is `id`.
+    Entry {
+        aot: &'static str,
+        key: &'static str,
+        id: Val,
+    },
+}
+
+/// One change to one daemon's document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Sets keys (or removes them, with None). A missing entry is created
+    /// when `create`, else the change is refused with `missing`.
+    Set {
+        target: Target,
+        create: bool,
+        missing: &'static str,
+        keys: Vec<(&'static str, Option<Val>)>,
+    },
+    /// Adds a value to, or removes it from, an array key (a single value
+    /// in the file counts as an array of one). An entry left with the array
+    /// empty is removed when `drop_empty`.
+    List {
+        target: Target,
+        key: &'static str,
+        val: Val,
+        add: bool,
+        drop_empty: bool,
+    },
+    /// Removes the entry.
+    Remove {
+        target: Target,
+        missing: &'static str,
+    },
+    /// A prefix-list entry set (Some) or removed (None); `seq` None with
+    /// None removes the whole list.
+    PrefixList {
+        name: String,
+        seq: Option<i64>,
+        entry: Option<PrefixListEntry>,
+    },
+    /// `router bgp ASN` must name the running AS.
+    Asn(u32),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrefixListEntry {
+    pub action: String,
+    pub prefix: String,
+    pub ge: Option<i64>,
+    pub le: Option<i64>,
+}
+
+/// What a configure-mode line does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Change mode (after the ops, if any, were applied).
+    Enter(Mode, Vec<(Daemon, Op)>),
+    /// Edit daemons' configurations, staying in the mode.
+    Edit(Vec<(Daemon, Op)>),
+}
+
+fn kw<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let w = word.to_ascii_lowercase();
+    if let Some(e) = candidates.iter().find(|c| **c == w) {
+        return Some(e);
+    }
+    let hits: Vec<&&str> = candidates.iter().filter(|c| c.starts_with(&w)).collect();
+    match hits.as_slice() {
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
+fn need<'a>(w: &[&'a str], i: usize) -> Result<&'a str, String> {
+    w.get(i)
+        .copied()
+        .ok_or_else(|| "% Command incomplete".to_string())
+}
+
+fn int(s: &str, what: &str) -> Result<i64, String> {
+    s.parse::<i64>()
+        .map_err(|_| format!("% Malformed {what}: {s}"))
+}
+
+fn ip(s: &str) -> Result<IpAddr, String> {
+    s.parse::<IpAddr>()
+        .map_err(|_| format!("% Malformed address: {s}"))
+}
+
+fn prefix(s: &str) -> Result<IpNetwork, String> {
+    let p: IpNetwork = s.parse().map_err(|_| format!("% Malformed prefix: {s}"))?;
+    if p.network() != p.ip() {
+        return Err(format!("% Prefix {s} has host bits set"));
+    }
+    Ok(p)
+}
+
+fn no_more(w: &[&str], i: usize) -> Result<(), String> {
+    match w.get(i) {
+        Some(x) => Err(format!("% Unknown command: `{x}`")),
+        None => Ok(()),
+    }
+}
+
+/// The words of the configure modes, for `?` and Tab.
+pub const CONFIG_WORDS: &[(&str, &str)] = &[
+    ("router", "router bgp ASN | router ospf"),
+    ("interface", "interface NAME: OSPF settings of an interface"),
+    ("ip", "ip route PREFIX GATEWAY|IFNAME|blackhole [DISTANCE] [table N] | ip prefix-list NAME [seq N] permit|deny PREFIX [ge N] [le N]"),
+    ("ipv6", "ipv6 route ... | ipv6 prefix-list ..."),
+    ("log", "log level error|warn|info|debug|trace [zebrad|bgpd|ospfd]"),
+    ("no", "remove a setting"),
+    ("do", "run an exec command (do show ...)"),
+    ("write", "save the running configuration (write memory)"),
+    ("exit", "one level up"),
+    ("end", "back to exec mode"),
+];
+
+pub const BGP_WORDS: &[(&str, &str)] = &[
+    ("neighbor", "neighbor ADDRESS remote-as|description|shutdown|passive|ebgp-multihop|update-source|port|timers|route-map|next-hop-self|route-reflector-client|allowas-in|activate"),
+    ("network", "network PREFIX: originate a prefix"),
+    ("address-family", "address-family ipv4|ipv6 [unicast]"),
+    ("exit-address-family", "leave the address family"),
+    ("no", "remove a setting"),
+    ("do", "run an exec command"),
+    ("exit", "one level up"),
+    ("end", "back to exec mode"),
+];
+
+pub const NEIGHBOR_WORDS: &[(&str, &str)] = &[
+    (
+        "remote-as",
+        "AS number of the neighbor (same as ours: iBGP)",
+    ),
+    ("description", "free text"),
+    ("shutdown", "administratively down"),
+    ("passive", "only accept connections"),
+    ("ebgp-multihop", "eBGP multihop [TTL]"),
+    ("update-source", "local ADDRESS of the session"),
+    ("port", "TCP port"),
+    ("timers", "timers KEEPALIVE HOLDTIME"),
+    ("route-map", "route-map POLICY in|out (bgpd's [[policy]])"),
+    ("next-hop-self", "iBGP: our address as next hop"),
+    ("route-reflector-client", "RFC 4456 client"),
+    ("allowas-in", "accept our AS in the path [N times]"),
+    ("activate", "enable the address family (in address-family)"),
+    ("password", "TCP MD5 (not in bgpd yet)"),
+    (
+        "prefix-list",
+        "filter by prefix list (bgpd: use a route-map policy)",
+    ),
+];
+
+pub const OSPF_WORDS: &[(&str, &str)] = &[
+    (
+        "area",
+        "area ID stub [default-cost N] | area ID range PREFIX",
+    ),
+    ("passive-interface", "passive-interface IFNAME"),
+    (
+        "redistribute",
+        "redistribute connected|static|kernel|bgp|anycast [metric N] [metric-type 1|2]",
+    ),
+    ("timers", "timers throttle spf DELAY INITIAL MAX (ms)"),
+    ("no", "remove a setting"),
+    ("do", "run an exec command"),
+    ("exit", "one level up"),
+    ("end", "back to exec mode"),
+];
+
+pub const INTERFACE_WORDS: &[(&str, &str)] = &[
+    ("ip", "ip ospf area|cost|priority|hello-interval|dead-interval|retransmit-interval|transmit-delay|network|passive"),
+    ("no", "remove a setting"),
+    ("do", "run an exec command"),
+    ("exit", "one level up"),
+    ("end", "back to exec mode"),
+];
+
+/// The words a mode offers (for `?` and Tab).
+pub fn words(mode: &Mode) -> &'static [(&'static str, &'static str)] {
+    match mode {
+        Mode::Exec => &[],
+        Mode::Config => CONFIG_WORDS,
+        Mode::RouterBgp | Mode::BgpFamily(_) => BGP_WORDS,
+        Mode::RouterOspf => OSPF_WORDS,
+        Mode::Interface(_) => INTERFACE_WORDS,
+    }
+}
+
+/// Parses one configure-mode line (without `do`, `end`, `exit`, `write`,
+/// which the shell handles).
+pub fn parse(mode: &Mode, line: &str) -> Result<Step, String> {
+    let all: Vec<&str> = line.split_whitespace().collect();
+    let (neg, w) = match all.first().and_then(|x| kw(x, &["no"])) {
+        Some(_) => (true, &all[1..]),
+        None => (false, &all[..]),
+    };
+    let first = need(w, 0)?;
+    match mode {
+        Mode::Exec => Err("% Not in configure mode".into()),
+        Mode::Config => config_line(neg, w, first),
+        Mode::RouterBgp => bgp_line(neg, w, first, None),
+        Mode::BgpFamily(f) => bgp_line(neg, w, first, Some(f)),
+        Mode::RouterOspf => ospf_line(neg, w, first),
+        Mode::Interface(name) => interface_line(neg, w, first, name),
+    }
+}
+
+fn config_line(neg: bool, w: &[&str], first: &str) -> Result<Step, String> {
+    let unknown = || format!("% Unknown command: {}", w.join(" "));
+    match kw(first, &["router", "interface", "ip", "ipv6", "log"]) {
+        Some("router") if !neg => match kw(need(w, 1)?, &["bgp", "ospf"]) {
+            Some("bgp") => {
+                let asn = need(w, 2)?
+                    .parse::<u32>()
+                    .map_err(|_| format!("% Malformed AS number: {}", w[2]))?;
+                no_more(w, 3)?;
+                Ok(Step::Enter(
+                    Mode::RouterBgp,
+                    vec![(Daemon::Bgpd, Op::Asn(asn))],
+                ))
+            }
+            Some("ospf") => {
+                no_more(w, 2)?;
+                Ok(Step::Enter(Mode::RouterOspf, Vec::new()))
+            }
+            _ => Err(unknown()),
+        },
+        Some("interface") if !neg => {
+            let name = need(w, 1)?;
+            no_more(w, 2)?;
+            Ok(Step::Enter(Mode::Interface(name.to_string()), Vec::new()))
+        }
+        Some(fam @ ("ip" | "ipv6")) => match kw(need(w, 1)?, &["route", "prefix-list"]) {
+            Some("route") => static_route(neg, fam == "ipv6", &w[2..]),
+            Some("prefix-list") => prefix_list(neg, fam == "ipv6", &w[2..]),
+            _ => Err(unknown()),
+        },
+        Some("log") => {
+            if kw(need(w, 1)?, &["level"]).is_none() {
+                return Err(unknown());
+            }
+            let (level, rest) = if neg {
+                (None, 2)
+            } else {
+                let l = need(w, 2)?;
+                let level = kw(l, &common_levels()).ok_or_else(|| {
+                    format!("% Unknown log level {l} (error, warn, info, debug, trace)")
+                })?;
+                (Some(Val::Str(level.to_string())), 3)
+            };
+            let daemons: Vec<Daemon> = match w.get(rest) {
+                Some(d) => vec![Daemon::from_name(d)
+                    .ok_or_else(|| format!("% Unknown daemon {d} (zebrad, bgpd, ospfd)"))?],
+                None => Daemon::ALL.to_vec(),
+            };
+            no_more(w, rest + 1)?;
+            Ok(Step::Edit(
+                daemons
+                    .into_iter()
+                    .map(|d| {
+                        (
+                            d,
+                            Op::Set {
+                                target: Target::Table("log"),
+                                create: true,
+                                missing: "",
+                                keys: vec![("level", level.clone())],
+                            },
+                        )
+                    })
+                    .collect(),
+            ))
+        }
+        _ => Err(unknown()),
+    }
+}
+
+fn common_levels() -> [&'static str; 5] {
+    ["error", "warn", "info", "debug", "trace"]
+}
+
+/// `ip route PREFIX (GATEWAY|IFNAME|blackhole|reject) [DISTANCE] [table N]`.
+fn static_route(neg: bool, v6: bool, w: &[&str]) -> Result<Step, String> {
+    let p = prefix(need(w, 0)?)?;
+    if p.is_ipv6() != v6 {
+        return Err(format!(
+            "% {p} is not an {} prefix",
+            if v6 { "IPv6" } else { "IPv4" }
+        ));
+    }
+    let target = Target::Entry {
+        aot: "static",
+        key: "prefix",
+        id: Val::Str(p.to_string()),
+    };
+    let Some(nh) = w.get(1) else {
+        if !neg {
+            return Err("% Command incomplete".into());
+        }
+        return Ok(Step::Edit(vec![(
+            Daemon::Zebrad,
+            Op::Remove {
+                target,
+                missing: "% No such static route",
+            },
+        )]));
+    };
+    let mut keys: Vec<(&'static str, Option<Val>)> = Vec::new();
+    let mut i = 2;
+    if let Some(d) = w.get(i).filter(|d| d.parse::<i64>().is_ok()) {
+        keys.push(("distance", Some(Val::Int(int(d, "distance")?))));
+        i += 1;
+    }
+    if w.get(i).and_then(|x| kw(x, &["table"])).is_some() {
+        keys.push(("table", Some(Val::Int(int(need(w, i + 1)?, "table")?))));
+        i += 2;
+    }
+    no_more(w, i)?;
+    let kind = kw(nh, &["blackhole", "reject", "Null0"]).map(|k| match k {
+        "reject" => "unreachable",
+        _ => "blackhole",
+    });
+    let op = if let Some(kind) = kind {
+        if neg {
+            Op::Remove {
+                target,
+                missing: "% No such static route",
+            }
+        } else {
+            keys.push(("kind", Some(Val::Str(kind.into()))));
+            keys.push(("via", None));
+            keys.push(("interface", None));
+            Op::Set {
+                target,
+                create: true,
+                missing: "",
+                keys,
+            }
+        }
+    } else if let Ok(gw) = nh.parse::<IpAddr>() {
+        if gw.is_ipv6() != v6 {
+            return Err(format!("% Gateway {gw} is not of the prefix's family"));
+        }
+        if !neg && !keys.is_empty() {
+            // Distance/table with a gateway: set them, then add the gateway.
+            return Ok(Step::Edit(vec![
+                (
+                    Daemon::Zebrad,
+                    Op::Set {
+                        target: target.clone(),
+                        create: true,
+                        missing: "",
+                        keys,
+                    },
+                ),
+                (
+                    Daemon::Zebrad,
+                    Op::List {
+                        target,
+                        key: "via",
+                        val: Val::Str(gw.to_string()),
+                        add: true,
+                        drop_empty: false,
+                    },
+                ),
+            ]));
+        }
+        Op::List {
+            target,
+            key: "via",
+            val: Val::Str(gw.to_string()),
+            add: !neg,
+            drop_empty: true,
+        }
+    } else if neg {
+        Op::Remove {
+            target,
+            missing: "% No such static route",
+        }
+    } else {
+        keys.push(("interface", Some(Val::Str(nh.to_string()))));
+        Op::Set {
+            target,
+            create: true,
+            missing: "",
+            keys,
+        }
+    };
+    Ok(Step::Edit(vec![(Daemon::Zebrad, op)]))
+}
+
+/// `ip prefix-list NAME [seq N] permit|deny PREFIX [ge N] [le N]` into
+/// bgpd's `[[prefix_list]]`.
+fn prefix_list(neg: bool, v6: bool, w: &[&str]) -> Result<Step, String> {
+    let name = need(w, 0)?.to_string();
+    let mut i = 1;
+    let mut seq = None;
+    if w.get(i).and_then(|x| kw(x, &["seq"])).is_some() {
+        seq = Some(int(need(w, i + 1)?, "sequence number")?);
+        i += 2;
+    }
+    let Some(action) = w.get(i) else {
+        if neg {
+            return Ok(Step::Edit(vec![(
+                Daemon::Bgpd,
+                Op::PrefixList {
+                    name,
+                    seq,
+                    entry: None,
+                },
+            )]));
+        }
+        return Err("% Command incomplete".into());
+    };
+    let action = kw(action, &["permit", "deny"])
+        .ok_or_else(|| format!("% Unknown action {action} (permit, deny)"))?;
+    let p = prefix(need(w, i + 1)?)?;
+    if p.is_ipv6() != v6 {
+        return Err(format!("% {p} is not of this prefix list's family"));
+    }
+    i += 2;
+    let (mut ge, mut le) = (None, None);
+    while let Some(x) = w.get(i) {
+        match kw(x, &["ge", "le"]) {
+            Some("ge") => ge = Some(int(need(w, i + 1)?, "length")?),
+            Some("le") => le = Some(int(need(w, i + 1)?, "length")?),
+            _ => return Err(format!("% Unknown command: `{x}`")),
+        }
+        i += 2;
+    }
+    let entry = PrefixListEntry {
+        action: action.to_string(),
+        prefix: p.to_string(),
+        ge,
+        le,
+    };
+    Ok(Step::Edit(vec![(
+        Daemon::Bgpd,
+        Op::PrefixList {
+            name,
+            seq,
+            entry: (!neg).then_some(entry),
+        },
+    )]))
+}
+
+fn neighbor_target(addr: IpAddr) -> Target {
+    Target::Entry {
+        aot: "neighbor",
+        key: "address",
+        id: Val::Str(addr.to_string()),
+    }
+}
+
+const NO_REMOTE_AS: &str = "% Specify remote-as or peer-group commands first";
+
+fn bgp_line(neg: bool, w: &[&str], first: &str, family: Option<&str>) -> Result<Step, String> {
+    let unknown = || format!("% Unknown command: {}", w.join(" "));
+    match kw(
+        first,
+        &[
+            "neighbor",
+            "network",
+            "address-family",
+            "exit-address-family",
+        ],
+    ) {
+        Some("address-family") if !neg => {
+            let f = kw(need(w, 1)?, &["ipv4", "ipv6"]).ok_or_else(unknown)?;
+            if let Some(x) = w.get(2) {
+                kw(x, &["unicast"]).ok_or_else(|| format!("% Only unicast families: `{x}`"))?;
+            }
+            no_more(w, 3)?;
+            Ok(Step::Enter(
+                Mode::BgpFamily(if f == "ipv6" {
+                    "ipv6-unicast"
+                } else {
+                    "ipv4-unicast"
+                }),
+                Vec::new(),
+            ))
+        }
+        Some("exit-address-family") => Ok(Step::Enter(Mode::RouterBgp, Vec::new())),
+        Some("network") => {
+            let p = prefix(need(w, 1)?)?;
+            no_more(w, 2)?;
+            Ok(Step::Edit(vec![(
+                Daemon::Bgpd,
+                Op::List {
+                    target: Target::Table("bgp"),
+                    key: "networks",
+                    val: Val::Str(p.to_string()),
+                    add: !neg,
+                    drop_empty: false,
+                },
+            )]))
+        }
+        Some("neighbor") => {
+            let addr = ip(need(w, 1)?)?;
+            neighbor(neg, addr, &w[2..], family).map(|op| Step::Edit(vec![(Daemon::Bgpd, op)]))
+        }
+        _ => Err(unknown()),
+    }
+}
+
+fn neighbor(neg: bool, addr: IpAddr, w: &[&str], family: Option<&str>) -> Result<Op, String> {
+    let target = neighbor_target(addr);
+    let Some(word) = w.first() else {
+        if neg {
+            return Ok(Op::Remove {
+                target,
+                missing: "% No such neighbor",
+            });
+        }
+        return Err("% Command incomplete".into());
+    };
+    let set = |keys: Vec<(&'static str, Option<Val>)>| Op::Set {
+        target: target.clone(),
+        create: false,
+        missing: NO_REMOTE_AS,
+        keys,
+    };
+    let flag = |key: &'static str| set(vec![(key, (!neg).then_some(Val::Bool(true)))]);
+    let arg = |i: usize| need(w, i);
+    let word = kw(
+        word,
+        &[
+            "remote-as",
+            "description",
+            "shutdown",
+            "passive",
+            "ebgp-multihop",
+            "update-source",
+            "port",
+            "timers",
+            "route-map",
+            "next-hop-self",
+            "route-reflector-client",
+            "allowas-in",
+            "activate",
+            "password",
+            "prefix-list",
+        ],
+    )
+    .ok_or_else(|| format!("% Unknown neighbor command: `{word}`"))?;
+    Ok(match word {
+        "remote-as" if neg => Op::Remove {
+            target,
+            missing: "% No such neighbor",
+        },
+        "remote-as" => {
+            let asn = arg(1)?
+                .parse::<u32>()
+                .map_err(|_| format!("% Malformed AS number: {}", w[1]))?;
+            no_more(w, 2)?;
+            Op::Set {
+                target,
+                create: true,
+                missing: "",
+                keys: vec![("remote_as", Some(Val::Int(asn.into())))],
+            }
+        }
+        "description" => set(vec![(
+            "description",
+            (!neg)
+                .then(|| w[1..].join(" "))
+                .filter(|d| !d.is_empty())
+                .map(Val::Str),
+        )]),
+        "shutdown" => flag("shutdown"),
+        "passive" => flag("passive"),
+        "next-hop-self" => flag("next_hop_self"),
+        "route-reflector-client" => flag("rr_client"),
+        "ebgp-multihop" => set(vec![(
+            "multihop",
+            if neg {
+                None
+            } else {
+                Some(Val::Int(match w.get(1) {
+                    Some(t) => int(t, "TTL")?,
+                    None => 255,
+                }))
+            },
+        )]),
+        "allowas-in" => set(vec![(
+            "allowas_in",
+            if neg {
+                None
+            } else {
+                Some(Val::Int(match w.get(1) {
+                    Some(t) => int(t, "count")?,
+                    None => 3,
+                }))
+            },
+        )]),
+        "update-source" => set(vec![(
+            "source",
+            if neg {
+                None
+            } else {
+                Some(Val::Str(ip(arg(1)?)?.to_string()))
+            },
+        )]),
+        "port" => set(vec![(
+            "port",
+            if neg {
+                None
+            } else {
+                Some(Val::Int(int(arg(1)?, "port")?))
+            },
+        )]),
+        "timers" => set(vec![(
+            "hold_time",
+            if neg {
+                None
+            } else {
+                // FRR: timers KEEPALIVE HOLDTIME; bgpd derives keepalives
+                // from the hold time (a third of it).
+                arg(1)?;
+                Some(Val::Int(int(arg(2)?, "hold time")?))
+            },
+        )]),
+        "route-map" => {
+            let dir = if neg { w.get(2).or(w.get(1)) } else { w.get(2) }
+                .copied()
+                .ok_or_else(|| "% Command incomplete".to_string())?;
+            let key = match kw(dir, &["in", "out"]) {
+                Some("in") => "import",
+                Some(_) => "export",
+                None => return Err(format!("% Direction in or out, not `{dir}`")),
+            };
+            set(vec![(
+                key,
+                if neg {
+                    None
+                } else {
+                    Some(Val::Str(arg(1)?.to_string()))
+                },
+            )])
+        }
+        "activate" => {
+            let f = family.unwrap_or("ipv4-unicast");
+            Op::List {
+                target,
+                key: "families",
+                val: Val::Str(f.to_string()),
+                add: !neg,
+                drop_empty: false,
+            }
+        }
+        "password" => {
+            return Err("% bgpd has no TCP MD5 signatures yet; the neighbor is unchanged".into())
+        }
+        _ => {
+            return Err(format!(
+                "% bgpd filters neighbors with policies: `neighbor {addr} route-map POLICY in|out` \
+                 (a [[policy]] term matches a prefix list)"
+            ))
+        }
+    })
+}
+
+fn ospf_line(neg: bool, w: &[&str], first: &str) -> Result<Step, String> {
+    let unknown = || format!("% Unknown command: {}", w.join(" "));
+    let op = match kw(
+        first,
+        &["area", "passive-interface", "redistribute", "timers"],
+    ) {
+        Some("area") => {
+            let id = need(w, 1)?.to_string();
+            let target = Target::Entry {
+                aot: "area",
+                key: "id",
+                id: area_id(&id)?,
+            };
+            match kw(need(w, 2)?, &["stub", "range"]) {
+                Some("stub") => {
+                    let mut keys = vec![(
+                        "type",
+                        Some(Val::Str(if neg { "normal" } else { "stub" }.into())),
+                    )];
+                    if let (Some(_), Some(c)) =
+                        (w.get(3).and_then(|x| kw(x, &["default-cost"])), w.get(4))
+                    {
+                        keys.push(("default_cost", Some(Val::Int(int(c, "cost")?))));
+                    }
+                    Op::Set {
+                        target,
+                        create: true,
+                        missing: "",
+                        keys,
+                    }
+                }
+                Some("range") => Op::List {
+                    target,
+                    key: "ranges",
+                    val: Val::Str(prefix(need(w, 3)?)?.to_string()),
+                    add: !neg,
+                    drop_empty: false,
+                },
+                _ => return Err(unknown()),
+            }
+        }
+        Some("passive-interface") => Op::Set {
+            target: Target::Entry {
+                aot: "interface",
+                key: "name",
+                id: Val::Str(need(w, 1)?.to_string()),
+            },
+            create: false,
+            missing: "% OSPF does not run on that interface (interface NAME, ip ospf area A)",
+            keys: vec![("passive", (!neg).then_some(Val::Bool(true)))],
+        },
+        Some("redistribute") => {
+            let src = kw(
+                need(w, 1)?,
+                &["connected", "static", "kernel", "bgp", "anycast"],
+            )
+            .ok_or_else(unknown)?;
+            let target = Target::Entry {
+                aot: "redistribute",
+                key: "source",
+                id: Val::Str(src.into()),
+            };
+            if neg {
+                Op::Remove {
+                    target,
+                    missing: "% Not redistributed",
+                }
+            } else {
+                let mut keys = Vec::new();
+                let mut i = 2;
+                while let Some(x) = w.get(i) {
+                    match kw(x, &["metric", "metric-type"]) {
+                        Some("metric") => {
+                            keys.push(("metric", Some(Val::Int(int(need(w, i + 1)?, "metric")?))))
+                        }
+                        Some(_) => keys.push((
+                            "metric_type",
+                            Some(Val::Int(int(need(w, i + 1)?, "metric type")?)),
+                        )),
+                        None => return Err(unknown()),
+                    }
+                    i += 2;
+                }
+                Op::Set {
+                    target,
+                    create: true,
+                    missing: "",
+                    keys,
+                }
+            }
+        }
+        Some("timers") => {
+            if kw(need(w, 1)?, &["throttle"]).is_none() || kw(need(w, 2)?, &["spf"]).is_none() {
+                return Err(unknown());
+            }
+            let keys = if neg {
+                vec![("delay", None), ("initial_hold", None), ("max_hold", None)]
+            } else {
+                no_more(w, 6)?;
+                vec![
+                    ("delay", Some(Val::Int(int(need(w, 3)?, "delay")?))),
+                    ("initial_hold", Some(Val::Int(int(need(w, 4)?, "hold")?))),
+                    ("max_hold", Some(Val::Int(int(need(w, 5)?, "hold")?))),
+                ]
+            };
+            Op::Set {
+                target: Target::Table("spf"),
+                create: true,
+                missing: "",
+                keys,
+            }
+        }
+        _ => return Err(unknown()),
+    };
+    Ok(Step::Edit(vec![(Daemon::Ospfd, op)]))
+}
+
+/// An area id as ospfd takes it: a number or a dotted quad (kept as typed).
+fn area_id(s: &str) -> Result<Val, String> {
+    if let Ok(n) = s.parse::<u32>() {
+        return Ok(Val::Str(std::net::Ipv4Addr::from(n).to_string()));
+    }
+    s.parse::<std::net::Ipv4Addr>()
+        .map(|a| Val::Str(a.to_string()))
+        .map_err(|_| format!("% Malformed area id: {s}"))
+}
+
+fn interface_line(neg: bool, w: &[&str], first: &str, name: &str) -> Result<Step, String> {
+    let unknown = || format!("% Unknown command: {}", w.join(" "));
+    if kw(first, &["ip"]).is_none() || kw(need(w, 1)?, &["ospf"]).is_none() {
+        return Err(unknown());
+    }
+    let target = Target::Entry {
+        aot: "interface",
+        key: "name",
+        id: Val::Str(name.to_string()),
+    };
+    let setting = kw(
+        need(w, 2)?,
+        &[
+            "area",
+            "cost",
+            "priority",
+            "hello-interval",
+            "dead-interval",
+            "retransmit-interval",
+            "transmit-delay",
+            "network",
+            "passive",
+        ],
+    )
+    .ok_or_else(unknown)?;
+    let set = |key: &'static str, v: Option<Val>| Op::Set {
+        target: target.clone(),
+        create: false,
+        missing: "% OSPF does not run on this interface yet: ip ospf area AREA first",
+        keys: vec![(key, v)],
+    };
+    let num = |key: &'static str| -> Result<Op, String> {
+        Ok(set(
+            key,
+            if neg {
+                None
+            } else {
+                Some(Val::Int(int(need(w, 3)?, key)?))
+            },
+        ))
+    };
+    let op = match setting {
+        "area" if neg => Op::Remove {
+            target,
+            missing: "% OSPF does not run on this interface",
+        },
+        "area" => Op::Set {
+            target,
+            create: true,
+            missing: "",
+            keys: vec![("area", Some(area_id(need(w, 3)?)?))],
+        },
+        "cost" => num("cost")?,
+        "priority" => num("priority")?,
+        "hello-interval" => num("hello_interval")?,
+        "dead-interval" => num("dead_interval")?,
+        "retransmit-interval" => num("retransmit_interval")?,
+        "transmit-delay" => num("transmit_delay")?,
+        "network" => set(
+            "type",
+            if neg {
+                None
+            } else {
+                let t = kw(need(w, 3)?, &["broadcast", "point-to-point"])
+                    .ok_or_else(|| "% Network type broadcast or point-to-point".to_string())?;
+                Some(Val::Str(t.into()))
+            },
+        ),
+        _ => set("passive", (!neg).then_some(Val::Bool(true))),
+    };
+    Ok(Step::Edit(vec![(Daemon::Ospfd, op)]))
+}
+
+// ---------------------------------------------------------------------------
+// Edits of the document.
+
+fn find_entry<'a>(
+    doc: &'a mut DocumentMut,
+    aot: &str,
+    key: &str,
+    id: &Val,
+) -> Option<&'a mut Table> {
+    doc.get_mut(aot)?
+        .as_array_of_tables_mut()?
+        .iter_mut()
+        .find(|t| {
+            t.get(key)
+                .and_then(Item::as_value)
+                .is_some_and(|v| id.matches(v))
+        })
+}
+
+fn table<'a>(
+    doc: &'a mut DocumentMut,
+    target: &Target,
+    create: bool,
+    missing: &str,
+) -> Result<&'a mut Table, String> {
+    match target {
+        Target::Table("") => Ok(doc.as_table_mut()),
+        Target::Table(name) => {
+            if doc.get(name).is_none() {
+                if !create {
+                    return Err(missing.to_string());
+                }
+                doc.insert(name, Item::Table(Table::new()));
+            }
+            doc.get_mut(name)
+                .and_then(Item::as_table_mut)
+                .ok_or_else(|| format!("% `{name}` in the configuration is not a table"))
+        }
+        Target::Entry { aot, key, id } => {
+            if find_entry(doc, aot, key, id).is_none() {
+                if !create {
+                    return Err(missing.to_string());
+                }
+                if doc.get(aot).is_none() {
+                    doc.insert(aot, Item::ArrayOfTables(ArrayOfTables::new()));
+                }
+                let mut t = Table::new();
+                t.insert(key, Item::Value(id.to_value()));
+                doc.get_mut(aot)
+                    .and_then(Item::as_array_of_tables_mut)
+                    .ok_or_else(|| format!("% `{aot}` in the configuration is not [[{aot}]]"))?
+                    .push(t);
+            }
+            find_entry(doc, aot, key, id).ok_or_else(|| missing.to_string())
+        }
+    }
+}
+
+fn remove_entry(doc: &mut DocumentMut, target: &Target, missing: &str) -> Result<(), String> {
+    let Target::Entry { aot, key, id } = target else {
+        return Err("% Only entries are removed".into());
+    };
+    let list = doc
+        .get_mut(aot)
+        .and_then(Item::as_array_of_tables_mut)
+        .ok_or_else(|| missing.to_string())?;
+    let idx = list
+        .iter()
+        .position(|t| {
+            t.get(key)
+                .and_then(Item::as_value)
+                .is_some_and(|v| id.matches(v))
+        })
+        .ok_or_else(|| missing.to_string())?;
+    list.remove(idx);
+    if list.is_empty() {
+        doc.remove(aot);
+    }
+    Ok(())
+}
+
+/// Makes `op`'s change in `doc`.
+pub fn apply(doc: &mut DocumentMut, op: &Op) -> Result<(), String> {
+    match op {
+        Op::Asn(asn) => {
+            let running = doc
+                .get("bgp")
+                .and_then(|b| b.get("asn"))
+                .and_then(Item::as_integer);
+            match running {
+                Some(r) if r == i64::from(*asn) => Ok(()),
+                Some(r) => Err(format!("% BGP is already running; AS is {r}")),
+                None => Err("% bgpd's configuration has no bgp.asn".into()),
+            }
+        }
+        Op::Set {
+            target,
+            create,
+            missing,
+            keys,
+        } => {
+            let t = table(doc, target, *create, missing)?;
+            for (k, v) in keys {
+                match v {
+                    Some(v) => match t.get_mut(k).and_then(Item::as_value_mut) {
+                        // Keep the key's place, its comment and spacing.
+                        Some(old) => {
+                            let decor = old.decor().clone();
+                            *old = v.to_value();
+                            *old.decor_mut() = decor;
+                        }
+                        None => {
+                            t.insert(k, value(v.to_value()));
+                        }
+                    },
+                    None => {
+                        t.remove(k);
+                    }
+                }
+            }
+            Ok(())
+        }
+        Op::List {
+            target,
+            key,
+            val,
+            add,
+            drop_empty,
+        } => {
+            let t = table(doc, target, *add, "% No such entry")?;
+            let mut arr = match t.get(key).and_then(Item::as_value) {
+                Some(Value::Array(a)) => a.clone(),
+                Some(v) => {
+                    let mut a = Array::new();
+                    a.push(v.clone());
+                    a
+                }
+                None => Array::new(),
+            };
+            let present = arr.iter().position(|v| val.matches(v));
+            match (add, present) {
+                (true, Some(_)) => return Ok(()),
+                (true, None) => arr.push(val.to_value()),
+                (false, Some(i)) => {
+                    arr.remove(i);
+                }
+                (false, None) => return Err("% No such value".into()),
+            }
+            arr.fmt();
+            let empty = arr.is_empty();
+            match t.get_mut(key).and_then(Item::as_value_mut) {
+                Some(old) => {
+                    let decor = old.decor().clone();
+                    *old = Value::Array(arr);
+                    *old.decor_mut() = decor;
+                }
+                None => {
+                    t.insert(key, value(arr));
+                }
+            }
+            if empty && !*add {
+                if *drop_empty {
+                    return remove_entry(doc, target, "% No such entry");
+                }
+                t.remove(key);
+            }
+            Ok(())
+        }
+        Op::Remove { target, missing } => remove_entry(doc, target, missing),
+        Op::PrefixList { name, seq, entry } => prefix_list_edit(doc, name, *seq, entry.as_ref()),
+    }
+}
+
+fn prefix_list_edit(
+    doc: &mut DocumentMut,
+    name: &str,
+    seq: Option<i64>,
+    entry: Option<&PrefixListEntry>,
+) -> Result<(), String> {
+    let target = Target::Entry {
+        aot: "prefix_list",
+        key: "name",
+        id: Val::Str(name.to_string()),
+    };
+    let Some(e) = entry else {
+        let Some(seq) = seq else {
+            return remove_entry(doc, &target, "% No such prefix list");
+        };
+        let t = table(doc, &target, false, "% No such prefix list")?;
+        let arr = t
+            .get_mut("entries")
+            .and_then(Item::as_value_mut)
+            .and_then(Value::as_array_mut)
+            .ok_or_else(|| "% No such entry".to_string())?;
+        let idx = arr
+            .iter()
+            .position(|v| entry_seq(v) == Some(seq))
+            .ok_or_else(|| format!("% No entry seq {seq} in {name}"))?;
+        arr.remove(idx);
+        return Ok(());
+    };
+    let t = table(doc, &target, true, "")?;
+    if t.get("entries").is_none() {
+        t.insert("entries", value(Array::new()));
+    }
+    let arr = t
+        .get_mut("entries")
+        .and_then(Item::as_value_mut)
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| format!("% entries of prefix list {name} is not an array"))?;
+    // FRR: without seq, 5 more than the highest.
+    let seq = seq.unwrap_or_else(|| arr.iter().filter_map(entry_seq).max().unwrap_or(0) + 5);
+    let mut it = InlineTable::new();
+    it.insert("seq", Value::from(seq));
+    it.insert("action", Value::from(e.action.as_str()));
+    it.insert("prefix", Value::from(e.prefix.as_str()));
+    if let Some(ge) = e.ge {
+        it.insert("ge", Value::from(ge));
+    }
+    if let Some(le) = e.le {
+        it.insert("le", Value::from(le));
+    }
+    let at = arr.iter().position(|v| entry_seq(v) == Some(seq));
+    match at {
+        Some(i) => {
+            arr.replace(i, it);
+        }
+        None => {
+            let after = arr
+                .iter()
+                .position(|v| entry_seq(v).is_some_and(|s| s > seq));
+            let at = after.unwrap_or(arr.len());
+            arr.insert(at, it);
+        }
+    }
+    Ok(())
+}
+
+fn entry_seq(v: &Value) -> Option<i64> {
+    v.as_inline_table()?.get("seq")?.as_integer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BGP: &str = "# bgpd of r1\n[bgp]\nasn = 65000   # our AS\nrouter_id = \"192.0.2.1\"\n\n# the transit\n[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 65001 # them\n";
+
+    fn run(mode: &Mode, text: &str, line: &str) -> Result<String, String> {
+        let mut doc: DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
+        let ops = match parse(mode, line)? {
+            Step::Edit(ops) | Step::Enter(_, ops) => ops,
+        };
+        for (_, op) in ops {
+            apply(&mut doc, &op)?;
+        }
+        Ok(doc.to_string())
+    }
+
+    #[test]
+    fn neighbor_commands_edit_the_table_and_keep_comments() {
+        let m = Mode::RouterBgp;
+        let t = run(&m, BGP, "neighbor 192.0.2.2 description transit A").unwrap();
+        assert!(t.contains("description = \"transit A\""), "{t}");
+        assert!(
+            t.contains("# the transit") && t.contains("# our AS") && t.contains("# them"),
+            "{t}"
+        );
+        let t = run(&m, &t, "neighbor 192.0.2.2 remote-as 65002").unwrap();
+        assert!(t.contains("remote_as = 65002 # them"), "{t}");
+        let t = run(&m, &t, "neighbor 198.51.100.2 remote-as 65000").unwrap();
+        assert!(
+            t.contains("address = \"198.51.100.2\"\nremote_as = 65000"),
+            "{t}"
+        );
+        let t = run(&m, &t, "nei 198.51.100.2 shut").unwrap();
+        assert!(t.contains("shutdown = true"), "{t}");
+        let t = run(&m, &t, "no neighbor 198.51.100.2 shutdown").unwrap();
+        assert!(!t.contains("shutdown"), "{t}");
+        let t = run(&m, &t, "neighbor 198.51.100.2 route-map IMPORT in").unwrap();
+        assert!(t.contains("import = \"IMPORT\""), "{t}");
+        let t = run(&m, &t, "no neighbor 198.51.100.2").unwrap();
+        assert!(!t.contains("198.51.100.2"), "{t}");
+        assert_eq!(
+            run(&m, BGP, "neighbor 203.0.113.9 description x").unwrap_err(),
+            NO_REMOTE_AS
+        );
+        assert!(run(&m, BGP, "neighbor 192.0.2.2 password x")
+            .unwrap_err()
+            .contains("MD5"));
+        let af = Mode::BgpFamily("ipv6-unicast");
+        let t = run(&af, BGP, "neighbor 192.0.2.2 activate").unwrap();
+        assert!(t.contains("families = [\"ipv6-unicast\"]"), "{t}");
+        let t = run(&m, BGP, "network 203.0.113.0/24").unwrap();
+        assert!(t.contains("networks = [\"203.0.113.0/24\"]"), "{t}");
+        let t = run(&m, &t, "no network 203.0.113.0/24").unwrap();
+        assert!(!t.contains("203.0.113.0/24"), "{t}");
+        assert!(run(&m, BGP, "network 203.0.113.1/24")
+            .unwrap_err()
+            .contains("host bits"));
+    }
+
+    #[test]
+    fn router_bgp_checks_the_as() {
+        assert!(run(&Mode::Config, BGP, "router bgp 65000").is_ok());
+        assert!(run(&Mode::Config, BGP, "router bgp 65009")
+            .unwrap_err()
+            .contains("AS is 65000"));
+        assert_eq!(
+            parse(&Mode::Config, "router bgp 65000").unwrap(),
+            Step::Enter(Mode::RouterBgp, vec![(Daemon::Bgpd, Op::Asn(65000))])
+        );
+        assert_eq!(
+            parse(&Mode::RouterBgp, "address-family ipv6 unicast").unwrap(),
+            Step::Enter(Mode::BgpFamily("ipv6-unicast"), vec![])
+        );
+    }
+
+    #[test]
+    fn static_routes() {
+        let z = "# zebrad\n[rib]\necmp_max = 16\n";
+        let c = Mode::Config;
+        let t = run(&c, z, "ip route 203.0.113.0/24 192.0.2.2").unwrap();
+        assert!(
+            t.contains("[[static]]\nprefix = \"203.0.113.0/24\"\nvia = [\"192.0.2.2\"]"),
+            "{t}"
+        );
+        let t = run(&c, &t, "ip route 203.0.113.0/24 198.51.100.2").unwrap();
+        assert!(t.contains("via = [\"192.0.2.2\", \"198.51.100.2\"]"), "{t}");
+        let t = run(&c, &t, "no ip route 203.0.113.0/24 192.0.2.2").unwrap();
+        assert!(t.contains("via = [\"198.51.100.2\"]"), "{t}");
+        let t = run(&c, &t, "no ip route 203.0.113.0/24 198.51.100.2").unwrap();
+        assert!(!t.contains("static"), "{t}");
+        let t = run(&c, z, "ipv6 route 2001:db8:1::/48 blackhole 10 table 100").unwrap();
+        assert!(
+            t.contains("kind = \"blackhole\"")
+                && t.contains("distance = 10")
+                && t.contains("table = 100"),
+            "{t}"
+        );
+        let t = run(&c, z, "ip route 203.0.113.0/24 eth0").unwrap();
+        assert!(t.contains("interface = \"eth0\""), "{t}");
+        assert!(run(&c, z, "ip route 2001:db8::/32 192.0.2.1").is_err());
+        assert!(run(&c, z, "no ip route 203.0.113.0/24")
+            .unwrap_err()
+            .contains("No such"));
+        // A gateway spelled as a single string in the file is extended.
+        let t = run(
+            &c,
+            "[[static]]\nprefix = \"203.0.113.0/24\"\nvia = \"192.0.2.2\" # gw\n",
+            "ip route 203.0.113.0/24 192.0.2.3",
+        )
+        .unwrap();
+        assert!(
+            t.contains("via = [\"192.0.2.2\", \"192.0.2.3\"] # gw"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn prefix_lists_ordered_by_seq() {
+        let c = Mode::Config;
+        let t = run(&c, BGP, "ip prefix-list CUST permit 198.51.100.0/24 le 32").unwrap();
+        assert!(
+            t.contains("{ seq = 5, action = \"permit\", prefix = \"198.51.100.0/24\", le = 32 }"),
+            "{t}"
+        );
+        let t = run(&c, &t, "ip prefix-list CUST seq 3 deny 0.0.0.0/0").unwrap();
+        let a = t.find("seq = 3").unwrap();
+        let b = t.find("seq = 5").unwrap();
+        assert!(a < b, "{t}");
+        let t = run(&c, &t, "no ip prefix-list CUST seq 3").unwrap();
+        assert!(!t.contains("seq = 3"), "{t}");
+        let t = run(&c, &t, "no ip prefix-list CUST").unwrap();
+        assert!(!t.contains("CUST"), "{t}");
+    }
+
+    #[test]
+    fn ospf_and_log() {
+        let o = "router_id = \"192.0.2.1\"\n[[interface]]\nname = \"eth0\"\narea = \"0.0.0.0\"\n";
+        let i = Mode::Interface("eth0".into());
+        let t = run(&i, o, "ip ospf cost 20").unwrap();
+        assert!(t.contains("cost = 20"), "{t}");
+        let t = run(&Mode::Interface("eth1".into()), o, "ip ospf area 1").unwrap();
+        assert!(t.contains("name = \"eth1\"\narea = \"0.0.0.1\""), "{t}");
+        assert!(run(&Mode::Interface("eth1".into()), o, "ip ospf cost 5").is_err());
+        let t = run(&Mode::RouterOspf, o, "timers throttle spf 0 50 5000").unwrap();
+        assert!(
+            t.contains("[spf]\ndelay = 0\ninitial_hold = 50\nmax_hold = 5000"),
+            "{t}"
+        );
+        let t = run(&Mode::RouterOspf, o, "area 1 stub").unwrap();
+        assert!(t.contains("id = \"0.0.0.1\"\ntype = \"stub\""), "{t}");
+        let t = run(
+            &Mode::Config,
+            "[log]\nlevel = \"info\" # default\n",
+            "log level debug",
+        )
+        .unwrap();
+        assert_eq!(t, "[log]\nlevel = \"debug\" # default\n");
+        match parse(&Mode::Config, "log level debug bgpd").unwrap() {
+            Step::Edit(ops) => assert_eq!(ops.len(), 1),
+            s => panic!("{s:?}"),
+        }
+        assert_eq!(
+            match parse(&Mode::Config, "log level debug").unwrap() {
+                Step::Edit(ops) => ops.len(),
+                _ => 0,
+            },
+            3
+        );
+    }
+}
