@@ -39,14 +39,32 @@ impl ZebraService {
         }
     }
 
+    /// Hands a command to the RIB task.
+    async fn send(&self, cmd: RibCmd) -> Result<(), Status> {
+        self.cmds
+            .send(cmd)
+            .await
+            .map_err(|_| Status::unavailable("zebrad is shutting down"))
+    }
+
+    /// A command with one answer.
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> RibCmd) -> Result<T, Status> {
         let (tx, rx) = oneshot::channel();
-        self.cmds
-            .send(make(tx))
-            .await
-            .map_err(|_| Status::unavailable("zebrad is shutting down"))?;
+        self.send(make(tx)).await?;
         rx.await
             .map_err(|_| Status::internal("the RIB task dropped the request"))
+    }
+
+    /// A subscription: the RIB task feeds the returned stream through a
+    /// queue of `queue` messages.
+    async fn subscribe<T>(
+        &self,
+        queue: usize,
+        make: impl FnOnce(mpsc::Sender<Result<T, Status>>) -> RibCmd,
+    ) -> Result<Response<Stream<T>>, Status> {
+        let (tx, rx) = mpsc::channel(queue);
+        self.send(make(tx)).await?;
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 }
 
@@ -256,17 +274,13 @@ impl Zebra for ZebraService {
             Err(_) => return Err(Status::invalid_argument("unknown address family")),
         };
         let tables = req.tables.iter().map(|&t| table_of(t)).collect();
-        let (tx, rx) = mpsc::channel(SUB_QUEUE);
-        self.cmds
-            .send(RibCmd::Redistribute {
-                sources,
-                v6,
-                tables,
-                tx,
-            })
-            .await
-            .map_err(|_| Status::unavailable("zebrad is shutting down"))?;
-        Ok(Response::new(ReceiverStream::new(rx)))
+        self.subscribe(SUB_QUEUE, |tx| RibCmd::Redistribute {
+            sources,
+            v6,
+            tables,
+            tx,
+        })
+        .await
     }
 
     type TrackNexthopsStream = Stream<pb::NexthopUpdate>;
@@ -318,12 +332,8 @@ impl Zebra for ZebraService {
         &self,
         _request: Request<pb::InterfaceRequest>,
     ) -> Result<Response<Self::WatchInterfacesStream>, Status> {
-        let (tx, rx) = mpsc::channel(SUB_QUEUE);
-        self.cmds
-            .send(RibCmd::WatchInterfaces { tx })
+        self.subscribe(SUB_QUEUE, |tx| RibCmd::WatchInterfaces { tx })
             .await
-            .map_err(|_| Status::unavailable("zebrad is shutting down"))?;
-        Ok(Response::new(ReceiverStream::new(rx)))
     }
 
     async fn list_interfaces(
@@ -392,12 +402,8 @@ impl Zebra for ZebraService {
         request: Request<pb::WatchEvpnRequest>,
     ) -> Result<Response<Self::WatchEvpnStream>, Status> {
         let vnis = request.into_inner().vnis;
-        let (tx, rx) = mpsc::channel(SUB_QUEUE);
-        self.cmds
-            .send(RibCmd::WatchEvpn { vnis, tx })
+        self.subscribe(SUB_QUEUE, |tx| RibCmd::WatchEvpn { vnis, tx })
             .await
-            .map_err(|_| Status::unavailable("zebrad is shutting down"))?;
-        Ok(Response::new(ReceiverStream::new(rx)))
     }
 
     type PushEvpnStream = Stream<pb::EvpnPushReply>;
@@ -635,13 +641,12 @@ impl proto::zebra::load_balancer_server::LoadBalancer for ZebraService {
         &self,
         request: Request<pb::WatchServicesRequest>,
     ) -> Result<Response<Self::WatchServicesStream>, Status> {
-        let (tx, rx) = mpsc::channel(crate::anycast::WATCH_QUEUE);
         let service = request.into_inner().service;
-        self.cmds
-            .send(RibCmd::WatchServices { service, tx })
-            .await
-            .map_err(|_| Status::unavailable("zebrad is shutting down"))?;
-        Ok(Response::new(ReceiverStream::new(rx)))
+        self.subscribe(crate::anycast::WATCH_QUEUE, |tx| RibCmd::WatchServices {
+            service,
+            tx,
+        })
+        .await
     }
 }
 
