@@ -333,6 +333,20 @@ fn vtep_mapping_mode_ping_and_reachability() {
         &set(&["198.51.100.2 02:00:00:00:02:02"]),
     );
     wait_until(SOON, "h1 pings h2 again", || t.h1.reachable("198.51.100.2"));
+
+    // Our entries deleted by hand come back (as zebrad's routes do).
+    t.leaf1.must(&[
+        "sh",
+        "-c",
+        "bridge fdb del 02:00:00:00:02:02 dev vx100 self && \
+         bridge fdb del 00:00:00:00:00:00 dev vx100 dst 203.0.113.2 self && \
+         ip neigh del 198.51.100.2 dev br100",
+    ]);
+    wait_tables(
+        &t.leaf1,
+        &expected_fdb("203.0.113.2", "02:00:00:00:02:02"),
+        &set(&["198.51.100.2 02:00:00:00:02:02"]),
+    );
     let out = vtysh(&t.leaf1, "show evpn vni 100");
     assert!(
         out.contains("203.0.113.2 flood: HER reachable via 203.0.113.2/32 (static)"),

@@ -101,7 +101,7 @@ impl Local {
         self.by_ifindex.get(&ifindex).copied()
     }
 
-    fn vni_of_bridge(&self, bridge: u32) -> Option<u32> {
+    pub fn vni_of_bridge(&self, bridge: u32) -> Option<u32> {
         if bridge == 0 {
             return None;
         }

@@ -114,6 +114,10 @@ pub struct Vtep {
     watchers: Vec<Watcher>,
     /// Adopted entries no client claimed by then are removed.
     adopt_until: Option<Instant>,
+    /// Our entries deleted from outside zebrad, put back at the next tick
+    /// (a device being deleted takes its entries first and goes itself
+    /// right after: by the tick it is gone and nothing is written).
+    reinstall: Vec<Key>,
     ops: Vec<VtepOp>,
 }
 
@@ -129,6 +133,7 @@ impl Vtep {
             refs: HashMap::new(),
             watchers: Vec::new(),
             adopt_until: None,
+            reinstall: Vec::new(),
             ops: Vec::new(),
         }
     }
@@ -302,8 +307,15 @@ impl Vtep {
         self.local.link_removed(ifindex);
     }
 
-    /// A neighbor-table notification.
+    /// A neighbor-table notification: local MACs and neighbors stream to
+    /// the subscribers; one of our own entries deleted from outside
+    /// (`bridge fdb del`, `ip neigh del`) is put back at the next tick,
+    /// as zebrad does for its routes.
     pub fn neigh_event(&mut self, ev: &NeighEvent) {
+        if let Some(key) = self.deleted_from_outside(ev) {
+            self.prog.forget(&key);
+            self.reinstall.push(key);
+        }
         let u = match ev {
             NeighEvent::Fdb { entry, removed } => self.local.fdb(entry, *removed),
             NeighEvent::Neigh { entry, removed } => self.local.neigh(entry, *removed),
@@ -311,6 +323,44 @@ impl Vtep {
         if let Some(u) = u {
             self.broadcast(u);
         }
+    }
+
+    /// The key of an entry zebrad has installed, when `ev` is its removal.
+    /// Our own deletes never match: the entry leaves [`Programmed`] before
+    /// the write.
+    fn deleted_from_outside(&self, ev: &NeighEvent) -> Option<Key> {
+        let (key, ifindex, dst) = match ev {
+            NeighEvent::Fdb {
+                entry: e,
+                removed: true,
+            } if e.self_ => {
+                let vni = self.local.vni_of_device(e.ifindex)?;
+                let vtep = e.dst?;
+                let key = if e.mac == [0; 6] {
+                    Key::Flood(vni, vtep)
+                } else {
+                    Key::Mac(vni, e.mac)
+                };
+                (key, e.ifindex, Some(vtep))
+            }
+            NeighEvent::Neigh {
+                entry: e,
+                removed: true,
+            } => (
+                Key::MacIp(self.local.vni_of_bridge(e.ifindex)?, e.ip),
+                e.ifindex,
+                None,
+            ),
+            _ => return None,
+        };
+        let same = match *self.prog.installed(&key)? {
+            Want::Flood { ifindex: i, vtep }
+            | Want::Mac {
+                ifindex: i, vtep, ..
+            } => i == ifindex && dst == Some(vtep),
+            Want::Neigh { ifindex: i, .. } => i == ifindex && dst.is_none(),
+        };
+        same.then_some(key)
     }
 
     pub fn hello(&mut self, name: &str, stale: Duration, now: Instant) -> (ClientId, usize) {
@@ -329,8 +379,21 @@ impl Vtep {
         n
     }
 
-    /// Once a second: stale entries and unclaimed adopted ones go.
+    /// Once a second: entries deleted from outside come back, stale entries
+    /// and unclaimed adopted ones go.
     pub fn tick(&mut self, now: Instant, nht: NhtFn) {
+        if !self.reinstall.is_empty() {
+            let keys = std::mem::take(&mut self.reinstall);
+            let before = self.ops.len();
+            self.resync(keys.iter().copied(), nht);
+            let n = self.ops.len() - before;
+            if n > 0 {
+                warn!(
+                    entries = n,
+                    "VTEP entries deleted from outside zebrad; re-installed"
+                );
+            }
+        }
         let keys = self.table.expire(now);
         if !keys.is_empty() {
             info!(entries = keys.len(), "stale VTEP entries expired");

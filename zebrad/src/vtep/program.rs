@@ -292,6 +292,13 @@ impl Programmed {
         self.errors.insert(o.op.key, errno);
     }
 
+    /// The kernel no longer holds `key` (deleted from outside).
+    pub fn forget(&mut self, key: &Key) {
+        if self.installed.remove(key).is_some() && matches!(key, Key::Flood(..)) {
+            self.flood_dirty = true;
+        }
+    }
+
     /// The device went away: the kernel dropped its entries with it.
     pub fn forget_ifindex(&mut self, ifindex: u32) {
         let before = self.installed.len();

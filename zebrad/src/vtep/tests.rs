@@ -149,3 +149,69 @@ fn unreachable_or_deviceless_entries_stay_out() {
     assert_eq!(v.take_ops().len(), 3);
     assert_eq!(rib.1.last(), Some(&(ip("192.0.2.2"), false)));
 }
+
+#[test]
+fn entries_deleted_from_outside_come_back_at_the_tick() {
+    let now = Instant::now();
+    let mut v = Vtep::new(None);
+    let mut rib = Rib(vec![ip("192.0.2.2")], vec![]);
+    v.start(&links(), &[], &[], Duration::from_secs(60), now);
+    let (c, _) = v.hello("orch", Duration::from_secs(60), now);
+    v.batch(c, batch(), &mut rib.nht());
+    assert_eq!(v.take_ops().len(), 3);
+    let fdb = |mac: Mac, vtep: &str| FdbEntry {
+        ifindex: 3,
+        mac,
+        master: 0,
+        dst: Some(ip(vtep)),
+        self_: true,
+        ext_learned: mac != [0; 6],
+        permanent: true,
+        static_: false,
+    };
+    // Someone else's entry, and ours toward another VTEP: not ours to restore.
+    v.neigh_event(&NeighEvent::Fdb {
+        entry: fdb([2, 0, 0, 0, 0, 9], "192.0.2.2"),
+        removed: true,
+    });
+    v.neigh_event(&NeighEvent::Fdb {
+        entry: fdb([2, 0, 0, 0, 0, 1], "192.0.2.3"),
+        removed: true,
+    });
+    v.tick(now, &mut rib.nht());
+    assert!(v.take_ops().is_empty());
+    // `bridge fdb del` of our MAC and flood entry, `ip neigh del` of our neighbor.
+    v.neigh_event(&NeighEvent::Fdb {
+        entry: fdb([2, 0, 0, 0, 0, 1], "192.0.2.2"),
+        removed: true,
+    });
+    v.neigh_event(&NeighEvent::Fdb {
+        entry: fdb([0; 6], "192.0.2.2"),
+        removed: true,
+    });
+    v.neigh_event(&NeighEvent::Neigh {
+        entry: NeighEntry {
+            ifindex: 2,
+            ip: ip("198.51.100.2"),
+            mac: Some([2, 0, 0, 0, 0, 1]),
+            valid: true,
+            ext_learned: true,
+            protocol: NEIGH_PROTOCOL,
+        },
+        removed: true,
+    });
+    v.tick(now, &mut rib.nht());
+    let ops = v.take_ops();
+    assert_eq!(ops.len(), 3);
+    assert!(ops.iter().all(|o| !o.delete));
+    // Our own delete (the VTEP is withdrawn) is never undone.
+    v.nht_changed(ip("192.0.2.2"), VtepReach::default(), &mut rib.nht());
+    let dels = v.take_ops();
+    assert_eq!(dels.len(), 3);
+    v.neigh_event(&NeighEvent::Fdb {
+        entry: fdb([2, 0, 0, 0, 0, 1], "192.0.2.2"),
+        removed: true,
+    });
+    v.tick(now, &mut rib.nht());
+    assert!(v.take_ops().is_empty());
+}
