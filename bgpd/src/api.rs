@@ -15,7 +15,7 @@ use crate::config::{parse_family, Neighbor};
 use crate::daemon::{Cmd, Daemon};
 use crate::packet::attribute::as_path::SegmentType;
 use crate::packet::attribute::{MpNextHop, Origin, PathAttributes};
-use crate::packet::{AfiSafi, Capability, Open};
+use crate::packet::{Afi, AfiSafi, Capability, Open};
 use crate::rib::{PathView, PeerInfo, Reason, LOCAL_PEER};
 use crate::session::{MessageCounts, PeerId, SessionHandle, State};
 
@@ -130,7 +130,21 @@ fn capability_text(c: &Capability) -> String {
                 .collect::<String>()
         ),
         Capability::ExtendedMessage => "Extended Message".into(),
-        Capability::ExtendedNextHop(_) => "Extended nexthop".into(),
+        Capability::ExtendedNextHop(e) => format!(
+            "Extended nexthop ({})",
+            e.iter()
+                .map(|e| format!(
+                    "{} over {}",
+                    family_name(e.nlri),
+                    match e.next_hop_afi {
+                        Afi::IPV6 => "IPv6",
+                        Afi::IPV4 => "IPv4",
+                        _ => "unknown",
+                    }
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Capability::AddPath(_) => "AddPath".into(),
         Capability::Unknown { code, .. } => format!("Unknown capability {code}"),
     }
@@ -234,6 +248,20 @@ pub fn neighbor(
         policy_note: d.rfc8212_note(cfg),
         treat_as_withdraw: s.updates_treat_as_withdraw,
         graceful_restart: Some(graceful_restart(d, id, s.remote_open.as_ref())),
+        extended_nexthop: Some(pb::ExtendedNexthop {
+            advertised: cfg.extended_next_hop && cfg.families.contains(&AfiSafi::IPV4_UNICAST),
+            received: s
+                .remote_open
+                .as_ref()
+                .is_some_and(|o| o.extended_next_hop().next().is_some()),
+            families: up.map_or_else(Vec::new, |u| {
+                u.caps
+                    .extended_next_hop
+                    .iter()
+                    .map(|f| family_name(*f).into())
+                    .collect()
+            }),
+        }),
     }
 }
 

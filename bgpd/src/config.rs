@@ -90,6 +90,10 @@ pub struct Neighbor {
     pub allowas_in: u8,
     pub rr_client: bool,
     pub shutdown: bool,
+    /// Advertise the Extended Next Hop capability for IPv4 unicast (RFC
+    /// 8950): IPv4 routes with IPv6 next hops, e.g. over an IPv6-only
+    /// link. Off by default, as in FRR and BIRD.
+    pub extended_next_hop: bool,
 }
 
 #[derive(Deserialize)]
@@ -164,6 +168,7 @@ struct RawNeighbor {
     allowas_in: Option<Spanned<i64>>,
     rr_client: Option<bool>,
     shutdown: Option<bool>,
+    extended_nexthop: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -491,6 +496,17 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
                 AfiSafi::IPV6_UNICAST
             }],
         };
+        let extended_next_hop = match &x.extended_nexthop {
+            Some(e) if *e.get_ref() && !families.contains(&AfiSafi::IPV4_UNICAST) => {
+                return loc.err(
+                    e.span(),
+                    "neighbor.extended_nexthop",
+                    "is for IPv4 routes: add ipv4-unicast to the neighbor's families",
+                )
+            }
+            Some(e) => *e.get_ref(),
+            None => false,
+        };
         for (key, pol) in [
             ("neighbor.import", &x.import),
             ("neighbor.export", &x.export),
@@ -546,6 +562,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
                 .unwrap_or(0),
             rr_client: x.rr_client.unwrap_or(false),
             shutdown: x.shutdown.unwrap_or(false),
+            extended_next_hop,
         });
     }
     Ok(Config {
@@ -630,6 +647,7 @@ address = "2001:db8::2"
 remote_as = 65000
 families = ["ipv6-unicast", "ipv4-unicast"]
 passive = true
+extended_nexthop = true
 "#;
 
     #[test]
@@ -642,6 +660,8 @@ passive = true
         assert_eq!(c.neighbors[0].families, vec![AfiSafi::IPV4_UNICAST]);
         assert_eq!(c.neighbors[1].families.len(), 2);
         assert!(c.neighbors[1].passive);
+        assert!(!c.neighbors[0].extended_next_hop);
+        assert!(c.neighbors[1].extended_next_hop);
         assert_eq!(
             c.policies.prefix_list("DOC").unwrap().entries()[0].le,
             Some(32)
@@ -687,6 +707,8 @@ passive = true
         assert_eq!(e.key, "bgp.asn");
         let e = err("[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\n[[prefix_list]]\nname = \"A\"\nentries = [{ action = \"permit\", prefix = \"192.0.2.0/24\", ge = 8 }]\n");
         assert_eq!(e.key, "prefix_list.entries.ge");
+        let e = err("[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\n[[neighbor]]\naddress = \"2001:db8::2\"\nremote_as = 1\nextended_nexthop = true\n");
+        assert_eq!((e.line, e.key.as_str()), (7, "neighbor.extended_nexthop"));
         let e = err("asn = 1\n");
         assert!(!e.msg.is_empty());
     }

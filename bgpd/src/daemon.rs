@@ -298,6 +298,7 @@ impl Daemon {
                 restart_state: !self.converged,
             }),
             extended_message: true,
+            extended_next_hop: n.extended_next_hop,
             description: n.description.clone(),
         }
     }

@@ -48,6 +48,7 @@ fn config(
         families: vec![AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST],
         graceful_restart: None,
         extended_message: true,
+        extended_next_hop: true,
         description: format!("test peer {id}"),
     }
 }
@@ -169,6 +170,7 @@ async fn established_and_update_v4() {
         unreachable!()
     };
     assert!(caps.four_octet_as && caps.extended_message);
+    assert_eq!(caps.extended_next_hop, vec![AfiSafi::IPV4_UNICAST]);
     assert_eq!(remote_open.asn(), 65001);
     assert_eq!(remote_open.bgp_id, Ipv4Addr::new(192, 0, 2, 2));
     let SessionEvent::Established {

@@ -465,6 +465,15 @@ fn counters_block(o: &mut String, n: &pb::Neighbor) {
     }
 }
 
+/// How a capability went, in FRR's words.
+fn exchanged(advertised: bool, received: bool) -> &'static str {
+    match (advertised, received) {
+        (true, true) => "advertised and received",
+        (true, false) => "advertised",
+        _ => "received",
+    }
+}
+
 /// The Graceful Restart lines of `show bgp neighbors` (RFC 4724).
 fn graceful_restart_block(o: &mut String, n: &pb::Neighbor) {
     let Some(g) = &n.graceful_restart else {
@@ -476,11 +485,7 @@ fn graceful_restart_block(o: &mut String, n: &pb::Neighbor) {
     let _ = writeln!(
         o,
         "  Graceful restart: {}",
-        match (g.advertised, g.received) {
-            (true, true) => "advertised and received",
-            (true, false) => "advertised",
-            _ => "received",
-        }
+        exchanged(g.advertised, g.received)
     );
     if g.advertised {
         let _ = writeln!(
@@ -510,6 +515,28 @@ fn graceful_restart_block(o: &mut String, n: &pb::Neighbor) {
             g.stale_paths,
             g.stale_families.join(", "),
             g.stale_remaining_secs
+        );
+    }
+}
+
+/// The Extended Next Hop lines of `show bgp neighbors` (RFC 8950).
+fn extended_nexthop_block(o: &mut String, n: &pb::Neighbor) {
+    let Some(e) = &n.extended_nexthop else {
+        return;
+    };
+    if !e.advertised && !e.received {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "  Extended nexthop: {}",
+        exchanged(e.advertised, e.received)
+    );
+    if !e.families.is_empty() {
+        let _ = writeln!(
+            o,
+            "    Negotiated for {} with IPv6 next hops",
+            e.families.join(", ")
         );
     }
 }
@@ -549,6 +576,7 @@ pub fn neighbor(n: &pb::Neighbor) -> String {
         }
     }
     graceful_restart_block(&mut o, n);
+    extended_nexthop_block(&mut o, n);
     counters_block(&mut o, n);
     for f in &n.families {
         let _ = writeln!(
@@ -658,6 +686,11 @@ pub fn neighbors_json(r: &pb::NeighborsReply) -> Value {
                     "staleFamilies": g.stale_families,
                     "stalePaths": g.stale_paths,
                     "staleRemainingSecs": g.stale_remaining_secs,
+                })),
+                "extendedNexthopInfo": n.extended_nexthop.as_ref().map(|e| json!({
+                    "advertised": e.advertised,
+                    "received": e.received,
+                    "families": e.families,
                 })),
             }),
         );

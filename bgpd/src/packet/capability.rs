@@ -38,6 +38,9 @@ pub struct SessionCaps {
     pub add_path_rx: Vec<AfiSafi>,
     /// Families whose NLRI we send with path identifiers.
     pub add_path_tx: Vec<AfiSafi>,
+    /// IPv4 families both sides agreed to carry with an IPv6 next hop in
+    /// MP_REACH_NLRI (RFC 8950 §4).
+    pub extended_next_hop: Vec<AfiSafi>,
 }
 
 impl SessionCaps {
@@ -65,6 +68,12 @@ impl SessionCaps {
         self.add_path_tx.contains(&family)
     }
 
+    /// Whether IPv4 NLRI of `family` may come and go with an IPv6 next
+    /// hop on this session (RFC 8950 §4).
+    pub fn extended_next_hop(&self, family: AfiSafi) -> bool {
+        self.extended_next_hop.contains(&family)
+    }
+
     /// What our OPEN and the peer's OPEN agree on.
     pub fn negotiate(local: &Open, remote: &Open) -> Self {
         let both = |f: fn(&Capability) -> bool| {
@@ -89,11 +98,20 @@ impl SessionCaps {
                 add_path_tx.push(family);
             }
         }
+        // RFC 8950 §4: an IPv6 next hop for IPv4 NLRI only where both
+        // sides listed the <AFI, SAFI, next hop AFI 2> triple.
+        let extended_next_hop = local
+            .extended_next_hop()
+            .filter(|e| e.nlri.afi == Afi::IPV4 && e.next_hop_afi == Afi::IPV6)
+            .filter(|e| remote.extended_next_hop().any(|r| r == *e))
+            .map(|e| e.nlri)
+            .collect();
         Self {
             four_octet_as,
             extended_message,
             add_path_rx,
             add_path_tx,
+            extended_next_hop,
         }
     }
 }
@@ -485,5 +503,31 @@ mod tests {
         assert_eq!(caps.add_path_rx, vec![AfiSafi::IPV4_UNICAST]);
         assert!(caps.add_path_tx.is_empty());
         assert_eq!(caps.max_message_len(), 4096);
+        assert!(caps.extended_next_hop.is_empty());
+    }
+
+    #[test]
+    fn extended_next_hop_needs_both_sides() {
+        let id = Ipv4Addr::new(192, 0, 2, 1);
+        let enh = |nlri, next_hop_afi| {
+            Capability::ExtendedNextHop(vec![ExtendedNextHop { nlri, next_hop_afi }])
+        };
+        let ours = Open::new(65001, 90, id, vec![enh(AfiSafi::IPV4_UNICAST, Afi::IPV6)]);
+        let plain = Open::new(65002, 90, id, vec![Capability::FourOctetAs(65002)]);
+        assert!(SessionCaps::negotiate(&ours, &plain)
+            .extended_next_hop
+            .is_empty());
+        assert!(SessionCaps::negotiate(&plain, &ours)
+            .extended_next_hop
+            .is_empty());
+        let theirs = Open::new(65002, 90, id, vec![enh(AfiSafi::IPV4_UNICAST, Afi::IPV6)]);
+        let caps = SessionCaps::negotiate(&ours, &theirs);
+        assert!(caps.extended_next_hop(AfiSafi::IPV4_UNICAST));
+        assert!(!caps.extended_next_hop(AfiSafi::IPV6_UNICAST));
+        // A triple for another next hop family does not count.
+        let odd = Open::new(65002, 90, id, vec![enh(AfiSafi::IPV4_UNICAST, Afi::IPV4)]);
+        assert!(SessionCaps::negotiate(&odd, &odd)
+            .extended_next_hop
+            .is_empty());
     }
 }

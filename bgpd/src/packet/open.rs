@@ -11,7 +11,9 @@ use std::net::Ipv4Addr;
 use bytes::{BufMut, BytesMut};
 use thiserror::Error;
 
-use super::capability::{AddPathMode, Capability, GracefulRestart, MalformedCapability};
+use super::capability::{
+    AddPathMode, Capability, ExtendedNextHop, GracefulRestart, MalformedCapability,
+};
 use super::nlri::AfiSafi;
 use super::notification::{ErrorCode, Notification, OpenSubcode};
 use super::{wire, EncodeError, AS_TRANS, BGP_VERSION};
@@ -149,6 +151,18 @@ impl Open {
             .iter()
             .filter_map(|c| match c {
                 Capability::AddPath(entries) => Some(entries.iter().copied()),
+                _ => None,
+            })
+            .flatten()
+    }
+
+    /// Extended Next Hop entries of all Extended Next Hop capabilities
+    /// (RFC 8950 §4).
+    pub fn extended_next_hop(&self) -> impl Iterator<Item = ExtendedNextHop> + '_ {
+        self.capabilities
+            .iter()
+            .filter_map(|c| match c {
+                Capability::ExtendedNextHop(entries) => Some(entries.iter().copied()),
                 _ => None,
             })
             .flatten()

@@ -7,7 +7,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::attribute::mp::encode_reach_head;
+use super::attribute::mp::{encode_reach_head, MpNextHop};
 use super::attribute::{code, flag};
 use super::header::{self, MessageType};
 use super::nlri::{Afi, AfiSafi, Nlri};
@@ -21,8 +21,11 @@ const MP_ATTR_HEADER: usize = 4;
 
 /// Encode announcements of `prefixes` with `attrs`: IPv4 unicast in the
 /// classic NLRI field (next hop `attrs.next_hop`), IPv6 unicast in
-/// MP_REACH_NLRI (next hop `attrs.mp_next_hop`). Returns complete
-/// messages, each within `caps.max_message_len()`.
+/// MP_REACH_NLRI (next hop `attrs.mp_next_hop`). IPv4 unicast goes in
+/// MP_REACH_NLRI too when its next hop is IPv6 (`attrs.next_hop` unset,
+/// an IPv6 `attrs.mp_next_hop`) and the session negotiated Extended Next
+/// Hop (RFC 8950 §3). Returns complete messages, each within
+/// `caps.max_message_len()`.
 pub fn pack_announcements(
     attrs: &PathAttributes,
     prefixes: &[Nlri],
@@ -36,32 +39,50 @@ pub fn pack_announcements(
         .partition(|n| AfiSafi::of(&n.prefix).afi == Afi::IPV4);
     let mut out = Vec::new();
 
-    if !v4.is_empty() && attrs.next_hop.is_none() {
-        return Err(EncodeError::MissingNextHop);
-    }
     let family = AfiSafi::IPV4_UNICAST;
-    let add_path = caps.add_path_tx(family);
-    let budget = max
-        .checked_sub(UPDATE_OVERHEAD + common.len())
-        .ok_or(EncodeError::TooLong {
-            len: UPDATE_OVERHEAD + common.len(),
-            max,
-        })?;
-    for chunk in chunks(&v4, budget, add_path)? {
-        let mut buf = BytesMut::with_capacity(max);
-        let start = header::begin(&mut buf, MessageType::Update);
-        buf.put_u16(0);
-        buf.put_u16(common.len() as u16);
-        buf.put_slice(&common);
-        chunk.iter().for_each(|n| n.encode(add_path, &mut buf));
-        header::finish(&mut buf, start, max)?;
-        out.push(buf.freeze());
+    let v4_over_v6 = attrs.next_hop.is_none()
+        && matches!(attrs.mp_next_hop, Some(MpNextHop::V6 { .. }))
+        && caps.extended_next_hop(family);
+    if v4_over_v6 {
+        pack_mp_reach(family, attrs, &v4, caps, &mut out)?;
+    } else if !v4.is_empty() {
+        if attrs.next_hop.is_none() {
+            return Err(EncodeError::MissingNextHop);
+        }
+        let add_path = caps.add_path_tx(family);
+        let budget =
+            max.checked_sub(UPDATE_OVERHEAD + common.len())
+                .ok_or(EncodeError::TooLong {
+                    len: UPDATE_OVERHEAD + common.len(),
+                    max,
+                })?;
+        for chunk in chunks(&v4, budget, add_path)? {
+            let mut buf = BytesMut::with_capacity(max);
+            let start = header::begin(&mut buf, MessageType::Update);
+            buf.put_u16(0);
+            buf.put_u16(common.len() as u16);
+            buf.put_slice(&common);
+            chunk.iter().for_each(|n| n.encode(add_path, &mut buf));
+            header::finish(&mut buf, start, max)?;
+            out.push(buf.freeze());
+        }
     }
+    pack_mp_reach(AfiSafi::IPV6_UNICAST, attrs, &v6, caps, &mut out)?;
+    Ok(out)
+}
 
-    if v6.is_empty() {
-        return Ok(out);
+/// Announcements of `family` in MP_REACH_NLRI with `attrs.mp_next_hop`.
+fn pack_mp_reach(
+    family: AfiSafi,
+    attrs: &PathAttributes,
+    prefixes: &[&Nlri],
+    caps: &SessionCaps,
+    out: &mut Vec<Bytes>,
+) -> Result<(), EncodeError> {
+    if prefixes.is_empty() {
+        return Ok(());
     }
-    let family = AfiSafi::IPV6_UNICAST;
+    let max = caps.max_message_len();
     let add_path = caps.add_path_tx(family);
     let nh = attrs
         .mp_next_hop
@@ -70,19 +91,21 @@ pub fn pack_announcements(
     let mut head = BytesMut::new();
     encode_reach_head(family, nh, &mut head)?;
     // RFC 4760 §3: no NEXT_HOP attribute when only MP_REACH_NLRI is sent.
+    let mut common = BytesMut::new();
     if attrs.next_hop.is_some() {
-        common.clear();
         PathAttributes {
             next_hop: None,
             ..attrs.clone()
         }
         .encode(caps, &mut common);
+    } else {
+        attrs.encode(caps, &mut common);
     }
     let fixed = UPDATE_OVERHEAD + MP_ATTR_HEADER + head.len() + common.len();
     let budget = max
         .checked_sub(fixed)
         .ok_or(EncodeError::TooLong { len: fixed, max })?;
-    for chunk in chunks(&v6, budget, add_path)? {
+    for chunk in chunks(prefixes, budget, add_path)? {
         let nlri_len: usize = chunk.iter().map(|n| n.wire_len(add_path)).sum();
         let mp_len = head.len() + nlri_len;
         let mut buf = BytesMut::with_capacity(max);
@@ -98,11 +121,12 @@ pub fn pack_announcements(
         header::finish(&mut buf, start, max)?;
         out.push(buf.freeze());
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Encode withdrawals: IPv4 unicast in Withdrawn Routes, IPv6 unicast in
-/// MP_UNREACH_NLRI.
+/// Encode withdrawals: IPv4 unicast in Withdrawn Routes (in
+/// MP_UNREACH_NLRI where Extended Next Hop was negotiated, as it was
+/// announced in MP_REACH_NLRI), IPv6 unicast in MP_UNREACH_NLRI.
 pub fn pack_withdrawals(prefixes: &[Nlri], caps: &SessionCaps) -> Result<Vec<Bytes>, EncodeError> {
     let max = caps.max_message_len();
     let (v4, v6): (Vec<&Nlri>, Vec<&Nlri>) = prefixes
@@ -110,22 +134,37 @@ pub fn pack_withdrawals(prefixes: &[Nlri], caps: &SessionCaps) -> Result<Vec<Byt
         .partition(|n| AfiSafi::of(&n.prefix).afi == Afi::IPV4);
     let mut out = Vec::new();
 
-    let add_path = caps.add_path_tx(AfiSafi::IPV4_UNICAST);
-    for chunk in chunks(&v4, max - UPDATE_OVERHEAD, add_path)? {
-        let len: usize = chunk.iter().map(|n| n.wire_len(add_path)).sum();
-        let mut buf = BytesMut::with_capacity(max);
-        let start = header::begin(&mut buf, MessageType::Update);
-        buf.put_u16(len as u16);
-        chunk.iter().for_each(|n| n.encode(add_path, &mut buf));
-        buf.put_u16(0);
-        header::finish(&mut buf, start, max)?;
-        out.push(buf.freeze());
+    let family = AfiSafi::IPV4_UNICAST;
+    if caps.extended_next_hop(family) {
+        pack_mp_unreach(family, &v4, caps, &mut out)?;
+    } else {
+        let add_path = caps.add_path_tx(family);
+        for chunk in chunks(&v4, max - UPDATE_OVERHEAD, add_path)? {
+            let len: usize = chunk.iter().map(|n| n.wire_len(add_path)).sum();
+            let mut buf = BytesMut::with_capacity(max);
+            let start = header::begin(&mut buf, MessageType::Update);
+            buf.put_u16(len as u16);
+            chunk.iter().for_each(|n| n.encode(add_path, &mut buf));
+            buf.put_u16(0);
+            header::finish(&mut buf, start, max)?;
+            out.push(buf.freeze());
+        }
     }
+    pack_mp_unreach(AfiSafi::IPV6_UNICAST, &v6, caps, &mut out)?;
+    Ok(out)
+}
 
-    let family = AfiSafi::IPV6_UNICAST;
+/// Withdrawals of `family` in MP_UNREACH_NLRI.
+fn pack_mp_unreach(
+    family: AfiSafi,
+    prefixes: &[&Nlri],
+    caps: &SessionCaps,
+    out: &mut Vec<Bytes>,
+) -> Result<(), EncodeError> {
+    let max = caps.max_message_len();
     let add_path = caps.add_path_tx(family);
     let budget = max - UPDATE_OVERHEAD - MP_ATTR_HEADER - 3;
-    for chunk in chunks(&v6, budget, add_path)? {
+    for chunk in chunks(prefixes, budget, add_path)? {
         let len: usize = chunk.iter().map(|n| n.wire_len(add_path)).sum();
         let mut buf = BytesMut::with_capacity(max);
         let start = header::begin(&mut buf, MessageType::Update);
@@ -140,7 +179,7 @@ pub fn pack_withdrawals(prefixes: &[Nlri], caps: &SessionCaps) -> Result<Vec<Byt
         header::finish(&mut buf, start, max)?;
         out.push(buf.freeze());
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Greedy split of `prefixes` into runs whose encoding fits `budget`.
@@ -314,6 +353,47 @@ mod tests {
         );
         let got = decode_all(&msgs, &rx, &PathAttributes::default());
         assert_eq!(got, prefixes.iter().copied().collect());
+    }
+
+    #[test]
+    fn ipv4_over_ipv6_next_hop() {
+        // RFC 8950: with the capability, IPv4 with an IPv6 next hop goes
+        // in MP_REACH_NLRI and is withdrawn in MP_UNREACH_NLRI.
+        let caps = SessionCaps {
+            extended_next_hop: vec![AfiSafi::IPV4_UNICAST],
+            ..SessionCaps::four_octet()
+        };
+        let a = PathAttributes {
+            next_hop: None,
+            ..attrs()
+        };
+        let prefixes = v4_prefixes(2000);
+        let msgs = pack_announcements(&a, &prefixes, &caps).unwrap();
+        assert!(msgs.len() > 1);
+        for m in &msgs {
+            let Message::Update(u) = decode_message(m, &caps).unwrap().message else {
+                panic!("not an update")
+            };
+            assert!(u.nlri.is_empty());
+            assert_eq!(u.mp_reach.unwrap().family, AfiSafi::IPV4_UNICAST);
+        }
+        let got = decode_all(&msgs, &caps, &a);
+        assert_eq!(got, prefixes.iter().copied().collect());
+        let msgs = pack_withdrawals(&prefixes, &caps).unwrap();
+        for m in &msgs {
+            let Message::Update(u) = decode_message(m, &caps).unwrap().message else {
+                panic!("not an update")
+            };
+            assert!(u.withdrawn.is_empty());
+            assert_eq!(u.mp_unreach.unwrap().family, AfiSafi::IPV4_UNICAST);
+        }
+        let got = decode_all(&msgs, &caps, &PathAttributes::default());
+        assert_eq!(got, prefixes.iter().copied().collect());
+        // Without the capability an IPv4 route needs its IPv4 NEXT_HOP.
+        assert_eq!(
+            pack_announcements(&a, &prefixes, &SessionCaps::four_octet()),
+            Err(EncodeError::MissingNextHop)
+        );
     }
 
     #[test]

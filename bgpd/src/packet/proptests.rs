@@ -20,7 +20,13 @@ fn all_caps() -> Vec<SessionCaps> {
                     four_octet_as,
                     extended_message,
                     add_path_rx: add_path.clone(),
-                    add_path_tx: add_path,
+                    add_path_tx: add_path.clone(),
+                    // RFC 8950 on with ADD-PATH, off without.
+                    extended_next_hop: add_path
+                        .iter()
+                        .copied()
+                        .filter(|f| *f == AfiSafi::IPV4_UNICAST)
+                        .collect(),
                 });
             }
         }

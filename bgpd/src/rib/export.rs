@@ -20,7 +20,8 @@ use bytes::Bytes;
 use ipnetwork::IpNetwork;
 
 use crate::packet::{
-    pack_announcements, pack_withdrawals, Community, MpNextHop, Nlri, PathAttributes, SessionCaps,
+    pack_announcements, pack_withdrawals, AfiSafi, Community, MpNextHop, Nlri, PathAttributes,
+    SessionCaps,
 };
 use crate::policy::{Policies, Verdict, NO_TERM};
 
@@ -155,26 +156,59 @@ pub(crate) fn rewrite(
     fam: Fam,
 ) -> Option<PathAttributes> {
     let (mut out, set_self) = rewrite_common(cfg, g, src, attrs)?;
+    let our_v6_global = g.local_v6_global.or(match g.local_addr {
+        IpAddr::V6(a) => Some(a),
+        IpAddr::V4(_) => None,
+    });
     match fam {
         Fam::V4 => {
-            if out.next_hop.is_none() {
-                if let Some(MpNextHop::V4(a)) = out.mp_next_hop {
+            // RFC 8950: with Extended Next Hop the next hop may be IPv6
+            // (ours on an IPv6 session, or an IPv6 one passed unchanged).
+            let enh = g.caps.extended_next_hop(AfiSafi::IPV4_UNICAST);
+            let learned_v6 = match out.mp_next_hop {
+                Some(MpNextHop::V4(a)) if out.next_hop.is_none() => {
                     out.next_hop = Some(a);
+                    None
                 }
-            }
+                Some(MpNextHop::V6 { global, .. }) if out.next_hop.is_none() => Some(global),
+                _ => None,
+            };
             out.mp_next_hop = None;
-            if set_self {
-                if let IpAddr::V4(a) = g.local_addr {
-                    out.next_hop = Some(a);
+            let v6_next_hop = |global| MpNextHop::V6 {
+                global,
+                link_local: None,
+            };
+            match (set_self, g.local_addr) {
+                (true, IpAddr::V4(a)) => out.next_hop = Some(a),
+                (true, IpAddr::V6(_)) if enh => {
+                    if let Some(global) = our_v6_global {
+                        out.next_hop = None;
+                        out.mp_next_hop = Some(MpNextHop::V6 {
+                            global,
+                            link_local: g.local_v6_link_local,
+                        });
+                    }
                 }
+                // Next hop unchanged (iBGP): an IPv6 one stays IPv6 where
+                // the peer accepts it; a link-local address means nothing
+                // beyond its link.
+                (false, _) if enh => {
+                    if let Some(global) = learned_v6 {
+                        out.mp_next_hop = Some(v6_next_hop(global));
+                    }
+                }
+                (false, IpAddr::V4(a)) if learned_v6.is_some() => out.next_hop = Some(a),
+                _ => {}
+            }
+            if out.next_hop.is_none() && out.mp_next_hop.is_none() {
+                // An IPv6 next hop the peer cannot take, and no IPv4
+                // address of ours to put instead.
+                return None;
             }
         }
         Fam::V6 => {
             out.next_hop = None;
-            let global = g.local_v6_global.or(match g.local_addr {
-                IpAddr::V6(a) => Some(a),
-                IpAddr::V4(_) => None,
-            });
+            let global = our_v6_global;
             match (set_self, global) {
                 (true, Some(global)) => {
                     out.mp_next_hop = Some(MpNextHop::V6 {

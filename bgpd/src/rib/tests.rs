@@ -16,6 +16,7 @@ use crate::packet::{
 };
 use crate::policy::{Disposition, Policies, Policy, Term};
 
+mod extended_next_hop;
 mod graceful;
 
 const LOCAL_AS: u32 = 65000;
@@ -150,7 +151,11 @@ struct Seen {
 }
 
 fn seen(out: &RibOutput, id: PeerId) -> Seen {
-    let caps = SessionCaps::four_octet();
+    seen_with(out, id, &SessionCaps::four_octet())
+}
+
+/// [`seen`] for a peer whose session negotiated `caps`.
+fn seen_with(out: &RibOutput, id: PeerId, caps: &SessionCaps) -> Seen {
     let mut s = Seen::default();
     for (peer, msgs) in &out.to_peers {
         if *peer != id {
@@ -158,7 +163,7 @@ fn seen(out: &RibOutput, id: PeerId) -> Seen {
         }
         for m in msgs {
             s.messages += 1;
-            let d = decode_message(m, &caps).expect("RIB output decodes");
+            let d = decode_message(m, caps).expect("RIB output decodes");
             assert_eq!(d.report.action, UpdateAction::Normal);
             let Message::Update(u) = d.message else {
                 s.other.push(d.message);

@@ -29,10 +29,12 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use crate::packet::capability::{Capability, GracefulRestart, GracefulRestartFamily};
+use crate::packet::capability::{
+    Capability, ExtendedNextHop, GracefulRestart, GracefulRestartFamily,
+};
 use crate::packet::notification::{CeaseSubcode, ErrorCode, FsmSubcode, OpenSubcode};
 use crate::packet::{
-    AfiSafi, Message, Notification, Open, ParsedUpdate, RouteRefresh, RouteRefreshSubtype,
+    Afi, AfiSafi, Message, Notification, Open, ParsedUpdate, RouteRefresh, RouteRefreshSubtype,
     SessionCaps,
 };
 
@@ -157,6 +159,9 @@ pub struct FsmConfig {
     pub families: Vec<AfiSafi>,
     pub graceful_restart: Option<GrConfig>,
     pub extended_message: bool,
+    /// Advertise Extended Next Hop for IPv4 unicast with IPv6 next hops
+    /// (RFC 8950 §4), when IPv4 unicast is one of `families`.
+    pub extended_next_hop: bool,
     pub idle_hold_initial: Duration,
     pub idle_hold_max: Duration,
     pub stable_time: Duration,
@@ -176,7 +181,7 @@ impl FsmConfig {
 
     /// Our OPEN: Multiprotocol per family, Route Refresh and Enhanced Route
     /// Refresh, 4-octet AS (AS_TRANS in My AS above 65535), Graceful
-    /// Restart and Extended Message as configured.
+    /// Restart, Extended Message and Extended Next Hop as configured.
     pub fn local_open(&self) -> Open {
         let mut caps: Vec<Capability> = self
             .families
@@ -204,6 +209,12 @@ impl FsmConfig {
         }
         if self.extended_message {
             caps.push(Capability::ExtendedMessage);
+        }
+        if self.extended_next_hop && self.families.contains(&AfiSafi::IPV4_UNICAST) {
+            caps.push(Capability::ExtendedNextHop(vec![ExtendedNextHop {
+                nlri: AfiSafi::IPV4_UNICAST,
+                next_hop_afi: Afi::IPV6,
+            }]));
         }
         Open::new(self.local_as, self.hold_time(), self.router_id, caps)
     }

@@ -22,6 +22,7 @@ fn cfg() -> FsmConfig {
             restart_state: false,
         }),
         extended_message: true,
+        extended_next_hop: false,
         idle_hold_initial: IDLE_HOLD_INITIAL,
         idle_hold_max: IDLE_HOLD_MAX,
         stable_time: STABLE_TIME,

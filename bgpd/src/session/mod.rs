@@ -59,6 +59,8 @@ pub struct SessionConfig {
     pub families: Vec<AfiSafi>,
     pub graceful_restart: Option<GrConfig>,
     pub extended_message: bool,
+    /// RFC 8950: IPv4 unicast with IPv6 next hops.
+    pub extended_next_hop: bool,
     pub description: String,
 }
 
@@ -75,6 +77,7 @@ impl SessionConfig {
             families: self.families.clone(),
             graceful_restart: self.graceful_restart,
             extended_message: self.extended_message,
+            extended_next_hop: self.extended_next_hop,
             idle_hold_initial: fsm::IDLE_HOLD_INITIAL,
             idle_hold_max: fsm::IDLE_HOLD_MAX,
             stable_time: fsm::STABLE_TIME,

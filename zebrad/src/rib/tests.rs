@@ -523,3 +523,33 @@ fn tags_are_kept_and_a_prefix_record_stays_small() {
         std::mem::size_of::<Dest>()
     );
 }
+
+#[test]
+fn ipv4_route_via_ipv6_gateway() {
+    // RFC 8950: bgpd hands over an IPv4 route whose next hop is IPv6; it
+    // resolves through the IPv6 connected subnet and goes to the kernel
+    // with the IPv6 gateway (RTA_VIA), and follows that subnet.
+    let mut rib = lab();
+    rib.addr_added(3, net("2001:db8:1::1/64"));
+    let b = rib.client(Source::Bgp, "default");
+    rib.add(b, &via("203.0.113.0/24", &["2001:db8:1::2"]))
+        .unwrap();
+    rib.settle();
+    let out = rib.take_output();
+    assert_eq!(
+        replaced(&out),
+        vec![(
+            net("203.0.113.0/24"),
+            vec![(Some(ip("2001:db8:1::2")), 3)],
+            186
+        )]
+    );
+    // Nexthop tracking answers for the IPv6 address.
+    assert!(rib.nht_state(MAIN_TABLE, ip("2001:db8:1::2")).resolved);
+    // An IPv6 route with an IPv4 gateway is refused.
+    assert!(rib.add(b, &via("2001:db8:9::/48", &["192.0.2.2"])).is_err());
+    // The subnet goes: the route leaves the kernel.
+    rib.addr_removed(3, net("2001:db8:1::1/64"));
+    rib.settle();
+    assert_eq!(deleted(&rib.take_output()), vec![net("203.0.113.0/24")]);
+}

@@ -195,8 +195,13 @@ pub(crate) fn decode_reach(
         family,
         len: nh_len,
     };
+    // RFC 8950 §3/§4: an IPv6 next hop for IPv4 NLRI only where the
+    // Extended Next Hop capability was negotiated; otherwise the length
+    // is not the one expected (RFC 7606 §7.11: session reset).
+    let v6_ok = family.afi == Afi::IPV6 || caps.extended_next_hop(family);
     let next_hop = match (family.afi, nh_len) {
         (Afi::IPV4, 4) => MpNextHop::V4(wire::ipv4(nh).map_err(|_| bad_len)?.1),
+        (_, 16 | 32) if !v6_ok => return Err(bad_len),
         (Afi::IPV4 | Afi::IPV6, 16) => MpNextHop::V6 {
             global: wire::ipv6(nh).map_err(|_| bad_len)?.1,
             link_local: None,

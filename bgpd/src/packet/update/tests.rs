@@ -180,27 +180,86 @@ fn frr_ipv6_update_link_local() {
     assert_eq!(decode_message(&bytes, &caps4()).unwrap().message, d.message);
 }
 
-#[test]
-fn ipv4_nlri_with_ipv6_next_hop() {
-    // RFC 8950: IPv4 unicast in MP_REACH with a 16-byte next hop.
-    let mut mp = vec![0x00, 0x01, 0x01, 16];
+/// RFC 8950: IPv4 unicast in MP_REACH with an IPv6 next hop of `nh_len`
+/// bytes (global, or global + link-local).
+fn ipv4_over_ipv6_attrs(nh_len: u8) -> Vec<u8> {
+    let mut mp = vec![0x00, 0x01, 0x01, nh_len];
     mp.extend_from_slice(&"2001:db8::1".parse::<Ipv6Addr>().unwrap().octets());
+    if nh_len == 32 {
+        mp.extend_from_slice(&"fe80::1".parse::<Ipv6Addr>().unwrap().octets());
+    }
     mp.push(0);
     mp.extend_from_slice(&NLRI_198_51_100);
     let mut attrs = attr(0x80, MP_REACH_NLRI, &mp);
     attrs.extend(attr(0x40, ORIGIN, &[2]));
     attrs.extend(attr(0x40, AS_PATH, &[]));
-    let parsed = decode(&attrs, &[]).unwrap();
-    assert_eq!(parsed.report.action, UpdateAction::Normal);
+    attrs
+}
+
+fn caps_enh() -> SessionCaps {
+    SessionCaps {
+        extended_next_hop: vec![AfiSafi::IPV4_UNICAST],
+        ..caps4()
+    }
+}
+
+#[test]
+fn ipv4_nlri_with_ipv6_next_hop() {
+    for (nh_len, link_local) in [(16, None), (32, Some("fe80::1".parse().unwrap()))] {
+        let attrs = ipv4_over_ipv6_attrs(nh_len);
+        let parsed = decode_update(&body(&[], &attrs, &[]), &caps_enh()).unwrap();
+        assert_eq!(parsed.report.action, UpdateAction::Normal);
+        assert_eq!(
+            parsed.announced(),
+            vec![(AfiSafi::IPV4_UNICAST, n("198.51.100.0/24"))]
+        );
+        assert_eq!(
+            parsed.update.attributes.mp_next_hop,
+            Some(MpNextHop::V6 {
+                global: "2001:db8::1".parse().unwrap(),
+                link_local,
+            })
+        );
+        let bytes = Message::Update(parsed.update.clone())
+            .to_bytes(&caps_enh())
+            .unwrap();
+        let back = decode_message(&bytes, &caps_enh()).unwrap().message;
+        assert_eq!(back, Message::Update(parsed.update));
+    }
+}
+
+#[test]
+fn ipv4_nlri_with_ipv6_next_hop_without_capability() {
+    // RFC 8950 §4: without the negotiated capability the next hop length
+    // is not the one expected for IPv4; RFC 7606 §7.11: the NLRI cannot
+    // be trusted, session reset with 3/9 and the attribute as data.
+    for nh_len in [16, 32] {
+        let attrs = ipv4_over_ipv6_attrs(nh_len);
+        let mp_len = usize::from(attrs[2]) + 3;
+        let err = decode(&attrs, &[]).unwrap_err();
+        assert_eq!(
+            err.reason,
+            UpdateErrorReason::Mp {
+                type_code: MP_REACH_NLRI,
+                error: MpError::NextHopLength {
+                    family: AfiSafi::IPV4_UNICAST,
+                    len: nh_len
+                }
+            }
+        );
+        assert_reset(err, 9, &attrs[..mp_len]);
+    }
+    // IPv6 NLRI with an IPv6 next hop needs no capability.
+    let mut mp = vec![0x00, 0x02, 0x01, 16];
+    mp.extend_from_slice(&"2001:db8::1".parse::<Ipv6Addr>().unwrap().octets());
+    mp.extend_from_slice(&[0, 32, 0x20, 0x01, 0x0d, 0xb8]);
+    let mut attrs = attr(0x80, MP_REACH_NLRI, &mp);
+    attrs.extend(attr(0x40, ORIGIN, &[2]));
+    attrs.extend(attr(0x40, AS_PATH, &[]));
     assert_eq!(
-        parsed.announced(),
-        vec![(AfiSafi::IPV4_UNICAST, n("198.51.100.0/24"))]
+        decode(&attrs, &[]).unwrap().report.action,
+        UpdateAction::Normal
     );
-    let bytes = Message::Update(parsed.update.clone())
-        .to_bytes(&caps4())
-        .unwrap();
-    let back = decode_message(&bytes, &caps4()).unwrap().message;
-    assert_eq!(back, Message::Update(parsed.update));
 }
 
 #[test]
