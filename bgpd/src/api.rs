@@ -87,6 +87,28 @@ impl Bgp for BgpService {
             self.ask(|reply| Cmd::Evpn { req, reply }).await?,
         ))
     }
+
+    async fn clear_evpn_duplicates(
+        &self,
+        r: Request<pb::ClearEvpnDuplicatesRequest>,
+    ) -> Result<Response<pb::ClearEvpnDuplicatesReply>, Status> {
+        let req = r.into_inner();
+        if req.vni > 0x00ff_ffff {
+            return Err(Status::invalid_argument("a VNI is 1-16777215 (0: all)"));
+        }
+        let mac = match req.mac.len() {
+            0 => None,
+            _ => Some(crate::evpn::nlri::Mac(
+                <[u8; 6]>::try_from(req.mac.as_slice())
+                    .map_err(|_| Status::invalid_argument("a MAC is 6 bytes"))?,
+            )),
+        };
+        let vni = req.vni;
+        let cleared = self
+            .ask(|reply| Cmd::ClearEvpnDuplicates { vni, mac, reply })
+            .await?;
+        Ok(Response::new(pb::ClearEvpnDuplicatesReply { cleared }))
+    }
 }
 
 fn counters(m: &MessageCounts) -> pb::MessageCounters {

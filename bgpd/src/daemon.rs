@@ -57,6 +57,11 @@ pub enum Cmd {
         req: proto::bgp::EvpnRequest,
         reply: oneshot::Sender<proto::bgp::EvpnReply>,
     },
+    ClearEvpnDuplicates {
+        vni: u32,
+        mac: Option<Mac>,
+        reply: oneshot::Sender<u32>,
+    },
     Reload,
     /// Running configuration: get, apply, write (config.proto).
     Config(ConfigRequest),
@@ -361,6 +366,7 @@ impl Daemon {
             tokio::select! {
                 _ = tick.tick() => {
                     self.rib.expire_stale(Instant::now());
+                    self.evpn.tick(Instant::now());
                     self.check_converged().await
                 }
                 ev = events.recv() => {
@@ -750,6 +756,10 @@ impl Daemon {
             }
             Cmd::Evpn { req, reply } => {
                 let _ = reply.send(crate::api::evpn_reply(self, &req));
+            }
+            Cmd::ClearEvpnDuplicates { vni, mac, reply } => {
+                let n = self.evpn.clear_duplicates(vni, mac);
+                let _ = reply.send(u32::try_from(n).unwrap_or(u32::MAX));
             }
             Cmd::Reload => self.reload(),
             Cmd::Config(req) => {

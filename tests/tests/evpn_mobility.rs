@@ -5,7 +5,7 @@
 //! VM moved): leaf1 advertises it with sequence number 1 and leaf2's kernel
 //! points the MAC at leaf1's VTEP. Then both copies talk at once (a
 //! duplicate): after 5 moves within 180 s the MAC is frozen, logged and
-//! shown by `show bgp l2vpn evpn`.
+//! shown by `show bgp l2vpn evpn`; `clear evpn dup-addr` releases it.
 
 mod evpn_util;
 
@@ -114,4 +114,15 @@ fn evpn_mac_moves_and_duplicate_is_frozen() {
     assert!(d["moves"].as_u64().is_some_and(|m| m >= 5), "{d:#}");
     let text = vtysh(node, "show bgp l2vpn evpn").unwrap_or_default();
     assert!(text.contains("Duplicate MACs (frozen)"), "{text}");
+
+    // The operator removes the second copy and clears the freeze (FRR's
+    // `clear evpn dup-addr`): the MAC is no longer a duplicate.
+    t.leaf1.must(&["ip", "link", "set", "h3b", "nomaster"]);
+    let out = vtysh(node, &format!("clear evpn dup-addr vni 100 mac {H3_MAC}")).expect("clear");
+    assert_eq!(out.trim(), "1 duplicate MAC(s) cleared");
+    assert!(duplicates(node).is_empty());
+    assert!(
+        vtysh(node, "clear evpn dup-addr vni 0").is_err(),
+        "VNI 0 is refused"
+    );
 }

@@ -40,6 +40,11 @@ pub enum BgpCmd {
     Evpn {
         route_type: u32,
     },
+    /// `clear evpn dup-addr vni (VNI|all) [mac MAC]` (VNI 0: all).
+    ClearEvpnDup {
+        vni: u32,
+        mac: Option<[u8; 6]>,
+    },
 }
 
 fn kw(word: &str, candidates: &[&'static str]) -> Option<&'static str> {
@@ -313,6 +318,21 @@ pub async fn run(cmd: &BgpCmd, json: bool, addr: &Address) -> Result<String, Str
                 pretty(rib_json(&r))
             } else {
                 rib_table(&r)
+            })
+        }
+        BgpCmd::ClearEvpnDup { vni, mac } => {
+            let r = c
+                .clear_evpn_duplicates(pb::ClearEvpnDuplicatesRequest {
+                    vni: *vni,
+                    mac: mac.map(|m| m.to_vec()).unwrap_or_default(),
+                })
+                .await
+                .map_err(st)?
+                .into_inner();
+            Ok(if json {
+                pretty(serde_json::json!({ "cleared": r.cleared }))
+            } else {
+                format!("{} duplicate MAC(s) cleared", r.cleared)
             })
         }
         BgpCmd::Clear {

@@ -29,6 +29,51 @@ pub fn parse(words: &[&str]) -> Result<u32, String> {
     }
 }
 
+/// Parses the words after `clear evpn dup-addr`: `vni (VNI|all) [mac MAC]`.
+pub fn parse_clear_dup(words: &[&str]) -> Result<crate::bgp::BgpCmd, String> {
+    const USAGE: &str = "% Incomplete command: clear evpn dup-addr vni (VNI|all) [mac MAC]";
+    let is = |w: &str, k: &str| k.starts_with(&w.to_ascii_lowercase()) && !w.is_empty();
+    let (vni, rest) = match words {
+        [v, n, rest @ ..] if is(v, "vni") => {
+            let vni = if is(n, "all") {
+                0
+            } else {
+                n.parse::<u32>()
+                    .ok()
+                    .filter(|v| (1..=0x00ff_ffff).contains(v))
+                    .ok_or_else(|| format!("% `{n}` is not a VNI (1-16777215) or `all`"))?
+            };
+            (vni, rest)
+        }
+        _ => return Err(USAGE.into()),
+    };
+    let mac = match rest {
+        [] => None,
+        [m, x] if is(m, "mac") => {
+            Some(parse_mac(x).ok_or_else(|| format!("% `{x}` is not a MAC"))?)
+        }
+        [x, ..] => return Err(format!("% Unknown command: `{x}`")),
+    };
+    if vni == 0 && mac.is_some() {
+        return Err("% a MAC is cleared in one VNI: clear evpn dup-addr vni VNI mac MAC".into());
+    }
+    Ok(crate::bgp::BgpCmd::ClearEvpnDup { vni, mac })
+}
+
+/// `aa:bb:cc:dd:ee:ff`.
+fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut parts = s.split(':');
+    for b in &mut out {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 2 {
+            return None;
+        }
+        *b = u8::from_str_radix(p, 16).ok()?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
 fn addr(b: &[u8]) -> String {
     proto::addr_from_bytes(b)
         .map(|a: IpAddr| a.to_string())
@@ -311,6 +356,27 @@ pub fn render_json(r: &pb::EvpnReply) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clear_dup_addr_words() {
+        use crate::bgp::BgpCmd::ClearEvpnDup;
+        assert_eq!(
+            parse_clear_dup(&["vni", "all"]).unwrap(),
+            ClearEvpnDup { vni: 0, mac: None }
+        );
+        assert_eq!(
+            parse_clear_dup(&["vn", "100", "mac", "02:00:00:00:00:0a"]).unwrap(),
+            ClearEvpnDup {
+                vni: 100,
+                mac: Some([2, 0, 0, 0, 0, 10])
+            }
+        );
+        assert!(parse_clear_dup(&[]).is_err());
+        assert!(parse_clear_dup(&["vni", "0"]).is_err());
+        assert!(parse_clear_dup(&["vni", "100", "mac", "02:00:00:00:00"]).is_err());
+        assert!(parse_clear_dup(&["vni", "all", "mac", "02:00:00:00:00:0a"]).is_err());
+        assert!(parse_clear_dup(&["vni", "100", "ip", "192.0.2.1"]).is_err());
+    }
 
     fn reply() -> pb::EvpnReply {
         let v4 = |s: &str| proto::addr_to_bytes(s.parse().unwrap());

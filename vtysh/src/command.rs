@@ -126,6 +126,10 @@ pub const HELP: &[(&str, &str)] = &[
         "reset BGP sessions, or refresh routes",
     ),
     (
+        "clear evpn dup-addr vni (VNI|all) [mac MAC]",
+        "advertise frozen duplicate MACs again",
+    ),
+    (
         "show running-config [zebrad|bgpd|ospfd|diff] [json]",
         "the daemons' running configuration, or what is not saved",
     ),
@@ -222,9 +226,18 @@ pub fn parse(line: &str) -> Result<Line, String> {
         }
         "clear" => {
             let what = it.next().ok_or("% Incomplete command: clear what?")?;
-            keyword(what, &["bgp"])?;
+            let what = keyword(what, &["bgp", "evpn"])?;
+            if what == "evpn" {
+                let w = it
+                    .next()
+                    .ok_or("% Incomplete command: clear evpn dup-addr ...")?;
+                keyword(w, &["dup-addr"])?;
+            }
             let rest: Vec<&str> = it.by_ref().collect();
-            Command::Bgp(crate::bgp::parse_clear(&rest)?)
+            Command::Bgp(match what {
+                "evpn" => crate::bgp_evpn::parse_clear_dup(&rest)?,
+                _ => crate::bgp::parse_clear(&rest)?,
+            })
         }
         _ => {
             let what = it.next().ok_or("% Incomplete command: show what?")?;

@@ -42,6 +42,9 @@ pub struct EvpnConfig {
     pub dup_detection: bool,
     pub dup_max_moves: u32,
     pub dup_time: Duration,
+    /// How long a duplicate stays frozen; `None`: until `clear evpn
+    /// dup-addr` (FRR's `freeze permanent`).
+    pub dup_freeze_time: Option<Duration>,
 }
 
 impl Default for EvpnConfig {
@@ -53,6 +56,7 @@ impl Default for EvpnConfig {
             dup_detection: true,
             dup_max_moves: 5,
             dup_time: Duration::from_secs(180),
+            dup_freeze_time: None,
         }
     }
 }
@@ -71,6 +75,7 @@ pub(crate) struct RawEvpn {
     dup_addr_detection: Option<bool>,
     dup_max_moves: Option<Spanned<i64>>,
     dup_time: Option<Spanned<i64>>,
+    dup_freeze_time: Option<Spanned<i64>>,
     #[serde(default)]
     vni: Vec<Spanned<RawVni>>,
 }
@@ -122,6 +127,18 @@ pub(crate) fn parse(loc: &Locator<'_>, raw: &RawEvpn) -> Result<EvpnConfig, Conf
     }
     if let Some(v) = &raw.dup_time {
         cfg.dup_time = Duration::from_secs(loc.int(v, "evpn.dup_time", 2, 1800)? as u64);
+    }
+    if let Some(v) = &raw.dup_freeze_time {
+        // 0: permanent; otherwise FRR's range.
+        let secs = loc.int(v, "evpn.dup_freeze_time", 0, 3600)? as u64;
+        if (1..30).contains(&secs) {
+            return loc.err(
+                v.span(),
+                "evpn.dup_freeze_time",
+                "must be 0 (until cleared) or 30-3600 seconds",
+            );
+        }
+        cfg.dup_freeze_time = (secs > 0).then(|| Duration::from_secs(secs));
     }
     for v in &raw.vni {
         let x = v.get_ref();

@@ -210,7 +210,12 @@ pub struct EvpnRib {
 
 impl EvpnRib {
     pub fn new(cfg: RibConfig, evpn: EvpnConfig) -> Self {
-        let mobility = Mobility::new(evpn.dup_detection, evpn.dup_max_moves, evpn.dup_time);
+        let mobility = Mobility::new(
+            evpn.dup_detection,
+            evpn.dup_max_moves,
+            evpn.dup_time,
+            evpn.dup_freeze_time,
+        );
         Self {
             cfg,
             evpn,
@@ -242,10 +247,34 @@ impl EvpnRib {
     /// re-originated with the new values.
     pub fn set_config(&mut self, evpn: EvpnConfig) {
         if evpn != self.evpn {
+            self.mobility.set_params(
+                evpn.dup_detection,
+                evpn.dup_max_moves,
+                evpn.dup_time,
+                evpn.dup_freeze_time,
+            );
             self.evpn = evpn;
             self.local_changed = true;
             self.full_pass = true;
         }
+    }
+
+    /// Once a second: duplicates whose freeze time is over are advertised
+    /// again.
+    pub fn tick(&mut self, now: Instant) {
+        if self.mobility.thaw(now) > 0 {
+            self.local_changed = true;
+        }
+    }
+
+    /// `clear evpn dup-addr vni VNI [mac MAC]` (VNI 0: all): the frozen
+    /// MACs are advertised again; returns how many were cleared.
+    pub fn clear_duplicates(&mut self, vni: u32, mac: Option<Mac>) -> usize {
+        let n = self.mobility.clear(vni, mac);
+        if n > 0 {
+            self.local_changed = true;
+        }
+        n
     }
 
     // ----- peers and UPDATEs -------------------------------------------
