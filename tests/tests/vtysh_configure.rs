@@ -168,9 +168,19 @@ fn vtysh_configure_session_applies_and_saves() {
     let (ok, _, err) = vtysh_file(&r1, "bad-as.conf", "configure\nrouter bgp 65009\n");
     assert!(!ok && err.contains("AS is 65001"), "{err}");
 
-    // write memory: both files written, comments kept, nothing unsaved.
-    let w = vtysh(&r1, "write memory").unwrap();
-    assert!(w.contains("[OK]"), "{w}");
+    // write memory: both files written, comments kept, nothing unsaved;
+    // ospfd is not running, so the command fails and names it.
+    let w = vtysh(&r1, "write memory").expect_err("write memory with ospfd down");
+    let w = w.to_string();
+    assert!(
+        w.contains("ospfd is not running") && w.contains("ospfd not saved"),
+        "{w}"
+    );
+    assert!(
+        w.contains(&format!("Configuration saved to {}", s(&bcfg)))
+            && w.contains(&format!("Configuration saved to {}", s(&zcfg))),
+        "{w}"
+    );
     let saved = std::fs::read_to_string(&bcfg).unwrap();
     for kept in [
         "# r1's bgpd: kept by vtysh's write memory",

@@ -183,8 +183,9 @@ pub async fn diff(s: &Sockets) -> String {
     out + &down
 }
 
-/// `write memory`: every running daemon writes its file. Fails if one
-/// that runs could not.
+/// `write memory`: every daemon writes its file. Fails, naming it, if one
+/// could not (down, not answering, or its write failed); the others are
+/// saved all the same.
 pub async fn write(s: &Sockets) -> Result<String, String> {
     let mut out = String::from("Building Configuration...\n");
     let mut failed = false;
@@ -207,7 +208,8 @@ pub async fn write(s: &Sockets) -> Result<String, String> {
                 let _ = writeln!(out, "% {}: {}", d.name(), w.error);
             }
             Err(e) => {
-                let _ = writeln!(out, "{e}; not saved");
+                failed = true;
+                let _ = writeln!(out, "{e}; {} not saved", d.name());
             }
         }
     }
