@@ -1,6 +1,9 @@
 //! Configure mode: FRR's configuration words (`router bgp`, `neighbor ...
-//! remote-as`, `ip route`, `ip prefix-list`, `router ospf`, `interface`,
-//! `log level`) turned into edits of the daemons' TOML documents.
+//! remote-as`, `ip route`, `ip prefix-list`, `route-map`, `bgp
+//! as-path access-list`, `bgp community-list`, `router ospf`, `interface`,
+//! `anycast service`, `log level`) turned into edits of the daemons' TOML
+//! documents. The policy words live in [`policy`], the anycast service
+//! words in [`anycast`].
 //!
 //! A line is parsed here, in the current [`Mode`], into a [`Step`]: enter
 //! another mode, or [`Op`]s on one daemon's configuration. [`apply`] makes
@@ -14,6 +17,9 @@ use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
 use toml_edit::{value, Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value};
+
+pub mod anycast;
+pub mod policy;
 
 /// Which daemon's configuration an op edits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +56,13 @@ pub enum Mode {
     BgpFamily(&'static str),
     RouterOspf,
     Interface(String),
+    /// `route-map NAME permit|deny SEQ`: one entry of a route map.
+    RouteMap {
+        name: String,
+        seq: i64,
+    },
+    /// `anycast service NAME`: one of zebrad's `[[service]]`s.
+    AnycastService(String),
 }
 
 impl Mode {
@@ -61,6 +74,8 @@ impl Mode {
             Mode::RouterBgp | Mode::RouterOspf => "(config-router)# ",
             Mode::BgpFamily(_) => "(config-router-af)# ",
             Mode::Interface(_) => "(config-if)# ",
+            Mode::RouteMap { .. } => "(config-route-map)# ",
+            Mode::AnycastService(_) => "(config-anycast)# ",
         }
     }
 
@@ -80,6 +95,10 @@ pub enum Val {
     Int(i64),
     Str(String),
     Bool(bool),
+    /// Seconds with a fraction (`interval = 0.5`).
+    Float(f64),
+    /// An array (community values, prepended ASNs).
+    Arr(Vec<Val>),
 }
 
 impl Val {
@@ -88,6 +107,12 @@ impl Val {
             Val::Int(i) => Value::from(*i),
             Val::Str(s) => Value::from(s.as_str()),
             Val::Bool(b) => Value::from(*b),
+            Val::Float(f) => Value::from(*f),
+            Val::Arr(a) => {
+                let mut arr: Array = a.iter().map(Val::to_value).collect();
+                arr.fmt();
+                Value::Array(arr)
+            }
         }
     }
 
@@ -97,6 +122,7 @@ impl Val {
         match (self, v) {
             (Val::Int(a), Value::Integer(b)) => *a == *b.value(),
             (Val::Bool(a), Value::Boolean(b)) => *a == *b.value(),
+            (Val::Float(a), Value::Float(b)) => *a == *b.value(),
             (Val::Str(a), Value::String(b)) => {
                 let b = b.value();
                 if let (Ok(x), Ok(y)) = (a.parse::<IpAddr>(), b.parse::<IpAddr>()) {
@@ -106,6 +132,9 @@ impl Val {
                     return x == y;
                 }
                 a == b
+            }
+            (Val::Arr(a), Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.matches(y))
             }
             _ => false,
         }
@@ -151,23 +180,65 @@ pub enum Op {
         target: Target,
         missing: &'static str,
     },
-    /// A prefix-list entry set (Some) or removed (None); `seq` None with
-    /// None removes the whole list.
-    PrefixList {
-        name: String,
+    /// Sets (or removes, with None) keys of a table nested in the entry
+    /// along `path` (`family_policy."ipv6-unicast"`, `damping`), created as
+    /// inline tables; tables left empty are removed. The entry must exist.
+    Nested {
+        target: Target,
+        missing: &'static str,
+        path: Vec<String>,
+        keys: Vec<(&'static str, Option<Val>)>,
+    },
+    /// Adds a table to an array of tables inside the entry
+    /// (`[[service.check]]`) unless an equal one is there, or removes
+    /// every one whose keys include `fields`.
+    Sub {
+        target: Target,
+        aot: &'static str,
+        fields: Vec<(&'static str, Val)>,
+        add: bool,
+    },
+    /// An edit of one entry (by `seq`) of a named list of entries:
+    /// `[[prefix_list]]`, `[[route_map]]`, `[[as_path_list]]`,
+    /// `[[community_list]]` (each `{ name, entries = [{ seq, ... }] }`).
+    Seq {
+        list: NamedList,
         seq: Option<i64>,
-        entry: Option<PrefixListEntry>,
+        edit: SeqEdit,
     },
     /// `router bgp ASN` must name the running AS.
     Asn(u32),
 }
 
+/// A named list of entries in a daemon's document.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PrefixListEntry {
-    pub action: String,
-    pub prefix: String,
-    pub ge: Option<i64>,
-    pub le: Option<i64>,
+pub struct NamedList {
+    /// The array of tables (`prefix_list`, `route_map`, ...).
+    pub aot: &'static str,
+    pub name: String,
+    /// Keys of the list itself, set when the list is written (a community
+    /// list's `kind`); a list that exists with another value is refused.
+    pub head: Vec<(&'static str, Val)>,
+    /// What the operator calls it, for messages ("prefix list").
+    pub what: &'static str,
+}
+
+/// What happens to the entry of a [`NamedList`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum SeqEdit {
+    /// The entry becomes these keys (after `seq`), replacing it whole; a
+    /// missing `seq` is FRR's: 5 more than the highest.
+    Put(Vec<(&'static str, Val)>),
+    /// Keys of the entry (`sub` None) or of its inline table `sub`
+    /// (`match`, `set`) set, or removed with None. A missing entry is
+    /// created when `create`, else refused.
+    Keys {
+        sub: Option<&'static str>,
+        create: bool,
+        keys: Vec<(&'static str, Option<Val>)>,
+    },
+    /// Removes the entry, or the whole list when `seq` is None.
+    Remove,
 }
 
 /// What a configure-mode line does.
@@ -229,6 +300,9 @@ pub const CONFIG_WORDS: &[(&str, &str)] = &[
     ("ip", "ip route PREFIX GATEWAY|IFNAME|blackhole [DISTANCE] [table N] | ip prefix-list NAME [seq N] permit|deny PREFIX [ge N] [le N]"),
     ("ipv6", "ipv6 route ... | ipv6 prefix-list ..."),
     ("log", "log level error|warn|info|debug|trace [zebrad|bgpd|ospfd]"),
+    ("route-map", "route-map NAME permit|deny SEQ: an entry of a route map"),
+    ("bgp", "bgp as-path access-list | community-list | large-community-list | extcommunity-list"),
+    ("anycast", "anycast service NAME: a health-checked service of zebrad"),
     ("no", "remove a setting"),
     ("do", "run an exec command (do show ...)"),
     ("write", "save the running configuration (write memory)"),
@@ -237,7 +311,7 @@ pub const CONFIG_WORDS: &[(&str, &str)] = &[
 ];
 
 pub const BGP_WORDS: &[(&str, &str)] = &[
-    ("neighbor", "neighbor ADDRESS remote-as|description|shutdown|passive|ebgp-multihop|update-source|port|timers|route-map|next-hop-self|route-reflector-client|allowas-in|activate"),
+    ("neighbor", "neighbor ADDRESS remote-as|peer-group|description|shutdown|passive|password|ebgp-multihop|update-source|port|timers|route-map|prefix-list|next-hop-self|route-reflector-client|allowas-in|activate"),
     ("network", "network PREFIX: originate a prefix"),
     ("address-family", "address-family ipv4|ipv6 [unicast]"),
     ("exit-address-family", "leave the address family"),
@@ -259,15 +333,16 @@ pub const NEIGHBOR_WORDS: &[(&str, &str)] = &[
     ("update-source", "local ADDRESS of the session"),
     ("port", "TCP port"),
     ("timers", "timers KEEPALIVE HOLDTIME"),
-    ("route-map", "route-map POLICY in|out (bgpd's [[policy]])"),
+    ("route-map", "route-map NAME in|out"),
     ("next-hop-self", "iBGP: our address as next hop"),
     ("route-reflector-client", "RFC 4456 client"),
     ("allowas-in", "accept our AS in the path [N times]"),
     ("activate", "enable the address family (in address-family)"),
-    ("password", "TCP MD5 (not in bgpd yet)"),
+    ("password", "password SECRET: TCP MD5 signatures (RFC 2385)"),
+    ("prefix-list", "prefix-list NAME in|out"),
     (
-        "prefix-list",
-        "filter by prefix list (bgpd: use a route-map policy)",
+        "peer-group",
+        "peer-group NAME: inherit the group's settings",
     ),
 ];
 
@@ -304,6 +379,8 @@ pub fn words(mode: &Mode) -> &'static [(&'static str, &'static str)] {
         Mode::RouterBgp | Mode::BgpFamily(_) => BGP_WORDS,
         Mode::RouterOspf => OSPF_WORDS,
         Mode::Interface(_) => INTERFACE_WORDS,
+        Mode::RouteMap { .. } => policy::ROUTE_MAP_WORDS,
+        Mode::AnycastService(_) => anycast::SERVICE_WORDS,
     }
 }
 
@@ -316,19 +393,42 @@ pub fn parse(mode: &Mode, line: &str) -> Result<Step, String> {
         None => (false, &all[..]),
     };
     let first = need(w, 0)?;
-    match mode {
-        Mode::Exec => Err("% Not in configure mode".into()),
-        Mode::Config => config_line(neg, w, first),
+    let r = match mode {
+        Mode::Exec => return Err("% Not in configure mode".into()),
+        Mode::Config => return config_line(neg, w, first),
         Mode::RouterBgp => bgp_line(neg, w, first, None),
         Mode::BgpFamily(f) => bgp_line(neg, w, first, Some(f)),
         Mode::RouterOspf => ospf_line(neg, w, first),
         Mode::Interface(name) => interface_line(neg, w, first, name),
+        Mode::RouteMap { name, seq } => policy::entry_line(neg, w, name, *seq),
+        Mode::AnycastService(name) => anycast::line(neg, w, name),
+    };
+    // As in FRR, a line the mode does not know is tried at the top of
+    // configure mode (`route-map X permit 20` right after entry 10).
+    match r {
+        Err(e) if e.starts_with("% Unknown command") => config_line(neg, w, first).map_err(|_| e),
+        r => r,
     }
 }
 
 fn config_line(neg: bool, w: &[&str], first: &str) -> Result<Step, String> {
     let unknown = || format!("% Unknown command: {}", w.join(" "));
-    match kw(first, &["router", "interface", "ip", "ipv6", "log"]) {
+    match kw(
+        first,
+        &[
+            "router",
+            "interface",
+            "ip",
+            "ipv6",
+            "log",
+            "route-map",
+            "bgp",
+            "anycast",
+        ],
+    ) {
+        Some("route-map") => policy::route_map_line(neg, w),
+        Some("bgp") => policy::list_line(neg, w),
+        Some("anycast") => anycast::service_line(neg, w),
         Some("router") if !neg => match kw(need(w, 1)?, &["bgp", "ospf"]) {
             Some("bgp") => {
                 let asn = need(w, 2)?
@@ -520,14 +620,20 @@ fn prefix_list(neg: bool, v6: bool, w: &[&str]) -> Result<Step, String> {
         seq = Some(int(need(w, i + 1)?, "sequence number")?);
         i += 2;
     }
+    let list = NamedList {
+        aot: "prefix_list",
+        name,
+        head: Vec::new(),
+        what: "prefix list",
+    };
     let Some(action) = w.get(i) else {
         if neg {
             return Ok(Step::Edit(vec![(
                 Daemon::Bgpd,
-                Op::PrefixList {
-                    name,
+                Op::Seq {
+                    list,
                     seq,
-                    entry: None,
+                    edit: SeqEdit::Remove,
                 },
             )]));
         }
@@ -540,28 +646,25 @@ fn prefix_list(neg: bool, v6: bool, w: &[&str]) -> Result<Step, String> {
         return Err(format!("% {p} is not of this prefix list's family"));
     }
     i += 2;
-    let (mut ge, mut le) = (None, None);
+    let mut keys = vec![
+        ("action", Val::Str(action.to_string())),
+        ("prefix", Val::Str(p.to_string())),
+    ];
     while let Some(x) = w.get(i) {
         match kw(x, &["ge", "le"]) {
-            Some("ge") => ge = Some(int(need(w, i + 1)?, "length")?),
-            Some("le") => le = Some(int(need(w, i + 1)?, "length")?),
+            Some(k @ ("ge" | "le")) => keys.push((k, Val::Int(int(need(w, i + 1)?, "length")?))),
             _ => return Err(format!("% Unknown command: `{x}`")),
         }
         i += 2;
     }
-    let entry = PrefixListEntry {
-        action: action.to_string(),
-        prefix: p.to_string(),
-        ge,
-        le,
+    let edit = if neg {
+        SeqEdit::Remove
+    } else {
+        SeqEdit::Put(keys)
     };
     Ok(Step::Edit(vec![(
         Daemon::Bgpd,
-        Op::PrefixList {
-            name,
-            seq,
-            entry: (!neg).then_some(entry),
-        },
+        Op::Seq { list, seq, edit },
     )]))
 }
 
@@ -617,28 +720,74 @@ fn bgp_line(neg: bool, w: &[&str], first: &str, family: Option<&str>) -> Result<
             )]))
         }
         Some("neighbor") => {
-            let addr = ip(need(w, 1)?)?;
-            neighbor(neg, addr, &w[2..], family).map(|op| Step::Edit(vec![(Daemon::Bgpd, op)]))
+            let who = need(w, 1)?;
+            let peer = match who.parse::<IpAddr>() {
+                Ok(addr) => Peer::Neighbor(addr),
+                // FRR: a word that is not an address names a peer group.
+                Err(_) if who.chars().next().is_some_and(char::is_alphabetic) => {
+                    Peer::Group(who.to_string())
+                }
+                Err(_) => return Err(format!("% Malformed address: {who}")),
+            };
+            neighbor(neg, &peer, &w[2..], family).map(|op| Step::Edit(vec![(Daemon::Bgpd, op)]))
         }
         _ => Err(unknown()),
     }
 }
 
-fn neighbor(neg: bool, addr: IpAddr, w: &[&str], family: Option<&str>) -> Result<Op, String> {
-    let target = neighbor_target(addr);
+/// What `neighbor X` names: a neighbor by address, or a peer group
+/// (`[[peer_group]]`) by name.
+enum Peer {
+    Neighbor(IpAddr),
+    Group(String),
+}
+
+const NO_GROUP: &str = "% Create the peer group first: neighbor NAME peer-group";
+
+fn neighbor(neg: bool, peer: &Peer, w: &[&str], family: Option<&str>) -> Result<Op, String> {
+    let (target, missing, gone) = match peer {
+        Peer::Neighbor(addr) => (neighbor_target(*addr), NO_REMOTE_AS, "% No such neighbor"),
+        Peer::Group(name) => (
+            Target::Entry {
+                aot: "peer_group",
+                key: "name",
+                id: Val::Str(name.clone()),
+            },
+            NO_GROUP,
+            "% No such peer group",
+        ),
+    };
     let Some(word) = w.first() else {
         if neg {
             return Ok(Op::Remove {
                 target,
-                missing: "% No such neighbor",
+                missing: gone,
             });
         }
         return Err("% Command incomplete".into());
     };
+    // `neighbor NAME peer-group`: the group itself.
+    if let (Peer::Group(_), 1) = (peer, w.len()) {
+        if kw(word, &["peer-group"]).is_some() {
+            return Ok(if neg {
+                Op::Remove {
+                    target,
+                    missing: gone,
+                }
+            } else {
+                Op::Set {
+                    target,
+                    create: true,
+                    missing: "",
+                    keys: Vec::new(),
+                }
+            });
+        }
+    }
     let set = |keys: Vec<(&'static str, Option<Val>)>| Op::Set {
         target: target.clone(),
         create: false,
-        missing: NO_REMOTE_AS,
+        missing,
         keys,
     };
     let flag = |key: &'static str| set(vec![(key, (!neg).then_some(Val::Bool(true)))]);
@@ -661,13 +810,17 @@ fn neighbor(neg: bool, addr: IpAddr, w: &[&str], family: Option<&str>) -> Result
             "activate",
             "password",
             "prefix-list",
+            "peer-group",
         ],
     )
     .ok_or_else(|| format!("% Unknown neighbor command: `{word}`"))?;
     Ok(match word {
-        "remote-as" if neg => Op::Remove {
-            target,
-            missing: "% No such neighbor",
+        "remote-as" if neg => match peer {
+            Peer::Neighbor(_) => Op::Remove {
+                target,
+                missing: gone,
+            },
+            Peer::Group(_) => set(vec![("remote_as", None)]),
         },
         "remote-as" => {
             let asn = arg(1)?
@@ -676,8 +829,8 @@ fn neighbor(neg: bool, addr: IpAddr, w: &[&str], family: Option<&str>) -> Result
             no_more(w, 2)?;
             Op::Set {
                 target,
-                create: true,
-                missing: "",
+                create: matches!(peer, Peer::Neighbor(_)),
+                missing,
                 keys: vec![("remote_as", Some(Val::Int(asn.into())))],
             }
         }
@@ -741,24 +894,62 @@ fn neighbor(neg: bool, addr: IpAddr, w: &[&str], family: Option<&str>) -> Result
                 Some(Val::Int(int(arg(2)?, "hold time")?))
             },
         )]),
-        "route-map" => {
+        "route-map" | "prefix-list" => {
+            // `no neighbor X route-map [NAME] in`: the name may be left out.
             let dir = if neg { w.get(2).or(w.get(1)) } else { w.get(2) }
                 .copied()
                 .ok_or_else(|| "% Command incomplete".to_string())?;
-            let key = match kw(dir, &["in", "out"]) {
-                Some("in") => "import",
-                Some(_) => "export",
+            let inbound = match kw(dir, &["in", "out"]) {
+                Some(d) => d == "in",
                 None => return Err(format!("% Direction in or out, not `{dir}`")),
             };
-            set(vec![(
-                key,
-                if neg {
-                    None
-                } else {
-                    Some(Val::Str(arg(1)?.to_string()))
+            let v = if neg {
+                None
+            } else {
+                no_more(w, 3)?;
+                Some(Val::Str(arg(1)?.to_string()))
+            };
+            match (word, family) {
+                // In an address family, a route map is that family's
+                // (`family_policy`); the neighbor's own applies to the rest.
+                ("route-map", Some(f)) => Op::Nested {
+                    target,
+                    missing: NO_REMOTE_AS,
+                    path: vec!["family_policy".into(), f.to_string()],
+                    keys: vec![(if inbound { "import" } else { "export" }, v)],
                 },
-            )])
+                ("route-map", None) => set(vec![(if inbound { "import" } else { "export" }, v)]),
+                _ => set(vec![(
+                    if inbound {
+                        "prefix_list_in"
+                    } else {
+                        "prefix_list_out"
+                    },
+                    v,
+                )]),
+            }
         }
+        "password" => set(vec![(
+            "password",
+            if neg {
+                None
+            } else {
+                no_more(w, 2)?;
+                Some(Val::Str(arg(1)?.to_string()))
+            },
+        )]),
+        "peer-group" if matches!(peer, Peer::Group(_)) => {
+            return Err("% A peer group is not a member of another".into())
+        }
+        "peer-group" => set(vec![(
+            "peer_group",
+            if neg {
+                None
+            } else {
+                no_more(w, 2)?;
+                Some(Val::Str(arg(1)?.to_string()))
+            },
+        )]),
         "activate" => {
             let f = family.unwrap_or("ipv4-unicast");
             Op::List {
@@ -769,15 +960,7 @@ fn neighbor(neg: bool, addr: IpAddr, w: &[&str], family: Option<&str>) -> Result
                 drop_empty: false,
             }
         }
-        "password" => {
-            return Err("% bgpd has no TCP MD5 signatures yet; the neighbor is unchanged".into())
-        }
-        _ => {
-            return Err(format!(
-                "% bgpd filters neighbors with policies: `neighbor {addr} route-map POLICY in|out` \
-                 (a [[policy]] term matches a prefix list)"
-            ))
-        }
+        _ => return Err(format!("% Unknown neighbor command: `{word}`")),
     })
 }
 
@@ -1150,60 +1333,163 @@ pub fn apply(doc: &mut DocumentMut, op: &Op) -> Result<(), String> {
             Ok(())
         }
         Op::Remove { target, missing } => remove_entry(doc, target, missing),
-        Op::PrefixList { name, seq, entry } => prefix_list_edit(doc, name, *seq, entry.as_ref()),
+        Op::Seq { list, seq, edit } => seq_edit(doc, list, *seq, edit),
+        Op::Nested {
+            target,
+            missing,
+            path,
+            keys,
+        } => nested_edit(table(doc, target, false, missing)?, path, keys),
+        Op::Sub {
+            target,
+            aot,
+            fields,
+            add,
+        } => sub_edit(
+            table(doc, target, false, "% No such entry")?,
+            aot,
+            fields,
+            *add,
+        ),
     }
 }
 
-fn prefix_list_edit(
+/// The entries array of list `list`, created when `create`.
+fn entries<'a>(
+    doc: &'a mut DocumentMut,
+    list: &NamedList,
+    create: bool,
+) -> Result<&'a mut Array, String> {
+    let target = Target::Entry {
+        aot: list.aot,
+        key: "name",
+        id: Val::Str(list.name.clone()),
+    };
+    let missing = format!("% No such {} {}", list.what, list.name);
+    let t = table(doc, &target, create, &missing)?;
+    for (k, v) in &list.head {
+        match t.get(k).and_then(Item::as_value) {
+            Some(old) if !v.matches(old) => {
+                return Err(format!(
+                    "% {} {} exists with {k} {old}",
+                    list.what,
+                    list.name,
+                    old = old.to_string().trim()
+                ))
+            }
+            Some(_) => {}
+            None => {
+                t.insert(k, value(v.to_value()));
+            }
+        }
+    }
+    if t.get("entries").is_none() {
+        if !create {
+            return Err(missing);
+        }
+        t.insert("entries", value(Array::new()));
+    }
+    t.get_mut("entries")
+        .and_then(Item::as_value_mut)
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| {
+            format!(
+                "% entries of {} {} is not an inline array (`entries = [...]`): edit the file",
+                list.what, list.name
+            )
+        })
+}
+
+/// Makes an [`Op::Seq`] change: entries stay ordered by `seq`.
+fn seq_edit(
     doc: &mut DocumentMut,
-    name: &str,
+    list: &NamedList,
     seq: Option<i64>,
-    entry: Option<&PrefixListEntry>,
+    edit: &SeqEdit,
 ) -> Result<(), String> {
     let target = Target::Entry {
-        aot: "prefix_list",
+        aot: list.aot,
         key: "name",
-        id: Val::Str(name.to_string()),
+        id: Val::Str(list.name.clone()),
     };
-    let Some(e) = entry else {
+    let name = &list.name;
+    if *edit == SeqEdit::Remove {
         let Some(seq) = seq else {
-            return remove_entry(doc, &target, "% No such prefix list");
+            return remove_entry(doc, &target, &format!("% No such {} {name}", list.what));
         };
-        let t = table(doc, &target, false, "% No such prefix list")?;
-        let arr = t
-            .get_mut("entries")
-            .and_then(Item::as_value_mut)
-            .and_then(Value::as_array_mut)
-            .ok_or_else(|| "% No such entry".to_string())?;
+        let arr = entries(doc, list, false)?;
         let idx = arr
             .iter()
             .position(|v| entry_seq(v) == Some(seq))
             .ok_or_else(|| format!("% No entry seq {seq} in {name}"))?;
         arr.remove(idx);
         return Ok(());
-    };
-    let t = table(doc, &target, true, "")?;
-    if t.get("entries").is_none() {
-        t.insert("entries", value(Array::new()));
     }
-    let arr = t
-        .get_mut("entries")
-        .and_then(Item::as_value_mut)
-        .and_then(Value::as_array_mut)
-        .ok_or_else(|| format!("% entries of prefix list {name} is not an array"))?;
+    let create = match edit {
+        SeqEdit::Keys { create, .. } => *create,
+        _ => true,
+    };
+    let arr = entries(doc, list, create)?;
     // FRR: without seq, 5 more than the highest.
     let seq = seq.unwrap_or_else(|| arr.iter().filter_map(entry_seq).max().unwrap_or(0) + 5);
-    let mut it = InlineTable::new();
-    it.insert("seq", Value::from(seq));
-    it.insert("action", Value::from(e.action.as_str()));
-    it.insert("prefix", Value::from(e.prefix.as_str()));
-    if let Some(ge) = e.ge {
-        it.insert("ge", Value::from(ge));
-    }
-    if let Some(le) = e.le {
-        it.insert("le", Value::from(le));
-    }
     let at = arr.iter().position(|v| entry_seq(v) == Some(seq));
+    let mut it = match (edit, at) {
+        (SeqEdit::Keys { .. }, Some(i)) => arr
+            .get(i)
+            .and_then(Value::as_inline_table)
+            .cloned()
+            .ok_or_else(|| format!("% Entry seq {seq} of {name} is not an inline table"))?,
+        (SeqEdit::Keys { create: false, .. }, None) => {
+            return Err(format!("% No entry seq {seq} in {} {name}", list.what))
+        }
+        _ => {
+            let mut it = InlineTable::new();
+            it.insert("seq", Value::from(seq));
+            it
+        }
+    };
+    match edit {
+        SeqEdit::Put(keys) => {
+            for (k, v) in keys {
+                it.insert(*k, v.to_value());
+            }
+        }
+        SeqEdit::Keys { sub, keys, .. } => {
+            let t = match sub {
+                None => &mut it,
+                Some(sub) => {
+                    if it.get(sub).is_none() {
+                        it.insert(*sub, Value::InlineTable(InlineTable::new()));
+                    }
+                    it.get_mut(sub)
+                        .and_then(Value::as_inline_table_mut)
+                        .ok_or_else(|| format!("% `{sub}` of entry seq {seq} is not a table"))?
+                }
+            };
+            for (k, v) in keys {
+                match v {
+                    Some(v) => {
+                        t.insert(*k, v.to_value());
+                    }
+                    None => {
+                        t.remove(k);
+                    }
+                }
+            }
+            t.fmt();
+            if let Some(sub) = sub {
+                if it
+                    .get(sub)
+                    .and_then(Value::as_inline_table)
+                    .is_some_and(InlineTable::is_empty)
+                {
+                    it.remove(sub);
+                }
+            }
+        }
+        SeqEdit::Remove => {}
+    }
+    it.fmt();
     match at {
         Some(i) => {
             arr.replace(i, it);
@@ -1219,6 +1505,90 @@ fn prefix_list_edit(
     Ok(())
 }
 
+/// Sets or removes `keys` in the table at `path` below `t`, creating
+/// inline tables on the way and removing those left empty.
+fn nested_edit(
+    t: &mut dyn toml_edit::TableLike,
+    path: &[String],
+    keys: &[(&'static str, Option<Val>)],
+) -> Result<(), String> {
+    let Some((first, rest)) = path.split_first() else {
+        for (k, v) in keys {
+            match v {
+                Some(v) => {
+                    t.insert(k, value(v.to_value()));
+                }
+                None => {
+                    t.remove(k);
+                }
+            }
+        }
+        return Ok(());
+    };
+    if t.get(first).is_none() {
+        if keys.iter().all(|(_, v)| v.is_none()) {
+            return Ok(());
+        }
+        t.insert(first, value(Value::InlineTable(InlineTable::new())));
+    }
+    let inner = t
+        .get_mut(first)
+        .and_then(Item::as_table_like_mut)
+        .ok_or_else(|| format!("% `{first}` in the configuration is not a table"))?;
+    nested_edit(inner, rest, keys)?;
+    if inner.is_empty() {
+        t.remove(first);
+    } else if let Some(it) = t.get_mut(first).and_then(Item::as_inline_table_mut) {
+        it.fmt();
+    }
+    Ok(())
+}
+
+fn sub_edit(
+    t: &mut Table,
+    aot: &str,
+    fields: &[(&'static str, Val)],
+    add: bool,
+) -> Result<(), String> {
+    let has = |e: &Table| {
+        fields.iter().all(|(k, v)| {
+            e.get(k)
+                .and_then(Item::as_value)
+                .is_some_and(|x| v.matches(x))
+        })
+    };
+    if t.get(aot).is_none() {
+        if !add {
+            return Err(format!("% No such {aot}"));
+        }
+        t.insert(aot, Item::ArrayOfTables(ArrayOfTables::new()));
+    }
+    let list = t
+        .get_mut(aot)
+        .and_then(Item::as_array_of_tables_mut)
+        .ok_or_else(|| format!("% `{aot}` in the configuration is not [[...{aot}]]"))?;
+    if add {
+        let same = list.iter().any(|e| has(e) && e.len() == fields.len());
+        if !same {
+            let mut e = Table::new();
+            for (k, v) in fields {
+                e.insert(k, value(v.to_value()));
+            }
+            list.push(e);
+        }
+        return Ok(());
+    }
+    let before = list.len();
+    list.retain(|e| !has(e));
+    if list.len() == before {
+        return Err(format!("% No such {aot}"));
+    }
+    if list.is_empty() {
+        t.remove(aot);
+    }
+    Ok(())
+}
+
 fn entry_seq(v: &Value) -> Option<i64> {
     v.as_inline_table()?.get("seq")?.as_integer()
 }
@@ -1229,7 +1599,7 @@ mod tests {
 
     const BGP: &str = "# bgpd of r1\n[bgp]\nasn = 65000   # our AS\nrouter_id = \"192.0.2.1\"\n\n# the transit\n[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 65001 # them\n";
 
-    fn run(mode: &Mode, text: &str, line: &str) -> Result<String, String> {
+    pub fn run(mode: &Mode, text: &str, line: &str) -> Result<String, String> {
         let mut doc: DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
         let ops = match parse(mode, line)? {
             Step::Edit(ops) | Step::Enter(_, ops) => ops,
@@ -1268,9 +1638,49 @@ mod tests {
             run(&m, BGP, "neighbor 203.0.113.9 description x").unwrap_err(),
             NO_REMOTE_AS
         );
-        assert!(run(&m, BGP, "neighbor 192.0.2.2 password x")
-            .unwrap_err()
-            .contains("MD5"));
+        let t = run(&m, BGP, "neighbor 192.0.2.2 password s3cret").unwrap();
+        assert!(t.contains("password = \"s3cret\""), "{t}");
+        let t = run(&m, &t, "neighbor 192.0.2.2 prefix-list CUST in").unwrap();
+        let t = run(&m, &t, "neighbor 192.0.2.2 prefix-list OURS out").unwrap();
+        assert!(
+            t.contains("prefix_list_in = \"CUST\"\nprefix_list_out = \"OURS\""),
+            "{t}"
+        );
+        let t = run(&m, &t, "no neighbor 192.0.2.2 prefix-list in").unwrap();
+        assert!(!t.contains("prefix_list_in"), "{t}");
+        let t = run(&m, &t, "neighbor 192.0.2.2 route-map FROM-TRANSIT in").unwrap();
+        assert!(t.contains("import = \"FROM-TRANSIT\""), "{t}");
+        // In an address family, the route map is the family's.
+        let v6 = Mode::BgpFamily("ipv6-unicast");
+        let t = run(&v6, &t, "neighbor 192.0.2.2 route-map V6-IN in").unwrap();
+        let t = run(&v6, &t, "neighbor 192.0.2.2 route-map V6-OUT out").unwrap();
+        assert!(
+            t.contains(
+                "family_policy = { ipv6-unicast = { import = \"V6-IN\", export = \"V6-OUT\" } }"
+            ),
+            "{t}"
+        );
+        let t = run(&v6, &t, "no neighbor 192.0.2.2 route-map V6-IN in").unwrap();
+        let t = run(&v6, &t, "no neighbor 192.0.2.2 route-map out").unwrap();
+        assert!(!t.contains("family_policy"), "{t}");
+        assert!(t.contains("import = \"FROM-TRANSIT\""), "{t}");
+        // Peer groups: defined, given settings, joined.
+        assert_eq!(
+            run(&m, BGP, "neighbor TOR remote-as 65010").unwrap_err(),
+            NO_GROUP
+        );
+        let t = run(&m, BGP, "neighbor TOR peer-group").unwrap();
+        let t = run(&m, &t, "neighbor TOR remote-as 65010").unwrap();
+        let t = run(&m, &t, "neighbor TOR route-map FROM-TOR in").unwrap();
+        assert!(
+            t.contains("[[peer_group]]\nname = \"TOR\"\nremote_as = 65010\nimport = \"FROM-TOR\""),
+            "{t}"
+        );
+        let t = run(&m, &t, "neighbor 192.0.2.2 peer-group TOR").unwrap();
+        assert!(t.contains("peer_group = \"TOR\""), "{t}");
+        let t = run(&m, &t, "no neighbor TOR peer-group").unwrap();
+        assert!(!t.contains("[[peer_group]]"), "{t}");
+        assert!(run(&m, BGP, "neighbor 192.0.2.2 route-map X sideways").is_err());
         let af = Mode::BgpFamily("ipv6-unicast");
         let t = run(&af, BGP, "neighbor 192.0.2.2 activate").unwrap();
         assert!(t.contains("families = [\"ipv6-unicast\"]"), "{t}");
