@@ -358,3 +358,99 @@ fn vtysh_oneshot_status_stdin_and_daemons() {
     assert!(j["daemons"]["zebrad"]["version"].is_string(), "{j}");
     z.assert_running();
 }
+
+/// Configure mode through the terminal: `?` and Tab inside `router bgp`,
+/// abbreviations, and completion of live values (the configured
+/// neighbor's address, a prefix list's name, an interface) fetched from
+/// the running bgpd and zebrad.
+#[test]
+fn vtysh_configure_mode_completion_and_live_values() {
+    let (t, z, run) = start("vtysh_configure_mode_completion_and_live_values");
+    let home = t.r1.dir().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let bcfg = t.r1.write_file(
+        "bgpd.toml",
+        r#"[bgp]
+asn = 65001
+router_id = "192.0.2.1"
+
+[[prefix_list]]
+name = "CUSTOMERS"
+entries = [{ seq = 5, action = "permit", prefix = "203.0.113.0/24" }]
+
+[[neighbor]]
+address = "192.0.2.2"
+remote_as = 65002
+"#,
+    );
+    let (bgpd, cfg, dir) = (
+        bin("bgpd").display().to_string(),
+        bcfg.display().to_string(),
+        run.display().to_string(),
+    );
+    let b = t.r1.spawn_env(
+        "bgpd",
+        &[&bgpd, "-f", &cfg, "--run-dir", &dir],
+        &[("BGPD_LOG", "info")],
+    );
+    b.wait_socket(&t.r1.socket("bgpd"), Duration::from_secs(20));
+
+    let s = pty_session(
+        t.r1.dir(),
+        &home,
+        &run,
+        &[
+            Expect("# "),
+            Send("conf t\r"),
+            Expect("(config)# "),
+            // Abbreviated: `router b`.
+            Send("router b 65001\r"),
+            Expect("(config-router)# "),
+            // `?` lists the words of the mode.
+            Send("?"),
+            Expect("address-family"),
+            // Tab completes the word, then the configured neighbor.
+            Send("nei\t"),
+            Expect("neighbor "),
+            Send("\t"),
+            Expect("192.0.2.2 "),
+            Send("?"),
+            Expect("remote-as"),
+            Expect("prefix-list"),
+            Send("prefix-l\t"),
+            Expect("prefix-list "),
+            // The prefix list's name, from bgpd's running configuration.
+            Send("\t"),
+            Expect("CUSTOMERS "),
+            Send("?"),
+            Expect("outbound"),
+            Send("\x15"),
+            // An abbreviated neighbor command, applied at once.
+            Send("nei 192.0.2.2 desc set from a pty\r"),
+            Expect("(config-router)# "),
+            Send("do show running-config bgpd | include description\r"),
+            Expect("description = \"set from a pty\""),
+            Send("exit\r"),
+            Expect("(config)# "),
+            // An interface name from zebrad.
+            Send("interface et?"),
+            Expect("eth0"),
+            Expect("eth1"),
+            Send("\x15"),
+            Send("end\r"),
+            Expect("# "),
+            // Exec mode: `?` after `show bgp neighbors` offers the address.
+            Send("show bgp neighbors ?"),
+            Expect("configured neighbor"),
+            Send("\x15"),
+            Send("exit\r"),
+        ],
+    );
+    let help_at = s.find("configured neighbor").expect("help");
+    assert!(
+        s[help_at.saturating_sub(200)..help_at].contains("192.0.2.2"),
+        "{s}"
+    );
+    b.assert_running();
+    z.assert_running();
+}

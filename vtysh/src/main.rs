@@ -14,6 +14,7 @@ mod command;
 mod configure;
 mod daemons;
 mod evpn;
+mod live;
 mod ospf;
 mod render;
 mod running;
@@ -383,7 +384,12 @@ fn hostname() -> String {
 
 /// The interactive loop.
 async fn interactive(shell: &mut Shell) {
-    let config = rustyline::Config::builder().auto_add_history(false).build();
+    // List completion, as FRR and bash: a single candidate completes at
+    // once, several complete their common part and a second Tab lists them.
+    let config = rustyline::Config::builder()
+        .auto_add_history(false)
+        .completion_type(rustyline::CompletionType::List)
+        .build();
     let mut rl: rustyline::Editor<shell::ShellHelper, rustyline::history::DefaultHistory> =
         match rustyline::Editor::with_config(config) {
             Ok(rl) => rl,
@@ -392,8 +398,10 @@ async fn interactive(shell: &mut Shell) {
                 return;
             }
         };
+    let values = std::sync::Arc::new(live::Values::new(shell.sockets()));
     rl.set_helper(Some(shell::ShellHelper {
         mode: shell.mode.clone(),
+        values: values.clone(),
     }));
     let question = shell::QuestionMark::default();
     rl.bind_sequence(
@@ -421,7 +429,10 @@ async fn interactive(shell: &mut Shell) {
         // `?` typed at the prompt: help for the words before the cursor,
         // then the same line again.
         if let Some((left, right)) = question.take() {
-            print!("{}", shell::help_for(&mode, &format!("{left}?")));
+            print!(
+                "{}",
+                shell::help_for(&mode, &format!("{left}?"), Some(&values))
+            );
             initial = Some((left, right));
             continue;
         }
@@ -431,7 +442,7 @@ async fn interactive(shell: &mut Shell) {
         }
         // `show ?` pasted or typed where the key binding does not apply.
         if t.ends_with('?') && !t.contains('|') {
-            print!("{}", shell::help_for(&mode, &line));
+            print!("{}", shell::help_for(&mode, &line, Some(&values)));
             initial = Some((line.trim_end_matches('?').to_string(), String::new()));
             continue;
         }

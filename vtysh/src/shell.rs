@@ -1,7 +1,8 @@
 //! The interactive shell: a prompt with the hostname, line editing and
-//! persistent history (rustyline), tab completion of command words, `?`
-//! listing the possible next words, and output filters
-//! (`| include REGEX`, `| exclude REGEX`, `| count`).
+//! persistent history (rustyline), tab completion of command words and of
+//! live values (neighbors, interfaces, VNIs, services, route maps and lists,
+//! from [`crate::live`]), `?` listing the possible next words, and output
+//! filters (`| include REGEX`, `| exclude REGEX`, `| count`).
 //!
 //! The word tree here is the one place that lists what can follow what; the
 //! parser in `command` decides what a line means.
@@ -16,16 +17,34 @@ use rustyline::validate::Validator;
 use rustyline::{Context, Helper};
 
 use crate::configure::{self, Mode};
+use crate::live::{Live, Values};
 
-/// (word, help, children). A word in angle brackets is a value, not a keyword.
+/// (word, help, children). A word in angle brackets is a value, not a
+/// keyword; `live` says which running values it takes.
 pub struct Node {
     pub word: &'static str,
     pub help: &'static str,
     pub next: &'static [Node],
+    pub live: Option<Live>,
 }
 
 const fn n(word: &'static str, help: &'static str, next: &'static [Node]) -> Node {
-    Node { word, help, next }
+    Node {
+        word,
+        help,
+        next,
+        live: None,
+    }
+}
+
+/// A value node whose values come from the daemons.
+const fn v(word: &'static str, help: &'static str, live: Live, next: &'static [Node]) -> Node {
+    Node {
+        word,
+        help,
+        next,
+        live: Some(live),
+    }
 }
 
 const JSON: Node = n("json", "JSON output", &[]);
@@ -53,9 +72,10 @@ const BGP_ARGS: &[Node] = &[
         "neighbors",
         "neighbor details",
         &[
-            n(
+            v(
                 "<ADDRESS>",
                 "one neighbor",
+                Live::Neighbor,
                 &[
                     n("received-routes", "its Adj-RIB-In", &[JSON]),
                     n("advertised-routes", "its Adj-RIB-Out", &[JSON]),
@@ -75,7 +95,7 @@ const OSPF_ARGS: &[Node] = &[
     n(
         "interface",
         "OSPF interfaces",
-        &[n("<NAME>", "one interface", &[JSON]), JSON],
+        &[v("<NAME>", "one interface", Live::Interface, &[JSON]), JSON],
     ),
     n("neighbor", "OSPF neighbors", &[JSON]),
     n(
@@ -115,7 +135,7 @@ pub const TREE: &[Node] = &[
             n(
                 "interface",
                 "interfaces",
-                &[n("<NAME>", "one interface", &[JSON]), JSON],
+                &[v("<NAME>", "one interface", Live::Interface, &[JSON]), JSON],
             ),
             n("zebra", "RIB manager status and clients", &[JSON]),
             n("version", "vtysh's and the daemons' versions", &[JSON]),
@@ -132,7 +152,7 @@ pub const TREE: &[Node] = &[
                     n(
                         "service",
                         "one service",
-                        &[n("<NAME>", "its name", &[JSON])],
+                        &[v("<NAME>", "its name", Live::Service, &[JSON])],
                     ),
                 ],
             ),
@@ -141,16 +161,28 @@ pub const TREE: &[Node] = &[
                 "evpn",
                 "VXLAN/EVPN state of zebrad",
                 &[
-                    n("vni", "every VNI", &[n("<VNI>", "one VNI", &[JSON]), JSON]),
+                    n(
+                        "vni",
+                        "every VNI",
+                        &[v("<VNI>", "one VNI", Live::Vni, &[JSON]), JSON],
+                    ),
                     n(
                         "mac",
                         "MACs",
-                        &[n("vni", "of a VNI", &[n("<VNI>", "its number", &[JSON])])],
+                        &[n(
+                            "vni",
+                            "of a VNI",
+                            &[v("<VNI>", "its number", Live::Vni, &[JSON])],
+                        )],
                     ),
                     n(
                         "arp-cache",
                         "neighbors (ARP/ND)",
-                        &[n("vni", "of a VNI", &[n("<VNI>", "its number", &[JSON])])],
+                        &[n(
+                            "vni",
+                            "of a VNI",
+                            &[v("<VNI>", "its number", Live::Vni, &[JSON])],
+                        )],
                     ),
                 ],
             ),
@@ -175,9 +207,10 @@ pub const TREE: &[Node] = &[
                         ],
                     )],
                 ),
-                n(
+                v(
                     "<ADDRESS>",
                     "one neighbor",
+                    Live::Neighbor,
                     &[n(
                         "soft",
                         "refresh routes, keep the session",
@@ -189,6 +222,28 @@ pub const TREE: &[Node] = &[
                 ),
             ],
         )],
+    ),
+    n(
+        "anycast",
+        "act on anycast services",
+        &[
+            n(
+                "drain",
+                "advertise with GRACEFUL_SHUTDOWN, then withdraw",
+                &[v("<NAME>", "the service", Live::Service, &[JSON])],
+            ),
+            n(
+                "undrain",
+                "bring a drained service back",
+                &[v("<NAME>", "the service", Live::Service, &[JSON])],
+            ),
+        ],
+    ),
+    n("configure", "configure mode", &[n("terminal", "", &[])]),
+    n(
+        "write",
+        "save the running configuration",
+        &[n("memory", "to the daemons' files", &[])],
     ),
     n("help", "list the commands", &[]),
     n("exit", "leave the shell", &[]),
@@ -221,9 +276,19 @@ pub fn next_nodes(words: &[&str]) -> Option<&'static [Node]> {
     Some(level)
 }
 
+/// What may come next in a configure mode: keywords with their help, and
+/// the kinds of live values the grammar takes there.
+pub struct ConfigNext {
+    pub words: &'static [(&'static str, &'static str)],
+    pub live: &'static [Live],
+}
+
+const IN_OUT: &[(&str, &str)] = &[("in", "inbound"), ("out", "outbound")];
+const ORIGINS: &[(&str, &str)] = &[("igp", "IGP"), ("egp", "EGP"), ("incomplete", "incomplete")];
+
 /// The configure-mode words that can follow `words` (`do` leads back to
 /// the exec tree), or None when the exec tree applies.
-fn config_level(mode: &Mode, words: &[&str]) -> Option<&'static [(&'static str, &'static str)]> {
+pub fn config_next(mode: &Mode, words: &[&str]) -> Option<ConfigNext> {
     if *mode == Mode::Exec || words.first().is_some_and(|w| w.eq_ignore_ascii_case("do")) {
         return None;
     }
@@ -231,34 +296,141 @@ fn config_level(mode: &Mode, words: &[&str]) -> Option<&'static [(&'static str, 
         Some(w) if w.eq_ignore_ascii_case("no") => &words[1..],
         _ => words,
     };
-    Some(match words {
-        [] => configure::words(mode),
-        [n, _addr] if "neighbor".starts_with(&n.to_ascii_lowercase()) && n.len() >= 3 => {
-            configure::NEIGHBOR_WORDS
+    // Word `i` abbreviates `full`.
+    let is = |i: usize, full: &str| {
+        words
+            .get(i)
+            .is_some_and(|w| !w.is_empty() && full.starts_with(&w.to_ascii_lowercase()))
+    };
+    let next = |words: &'static [(&'static str, &'static str)]| ConfigNext { words, live: &[] };
+    let live = |live: &'static [Live]| ConfigNext { words: &[], live };
+    let bgp = matches!(mode, Mode::RouterBgp | Mode::BgpFamily(_));
+    let nb = bgp && is(0, "neighbor");
+    Some(match (mode, words.len()) {
+        (_, 0) => next(configure::words(mode)),
+        (Mode::Config, 1) if is(0, "interface") => live(&[Live::Interface]),
+        (Mode::Config, 1) if is(0, "route-map") => live(&[Live::RouteMap]),
+        (Mode::Config, 2) if is(0, "route-map") => next(&[
+            ("permit", "apply the sets when the matches hold"),
+            ("deny", "reject when the matches hold"),
+        ]),
+        (Mode::Config, 1) if is(0, "anycast") => {
+            next(&[("service", "anycast service NAME: one of zebrad's services")])
         }
-        _ => &[],
+        (Mode::Config, 2) if is(0, "anycast") && is(1, "service") => live(&[Live::Service]),
+        (Mode::Config, 1) if is(0, "bgp") => next(configure::policy::BGP_LIST_WORDS),
+        (Mode::Config, 1) if is(0, "ipv6") || is(0, "ip") => next(&[
+            ("route", "a static route"),
+            ("prefix-list", "an entry of a prefix list"),
+        ]),
+        (Mode::Config, 2) if (is(0, "ipv6") || is(0, "ip")) && is(1, "prefix-list") => {
+            live(&[Live::PrefixList])
+        }
+        (_, 1) if nb => live(&[Live::Neighbor, Live::PeerGroup]),
+        (_, 2) if nb => next(configure::NEIGHBOR_WORDS),
+        (_, 3) if nb && is(2, "route-map") => live(&[Live::RouteMap]),
+        (_, 3) if nb && is(2, "prefix-list") => live(&[Live::PrefixList]),
+        (_, 3) if nb && is(2, "peer-group") => live(&[Live::PeerGroup]),
+        (_, 4) if nb && (is(2, "route-map") || is(2, "prefix-list")) => next(IN_OUT),
+        (Mode::RouterOspf, 1) if is(0, "passive-interface") => live(&[Live::Interface]),
+        (Mode::RouteMap { .. }, 1) if is(0, "match") => next(configure::policy::MATCH_WORDS),
+        (Mode::RouteMap { .. }, 1) if is(0, "set") => next(configure::policy::SET_WORDS),
+        (Mode::RouteMap { .. }, 1) if is(0, "on-match") => next(&[
+            ("next", "go on with the next entry"),
+            ("goto", "goto SEQ: go on with entry SEQ"),
+        ]),
+        (Mode::RouteMap { .. }, 2) if is(0, "match") => {
+            if is(1, "ipv6") || is(1, "ip") {
+                next(&[
+                    ("address", "address prefix-list NAME"),
+                    ("next-hop", "next-hop prefix-list NAME"),
+                ])
+            } else if is(1, "as-path") {
+                live(&[Live::AsPathList])
+            } else if is(1, "community") || is(1, "large-community") || is(1, "extcommunity") {
+                live(&[Live::CommunityList])
+            } else if is(1, "peer") {
+                live(&[Live::Neighbor])
+            } else if is(1, "origin") {
+                next(ORIGINS)
+            } else {
+                next(&[])
+            }
+        }
+        (Mode::RouteMap { .. }, 2) if is(0, "set") => {
+            if is(1, "comm-list") {
+                live(&[Live::CommunityList])
+            } else if is(1, "origin") {
+                next(ORIGINS)
+            } else if is(1, "extcommunity") {
+                next(&[("rt", "route targets"), ("soo", "sites of origin")])
+            } else if is(1, "as-path") {
+                next(&[("prepend", "prepend ASN..."), ("exclude", "exclude ASN...")])
+            } else {
+                next(&[])
+            }
+        }
+        (Mode::RouteMap { .. }, 3) if is(0, "match") && (is(1, "ipv6") || is(1, "ip")) => {
+            next(&[("prefix-list", "prefix-list NAME")])
+        }
+        (Mode::RouteMap { .. }, 4) if is(0, "match") && is(3, "prefix-list") => {
+            live(&[Live::PrefixList])
+        }
+        (Mode::AnycastService(_), 1) if is(0, "interface") => live(&[Live::Interface]),
+        (Mode::AnycastService(_), 1) if is(0, "check") => next(&[
+            ("tcp", "tcp ADDRESS:PORT"),
+            ("http", "http URL [status N] [body TEXT] [host NAME]"),
+            (
+                "https",
+                "https URL [status N] [body TEXT] [host NAME] [ca-file F] [insecure]",
+            ),
+            ("icmp", "icmp ADDRESS"),
+            ("dns", "dns SERVER:PORT NAME [qtype T] [rcode R]"),
+            ("command", "command CMD..."),
+        ]),
+        _ => next(&[]),
     })
 }
 
-/// `?` help: the possible next words with their help.
-pub fn help_for(mode: &Mode, line: &str) -> String {
+/// The live values of `kinds` that start with `prefix`, with their help.
+fn live_values(
+    values: Option<&Values>,
+    kinds: &[Live],
+    prefix: &str,
+) -> Vec<(String, &'static str)> {
+    let Some(values) = values else {
+        return Vec::new();
+    };
+    kinds
+        .iter()
+        .flat_map(|k| {
+            values
+                .get(*k)
+                .into_iter()
+                .filter(|v| v.starts_with(prefix))
+                .map(move |v| (v, k.help()))
+        })
+        .collect()
+}
+
+/// `?` help: the possible next words with their help, and the live values
+/// (from `values`) where the grammar takes one.
+pub fn help_for(mode: &Mode, line: &str, values: Option<&Values>) -> String {
     let trimmed = line.trim_end_matches('?');
     let all: Vec<&str> = trimmed.split_whitespace().collect();
-    if let Some(level) = config_level(
-        mode,
-        &all[..all
-            .len()
-            .saturating_sub(usize::from(!trimmed.ends_with(' ') && !trimmed.is_empty()))],
-    ) {
-        let partial = !trimmed.ends_with(' ') && !trimmed.is_empty();
+    let partial = !trimmed.ends_with(' ') && !trimmed.is_empty();
+    if let Some(next) = config_next(mode, &all[..all.len().saturating_sub(usize::from(partial))]) {
         let prefix = if partial {
             all.last().copied().unwrap_or("")
         } else {
             ""
         };
         let mut out = String::new();
-        for (w, h) in level.iter().filter(|(w, _)| w.starts_with(prefix)) {
+        for (w, h) in next.words.iter().filter(|(w, _)| w.starts_with(prefix)) {
             out.push_str(&format!("  {w:<22} {h}\n"));
+        }
+        for (v, h) in live_values(values, next.live, prefix) {
+            out.push_str(&format!("  {v:<22} {h}\n"));
         }
         if out.is_empty() {
             // Past the first words: the command's syntax line.
@@ -278,7 +450,6 @@ pub fn help_for(mode: &Mode, line: &str) -> String {
         Some(w) if w.eq_ignore_ascii_case("do") => trimmed.trim_start()[2..].trim_start(),
         _ => trimmed,
     };
-    let partial = !trimmed.ends_with(' ') && !trimmed.is_empty();
     let words: Vec<&str> = trimmed.split_whitespace().collect();
     let (done, prefix) = if partial {
         (
@@ -297,6 +468,10 @@ pub fn help_for(mode: &Mode, line: &str) -> String {
         .filter(|n| n.word.starts_with(prefix) || n.word.starts_with('<'))
     {
         out.push_str(&format!("  {:<22} {}\n", node.word, node.help));
+    }
+    let kinds: Vec<Live> = level.iter().filter_map(|n| n.live).collect();
+    for (v, h) in live_values(values, &kinds, prefix) {
+        out.push_str(&format!("  {v:<22} {h}\n"));
     }
     // Every complete command takes `json`: where it may follow, so may <cr>.
     if level.is_empty() || (!partial && level.iter().any(|n| n.word == "json")) {
@@ -391,9 +566,18 @@ impl rustyline::ConditionalEventHandler for QuestionMark {
     }
 }
 
-/// rustyline's helper: completion from the word tree of the current mode.
+/// rustyline's helper: completion from the word tree of the current mode
+/// and the daemons' live values.
 pub struct ShellHelper {
     pub mode: Arc<Mutex<Mode>>,
+    pub values: Arc<Values>,
+}
+
+fn pair(w: &str) -> Pair {
+    Pair {
+        display: w.to_string(),
+        replacement: format!("{w} "),
+    }
 }
 
 impl Completer for ShellHelper {
@@ -409,15 +593,18 @@ impl Completer for ShellHelper {
         let mut words: Vec<&str> = head[..start].split_whitespace().collect();
         let prefix = &head[start..];
         let mode = self.mode.lock().map(|m| m.clone()).unwrap_or_default();
-        if let Some(level) = config_level(&mode, &words) {
-            let pairs = level
+        if let Some(next) = config_next(&mode, &words) {
+            let mut pairs: Vec<Pair> = next
+                .words
                 .iter()
                 .filter(|(w, _)| w.starts_with(prefix))
-                .map(|(w, _)| Pair {
-                    display: w.to_string(),
-                    replacement: format!("{w} "),
-                })
+                .map(|(w, _)| pair(w))
                 .collect();
+            pairs.extend(
+                live_values(Some(&self.values), next.live, prefix)
+                    .iter()
+                    .map(|(v, _)| pair(v)),
+            );
             return Ok((start, pairs));
         }
         if mode != Mode::Exec {
@@ -426,14 +613,17 @@ impl Completer for ShellHelper {
         let Some(level) = next_nodes(&words) else {
             return Ok((start, Vec::new()));
         };
-        let pairs = level
+        let mut pairs: Vec<Pair> = level
             .iter()
             .filter(|n| !n.word.starts_with('<') && n.word.starts_with(prefix))
-            .map(|n| Pair {
-                display: n.word.to_string(),
-                replacement: format!("{} ", n.word),
-            })
+            .map(|n| pair(n.word))
             .collect();
+        let kinds: Vec<Live> = level.iter().filter_map(|n| n.live).collect();
+        pairs.extend(
+            live_values(Some(&self.values), &kinds, prefix)
+                .iter()
+                .map(|(v, _)| pair(v)),
+        );
         Ok((start, pairs))
     }
 }
@@ -461,18 +651,76 @@ mod tests {
 
     #[test]
     fn question_mark_lists_next_words() {
-        let h = help_for(&Mode::Exec, "show ?");
+        let h = help_for(&Mode::Exec, "show ?", None);
         assert!(
             h.contains("ip") && h.contains("interface") && h.contains("bgp"),
             "{h}"
         );
-        let h = help_for(&Mode::Exec, "show i?");
+        let h = help_for(&Mode::Exec, "show i?", None);
         assert!(h.contains("interface") && !h.contains("zebra"), "{h}");
-        assert!(help_for(&Mode::Exec, "show nonsense ?").contains("no matched command"));
-        let h = help_for(&Mode::Exec, "show ?");
+        assert!(help_for(&Mode::Exec, "show nonsense ?", None).contains("no matched command"));
+        let h = help_for(&Mode::Exec, "show ?", None);
         assert!(h.contains("version") && h.contains("daemons"), "{h}");
-        let h = help_for(&Mode::Exec, "show daemons ?");
+        let h = help_for(&Mode::Exec, "show daemons ?", None);
         assert!(h.contains("json") && h.contains("<cr>"), "{h}");
+    }
+
+    #[test]
+    fn configure_words_and_value_kinds() {
+        let words = |m: &Mode, w: &[&str]| -> Vec<&str> {
+            config_next(m, w)
+                .unwrap()
+                .words
+                .iter()
+                .map(|(w, _)| *w)
+                .collect()
+        };
+        let live = |m: &Mode, w: &[&str]| config_next(m, w).unwrap().live.to_vec();
+        let bgp = Mode::RouterBgp;
+        assert!(config_next(&Mode::Exec, &[]).is_none());
+        assert!(config_next(&bgp, &["do", "show"]).is_none());
+        assert!(words(&bgp, &[]).contains(&"neighbor"));
+        assert_eq!(live(&bgp, &["nei"]), vec![Live::Neighbor, Live::PeerGroup]);
+        assert!(words(&bgp, &["neighbor", "192.0.2.2"]).contains(&"route-map"));
+        assert_eq!(
+            live(&bgp, &["no", "neighbor", "192.0.2.2", "route-map"]),
+            vec![Live::RouteMap]
+        );
+        assert_eq!(
+            live(&bgp, &["neighbor", "192.0.2.2", "prefix-list"]),
+            vec![Live::PrefixList]
+        );
+        assert_eq!(
+            words(&bgp, &["neighbor", "192.0.2.2", "route-map", "X"]),
+            vec!["in", "out"]
+        );
+        let c = Mode::Config;
+        assert_eq!(live(&c, &["interface"]), vec![Live::Interface]);
+        assert_eq!(live(&c, &["anycast", "service"]), vec![Live::Service]);
+        assert_eq!(live(&c, &["ip", "prefix-list"]), vec![Live::PrefixList]);
+        assert!(words(&c, &["bgp"]).contains(&"community-list"));
+        let rm = Mode::RouteMap {
+            name: "X".into(),
+            seq: 10,
+        };
+        assert!(words(&rm, &["match"]).contains(&"as-path"));
+        assert_eq!(live(&rm, &["match", "as-path"]), vec![Live::AsPathList]);
+        assert_eq!(
+            live(&rm, &["match", "ip", "address", "prefix-list"]),
+            vec![Live::PrefixList]
+        );
+        assert_eq!(live(&rm, &["set", "comm-list"]), vec![Live::CommunityList]);
+        assert_eq!(
+            live(&Mode::RouterOspf, &["passive-interface"]),
+            vec![Live::Interface]
+        );
+        // The exec tree names the value kinds.
+        let nb = next_nodes(&["show", "bgp", "neighbors"]).unwrap();
+        assert!(nb.iter().any(|n| n.live == Some(Live::Neighbor)));
+        let vni = next_nodes(&["show", "evpn", "vni"]).unwrap();
+        assert!(vni.iter().any(|n| n.live == Some(Live::Vni)));
+        let svc = next_nodes(&["anycast", "drain"]).unwrap();
+        assert!(svc.iter().any(|n| n.live == Some(Live::Service)));
     }
 
     #[test]
