@@ -501,6 +501,7 @@ pub fn evpn_reply(d: &Daemon, req: &pb::EvpnRequest) -> pb::EvpnReply {
                 ext_communities: a.extended_communities.iter().map(describe).collect(),
                 seq: v.path.seq(),
                 sticky: v.path.sticky(),
+                stale: v.path.stale,
                 originator_id: a
                     .originator_id
                     .map(|o| o.octets().to_vec())

@@ -441,7 +441,7 @@ impl Daemon {
                 };
                 info!(peer = %p.cfg.address, remote_as = p.cfg.remote_as, "session established");
                 p.up = Some(info.clone());
-                self.evpn.peer_up(info.clone());
+                self.evpn.peer_up(info.clone(), now);
                 self.rib.peer_up(info, now);
             }
             SessionEvent::Update { id, update } => {
@@ -458,6 +458,7 @@ impl Daemon {
                 self.rib.update(id, &update, now);
                 if let Some(f) = eor {
                     self.rib.end_of_rib(id, f);
+                    self.evpn.end_of_rib(id, f);
                 }
             }
             SessionEvent::RouteRefresh { id, family, .. } => {
@@ -473,11 +474,14 @@ impl Daemon {
                         // routes if the peer advertised Graceful Restart.
                         match reason {
                             DownReason::TcpClosed | DownReason::TcpError(_) => {
-                                self.rib.peer_restarting(id, now)
+                                self.rib.peer_restarting(id, now);
+                                self.evpn.peer_restarting(id, now);
                             }
-                            _ => self.rib.peer_down(id),
+                            _ => {
+                                self.rib.peer_down(id);
+                                self.evpn.peer_down(id);
+                            }
                         }
-                        self.evpn.peer_down(id);
                     }
                 }
             }

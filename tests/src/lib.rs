@@ -39,7 +39,7 @@ pub use lab::{Lab, Node, Proc};
 pub use netlink::RouteCounter;
 pub use nix::sys::signal::Signal;
 pub use sweep::sweep_stale_namespaces;
-pub use wait::{try_wait_until, wait_for, wait_until};
+pub use wait::{try_wait_until, wait_for, wait_until, Checker};
 
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_dir() -> PathBuf {

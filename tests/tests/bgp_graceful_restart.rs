@@ -14,13 +14,10 @@
 
 mod bgp_util;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bgp_util::*;
-use topotests::Node;
+use topotests::{Checker, Node};
 
 const THEIRS: &str = "198.51.100.0/25";
 const THEIRS2: &str = "198.51.100.128/25";
@@ -75,50 +72,10 @@ export = "ALL"
     )
 }
 
-/// Polls a node's kernel for a BGP route every 50 ms and counts the polls
-/// that did not find it.
-struct Checker {
-    stop: Arc<AtomicBool>,
-    missing: Arc<AtomicU64>,
-    polls: Arc<AtomicU64>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Checker {
-    fn start(node: &Node, prefix: &str) -> Checker {
-        let stop = Arc::new(AtomicBool::new(false));
-        let missing = Arc::new(AtomicU64::new(0));
-        let polls = Arc::new(AtomicU64::new(0));
-        let (n, p) = (node.clone(), prefix.to_string());
-        let (s, m, c) = (stop.clone(), missing.clone(), polls.clone());
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                if kernel_bgp(&n, &p).is_none() {
-                    m.fetch_add(1, Ordering::Relaxed);
-                }
-                c.fetch_add(1, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        });
-        Checker {
-            stop,
-            missing,
-            polls,
-            thread: Some(thread),
-        }
-    }
-
-    /// Stops polling; returns (polls without the route, polls).
-    fn finish(mut self) -> (u64, u64) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        (
-            self.missing.load(Ordering::Relaxed),
-            self.polls.load(Ordering::Relaxed),
-        )
-    }
+/// Polls `node`'s kernel for the BGP route `prefix` every 50 ms.
+fn checker(node: &Node, prefix: &str) -> Checker {
+    let (n, p) = (node.clone(), prefix.to_string());
+    Checker::start(move || kernel_bgp(&n, &p).is_some())
 }
 
 fn gr_info(node: &Node) -> serde_json::Value {
@@ -154,7 +111,7 @@ fn bgp_gr_helper_keeps_frr_routes() {
     let fcap = &fg["192.0.2.1"]["neighborCapabilities"]["gracefulRestart"];
     assert_eq!(fcap, "advertisedAndReceived", "{fg:#}");
 
-    let checker = Checker::start(&r1, THEIRS);
+    let checker = checker(&r1, THEIRS);
     frr.daemon.kill();
     wait_not_established(&r1, "192.0.2.2", Duration::from_secs(10));
     let mut g = serde_json::Value::Null;
@@ -197,8 +154,8 @@ fn bgp_gr_restarting_speaker_keeps_kernel() {
     wait_kernel(&r1, THEIRS2, "192.0.2.2");
     wait_kernel(&r2, OURS, "192.0.2.1");
 
-    let ours_checker = Checker::start(&r1, THEIRS);
-    let frr_checker = Checker::start(&r2, OURS);
+    let ours_checker = checker(&r1, THEIRS);
+    let frr_checker = checker(&r2, OURS);
     b.kill();
     // FRR keeps our route as a helper.
     let ok = topotests::try_wait_until(T, "FRR marks our route stale", || {

@@ -3,12 +3,17 @@
 //! `evpn_util`): FRR's host reaches ours and the reverse, which needs FRR
 //! to understand our type 2/3 routes (RT, ET:8, PMSI ingress replication)
 //! and ours to understand FRR's; our kernel tables hold FRR's VTEP and
-//! MAC, FRR's BGP table our routes.
+//! MAC, FRR's BGP table our routes. Then Graceful Restart (RFC 4724) for
+//! EVPN: FRR's bgpd is killed and started again while a checker polls our
+//! leaf's FDB; the spine keeps FRR's routes stale and goes on reflecting
+//! them, so FRR's MAC never leaves our kernel.
 
 mod evpn_util;
 
 use evpn_util::*;
-use topotests::{try_wait_until, wait_until};
+use std::time::Duration;
+
+use topotests::{try_wait_until, wait_until, Checker};
 
 #[test]
 fn evpn_frr_leaf_interoperates() {
@@ -64,4 +69,78 @@ fn evpn_frr_leaf_interoperates() {
     });
     wait_until(T, "h3 pings h1", || h3.reachable("198.51.100.1"));
     wait_until(T, "h3 pings h2", || h3.reachable("198.51.100.2"));
+}
+
+/// The spine's EVPN paths from FRR's leaf that are stale.
+fn stale_from_frr(spine: &topotests::Node) -> usize {
+    let j = vtysh_json(spine, "show bgp l2vpn evpn json");
+    let mut n = 0;
+    let mut stack = vec![&j];
+    while let Some(v) = stack.pop() {
+        match v {
+            serde_json::Value::Object(o) => {
+                if o.get("stale") == Some(&serde_json::Value::Bool(true)) {
+                    n += 1;
+                }
+                stack.extend(o.values());
+            }
+            serde_json::Value::Array(a) => stack.extend(a.iter()),
+            _ => {}
+        }
+    }
+    n
+}
+
+#[test]
+fn evpn_frr_leaf_restart_keeps_the_overlay() {
+    if !can_run(&["bridge", "/usr/lib/frr/bgpd", "/usr/lib/frr/zebra"]) {
+        return;
+    }
+    let mut t = leaves_gr("evpn_frr_leaf_restart_keeps_the_overlay", "", true, true);
+    wait_kernel(&t.leaf1, "203.0.113.3/32", "192.0.2.2");
+    let want = format!("{H3_MAC} 203.0.113.3 self extern_learn");
+    let r = try_wait_until(T, "leaf1 points FRR's host at FRR's VTEP", || {
+        fdb(&t.leaf1).contains(&want)
+    });
+    assert!(r.is_ok(), "{r:?}: {:?}", fdb(&t.leaf1));
+    wait_until(T, "h1 pings h3 (FRR's host)", || {
+        t.h1.reachable("198.51.100.3")
+    });
+
+    let leaf1 = t.leaf1.clone();
+    let w = want.clone();
+    let checker = Checker::start(move || fdb(&leaf1).contains(&w));
+    let Some((_, _, frr)) = &mut t.frr else {
+        unreachable!("asked for FRR")
+    };
+    frr.daemon.kill();
+    wait_not_established(&t.spine, "192.0.2.9", Duration::from_secs(10));
+    let r = try_wait_until(T, "the spine keeps FRR's EVPN routes stale", || {
+        stale_from_frr(&t.spine) >= 2
+    });
+    assert!(
+        r.is_ok(),
+        "{r:?}: {}",
+        vtysh(&t.spine, "show bgp l2vpn evpn").unwrap_or_default()
+    );
+    // (FRR's own zebra drops its EVPN entries while its bgpd is down, so
+    // h1 cannot ping h3 now; what this side keeps is checked by `checker`.)
+
+    frr.restart_daemon("bgpd", &frr_leaf(true), &[]);
+    wait_established(&t.spine, "192.0.2.9");
+    let r = try_wait_until(T, "FRR's End-of-RIB clears the stale marks", || {
+        stale_from_frr(&t.spine) == 0
+    });
+    assert!(
+        r.is_ok(),
+        "{r:?}: {}",
+        vtysh(&t.spine, "show bgp l2vpn evpn").unwrap_or_default()
+    );
+    let (missing, polls) = checker.finish();
+    assert!(polls > 5, "checker ran {polls} times");
+    assert_eq!(missing, 0, "FRR's MAC left leaf1's FDB during the restart");
+    assert!(fdb(&t.leaf1).contains(&want));
+    wait_until(T, "h1 pings h3 after the restart", || {
+        t.h1.reachable("198.51.100.3")
+    });
 }

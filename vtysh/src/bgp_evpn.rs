@@ -142,7 +142,9 @@ pub fn render(r: &pb::EvpnReply) -> String {
         "BGP table version is 0, local router ID is {}",
         addr(&r.router_id)
     );
-    s.push_str("Status codes: s suppressed, d damped, h history, * valid, > best, i - internal\n");
+    s.push_str(
+        "Status codes: s suppressed, d damped, h history, * valid, > best, i - internal, S stale\n",
+    );
     s.push_str("Origin codes: i - IGP, e - EGP, ? - incomplete\n");
     s.push_str("EVPN type-2 prefix: [2]:[EthTag]:[MAClen]:[MAC]:[IPlen]:[IP]\n");
     s.push_str("EVPN type-3 prefix: [3]:[EthTag]:[IPlen]:[OrigIP]\n\n");
@@ -155,7 +157,13 @@ pub fn render(r: &pb::EvpnReply) -> String {
             for p in paths {
                 let status = format!(
                     "{}{}{}",
-                    if p.valid { "*" } else { " " },
+                    if p.stale {
+                        "S"
+                    } else if p.valid {
+                        "*"
+                    } else {
+                        " "
+                    },
                     if p.best { ">" } else { " " },
                     if p.ibgp { "i" } else { " " }
                 );
@@ -221,6 +229,9 @@ pub fn render(r: &pb::EvpnReply) -> String {
 fn path_json(p: &pb::EvpnPath) -> Value {
     let mut o = Map::new();
     o.insert("valid".into(), json!(p.valid));
+    if p.stale {
+        o.insert("stale".into(), json!(true));
+    }
     if p.best {
         o.insert("bestpath".into(), json!(true));
     }

@@ -10,8 +10,10 @@
 //! state ([`super::origination`]) and the MAC mobility history. Like the
 //! unicast RIB it is synchronous and single-owner: input calls record and
 //! mark keys dirty; [`EvpnRib::take_output`] runs the decision and returns
-//! UPDATEs and the change of remote state for zebrad. Never does I/O or
-//! reads a clock.
+//! UPDATEs and the change of remote state for zebrad. A restarting peer's
+//! paths stay in use, stale, until its End-of-RIB or the timers of RFC 4724
+//! §4.2, as in the unicast RIB (`crate::rib::graceful`), so the kernel's
+//! FDB keeps pointing at its VTEPs. Never does I/O or reads a clock.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -42,6 +44,8 @@ pub struct EvpnPath {
     pub attrs: Arc<PathAttributes>,
     /// Why it cannot be used (loop, RFC 8212); `None` when eligible.
     pub rejected: Option<Reason>,
+    /// Kept from a restarting peer's previous session (RFC 4724 §4.2).
+    pub stale: bool,
 }
 
 impl EvpnPath {
@@ -206,6 +210,9 @@ pub struct EvpnRib {
     /// ...unless the set of local VNIs or the config changed.
     full_pass: bool,
     out_peers: Vec<(PeerId, Vec<Bytes>)>,
+    /// Restarting peers whose stale paths are kept: until this deadline
+    /// (their Restart Time while away, our stale time once back).
+    restarting: HashMap<PeerId, Instant>,
 }
 
 impl EvpnRib {
@@ -233,6 +240,7 @@ impl EvpnRib {
             winners: BTreeMap::new(),
             pushed: RemoteState::default(),
             remote_resync: false,
+            restarting: HashMap::new(),
             touched: BTreeSet::new(),
             full_pass: false,
             out_peers: Vec::new(),
@@ -260,10 +268,25 @@ impl EvpnRib {
     }
 
     /// Once a second: duplicates whose freeze time is over are advertised
-    /// again.
+    /// again; stale paths past their deadline go.
     pub fn tick(&mut self, now: Instant) {
         if self.mobility.thaw(now) > 0 {
             self.local_changed = true;
+        }
+        let due: Vec<PeerId> = self
+            .restarting
+            .iter()
+            .filter(|(_, d)| **d <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.restarting.remove(&id);
+            let n = self.sweep_stale(id);
+            info!(
+                peer = id,
+                paths = n,
+                "graceful restart timer expired: stale EVPN routes removed"
+            );
         }
     }
 
@@ -280,12 +303,33 @@ impl EvpnRib {
     // ----- peers and UPDATEs -------------------------------------------
 
     /// A session came up; only peers that negotiated L2VPN EVPN matter.
-    /// They get every best path, then End-of-RIB.
-    pub fn peer_up(&mut self, info: PeerInfo) {
+    /// They get every best path, then End-of-RIB. Stale paths of its
+    /// previous session wait for its End-of-RIB if it preserved forwarding
+    /// for EVPN (RFC 4724 §4.2), else go now.
+    pub fn peer_up(&mut self, info: PeerInfo, now: Instant) {
+        let id = info.id;
+        if self.restarting.remove(&id).is_some() {
+            let gr = info.graceful_restart.as_ref().filter(|g| {
+                info.families.contains(&AfiSafi::L2VPN_EVPN)
+                    && g.forwarding.contains(&AfiSafi::L2VPN_EVPN)
+            });
+            match gr {
+                Some(g) => {
+                    self.restarting.insert(id, now + g.stale_time);
+                }
+                None => {
+                    let n = self.sweep_stale(id);
+                    info!(
+                        peer = id,
+                        paths = n,
+                        "restarted peer did not preserve EVPN forwarding: stale routes removed"
+                    );
+                }
+            }
+        }
         if !info.families.contains(&AfiSafi::L2VPN_EVPN) {
             return;
         }
-        let id = info.id;
         self.peer_down(id);
         self.peers.insert(id, info);
         self.adj_out.insert(id, AdjOut::new());
@@ -318,6 +362,74 @@ impl EvpnRib {
                 self.dirty.insert(k.clone());
             }
         }
+    }
+
+    /// The session ended without a NOTIFICATION (RFC 4724 §4.2): if the
+    /// peer listed L2VPN EVPN in its Graceful Restart capability, its paths
+    /// stay, stale, for its Restart Time; otherwise they are withdrawn.
+    pub fn peer_restarting(&mut self, id: PeerId, now: Instant) {
+        let gr = self
+            .peers
+            .get(&id)
+            .and_then(|i| i.graceful_restart.as_ref())
+            .filter(|g| g.families.contains(&AfiSafi::L2VPN_EVPN))
+            .map(|g| g.restart_time);
+        let Some(restart_time) = gr else {
+            self.peer_down(id);
+            return;
+        };
+        self.peers.remove(&id);
+        self.adj_out.remove(&id);
+        self.out_peers.retain(|(p, _)| *p != id);
+        let mut n = 0;
+        for d in self.dests.values_mut() {
+            for p in d.paths.iter_mut().filter(|p| p.peer == id) {
+                p.stale = true;
+                n += 1;
+            }
+        }
+        self.restarting.insert(id, now + restart_time);
+        info!(
+            peer = id,
+            paths = n,
+            restart_secs = restart_time.as_secs(),
+            "EVPN peer restarting: its routes are kept stale (RFC 4724)"
+        );
+    }
+
+    /// End-of-RIB for L2VPN EVPN: the stale paths it did not send again go.
+    pub fn end_of_rib(&mut self, id: PeerId, family: AfiSafi) {
+        if family == AfiSafi::L2VPN_EVPN && self.restarting.remove(&id).is_some() {
+            let n = self.sweep_stale(id);
+            info!(
+                peer = id,
+                paths = n,
+                "End-of-RIB: stale EVPN routes not re-learned removed"
+            );
+        }
+    }
+
+    /// Removes the stale paths of `id`; returns how many.
+    fn sweep_stale(&mut self, id: PeerId) -> usize {
+        let mut n = 0;
+        for (k, d) in self.dests.iter_mut() {
+            let before = d.paths.len();
+            d.paths.retain(|p| !(p.peer == id && p.stale));
+            if d.paths.len() != before {
+                n += before - d.paths.len();
+                self.dirty.insert(k.clone());
+            }
+        }
+        n
+    }
+
+    /// Number of stale paths (for display).
+    pub fn stale_paths(&self, id: PeerId) -> usize {
+        self.dests
+            .values()
+            .flat_map(|d| d.paths.iter())
+            .filter(|p| p.peer == id && p.stale)
+            .count()
     }
 
     /// One UPDATE: EVPN withdrawals, then announcements (replacing the
@@ -354,6 +466,7 @@ impl EvpnRib {
                 route: r.clone(),
                 attrs: attrs.clone(),
                 rejected,
+                stale: false,
             };
             match d.paths.iter_mut().find(|p| p.peer == id) {
                 Some(p) => *p = path,
@@ -834,6 +947,7 @@ impl EvpnRib {
                         route,
                         attrs: Arc::new(attrs),
                         rejected: None,
+                        stale: false,
                     }),
                 }
                 self.dirty.insert(k);

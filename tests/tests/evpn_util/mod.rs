@@ -75,8 +75,13 @@ families = ["ipv4-unicast", "l2vpn-evpn"]
     )
 }
 
-fn spine_conf(with_frr: bool) -> String {
-    let mut c = ours_head(65000, "192.0.2.2", "");
+fn spine_conf(with_frr: bool, gr: bool) -> String {
+    let extra = if gr {
+        "graceful_restart = true\nrestart_time = 90"
+    } else {
+        ""
+    };
+    let mut c = ours_head(65000, "192.0.2.2", extra);
     let leaves: &[&str] = if with_frr {
         &["192.0.2.1", "192.0.2.5", "192.0.2.9"]
     } else {
@@ -98,12 +103,24 @@ next_hop_self = true
 }
 
 /// FRR as leaf3: iBGP to the spine, its VTEP announced, every local VNI
-/// advertised.
-const FRR_LEAF: &str = "\
+/// advertised; with `gr`, Graceful Restart (RFC 4724) on.
+pub fn frr_leaf(gr: bool) -> String {
+    let gr = if gr {
+        " bgp graceful-restart\n bgp graceful-restart preserve-fw-state\n"
+    } else {
+        ""
+    };
+    format!("{FRR_LEAF_HEAD}{gr}{FRR_LEAF_REST}")
+}
+
+const FRR_LEAF_HEAD: &str = "\
 hostname leaf3
 log stdout informational
 router bgp 65000
  bgp router-id 192.0.2.9
+";
+
+const FRR_LEAF_REST: &str = "\
  neighbor 192.0.2.10 remote-as 65000
  address-family ipv4 unicast
   network 203.0.113.3/32
@@ -117,6 +134,11 @@ router bgp 65000
 /// Builds the lab and starts every daemon; `evpn` is each leaf's `[evpn]`
 /// section; with `with_frr`, FRR is a third leaf.
 pub fn leaves(test: &str, evpn: &str, with_frr: bool) -> Leaves {
+    leaves_gr(test, evpn, with_frr, false)
+}
+
+/// [`leaves`], with Graceful Restart on the spine and FRR when `gr`.
+pub fn leaves_gr(test: &str, evpn: &str, with_frr: bool, gr: bool) -> Leaves {
     let lab = Lab::new(test);
     let leaf1 = lab.node("leaf1");
     let leaf2 = lab.node("leaf2");
@@ -139,10 +161,10 @@ pub fn leaves(test: &str, evpn: &str, with_frr: bool) -> Leaves {
         spine.add_addr("eth2", "192.0.2.10/30");
         let h3 = host(&lab, "h3", &leaf3, H3_MAC, "198.51.100.3");
         vxlan(&leaf3, "203.0.113.3", "198.51.100.252", "h3");
-        let f = topotests::frr::start(&leaf3, "bgpd", FRR_LEAF);
+        let f = topotests::frr::start(&leaf3, "bgpd", &frr_leaf(gr));
         (leaf3, h3, f)
     });
-    start_ours(&spine, &spine_conf(with_frr));
+    start_ours(&spine, &spine_conf(with_frr, gr));
     start_ours(
         &leaf1,
         &leaf_conf("192.0.2.1", "203.0.113.1", "192.0.2.2", evpn),

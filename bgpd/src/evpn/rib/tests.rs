@@ -172,8 +172,8 @@ fn local_state_is_originated_and_sent_to_ibgp_and_ebgp() {
     rib.mac_add(100, MAC, false);
     rib.neighbor_add(100, "203.0.113.1".parse().unwrap(), MAC);
     rib.take_output(Instant::now());
-    rib.peer_up(peer(1, LOCAL_AS, false));
-    rib.peer_up(peer(2, 65002, false));
+    rib.peer_up(peer(1, LOCAL_AS, false), Instant::now());
+    rib.peer_up(peer(2, 65002, false), Instant::now());
     let out = rib.take_output(Instant::now());
 
     let to_ibgp = sent_to(&out, 1);
@@ -222,7 +222,7 @@ fn local_state_is_originated_and_sent_to_ibgp_and_ebgp() {
 #[test]
 fn imported_routes_become_remote_state() {
     let mut rib = leaf();
-    rib.peer_up(peer(1, LOCAL_AS, false));
+    rib.peer_up(peer(1, LOCAL_AS, false), Instant::now());
     rib.take_output(Instant::now());
     let (routes, attrs) = remote("192.0.2.11", MAC, Some("203.0.113.11"), 0);
     rib.update(1, &announce(routes.clone(), attrs));
@@ -271,9 +271,9 @@ fn imported_routes_become_remote_state() {
 #[test]
 fn route_reflector_passes_routes_between_clients() {
     let mut rib = EvpnRib::new(cfg(), EvpnConfig::default());
-    rib.peer_up(peer(1, LOCAL_AS, true));
-    rib.peer_up(peer(2, LOCAL_AS, true));
-    rib.peer_up(peer(3, LOCAL_AS, false));
+    rib.peer_up(peer(1, LOCAL_AS, true), Instant::now());
+    rib.peer_up(peer(2, LOCAL_AS, true), Instant::now());
+    rib.peer_up(peer(3, LOCAL_AS, false), Instant::now());
     rib.take_output(Instant::now());
     let (mut routes, attrs) = remote("192.0.2.11", MAC, None, 0);
     routes.push(EvpnRoute::Other {
@@ -301,7 +301,7 @@ fn route_reflector_passes_routes_between_clients() {
 #[test]
 fn a_mac_moving_away_and_back_bumps_the_sequence() {
     let mut rib = leaf();
-    rib.peer_up(peer(1, LOCAL_AS, false));
+    rib.peer_up(peer(1, LOCAL_AS, false), Instant::now());
     rib.mac_add(100, MAC, false);
     rib.take_output(Instant::now());
 
@@ -344,7 +344,7 @@ fn a_mac_moving_away_and_back_bumps_the_sequence() {
 #[test]
 fn a_mac_flapping_between_vteps_is_frozen() {
     let mut rib = leaf();
-    rib.peer_up(peer(1, LOCAL_AS, false));
+    rib.peer_up(peer(1, LOCAL_AS, false), Instant::now());
     let t0 = Instant::now();
     rib.mac_add(100, MAC, false);
     rib.take_output(t0);
@@ -385,7 +385,7 @@ fn ebgp_without_policy_exchanges_nothing() {
     let mut p = peer(2, 65002, false);
     p.import = None;
     p.export = None;
-    rib.peer_up(p);
+    rib.peer_up(p, Instant::now());
     rib.mac_add(100, MAC, false);
     let out = rib.take_output(Instant::now());
     assert!(sent_to(&out, 2).iter().all(|u| u.evpn_reach.is_empty()));
@@ -395,4 +395,65 @@ fn ebgp_without_policy_exchanges_nothing() {
     assert!(out.remote.is_empty());
     assert_eq!(rib.counts(2).received, 2);
     assert_eq!(rib.counts(2).accepted, 0);
+}
+
+#[test]
+fn a_restarting_peers_routes_stay_stale_until_end_of_rib() {
+    use crate::rib::PeerGr;
+    let gr = PeerGr {
+        restart_time: Duration::from_secs(120),
+        stale_time: Duration::from_secs(360),
+        families: vec![AfiSafi::L2VPN_EVPN],
+        forwarding: vec![AfiSafi::L2VPN_EVPN],
+    };
+    let mut p = peer(1, LOCAL_AS, false);
+    p.graceful_restart = Some(gr);
+    let t0 = Instant::now();
+    let mut rib = leaf();
+    rib.peer_up(p.clone(), t0);
+    rib.take_output(t0);
+    let other = Mac([2, 0, 0, 0, 0, 2]);
+    let (a, attrs_a) = remote("192.0.2.11", MAC, None, 0);
+    let (b, attrs_b) = remote("192.0.2.11", other, None, 0);
+    rib.update(1, &announce(a.clone(), attrs_a.clone()));
+    rib.update(1, &announce(b[1..].to_vec(), attrs_b));
+    assert_eq!(rib.take_output(t0).remote.mac_add.len(), 2);
+
+    // The session drops without a NOTIFICATION: nothing leaves the kernel.
+    rib.peer_restarting(1, t0);
+    assert!(rib.take_output(t0).remote.is_empty());
+    assert_eq!(rib.stale_paths(1), 3);
+    rib.tick(t0 + Duration::from_secs(60));
+    assert!(rib.take_output(t0).remote.is_empty());
+
+    // Back: it sends MAC again (no longer stale), then End-of-RIB: the
+    // other MAC, not re-learned, goes.
+    rib.peer_up(p.clone(), t0 + Duration::from_secs(61));
+    rib.update(1, &announce(a, attrs_a));
+    assert!(rib.take_output(t0).remote.is_empty());
+    assert_eq!(rib.stale_paths(1), 1);
+    rib.end_of_rib(1, AfiSafi::L2VPN_EVPN);
+    let out = rib.take_output(t0);
+    assert_eq!(out.remote.mac_del, vec![(100, other)]);
+    assert!(out.remote.vtep_del.is_empty());
+    assert_eq!(rib.stale_paths(1), 0);
+
+    // A second restart, and the peer never comes back: the Restart Time
+    // removes everything.
+    rib.peer_restarting(1, t0);
+    rib.tick(t0 + Duration::from_secs(119));
+    assert!(rib.take_output(t0).remote.is_empty());
+    rib.tick(t0 + Duration::from_secs(120));
+    let out = rib.take_output(t0);
+    assert_eq!(out.remote.mac_del, vec![(100, MAC)]);
+    assert_eq!(out.remote.vtep_del.len(), 1);
+
+    // Without the EVPN family in its capability, a drop withdraws at once.
+    let mut rib = leaf();
+    rib.peer_up(peer(2, LOCAL_AS, false), t0);
+    let (c, attrs_c) = remote("192.0.2.12", MAC, None, 0);
+    rib.update(2, &announce(c, attrs_c));
+    rib.take_output(t0);
+    rib.peer_restarting(2, t0);
+    assert_eq!(rib.take_output(t0).remote.mac_del, vec![(100, MAC)]);
 }
