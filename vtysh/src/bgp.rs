@@ -927,6 +927,8 @@ pub fn rib_json(r: &pb::RibReply) -> Value {
             "community": p.communities,
             "largeCommunity": p.large_communities,
             "extendedCommunity": p.ext_communities,
+            "atomicAggregate": p.atomic_aggregate,
+            "aggregator": (!p.aggregator.is_empty()).then_some(&p.aggregator),
             "stale": p.stale,
             "peerId": if p.peer.is_empty() { "(unspec)".to_string() } else { ip(&p.peer) },
             "nexthops": [{"ip": if p.next_hop.is_empty() { "0.0.0.0".to_string() } else { ip(&p.next_hop) }, "used": true}],

@@ -370,10 +370,14 @@ impl Peer {
                 match decoded.message {
                     Message::Open(open) => Event::BgpOpen { conn, open },
                     Message::Update(update) => {
-                        let update = Box::new(ParsedUpdate {
+                        let mut update = Box::new(ParsedUpdate {
                             update,
                             report: decoded.report,
                         });
+                        update.withdraw_if_confed_path();
+                        if !self.fsm.config().is_ibgp() {
+                            update.discard_ebgp_local_pref();
+                        }
                         if update.is_treat_as_withdraw() {
                             self.stats.update(|s| s.updates_treat_as_withdraw += 1);
                             info!(peer = %self.cfg.remote_addr, report = ?update.report, "UPDATE treated as withdraw (RFC 7606)");

@@ -80,6 +80,56 @@ impl ParsedUpdate {
         matches!(self.report.action, UpdateAction::TreatAsWithdraw { .. })
     }
 
+    /// RFC 5065 §5 with RFC 7606 §7.2: AS_CONFED segments in an AS_PATH
+    /// from a peer outside our confederation make it malformed:
+    /// treat-as-withdraw. This speaker is never a confederation member, so
+    /// the session applies it to every peer. Returns whether it applied.
+    pub fn withdraw_if_confed_path(&mut self) -> bool {
+        let confed = self
+            .update
+            .attributes
+            .as_path
+            .as_ref()
+            .is_some_and(|p| p.has_confed());
+        let announces =
+            self.update.reachable().next().is_some() || !self.update.evpn_reach.is_empty();
+        if !confed || !announces {
+            return false;
+        }
+        let issue = AttributeIssue {
+            type_code: code::AS_PATH,
+            problem: Problem::Value,
+        };
+        match &mut self.report.action {
+            UpdateAction::TreatAsWithdraw { reasons } => reasons.push(issue),
+            action => {
+                *action = UpdateAction::TreatAsWithdraw {
+                    reasons: vec![issue],
+                }
+            }
+        }
+        true
+    }
+
+    /// RFC 7606 §7.5: LOCAL_PREF from an external peer is discarded
+    /// ("attribute discard"), malformed or not, so a malformed one costs
+    /// only itself. For eBGP sessions; returns whether it was present.
+    pub fn discard_ebgp_local_pref(&mut self) -> bool {
+        let mut found = self.update.attributes.local_pref.take().is_some();
+        if let UpdateAction::TreatAsWithdraw { reasons } = &mut self.report.action {
+            let (local_pref, rest): (Vec<_>, Vec<_>) = std::mem::take(reasons)
+                .into_iter()
+                .partition(|i| i.type_code == code::LOCAL_PREF);
+            found |= !local_pref.is_empty();
+            self.report.discarded.extend(local_pref);
+            *reasons = rest;
+            if reasons.is_empty() {
+                self.report.action = UpdateAction::Normal;
+            }
+        }
+        found
+    }
+
     /// Routes to install with `update.attributes` (none under
     /// treat-as-withdraw).
     pub fn announced(&self) -> Vec<(AfiSafi, Nlri)> {

@@ -820,3 +820,49 @@ fn session_reset_text() {
         "UPDATE error (Attribute Flags Error): MP_UNREACH_NLRI: bad flags 0x40"
     );
 }
+
+#[test]
+fn confederation_segments_are_treat_as_withdraw() {
+    // AS_CONFED_SEQUENCE [64999] then AS_SEQUENCE [65001].
+    let mut attrs = attr(0x40, ORIGIN, &[0]);
+    attrs.extend(attr(
+        0x40,
+        AS_PATH,
+        &[3, 1, 0, 0, 0xfd, 0xe7, 2, 1, 0, 0, 0xfd, 0xe9],
+    ));
+    attrs.extend(attr(0x40, NEXT_HOP, &[192, 0, 2, 1]));
+    let mut parsed = decode(&attrs, &NLRI_198_51_100).unwrap();
+    assert_eq!(parsed.report, UpdateReport::default());
+    assert!(parsed.withdraw_if_confed_path());
+    assert_withdraw(&parsed, AS_PATH, Problem::Value);
+    assert_eq!(
+        parsed.withdrawn(),
+        vec![(AfiSafi::IPV4_UNICAST, n("198.51.100.0/24"))]
+    );
+    // A plain path is left alone.
+    let mut plain = decode(&mandatory(), &NLRI_198_51_100).unwrap();
+    assert!(!plain.withdraw_if_confed_path());
+    assert_eq!(plain.report, UpdateReport::default());
+}
+
+#[test]
+fn ebgp_local_pref_is_discarded_even_malformed() {
+    let mut attrs = mandatory();
+    attrs.extend(attr(0x40, LOCAL_PREF, &[0, 100]));
+    let mut parsed = decode(&attrs, &NLRI_198_51_100).unwrap();
+    // Without session knowledge: malformed, treat-as-withdraw (iBGP).
+    assert_withdraw(&parsed, LOCAL_PREF, Problem::Length(2));
+    // From an external peer: only the attribute goes.
+    assert!(parsed.discard_ebgp_local_pref());
+    assert_eq!(parsed.report.action, UpdateAction::Normal);
+    assert_eq!(parsed.announced().len(), 1);
+    assert_eq!(parsed.report.discarded.len(), 1);
+    // A well-formed one from an external peer is dropped too.
+    let mut attrs = mandatory();
+    attrs.extend(attr(0x40, LOCAL_PREF, &[0, 0, 0, 200]));
+    let mut parsed = decode(&attrs, &NLRI_198_51_100).unwrap();
+    assert_eq!(parsed.update.attributes.local_pref, Some(200));
+    assert!(parsed.discard_ebgp_local_pref());
+    assert_eq!(parsed.update.attributes.local_pref, None);
+    assert_eq!(parsed.report, UpdateReport::default());
+}
