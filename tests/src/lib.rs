@@ -27,6 +27,7 @@ pub mod cmd;
 pub mod frr;
 pub mod lab;
 pub mod netlink;
+pub mod schema;
 pub mod services;
 pub mod sweep;
 pub mod vxlan;
