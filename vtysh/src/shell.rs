@@ -191,37 +191,60 @@ pub const TREE: &[Node] = &[
     n(
         "clear",
         "reset",
-        &[n(
-            "bgp",
-            "BGP sessions",
-            &[
-                n(
-                    "*",
-                    "every neighbor",
+        &[
+            n(
+                "evpn",
+                "EVPN state",
+                &[n(
+                    "dup-addr",
+                    "advertise frozen duplicate MACs again",
                     &[n(
-                        "soft",
-                        "refresh routes, keep the session",
+                        "vni",
+                        "of a VNI",
                         &[
-                            n("in", "ask for the routes again", &[]),
-                            n("out", "send ours again", &[]),
+                            n("all", "every VNI", &[]),
+                            v(
+                                "<VNI>",
+                                "one VNI",
+                                Live::Vni,
+                                &[n("mac", "one MAC", &[n("<MAC>", "its address", &[])])],
+                            ),
                         ],
                     )],
-                ),
-                v(
-                    "<ADDRESS>",
-                    "one neighbor",
-                    Live::Neighbor,
-                    &[n(
-                        "soft",
-                        "refresh routes, keep the session",
-                        &[
-                            n("in", "ask for the routes again", &[]),
-                            n("out", "send ours again", &[]),
-                        ],
-                    )],
-                ),
-            ],
-        )],
+                )],
+            ),
+            n(
+                "bgp",
+                "BGP sessions",
+                &[
+                    n(
+                        "*",
+                        "every neighbor",
+                        &[n(
+                            "soft",
+                            "refresh routes, keep the session",
+                            &[
+                                n("in", "ask for the routes again", &[]),
+                                n("out", "send ours again", &[]),
+                            ],
+                        )],
+                    ),
+                    v(
+                        "<ADDRESS>",
+                        "one neighbor",
+                        Live::Neighbor,
+                        &[n(
+                            "soft",
+                            "refresh routes, keep the session",
+                            &[
+                                n("in", "ask for the routes again", &[]),
+                                n("out", "send ours again", &[]),
+                            ],
+                        )],
+                    ),
+                ],
+            ),
+        ],
     ),
     n(
         "anycast",
@@ -719,6 +742,9 @@ mod tests {
         assert!(nb.iter().any(|n| n.live == Some(Live::Neighbor)));
         let vni = next_nodes(&["show", "evpn", "vni"]).unwrap();
         assert!(vni.iter().any(|n| n.live == Some(Live::Vni)));
+        let dup = next_nodes(&["clear", "evpn", "dup-addr", "vni"]).unwrap();
+        assert!(dup.iter().any(|n| n.live == Some(Live::Vni)));
+        assert!(next_nodes(&["clear", "bgp", "192.0.2.2", "soft"]).is_some());
         let svc = next_nodes(&["anycast", "drain"]).unwrap();
         assert!(svc.iter().any(|n| n.live == Some(Live::Service)));
     }
