@@ -279,7 +279,7 @@ fn vtysh_json_matches_the_schemas() {
     for (cmd, name) in commands {
         let doc = json_of(&r1, cmd);
         if let Some(d) = &dump {
-            let file = d.join(format!("{}.json", cmd.replace(' ', "_").replace('/', "_")));
+            let file = d.join(format!("{}.json", cmd.replace([' ', '/'], "_")));
             let _ = std::fs::write(file, serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         used.insert(name.to_string());
