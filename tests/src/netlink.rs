@@ -1,8 +1,11 @@
 //! Counting a namespace's kernel routes over netlink, cheaply enough to use
 //! while a million routes go in: [`RouteCounter`] dumps one table (a
 //! strict-checked dump the kernel filters, only message headers read);
-//! [`RouteWatcher`] follows the route notifications of one table and notes
-//! when a target count is reached, without dumping at all.
+//! [`RouteWatcher`] follows the route notifications of one table (or the
+//! FDB notifications of one VXLAN device) and notes when a target count is
+//! reached, without dumping at all: a dump holds the RTNL lock for the
+//! whole table, and an FDB dump restarts its walk on every continuation
+//! (quadratic in the table size), stalling the writer being measured.
 
 use std::fs::File;
 use std::io;
@@ -25,6 +28,11 @@ const RTM_DELROUTE: u16 = 25;
 const NLMSG_HDRLEN: usize = 16;
 const RTNLGRP_IPV4_ROUTE: u32 = 7;
 const RTNLGRP_IPV6_ROUTE: u32 = 11;
+const RTNLGRP_NEIGH: u32 = 3;
+const RTM_NEWNEIGH: u16 = 28;
+const RTM_DELNEIGH: u16 = 29;
+const NTF_SELF: u8 = 0x02;
+const NTF_EXT_LEARNED: u8 = 0x10;
 
 /// Run `f` on a short-lived thread inside namespace `ns` (a name under
 /// `/var/run/netns`); sockets it opens stay in that namespace.
@@ -117,22 +125,11 @@ impl RouteCounter {
     /// plane such as zebrad installs) the FDB of device `ifindex` holds in
     /// its own table (`self`), flood entries not counted.
     pub fn count_fdb(&mut self, ifindex: u32) -> io::Result<usize> {
-        const RTM_NEWNEIGH: u16 = 28;
-        const NTF_SELF: u8 = 0x02;
-        const NTF_EXT_LEARNED: u8 = 0x10;
         let mut nm = NeighbourMessage::default();
         nm.header.family = AddressFamily::Bridge;
         nm.header.ifindex = ifindex;
         self.dump_count(RouteNetlinkMessage::GetNeighbour(nm), |t, m| {
-            // struct ndmsg after the 16-byte header: family, pads, ifindex,
-            // state, flags (offset 10), type.
-            let ifx = m
-                .get(20..24)
-                .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
-            let flags = m.get(26).copied().unwrap_or(0);
-            t == RTM_NEWNEIGH
-                && ifx == Some(ifindex)
-                && flags & (NTF_SELF | NTF_EXT_LEARNED) == NTF_SELF | NTF_EXT_LEARNED
+            t == RTM_NEWNEIGH && ext_learned_fdb_of(m, ifindex)
         })
     }
 
@@ -183,6 +180,21 @@ impl RouteCounter {
     }
 }
 
+/// Whether the neighbor message `m` (header included) is an `extern_learn`
+/// `self` FDB entry of device `ifindex`.
+fn ext_learned_fdb_of(m: &[u8], ifindex: u32) -> bool {
+    // struct ndmsg after the 16-byte header: family, pads, ifindex,
+    // state, flags (offset 10), type.
+    let family = m.get(16).copied();
+    let ifx = m
+        .get(20..24)
+        .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+    let flags = m.get(26).copied().unwrap_or(0);
+    family == Some(libc::AF_BRIDGE as u8)
+        && ifx == Some(ifindex)
+        && flags & (NTF_SELF | NTF_EXT_LEARNED) == NTF_SELF | NTF_EXT_LEARNED
+}
+
 #[derive(Default)]
 struct WatchState {
     count: AtomicI64,
@@ -202,16 +214,60 @@ pub struct RouteWatcher {
 }
 
 impl RouteWatcher {
-    /// Subscribe (before returning) and start following.
+    /// Subscribe (before returning) and start following the routes of
+    /// `table` (every table when it is 256 or more).
     pub fn start(ns: &str, table: u32, v6: bool, target: i64) -> io::Result<RouteWatcher> {
+        let group = if v6 {
+            RTNLGRP_IPV6_ROUTE
+        } else {
+            RTNLGRP_IPV4_ROUTE
+        };
+        let family = if v6 { libc::AF_INET6 } else { libc::AF_INET } as u8;
+        Self::follow(ns, group, target, move |mtype, h| {
+            // struct rtmsg follows the header: family, .., table at +4.
+            if h.len() < NLMSG_HDRLEN + 12 || h[16] != family {
+                return 0;
+            }
+            let t = u32::from(h[20]);
+            if table < 256 && t != table {
+                return 0;
+            }
+            match mtype {
+                RTM_NEWROUTE => 1,
+                RTM_DELROUTE => -1,
+                _ => 0,
+            }
+        })
+    }
+
+    /// Subscribe (before returning) and start following the `extern_learn`
+    /// FDB entries of VXLAN device `ifindex` (a replaced entry counts
+    /// again, so use it for entries that are all new).
+    pub fn start_fdb(ns: &str, ifindex: u32, target: i64) -> io::Result<RouteWatcher> {
+        Self::follow(ns, RTNLGRP_NEIGH, target, move |mtype, h| {
+            if !ext_learned_fdb_of(h, ifindex) {
+                return 0;
+            }
+            match mtype {
+                RTM_NEWNEIGH => 1,
+                RTM_DELNEIGH => -1,
+                _ => 0,
+            }
+        })
+    }
+
+    /// Follows multicast group `group`; `delta` says what each message
+    /// (type, bytes with header) adds to the count.
+    fn follow(
+        ns: &str,
+        group: u32,
+        target: i64,
+        delta: impl Fn(u16, &[u8]) -> i64 + Send + 'static,
+    ) -> io::Result<RouteWatcher> {
         let sock = in_namespace(ns, move || {
             let mut s = Socket::new(NETLINK_ROUTE)?;
             s.bind_auto()?;
-            s.add_membership(if v6 {
-                RTNLGRP_IPV6_ROUTE
-            } else {
-                RTNLGRP_IPV4_ROUTE
-            })?;
+            s.add_membership(group)?;
             use nix::sys::socket::{setsockopt, sockopt};
             // Room for a burst of a million notifications (as root).
             setsockopt(&s, sockopt::RcvBufForce, &(256 << 20)).map_err(io::Error::from)?;
@@ -221,7 +277,6 @@ impl RouteWatcher {
         })?;
         let state = Arc::new(WatchState::default());
         let st = state.clone();
-        let family = if v6 { libc::AF_INET6 } else { libc::AF_INET } as u8;
         let thread = std::thread::spawn(move || {
             let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
             while !st.stop.load(Ordering::Relaxed) {
@@ -235,19 +290,10 @@ impl RouteWatcher {
                     Err(_) => continue, // timeout: look at `stop` again
                 };
                 for (mtype, h) in messages(&buf[..len.min(buf.len())]).flatten() {
-                    // struct rtmsg follows the header: family, .., table at +4.
-                    if h.len() < NLMSG_HDRLEN + 12 || h[16] != family {
+                    let delta = delta(mtype, h);
+                    if delta == 0 {
                         continue;
                     }
-                    let t = u32::from(h[20]);
-                    if table < 256 && t != table {
-                        continue;
-                    }
-                    let delta = match mtype {
-                        RTM_NEWROUTE => 1,
-                        RTM_DELROUTE => -1,
-                        _ => continue,
-                    };
                     let now = st.count.fetch_add(delta, Ordering::Relaxed) + delta;
                     if now >= target {
                         let mut r = st.reached_at.lock().unwrap_or_else(|e| e.into_inner());
