@@ -111,6 +111,9 @@ fn wait_fdb(
             10
         }));
     };
+    if w.overflowed() {
+        eprintln!("FDB notifications were lost: the end was found by dumps (1 s resolution)");
+    }
     w.stop();
     let c = counter.count_fdb(ifx).map_err(|e| e.to_string())?;
     if c < n {
