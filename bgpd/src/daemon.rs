@@ -938,12 +938,17 @@ impl Daemon {
 }
 
 /// Our IPv6 next hops for a session: the global address of the session if
-/// it is IPv6, and the link-local one when the peer is link-local.
+/// it is IPv6, with our link-local address on that link when the peer
+/// shares its subnet (RFC 2545 §3); only the link-local one when the
+/// session runs over link-local addresses.
 fn v6_addresses(local: IpAddr, remote: IpAddr) -> (Option<Ipv6Addr>, Option<Ipv6Addr>) {
-    match (local, remote) {
-        (IpAddr::V6(l), _) if l.is_unicast_link_local() => (None, Some(l)),
-        (IpAddr::V6(l), _) => (Some(l), None),
-        (IpAddr::V4(_), _) => (None, None),
+    match local {
+        IpAddr::V6(l) if l.is_unicast_link_local() => (None, Some(l)),
+        IpAddr::V6(l) => (
+            Some(l),
+            session::link::session_link(local, remote).and_then(|k| k.link_local),
+        ),
+        IpAddr::V4(_) => (None, None),
     }
 }
 

@@ -155,6 +155,36 @@ fn check_ours(r1: &Node) {
     );
 }
 
+/// `node`'s link-local address on eth0 (the kernel's, from its MAC).
+fn link_local(node: &Node) -> String {
+    let out = node
+        .exec(&["ip", "-j", "-6", "addr", "show", "dev", "eth0"])
+        .unwrap_or_default();
+    let v: Vec<Value> = serde_json::from_str(&out).unwrap_or_default();
+    v.iter()
+        .filter_map(|i| i["addr_info"].as_array())
+        .flatten()
+        .filter(|a| a["scope"] == "link")
+        .find_map(|a| a["local"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Waits until eth0 of `node` has its link-local address (it comes with
+/// DAD, after the link is up).
+fn wait_link_local(node: &Node) -> String {
+    let r = try_wait_until(T, &format!("{}'s link-local address", node.name()), || {
+        link_local(node).starts_with("fe80")
+    });
+    if let Err(e) = r {
+        panic!(
+            "{e}: {}",
+            node.exec(&["ip", "-6", "addr"]).unwrap_or_default()
+        );
+    }
+    link_local(node)
+}
+
 /// Withdraw ours by reloading bgpd without the network.
 fn withdraw_ours(r1: &Node, b: &topotests::Proc, remote_as: u32) {
     r1.write_file("bgpd.toml", &ours_conf(remote_as, &[]));
@@ -194,6 +224,7 @@ fn bgp_extended_nexthop_frr() {
         return;
     }
     let (_lab, r1, r2) = v6_only_pair("bgp_enh_frr");
+    let our_ll = wait_link_local(&r1);
     let (_z, b) = start_ours(&r1, &ours_conf(64502, &[OURS_LO]));
     let frr = start_frr(&r2, &frr_conf());
     frr.wait_established(OURS_V6);
@@ -211,6 +242,12 @@ fn bgp_extended_nexthop_frr() {
         "{ok:?}: {fp:?} {}",
         frr.vtysh(&[&format!("show bgp neighbors {OURS_V6}")])
     );
+    // RFC 2545 §3: our global and link-local addresses in the next hop.
+    let ips: Vec<&str> = fp[0]["nexthops"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|n| n["ip"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(ips, [OURS_V6, our_ll.as_str()], "{fp:?}");
     let nb = frr.json(&format!("show bgp neighbors {OURS_V6} json"));
     let cap = &nb[OURS_V6]["neighborCapabilities"]["extendedNexthop"];
     assert_eq!(cap, "advertisedAndReceived", "{nb:#}");
@@ -272,6 +309,7 @@ fn bgp_extended_nexthop_bird() {
         return;
     }
     let (_lab, r1, r2) = v6_only_pair("bgp_enh_bird");
+    let our_ll = wait_link_local(&r1);
     let (_z, b) = start_ours(&r1, &ours_conf(64503, &[OURS_LO]));
     let bird = start_bird(&r2, &bird_conf());
     bird.wait_established("peer1");
@@ -279,9 +317,13 @@ fn bgp_extended_nexthop_bird() {
 
     // Ours -> BIRD, and into its kernel via inet6.
     let r = bird.wait_route(OURS_LO);
-    assert!(r.contains(OURS_V6), "{r}");
+    assert!(
+        r.contains(&format!("BGP.next_hop: {OURS_V6} {our_ll}")),
+        "{r}"
+    );
+    // BIRD forwards to the link-local address on a direct eBGP session.
     let gw = wait_kernel_via_v6(&r2, OURS_LO, None);
-    assert_eq!(gw, OURS_V6);
+    assert!(gw == OURS_V6 || gw == our_ll, "{gw}");
 
     assert_ping(&r1, "203.0.113.1", "198.51.100.2");
 

@@ -2,7 +2,8 @@
 //! connections, runs the RFC 4271 §8 state machine and turns the byte
 //! stream into decoded messages for the RIB.
 //!
-//! Owns: dialing and accepting (`listener`), framing, the FSM (`fsm`, a
+//! Owns: dialing and accepting (`listener`), the link under a session
+//! (`link`: our link-local address for IPv6 next hops), framing, the FSM (`fsm`, a
 //! pure function), timers, keepalives, collision resolution, NOTIFICATIONs
 //! and per-session counters ([`SessionStats`]).
 //!
@@ -12,6 +13,7 @@
 //! has its own task, bounded channels and its own write queue.
 
 pub mod fsm;
+pub mod link;
 mod listener;
 mod peer;
 
