@@ -421,7 +421,7 @@ impl Daemon {
                     remote_id: remote_open.bgp_id,
                     ibgp,
                     enhanced_route_refresh,
-                    caps,
+                    caps: *caps,
                     local_addr: local_addr.ip(),
                     local_v6_global: v6_global,
                     local_v6_link_local: v6_ll,

@@ -206,7 +206,7 @@ async fn established_and_update_v4() {
     };
     assert_eq!(id, 2);
     assert!(!update.is_treat_as_withdraw());
-    let announced: Vec<_> = update.announced().into_iter().map(|(_, n)| n).collect();
+    let announced: Vec<_> = update.announced().map(|(_, n)| n).collect();
     assert_eq!(announced, prefixes);
     assert_eq!(update.update.attributes.as_path, attrs.as_path);
 
@@ -600,7 +600,7 @@ async fn treat_as_withdraw_is_delivered_and_counted() {
     };
     assert!(update.is_treat_as_withdraw());
     assert_eq!(
-        update.withdrawn(),
+        update.withdrawn().collect::<Vec<_>>(),
         vec![(
             AfiSafi::IPV4_UNICAST,
             Nlri::new("10.9.9.0/24".parse().unwrap())
@@ -722,9 +722,7 @@ async fn interop_with_bird() {
     let want = Nlri::new("198.51.100.0/24".parse().unwrap());
     let got = s
         .wait_for(WAIT, |e| match e {
-            SessionEvent::Update { update, .. } => {
-                update.announced().iter().any(|(_, n)| *n == want)
-            }
+            SessionEvent::Update { update, .. } => update.announced().any(|(_, n)| n == want),
             _ => false,
         })
         .await;

@@ -85,8 +85,8 @@ proptest! {
         body.extend(nlri);
         for caps in all_caps() {
             if let Ok(parsed) = update::decode_update(&body, &caps) {
-                let _ = parsed.announced();
-                let _ = parsed.withdrawn();
+                let _ = parsed.announced().count();
+                let _ = parsed.withdrawn().count();
                 let _ = Message::Update(parsed.update).to_bytes(&caps);
             }
         }

@@ -346,6 +346,11 @@ pub(crate) fn change(old: Option<&Attrs>, new: Option<&Attrs>) -> Change {
     }
 }
 
+/// Emptied prefix lists a [`Pending`] keeps for its next batches.
+const SPARE_LISTS: usize = 64;
+/// Largest list kept (prefixes).
+const SPARE_LIST_CAPACITY: usize = 4096;
+
 /// Changes of a batch, grouped by output attribute set.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
@@ -355,6 +360,9 @@ pub(crate) struct Pending {
     last: Option<(usize, usize)>,
     withdraw: Vec<Nlri>,
     count: usize,
+    /// Emptied prefix lists of earlier batches, reused so that a batch
+    /// does not grow its lists from nothing again.
+    spare: Vec<Vec<Nlri>>,
 }
 
 impl Pending {
@@ -385,7 +393,8 @@ impl Pending {
             Some((k, i)) if k == key => i,
             _ => {
                 let i = *self.index.entry(key).or_insert_with(|| {
-                    self.announce.push((a.clone(), Vec::new()));
+                    let list = self.spare.pop().unwrap_or_default();
+                    self.announce.push((a.clone(), list));
                     self.announce.len() - 1
                 });
                 self.last = Some((key, i));
@@ -438,7 +447,13 @@ impl Pending {
     }
 
     pub fn clear(&mut self) {
-        self.announce.clear();
+        for (_, mut list) in self.announce.drain(..) {
+            // Bounded: what a large batch (a policy reload) grew is freed.
+            if self.spare.len() < SPARE_LISTS && list.capacity() <= SPARE_LIST_CAPACITY {
+                list.clear();
+                self.spare.push(list);
+            }
+        }
         self.index.clear();
         self.last = None;
         self.withdraw.clear();

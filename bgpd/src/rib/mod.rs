@@ -271,6 +271,65 @@ impl Tables {
             Fam::V6 => self.v6.len(),
         }
     }
+
+    /// Insert or replace the path of `path.peer` for `prefix`, marking
+    /// the prefix dirty when something changed; `stale` is the peer's
+    /// stale mark while it restarts.
+    fn put_path(
+        &mut self,
+        dirty: &mut Vec<Dirty>,
+        prefix: &IpNetwork,
+        path: Path,
+        stale: Option<&graceful::Stale>,
+    ) -> Put {
+        let (fam, slot) = self.find_or_insert(prefix);
+        let Some(dest) = self.dest_mut(fam, slot) else {
+            return Put::Unchanged;
+        };
+        match dest.position(path.peer) {
+            Some(i) => {
+                let Some(cur) = dest.paths.as_mut_slice().get_mut(i) else {
+                    return Put::Unchanged;
+                };
+                let same_post = match (&cur.attrs, &path.attrs) {
+                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                    (None, None) => true,
+                    _ => false,
+                };
+                if Arc::ptr_eq(&cur.attrs_in, &path.attrs_in) && same_post {
+                    if stale.is_some_and(|s| s.covers(fam, cur.seq)) {
+                        cur.seq = path.seq;
+                        return Put::Refreshed;
+                    }
+                    return Put::Unchanged;
+                }
+                mark(dirty, dest, fam, slot);
+                let Some(cur) = dest.paths.as_mut_slice().get_mut(i) else {
+                    return Put::Unchanged;
+                };
+                Put::Replaced(mem::replace(cur, path))
+            }
+            None => {
+                mark(dirty, dest, fam, slot);
+                dest.paths.push(path);
+                Put::Added
+            }
+        }
+    }
+
+    /// Remove the path of `peer` for `prefix`, marking the prefix dirty.
+    fn take_path(
+        &mut self,
+        dirty: &mut Vec<Dirty>,
+        prefix: &IpNetwork,
+        peer: PeerId,
+    ) -> Option<Path> {
+        let (fam, slot) = self.find(prefix)?;
+        let dest = self.dest_mut(fam, slot)?;
+        let i = dest.position(peer)?;
+        mark(dirty, dest, fam, slot);
+        dest.paths.remove(i)
+    }
 }
 
 /// Mark a prefix dirty, remembering its state before the batch.
@@ -730,24 +789,35 @@ impl Rib {
     /// announcements replacing that peer's previous path (implicit
     /// withdraw). Treat-as-withdraw (RFC 7606) withdraws all its NLRI.
     pub fn update(&mut self, id: PeerId, u: &ParsedUpdate, _now: Instant) {
-        let Some(mut ps) = self.peers.remove(&id) else {
+        let Rib {
+            cfg,
+            policies,
+            peers,
+            tables,
+            dirty,
+            interner,
+            nht,
+            seq,
+            ..
+        } = self;
+        let Some(ps) = peers.get_mut(&id) else {
             tracing::warn!(peer = id, "UPDATE from a peer the RIB does not know");
             return;
         };
         if !ps.up {
-            self.peers.insert(id, ps);
             return;
         }
         if let crate::packet::UpdateAction::TreatAsWithdraw { reasons } = &u.report.action {
             tracing::info!(peer = id, ?reasons, "malformed UPDATE treated as withdraw");
         }
-        self.seq = self.seq.wrapping_add(1);
+        *seq = seq.wrapping_add(1);
+        let seq = *seq;
         let mut deltas = NhDeltas::default();
         for (family, nlri) in u.withdrawn() {
             let Some(fam) = Fam::from_afi_safi(family) else {
                 continue;
             };
-            if let Some(old) = self.take_path(&nlri.prefix, id) {
+            if let Some(old) = tables.take_path(dirty, &nlri.prefix, id) {
                 let c = &mut ps.counts[fam.idx()];
                 // A stale path was never counted in this session.
                 let counted = !ps.stale.as_ref().is_some_and(|s| s.covers(fam, old.seq));
@@ -762,21 +832,21 @@ impl Rib {
                         deltas.add(nh, -1);
                     }
                 }
-                deltas.maybe_apply(&mut self.nht);
+                deltas.maybe_apply(nht);
             }
         }
-        let announced = u.announced();
-        if !announced.is_empty() {
+        let mut announced = u.announced().peekable();
+        if announced.peek().is_some() {
             let attrs = &u.update.attributes;
             let attrs_in = if attrs.as4_path.is_some() || attrs.as4_aggregator.is_some() {
                 let mut a = attrs.clone();
                 a.reconcile_as4();
-                self.interner.intern(a)
+                interner.intern(a)
             } else {
                 match &ps.last_in {
                     Some(last) if **last == *attrs => last.clone(),
                     _ => {
-                        let a = self.interner.intern_ref(attrs);
+                        let a = interner.intern_ref(attrs);
                         ps.last_in = Some(a.clone());
                         a
                     }
@@ -787,25 +857,18 @@ impl Rib {
                     continue;
                 };
                 let prefix = nlri.prefix;
-                let post = import(
-                    &self.cfg,
-                    &self.policies,
-                    &mut self.interner,
-                    &mut ps,
-                    &prefix,
-                    &attrs_in,
-                );
+                let post = import(cfg, policies, interner, ps, &prefix, &attrs_in);
                 let nh = post.as_ref().and_then(|a| nexthop_of(a, fam));
                 let accepted = post.is_some();
                 let path = Path {
                     attrs_in: attrs_in.clone(),
                     attrs: post,
                     peer: id,
-                    seq: self.seq,
+                    seq,
                 };
                 let stale = ps.stale.as_ref();
                 let c = &mut ps.counts[fam.idx()];
-                match self.put_path(&prefix, path, stale) {
+                match tables.put_path(dirty, &prefix, path, stale) {
                     Put::Unchanged => continue,
                     Put::Added => c.received += 1,
                     Put::Refreshed => {
@@ -834,8 +897,7 @@ impl Rib {
                 }
             }
         }
-        deltas.apply(&mut self.nht);
-        self.peers.insert(id, ps);
+        deltas.apply(nht);
     }
 
     /// The peer asked for its Adj-RIB-Out again (RFC 2918), bracketed by
@@ -914,11 +976,11 @@ impl Rib {
             peer: LOCAL_PEER,
             seq: self.seq,
         };
-        self.put_path(&prefix, path, None);
+        self.tables.put_path(&mut self.dirty, &prefix, path, None);
     }
 
     pub fn withdraw_local(&mut self, prefix: IpNetwork) {
-        self.take_path(&prefix, LOCAL_PEER);
+        self.tables.take_path(&mut self.dirty, &prefix, LOCAL_PEER);
     }
 
     /// zebrad's nexthop tracking answer for a registered next hop.
@@ -939,53 +1001,6 @@ impl Rib {
             nht_register: mem::take(&mut self.nht.register),
             nht_unregister: mem::take(&mut self.nht.unregister),
         }
-    }
-
-    /// Insert or replace the path of `path.peer` for `prefix`; `stale`
-    /// is the peer's stale mark while it restarts.
-    fn put_path(&mut self, prefix: &IpNetwork, path: Path, stale: Option<&graceful::Stale>) -> Put {
-        let (fam, slot) = self.tables.find_or_insert(prefix);
-        let Some(dest) = self.tables.dest_mut(fam, slot) else {
-            return Put::Unchanged;
-        };
-        match dest.position(path.peer) {
-            Some(i) => {
-                let Some(cur) = dest.paths.as_mut_slice().get_mut(i) else {
-                    return Put::Unchanged;
-                };
-                let same_post = match (&cur.attrs, &path.attrs) {
-                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                    (None, None) => true,
-                    _ => false,
-                };
-                if Arc::ptr_eq(&cur.attrs_in, &path.attrs_in) && same_post {
-                    if stale.is_some_and(|s| s.covers(fam, cur.seq)) {
-                        cur.seq = path.seq;
-                        return Put::Refreshed;
-                    }
-                    return Put::Unchanged;
-                }
-                mark(&mut self.dirty, dest, fam, slot);
-                let Some(cur) = dest.paths.as_mut_slice().get_mut(i) else {
-                    return Put::Unchanged;
-                };
-                Put::Replaced(mem::replace(cur, path))
-            }
-            None => {
-                mark(&mut self.dirty, dest, fam, slot);
-                dest.paths.push(path);
-                Put::Added
-            }
-        }
-    }
-
-    /// Remove the path of `peer` for `prefix`.
-    fn take_path(&mut self, prefix: &IpNetwork, peer: PeerId) -> Option<Path> {
-        let (fam, slot) = self.tables.find(prefix)?;
-        let dest = self.tables.dest_mut(fam, slot)?;
-        let i = dest.position(peer)?;
-        mark(&mut self.dirty, dest, fam, slot);
-        dest.paths.remove(i)
     }
 
     /// Queue the whole Adj-RIB-Out of one family for one peer.
@@ -1076,6 +1091,9 @@ impl Rib {
             self.scan_nexthops();
         }
         let mut dirty = mem::take(&mut self.dirty);
+        // One allocation for the batch's routes toward zebrad, not a
+        // doubling series of them.
+        self.out.zebra_add.reserve(dirty.len());
         let reload = self.old_policies.is_some();
         let Rib {
             cfg,

@@ -104,14 +104,15 @@ impl SessionConfig {
 /// What sessions tell the daemon (the RIB), in order per session.
 // Update is by far the most frequent event; it stays boxed from decoding
 // to the RIB (one allocation instead of a dozen half-kilobyte copies).
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum SessionEvent {
+    /// The session reached Established. The OPENs and capabilities are
+    /// boxed so that the enum, which carries every UPDATE, stays small.
     Established {
         id: PeerId,
-        caps: SessionCaps,
-        local_open: Open,
-        remote_open: Open,
+        caps: Box<SessionCaps>,
+        local_open: Box<Open>,
+        remote_open: Box<Open>,
         local_addr: SocketAddr,
         remote_addr: SocketAddr,
     },

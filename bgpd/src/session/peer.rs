@@ -541,9 +541,9 @@ impl Peer {
                 let unspecified = SocketAddr::new(IpAddr::from([0u8; 4]), 0);
                 self.pending.push_back(SessionEvent::Established {
                     id: self.cfg.id,
-                    caps,
-                    local_open,
-                    remote_open,
+                    caps: Box::new(caps),
+                    local_open: Box::new(local_open),
+                    remote_open: Box::new(remote_open),
                     local_addr: local_addr.unwrap_or(unspecified),
                     remote_addr: remote_addr.unwrap_or(unspecified),
                 });

@@ -131,20 +131,19 @@ impl ParsedUpdate {
     }
 
     /// Routes to install with `update.attributes` (none under
-    /// treat-as-withdraw).
-    pub fn announced(&self) -> Vec<(AfiSafi, Nlri)> {
-        if self.is_treat_as_withdraw() {
-            return Vec::new();
-        }
-        self.update.reachable().collect()
+    /// treat-as-withdraw). An iterator: the RIB walks it once per UPDATE
+    /// and a list would cost an allocation per message.
+    pub fn announced(&self) -> impl Iterator<Item = (AfiSafi, Nlri)> + '_ {
+        let install = !self.is_treat_as_withdraw();
+        self.update.reachable().filter(move |_| install)
     }
 
     /// Routes to remove: the withdrawn ones, and under treat-as-withdraw
     /// the announced ones too.
-    pub fn withdrawn(&self) -> Vec<(AfiSafi, Nlri)> {
+    pub fn withdrawn(&self) -> impl Iterator<Item = (AfiSafi, Nlri)> + '_ {
         let u = &self.update;
-        let mut out: Vec<_> = u
-            .withdrawn
+        let withdraw_all = self.is_treat_as_withdraw();
+        u.withdrawn
             .iter()
             .map(|n| (AfiSafi::IPV4_UNICAST, *n))
             .chain(
@@ -152,11 +151,7 @@ impl ParsedUpdate {
                     .iter()
                     .flat_map(|m| m.withdrawn.iter().map(|n| (m.family, *n))),
             )
-            .collect();
-        if self.is_treat_as_withdraw() {
-            out.extend(u.reachable());
-        }
-        out
+            .chain(u.reachable().filter(move |_| withdraw_all))
     }
 
     /// EVPN routes to install with `update.attributes` (none under

@@ -73,7 +73,7 @@ fn assert_withdraw(parsed: &ParsedUpdate, type_code: u8, problem: Problem) {
         ),
         other => panic!("expected treat-as-withdraw, got {other:?}"),
     }
-    assert!(parsed.announced().is_empty());
+    assert!(parsed.announced().next().is_none());
 }
 
 fn assert_reset(err: UpdateError, subcode: u8, data: &[u8]) {
@@ -210,7 +210,7 @@ fn ipv4_nlri_with_ipv6_next_hop() {
         let parsed = decode_update(&body(&[], &attrs, &[]), &caps_enh()).unwrap();
         assert_eq!(parsed.report.action, UpdateAction::Normal);
         assert_eq!(
-            parsed.announced(),
+            parsed.announced().collect::<Vec<_>>(),
             vec![(AfiSafi::IPV4_UNICAST, n("198.51.100.0/24"))]
         );
         assert_eq!(
@@ -383,7 +383,7 @@ fn treat_as_withdraw_per_attribute() {
         let parsed = decode(&attrs, &NLRI_198_51_100).unwrap();
         assert_withdraw(&parsed, type_code, problem);
         assert_eq!(
-            parsed.withdrawn(),
+            parsed.withdrawn().collect::<Vec<_>>(),
             vec![(AfiSafi::IPV4_UNICAST, n("198.51.100.0/24"))]
         );
     }
@@ -464,7 +464,7 @@ fn attribute_discard() {
             parsed.report.discarded,
             vec![AttributeIssue { type_code, problem }]
         );
-        assert_eq!(parsed.announced().len(), 1);
+        assert_eq!(parsed.announced().count(), 1);
         let a = &parsed.update.attributes;
         assert!(!a.atomic_aggregate && a.aggregator.is_none() && a.as4_path.is_none());
     }
@@ -544,7 +544,7 @@ fn mp_reach_nlri_withdrawn_on_attribute_error() {
     let parsed = decode(&attrs, &[]).unwrap();
     assert_withdraw(&parsed, ORIGIN, Problem::Value);
     assert_eq!(
-        parsed.withdrawn(),
+        parsed.withdrawn().collect::<Vec<_>>(),
         vec![(AfiSafi::IPV6_UNICAST, n("2001:db8:1::/48"))]
     );
 }
@@ -602,7 +602,7 @@ fn missing_mandatory() {
     let parsed = decode_update(&body(&NLRI_198_51_100, &[], &[]), &caps4()).unwrap();
     assert_eq!(parsed.report, UpdateReport::default());
     assert_eq!(
-        parsed.withdrawn(),
+        parsed.withdrawn().collect::<Vec<_>>(),
         vec![(AfiSafi::IPV4_UNICAST, n("198.51.100.0/24"))]
     );
 }
@@ -616,7 +616,7 @@ fn attribute_overrun_is_treat_as_withdraw() {
     let parsed = decode(&attrs, &NLRI_198_51_100).unwrap();
     assert_withdraw(&parsed, COMMUNITIES, Problem::Overrun);
     assert_eq!(
-        parsed.withdrawn(),
+        parsed.withdrawn().collect::<Vec<_>>(),
         vec![(AfiSafi::IPV4_UNICAST, n("198.51.100.0/24"))]
     );
     // Two stray bytes: not even an attribute header.
@@ -809,7 +809,7 @@ fn bad_next_hop_without_classic_nlri_is_discarded() {
             problem: Problem::Value
         }]
     );
-    assert_eq!(parsed.announced().len(), 1);
+    assert_eq!(parsed.announced().count(), 1);
 }
 
 #[test]
@@ -836,7 +836,7 @@ fn confederation_segments_are_treat_as_withdraw() {
     assert!(parsed.withdraw_if_confed_path());
     assert_withdraw(&parsed, AS_PATH, Problem::Value);
     assert_eq!(
-        parsed.withdrawn(),
+        parsed.withdrawn().collect::<Vec<_>>(),
         vec![(AfiSafi::IPV4_UNICAST, n("198.51.100.0/24"))]
     );
     // A plain path is left alone.
@@ -855,7 +855,7 @@ fn ebgp_local_pref_is_discarded_even_malformed() {
     // From an external peer: only the attribute goes.
     assert!(parsed.discard_ebgp_local_pref());
     assert_eq!(parsed.report.action, UpdateAction::Normal);
-    assert_eq!(parsed.announced().len(), 1);
+    assert_eq!(parsed.announced().count(), 1);
     assert_eq!(parsed.report.discarded.len(), 1);
     // A well-formed one from an external peer is dropped too.
     let mut attrs = mandatory();
