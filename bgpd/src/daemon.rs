@@ -25,7 +25,6 @@ use common::running::{refused, ConfigRequest, RunningConfig};
 use crate::config::{self, Config, Neighbor};
 use crate::evpn::nlri::Mac;
 use crate::evpn::rib::{EvpnRib, LocalDevice, RemoteDelta};
-use crate::packet::attribute::MpNextHop;
 use crate::packet::attribute::Origin;
 use crate::packet::attribute::{AsPath, Community, LargeCommunity};
 use crate::packet::PathAttributes;
@@ -1040,8 +1039,7 @@ fn zebra_route(r: &ZebraRoute) -> zpb::Route {
 /// The next hop of a path's attributes (IPv4 NEXT_HOP or the MP one).
 fn nexthop_of(a: &crate::packet::PathAttributes) -> Option<IpAddr> {
     match (&a.mp_next_hop, a.next_hop) {
-        (Some(MpNextHop::V6 { global, .. }), _) => Some(IpAddr::V6(*global)),
-        (Some(MpNextHop::V4(v4)), _) => Some(IpAddr::V4(*v4)),
+        (Some(mp), _) => Some(mp.forwarding()),
         (None, Some(v4)) => Some(IpAddr::V4(v4)),
         _ => None,
     }

@@ -114,18 +114,10 @@ impl<'a> Ctx<'a> {
 
 /// The next hop the path resolves through, for its family.
 pub(crate) fn nexthop_of(attrs: &PathAttributes, fam: Fam) -> Option<IpAddr> {
-    use crate::packet::MpNextHop;
+    let mp = attrs.mp_next_hop.as_ref().map(|m| m.forwarding());
     match fam {
-        Fam::V4 => attrs.next_hop.map(IpAddr::V4).or(match attrs.mp_next_hop {
-            Some(MpNextHop::V4(a)) => Some(IpAddr::V4(a)),
-            Some(MpNextHop::V6 { global, .. }) => Some(IpAddr::V6(global)),
-            None => None,
-        }),
-        Fam::V6 => match attrs.mp_next_hop {
-            Some(MpNextHop::V6 { global, .. }) => Some(IpAddr::V6(global)),
-            Some(MpNextHop::V4(a)) => Some(IpAddr::V4(a)),
-            None => None,
-        },
+        Fam::V4 => attrs.next_hop.map(IpAddr::V4).or(mp),
+        Fam::V6 => mp,
     }
 }
 

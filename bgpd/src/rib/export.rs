@@ -170,7 +170,14 @@ pub(crate) fn rewrite(
                     out.next_hop = Some(a);
                     None
                 }
-                Some(MpNextHop::V6 { global, .. }) if out.next_hop.is_none() => Some(global),
+                // A link-local address means nothing beyond its link.
+                Some(MpNextHop::V6 { global, .. })
+                    if out.next_hop.is_none()
+                        && !global.is_unspecified()
+                        && !global.is_unicast_link_local() =>
+                {
+                    Some(global)
+                }
                 _ => None,
             };
             out.mp_next_hop = None;

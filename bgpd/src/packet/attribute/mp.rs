@@ -9,7 +9,7 @@
 //! update decoder turns [`MpError`] into a session reset (§7.11).
 
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use bytes::{BufMut, BytesMut};
 use thiserror::Error;
@@ -50,6 +50,21 @@ impl MpNextHop {
                     buf.put_slice(&ll.octets());
                 }
             }
+        }
+    }
+
+    /// The address to forward to: the IPv4 one, the IPv6 global one, or
+    /// the link-local one when the global field is unspecified (`::`) or
+    /// holds a link-local address itself (RFC 2545 §3; what unnumbered
+    /// peers send).
+    pub fn forwarding(&self) -> IpAddr {
+        match *self {
+            Self::V4(a) => IpAddr::V4(a),
+            Self::V6 {
+                global,
+                link_local: Some(ll),
+            } if global.is_unspecified() || global.is_unicast_link_local() => IpAddr::V6(ll),
+            Self::V6 { global, .. } => IpAddr::V6(global),
         }
     }
 

@@ -154,3 +154,22 @@ fn export_per_peer_capability() {
         .count();
     assert_eq!(unreach, 1);
 }
+
+#[test]
+fn link_local_only_next_hop_is_used_when_the_global_is_absent() {
+    // An unnumbered peer: `::` (or its link-local address) in the global
+    // field, the link-local one after it (RFC 2545 §3).
+    for global in ["::", "fe80::1"] {
+        let mut rib = rib_with(cfg(), &[v6_peer(1, 65001, true)]);
+        let mut u = v4_over_v6(&[65001], &[A]);
+        u.update.attributes.mp_next_hop = Some(MpNextHop::V6 {
+            global: global.parse().unwrap(),
+            link_local: Some("fe80::1".parse().unwrap()),
+        });
+        send(&mut rib, 1, u);
+        let ll = IpAddr::V6("fe80::1".parse().unwrap());
+        assert_eq!(rib.take_output().nht_register, vec![ll]);
+        rib.nexthop_update(ll, true, 0);
+        assert_eq!(rib.take_output().zebra_add[0].nexthops, vec![ll]);
+    }
+}
