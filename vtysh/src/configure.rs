@@ -311,7 +311,7 @@ pub const CONFIG_WORDS: &[(&str, &str)] = &[
 ];
 
 pub const BGP_WORDS: &[(&str, &str)] = &[
-    ("neighbor", "neighbor ADDRESS remote-as|peer-group|description|shutdown|passive|password|ebgp-multihop|update-source|port|timers|route-map|prefix-list|next-hop-self|route-reflector-client|allowas-in|activate"),
+    ("neighbor", "neighbor ADDRESS remote-as|peer-group|description|shutdown|passive|password|ebgp-multihop|update-source|port|timers|route-map|prefix-list|next-hop-self|route-reflector-client|allowas-in|activate|capability"),
     ("network", "network PREFIX: originate a prefix"),
     ("address-family", "address-family ipv4|ipv6 [unicast]"),
     ("exit-address-family", "leave the address family"),
@@ -337,6 +337,10 @@ pub const NEIGHBOR_WORDS: &[(&str, &str)] = &[
     ("next-hop-self", "iBGP: our address as next hop"),
     ("route-reflector-client", "RFC 4456 client"),
     ("allowas-in", "accept our AS in the path [N times]"),
+    (
+        "capability",
+        "capability extended-nexthop: IPv4 routes with IPv6 next hops (RFC 8950)",
+    ),
     ("activate", "enable the address family (in address-family)"),
     ("password", "password SECRET: TCP MD5 signatures (RFC 2385)"),
     ("prefix-list", "prefix-list NAME in|out"),
@@ -811,6 +815,7 @@ fn neighbor(neg: bool, peer: &Peer, w: &[&str], family: Option<&str>) -> Result<
             "password",
             "prefix-list",
             "peer-group",
+            "capability",
         ],
     )
     .ok_or_else(|| format!("% Unknown neighbor command: `{word}`"))?;
@@ -844,6 +849,12 @@ fn neighbor(neg: bool, peer: &Peer, w: &[&str], family: Option<&str>) -> Result<
         "shutdown" => flag("shutdown"),
         "passive" => flag("passive"),
         "next-hop-self" => flag("next_hop_self"),
+        "capability" => {
+            kw(arg(1)?, &["extended-nexthop"])
+                .ok_or_else(|| format!("% Unknown capability: `{}`", w[1]))?;
+            no_more(w, 2)?;
+            flag("extended_nexthop")
+        }
         "route-reflector-client" => flag("rr_client"),
         "ebgp-multihop" => set(vec![(
             "multihop",
@@ -1638,6 +1649,11 @@ mod tests {
             run(&m, BGP, "neighbor 203.0.113.9 description x").unwrap_err(),
             NO_REMOTE_AS
         );
+        let t = run(&m, BGP, "neighbor 192.0.2.2 capability extended-nexthop").unwrap();
+        assert!(t.contains("extended_nexthop = true"), "{t}");
+        let t = run(&m, &t, "no neighbor 192.0.2.2 capability extended-nexthop").unwrap();
+        assert!(!t.contains("extended_nexthop"), "{t}");
+        assert!(run(&m, BGP, "neighbor 192.0.2.2 capability dynamic").is_err());
         let t = run(&m, BGP, "neighbor 192.0.2.2 password s3cret").unwrap();
         assert!(t.contains("password = \"s3cret\""), "{t}");
         let t = run(&m, &t, "neighbor 192.0.2.2 prefix-list CUST in").unwrap();
