@@ -29,6 +29,7 @@ use crate::config::Config;
 use crate::instance::{Action, ExternalRoute, Instance, Millis};
 use crate::net::{Datagram, OspfSocket};
 use crate::packet::Packet;
+use crate::reconfig::Link;
 use crate::zebra::{self, Batch, ZebraEvent};
 
 /// Queue depth between the tasks and the loop.
@@ -54,6 +55,9 @@ pub struct Daemon {
     redist: BTreeMap<Ipv4Network, BTreeMap<Source, Option<u32>>>,
     /// The running configuration's text (vtysh's configure mode).
     running: RunningConfig,
+    /// zebrad's view of every interface by name, OSPF's or not, so one
+    /// added to OSPF by a reload comes up at once.
+    links: BTreeMap<String, Link>,
 }
 
 impl Daemon {
@@ -84,8 +88,11 @@ impl Daemon {
             pkt_tx,
             redist: BTreeMap::new(),
             running,
+            links: BTreeMap::new(),
         };
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| e.to_string())?;
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
             .map_err(|e| e.to_string())?;
         loop {
             let deadline = start + Duration::from_millis(d.inst.next_deadline());
@@ -105,6 +112,7 @@ impl Daemon {
                         d.api(r);
                     }
                 }
+                _ = hup.recv() => d.reload(),
                 _ = term.recv() => { info!("SIGTERM: stopping"); break; }
                 _ = tokio::signal::ctrl_c() => { info!("interrupted: stopping"); break; }
             }
@@ -145,8 +153,22 @@ impl Daemon {
             } => {
                 self.inst
                     .interface_update(&name, ifindex, up, mtu, addr, loopback, now);
+                self.links.retain(|n, l| l.ifindex != ifindex || *n == name);
+                self.links.insert(
+                    name,
+                    Link {
+                        ifindex,
+                        up,
+                        mtu,
+                        addr,
+                        loopback,
+                    },
+                );
             }
-            ZebraEvent::InterfaceRemoved(ifindex) => self.inst.interface_removed(ifindex, now),
+            ZebraEvent::InterfaceRemoved(ifindex) => {
+                self.links.retain(|_, l| l.ifindex != ifindex);
+                self.inst.interface_removed(ifindex, now);
+            }
             ZebraEvent::Redist(changes) => {
                 let mut out = Vec::new();
                 for (src, prefix, present, own) in changes {
@@ -233,11 +255,37 @@ impl Daemon {
         }
     }
 
-    /// Applies what can change while running: the SPF throttle and the log
-    /// level. Areas, interfaces, authentication, redistribution and the
-    /// router ID take a restart (ospfd has no reload by difference yet):
-    /// such a text is refused, naming what differs, and nothing changes.
-    /// Returns the (old, new) log levels and what changed.
+    /// SIGHUP: the config file applied by difference, as configure mode's
+    /// ApplyConfig (see [`Daemon::apply`]); a file that does not load, or
+    /// that changes what takes a restart, changes nothing.
+    fn reload(&mut self) {
+        let Some(path) = self.running.path.clone() else {
+            warn!("reload: started without a config file");
+            return;
+        };
+        let parsed = common::config::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| {
+                crate::config::parse(&path.display().to_string(), &text)
+                    .map(|c| (c, text))
+                    .map_err(|e| e.to_string())
+            });
+        match parsed.and_then(|(new, text)| self.apply(new).map(|r| (r, text))) {
+            Ok(((levels, changes), text)) => {
+                info!(changes = changes.len(), "reload: configuration applied");
+                let levels = (levels.0.as_deref(), levels.1.as_deref());
+                self.running.applied(text, levels, changes);
+            }
+            Err(e) => warn!(error = %e, "reload refused; the running configuration stays"),
+        }
+    }
+
+    /// Applies a new configuration by difference: areas and interfaces
+    /// (added, removed, changed: see [`crate::reconfig`]), authentication
+    /// (used from the next packet), the SPF throttle and the log level. The
+    /// router ID, reference bandwidth, redistribution and the sockets take
+    /// a restart: such a text is refused, naming what differs, and nothing
+    /// changes. Returns the (old, new) log levels and what changed.
     #[allow(clippy::type_complexity)]
     fn apply(
         &mut self,
@@ -250,11 +298,6 @@ impl Daemon {
                 "reference_bandwidth",
                 old.reference_bandwidth != new.reference_bandwidth,
             ),
-            ("area", old.areas != new.areas),
-            (
-                "interface",
-                old.interfaces != new.interfaces || old.auth != new.auth,
-            ),
             ("redistribute", old.redistribute != new.redistribute),
             ("api", old.api != new.api || old.zebrad != new.zebrad),
         ];
@@ -265,7 +308,19 @@ impl Daemon {
                 differ.join(", ")
             ));
         }
+        let now = self.now();
         let mut changes = Vec::new();
+        if new.areas != old.areas || new.interfaces != old.interfaces {
+            changes = self
+                .inst
+                .reconfigure(&new.areas, &new.interfaces, &self.links, now);
+            for c in &changes {
+                info!(change = %c, "OSPF reconfigured");
+            }
+        }
+        if new.auth != old.auth {
+            changes.push("authentication changed".to_string());
+        }
         if new.spf != old.spf {
             self.inst.set_spf_throttle(new.spf);
             changes.push("spf throttle set".to_string());

@@ -386,7 +386,7 @@ impl Instance {
         self.lsas_changed(now);
     }
 
-    fn interface_down(&mut self, name: &str, now: Millis) {
+    pub(crate) fn interface_down(&mut self, name: &str, now: Millis) {
         let Some(i) = self.ifaces.get_mut(name) else {
             return;
         };

@@ -68,6 +68,7 @@ pub mod net;
 pub mod options;
 pub mod origination;
 pub mod packet;
+pub mod reconfig;
 pub mod spf;
 mod wire;
 pub mod zebra;

@@ -531,3 +531,102 @@ fn flooded_lsa_stays_on_retransmission_list_until_acknowledged() {
     n.run(1500);
     assert!(!on_list(&n), "r3's delayed ack took it off");
 }
+
+#[test]
+fn reconfigure_adds_and_removes_an_interface_without_touching_the_others() {
+    use crate::reconfig::Link;
+    use std::collections::BTreeMap;
+    let eth0 = params("eth0", BB, IfaceType::Broadcast);
+    let eth1 = params("eth1", Ipv4Addr::new(0, 0, 0, 1), IfaceType::Broadcast);
+    // r1 starts with eth0 only; eth1 exists (zebrad reports it) but is not
+    // OSPF's until the new configuration.
+    let r1 = config(1, vec![eth0.clone()], vec![]);
+    let r2 = config(2, vec![params("eth0", BB, IfaceType::Broadcast)], vec![]);
+    let r3 = config(
+        3,
+        vec![params(
+            "eth0",
+            Ipv4Addr::new(0, 0, 0, 1),
+            IfaceType::Broadcast,
+        )],
+        vec![],
+    );
+    let mut n = Net::new(vec![r1, r2, r3]);
+    n.segment(&[
+        (0, "eth0", "198.51.100.1/29"),
+        (1, "eth0", "198.51.100.2/29"),
+    ]);
+    n.segment(&[(0, "eth1", "203.0.113.1/29"), (2, "eth0", "203.0.113.3/29")]);
+    let full = |n: &Net, r: usize, ifname: &str, nbr: u8| {
+        n.routers[r].ifaces[ifname]
+            .neighbors
+            .get(&rid(nbr))
+            .is_some_and(|x| x.state == NsmState::Full)
+    };
+    n.run_until(15_000, "r1-r2 Full", |n| full(n, 0, "eth0", 2));
+    assert!(!n.routers[0].ifaces.contains_key("eth1"));
+    let changes_before = n.routers[0].ifaces["eth0"].state_changes;
+    let mut links = BTreeMap::new();
+    links.insert(
+        "eth1".to_string(),
+        Link {
+            ifindex: 20,
+            up: true,
+            mtu: 1500,
+            addr: Some(net("203.0.113.1/29")),
+            loopback: false,
+        },
+    );
+    let now = n.now;
+    let areas = vec![
+        AreaConfig::normal(BB),
+        AreaConfig::normal(Ipv4Addr::new(0, 0, 0, 1)),
+    ];
+    let c = n.routers[0].reconfigure(&areas, &[eth0.clone(), eth1.clone()], &links, now);
+    assert!(
+        c.iter()
+            .any(|l| l == "interface eth1 added to area 0.0.0.1")
+            && c.iter().any(|l| l == "area 0.0.0.1 added"),
+        "{c:?}"
+    );
+    // r3 becomes Full with r1 while r1-r2 never leaves Full; r1 is now an
+    // ABR and r2 learns r3's network as inter-area.
+    let mut stayed = true;
+    n.run_until(20_000, "r1-r3 Full and the summary at r2", |n| {
+        stayed &= full(n, 0, "eth0", 2) && full(n, 1, "eth0", 1);
+        full(n, 0, "eth1", 3) && !gateway(&n.routers[1], "203.0.113.0/29").is_empty()
+    });
+    assert!(stayed, "the r1-r2 adjacency left Full");
+    assert_eq!(n.routers[0].ifaces["eth0"].state_changes, changes_before);
+    assert_eq!(
+        n.routers[1].table.networks[&net("203.0.113.0/29")].path_type,
+        PathType::InterArea
+    );
+
+    // Removed again: eth1 and area 1 go, r1-r2 stays Full.
+    let now = n.now;
+    let c = n.routers[0].reconfigure(
+        &[AreaConfig::normal(BB)],
+        std::slice::from_ref(&eth0),
+        &links,
+        now,
+    );
+    assert!(
+        c.iter().any(|l| l == "interface eth1 removed from OSPF")
+            && c.iter().any(|l| l == "area 0.0.0.1 removed"),
+        "{c:?}"
+    );
+    assert!(!n.routers[0].ifaces.contains_key("eth1"));
+    assert!(!n.routers[0].areas.contains_key(&Ipv4Addr::new(0, 0, 0, 1)));
+    n.run_until(20_000, "r2 drops the summary", |n| {
+        stayed &= full(n, 0, "eth0", 2);
+        gateway(&n.routers[1], "203.0.113.0/29").is_empty()
+    });
+    assert!(stayed, "the r1-r2 adjacency left Full");
+    assert_eq!(n.routers[0].ifaces["eth0"].state_changes, changes_before);
+    // The same configuration again changes nothing.
+    let now = n.now;
+    assert!(n.routers[0]
+        .reconfigure(&[AreaConfig::normal(BB)], &[eth0], &links, now)
+        .is_empty());
+}
