@@ -13,7 +13,7 @@ use bgpd::packet::{
     decode_message, AfiSafi, AsPath, Community, Message, Nlri, Origin, PathAttributes, SessionCaps,
     Update,
 };
-use bgpd::policy::{Disposition, Policies, Policy, Term};
+use bgpd::policy::{Action, Bindings, Entry, Policies, RouteMap};
 use bgpd::rib::{PeerInfo, Rib, RibConfig};
 use bytes::Bytes;
 use ipnetwork::IpNetwork;
@@ -50,8 +50,11 @@ fn peer(id: u32, remote_as: u32) -> PeerInfo {
         next_hop_self: false,
         allowas_in: 0,
         families: vec![AfiSafi::IPV4_UNICAST],
-        import: Some("all".into()),
-        export: Some("all".into()),
+        policy: Bindings {
+            import: Some("all".into()),
+            export: Some("all".into()),
+            ..Bindings::default()
+        },
         rr_client: false,
         enhanced_route_refresh: false,
         graceful_restart: None,
@@ -108,15 +111,15 @@ fn main() {
     let msgs = updates(&caps);
     let in_bytes: usize = msgs.iter().map(|m| m.len()).sum();
     let mut pol = Policies::new();
-    pol.add_policy(
+    pol.add_route_map(
         "all",
-        Policy {
-            terms: vec![Term {
-                matches: vec![],
-                disposition: Disposition::Accept,
-                set: vec![],
-            }],
-        },
+        RouteMap::new(vec![Entry {
+            seq: 10,
+            action: Action::Permit,
+            matches: vec![],
+            sets: vec![],
+            flow: None,
+        }]),
     );
     let cfg = RibConfig {
         local_as: 65000,

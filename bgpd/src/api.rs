@@ -13,7 +13,6 @@ use tonic::{Request, Response, Status};
 
 use crate::config::{parse_family, Neighbor};
 use crate::daemon::{Cmd, Daemon};
-use crate::packet::attribute::as_path::SegmentType;
 use crate::packet::attribute::{MpNextHop, Origin, PathAttributes};
 use crate::packet::{Afi, AfiSafi, Capability, Open};
 use crate::rib::{PathView, PeerInfo, Reason, LOCAL_PEER};
@@ -265,8 +264,8 @@ pub fn neighbor(
             .unwrap_or_default(),
         local_port: s.local_addr.map(|a| a.port() as u32).unwrap_or(0),
         remote_port: s.remote_addr.map(|a| a.port() as u32).unwrap_or(0),
-        import_policy: cfg.import.clone().unwrap_or_default(),
-        export_policy: cfg.export.clone().unwrap_or_default(),
+        import_policy: cfg.policy.import.clone().unwrap_or_default(),
+        export_policy: cfg.policy.export.clone().unwrap_or_default(),
         policy_note: d.rfc8212_note(cfg),
         treat_as_withdraw: s.updates_treat_as_withdraw,
         graceful_restart: Some(graceful_restart(d, id, s.remote_open.as_ref())),
@@ -320,20 +319,10 @@ fn graceful_restart(d: &Daemon, id: PeerId, remote: Option<&Open>) -> pb::Gracef
 }
 
 fn as_path_text(a: &PathAttributes) -> (String, Vec<u32>) {
-    let Some(p) = &a.as_path else {
-        return (String::new(), Vec::new());
-    };
-    let mut parts = Vec::new();
-    for seg in &p.segments {
-        let list = seg.asns.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        parts.push(match seg.kind {
-            SegmentType::Sequence => list.join(" "),
-            SegmentType::Set => format!("{{{}}}", list.join(",")),
-            SegmentType::ConfedSequence => format!("({})", list.join(" ")),
-            SegmentType::ConfedSet => format!("[{}]", list.join(",")),
-        });
+    match &a.as_path {
+        Some(p) => (p.to_string(), p.asns().collect()),
+        None => (String::new(), Vec::new()),
     }
-    (parts.join(" "), p.asns().collect())
 }
 
 fn next_hop(a: &PathAttributes) -> Vec<u8> {

@@ -1,6 +1,6 @@
 //! bgpd's configuration file (TOML; every key is documented in
 //! `conf/bgpd.toml`): the local speaker, neighbors, originated networks,
-//! redistribution and the first-cut policy (prefix lists and policies).
+//! redistribution, and the policy sections (parsed by `policy::config`).
 //!
 //! Loading validates everything and reports the first problem with the file,
 //! line and key. This module only parses and validates; the daemon turns it
@@ -16,8 +16,11 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::packet::nlri::AfiSafi;
-use crate::packet::Community;
-use crate::policy::{self, Action, Disposition, Match, Policies, SetAction, Term};
+use crate::policy::config::{
+    RawAsPathList, RawBindings, RawCommunityList, RawFamilyPolicy, RawPrefixList, RawRouteMap,
+    RawSections,
+};
+use crate::policy::{Bindings, Policies};
 
 pub use common::config::ConfigError;
 
@@ -48,7 +51,7 @@ pub struct Config {
     pub networks: Vec<IpNetwork>,
     pub redistribute: Vec<Redistribute>,
     pub neighbors: Vec<Neighbor>,
-    /// Prefix lists and policies, by name.
+    /// Prefix lists, AS-path lists, community lists and route maps.
     pub policies: Policies,
     /// L2VPN EVPN (`[evpn]`).
     pub evpn: crate::evpn::config::EvpnConfig,
@@ -84,8 +87,8 @@ pub struct Neighbor {
     pub port: u16,
     pub hold_time: u16,
     pub families: Vec<AfiSafi>,
-    pub import: Option<String>,
-    pub export: Option<String>,
+    /// Route maps and prefix lists in and out, per family.
+    pub policy: Bindings,
     pub next_hop_self: bool,
     pub allowas_in: u8,
     pub rr_client: bool,
@@ -112,8 +115,12 @@ struct Raw {
     redistribute: Vec<Spanned<RawRedist>>,
     #[serde(default, rename = "prefix_list")]
     prefix_lists: Vec<Spanned<RawPrefixList>>,
-    #[serde(default, rename = "policy")]
-    policies: Vec<Spanned<RawPolicy>>,
+    #[serde(default, rename = "as_path_list")]
+    as_path_lists: Vec<Spanned<RawAsPathList>>,
+    #[serde(default, rename = "community_list")]
+    community_lists: Vec<Spanned<RawCommunityList>>,
+    #[serde(default, rename = "route_map")]
+    route_maps: Vec<Spanned<RawRouteMap>>,
     #[serde(default)]
     evpn: crate::evpn::config::RawEvpn,
 }
@@ -164,6 +171,9 @@ struct RawNeighbor {
     families: Option<Vec<Spanned<String>>>,
     import: Option<Spanned<String>>,
     export: Option<Spanned<String>>,
+    prefix_list_in: Option<Spanned<String>>,
+    prefix_list_out: Option<Spanned<String>>,
+    family_policy: Option<Spanned<std::collections::BTreeMap<String, RawFamilyPolicy>>>,
     next_hop_self: Option<bool>,
     allowas_in: Option<Spanned<i64>>,
     rr_client: Option<bool>,
@@ -176,43 +186,6 @@ struct RawNeighbor {
 struct RawRedist {
     source: Spanned<String>,
     med: Option<Spanned<i64>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPrefixList {
-    name: Spanned<String>,
-    #[serde(default)]
-    entries: Vec<Spanned<RawPlEntry>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPlEntry {
-    seq: Option<Spanned<i64>>,
-    action: Spanned<String>,
-    prefix: Spanned<String>,
-    ge: Option<Spanned<i64>>,
-    le: Option<Spanned<i64>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPolicy {
-    name: Spanned<String>,
-    #[serde(default)]
-    terms: Vec<Spanned<RawTerm>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTerm {
-    prefix_list: Option<Spanned<String>>,
-    action: Spanned<String>,
-    set_local_pref: Option<Spanned<i64>>,
-    set_med: Option<Spanned<i64>>,
-    #[serde(default)]
-    add_communities: Vec<Spanned<String>>,
 }
 
 /// Reads and validates a config file.
@@ -322,141 +295,15 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
             .transpose()?;
         redistribute.push(Redistribute { source, med });
     }
-    let mut policies = Policies::new();
-    for pl in &raw.prefix_lists {
-        let x = pl.get_ref();
-        if policies.prefix_list(x.name.get_ref()).is_some() {
-            return loc.err(
-                x.name.span(),
-                "prefix_list.name",
-                format!("`{}` is defined twice", x.name.get_ref()),
-            );
-        }
-        let mut entries: Vec<policy::PrefixListEntry> = Vec::new();
-        for (i, e) in x.entries.iter().enumerate() {
-            let e = e.get_ref();
-            let seq = match &e.seq {
-                Some(s) => loc.int(s, "prefix_list.entries.seq", 1, u32::MAX as i64)? as u32,
-                None => (i as u32 + 1) * 5,
-            };
-            let action = loc.choice(
-                &e.action,
-                "prefix_list.entries.action",
-                &[("permit", Action::Permit), ("deny", Action::Deny)],
-            )?;
-            let prefix = loc.prefix(&e.prefix, "prefix_list.entries.prefix")?;
-            let max = if prefix.is_ipv4() { 32 } else { 128 };
-            let ge =
-                e.ge.as_ref()
-                    .map(|g| {
-                        loc.int(g, "prefix_list.entries.ge", prefix.prefix() as i64, max)
-                            .map(|v| v as u8)
-                    })
-                    .transpose()?;
-            let le =
-                e.le.as_ref()
-                    .map(|g| {
-                        loc.int(
-                            g,
-                            "prefix_list.entries.le",
-                            ge.unwrap_or(prefix.prefix()) as i64,
-                            max,
-                        )
-                        .map(|v| v as u8)
-                    })
-                    .transpose()?;
-            if entries.iter().any(|x| x.seq == seq) {
-                return loc.err(
-                    e.action.span(),
-                    "prefix_list.entries.seq",
-                    format!("sequence {seq} is used twice"),
-                );
-            }
-            entries.push(policy::PrefixListEntry {
-                seq,
-                action,
-                prefix,
-                ge,
-                le,
-            });
-        }
-        policies.add_prefix_list(x.name.get_ref().clone(), policy::PrefixList::new(entries));
-    }
-    for p in &raw.policies {
-        let x = p.get_ref();
-        if policies.policy(x.name.get_ref()).is_some() {
-            return loc.err(
-                x.name.span(),
-                "policy.name",
-                format!("`{}` is defined twice", x.name.get_ref()),
-            );
-        }
-        let mut terms = Vec::new();
-        for t in &x.terms {
-            let t = t.get_ref();
-            let mut matches = Vec::new();
-            if let Some(pl) = &t.prefix_list {
-                if policies.prefix_list(pl.get_ref()).is_none() {
-                    return loc.err(
-                        pl.span(),
-                        "policy.terms.prefix_list",
-                        format!("no prefix list `{}`", pl.get_ref()),
-                    );
-                }
-                matches.push(Match::PrefixList(pl.get_ref().clone()));
-            }
-            let disposition = loc.choice(
-                &t.action,
-                "policy.terms.action",
-                &[
-                    ("accept", Disposition::Accept),
-                    ("permit", Disposition::Accept),
-                    ("reject", Disposition::Reject),
-                    ("deny", Disposition::Reject),
-                ],
-            )?;
-            let mut set = Vec::new();
-            if let Some(v) = &t.set_local_pref {
-                set.push(SetAction::LocalPref(loc.int(
-                    v,
-                    "policy.terms.set_local_pref",
-                    0,
-                    u32::MAX as i64,
-                )? as u32));
-            }
-            if let Some(v) = &t.set_med {
-                set.push(SetAction::Med(
-                    loc.int(v, "policy.terms.set_med", 0, u32::MAX as i64)? as u32,
-                ));
-            }
-            let mut add = Vec::new();
-            for c in &t.add_communities {
-                let parsed = c
-                    .get_ref()
-                    .split_once(':')
-                    .and_then(|(a, b)| Some((a.parse::<u16>().ok()?, b.parse::<u16>().ok()?)));
-                match parsed {
-                    Some((a, b)) => add.push(Community((u32::from(a) << 16) | u32::from(b))),
-                    None => {
-                        return loc.err(
-                            c.span(),
-                            "policy.terms.add_communities",
-                            format!("`{}` is not ASN:VALUE", c.get_ref()),
-                        )
-                    }
-                }
-            }
-            if !add.is_empty() {
-                set.push(SetAction::CommunityAdd(add));
-            }
-            terms.push(Term {
-                matches,
-                disposition,
-                set,
-            });
-        }
-        policies.add_policy(x.name.get_ref().clone(), policy::Policy { terms });
-    }
+    let policies = crate::policy::config::parse(
+        &loc,
+        &RawSections {
+            prefix_lists: &raw.prefix_lists,
+            as_path_lists: &raw.as_path_lists,
+            community_lists: &raw.community_lists,
+            route_maps: &raw.route_maps,
+        },
+    )?;
     let mut neighbors: Vec<Neighbor> = Vec::new();
     for n in &raw.neighbors {
         let x = n.get_ref();
@@ -507,16 +354,17 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
             Some(e) => *e.get_ref(),
             None => false,
         };
-        for (key, pol) in [
-            ("neighbor.import", &x.import),
-            ("neighbor.export", &x.export),
-        ] {
-            if let Some(p) = pol {
-                if policies.policy(p.get_ref()).is_none() {
-                    return loc.err(p.span(), key, format!("no policy `{}`", p.get_ref()));
-                }
-            }
-        }
+        let policy = crate::policy::config::bindings(
+            &loc,
+            &policies,
+            &RawBindings {
+                import: &x.import,
+                export: &x.export,
+                prefix_list_in: &x.prefix_list_in,
+                prefix_list_out: &x.prefix_list_out,
+                family_policy: &x.family_policy,
+            },
+        )?;
         let source = x
             .source
             .as_ref()
@@ -551,8 +399,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
                 None => hold_time,
             },
             families,
-            import: x.import.as_ref().map(|s| s.get_ref().clone()),
-            export: x.export.as_ref().map(|s| s.get_ref().clone()),
+            policy,
             next_hop_self: x.next_hop_self.unwrap_or(false),
             allowas_in: x
                 .allowas_in
@@ -627,13 +474,15 @@ entries = [
   { seq = 20, action = "deny", prefix = "0.0.0.0/0", le = 32 },
 ]
 
-[[policy]]
+[[route_map]]
 name = "IN"
-terms = [ { prefix_list = "DOC", action = "accept", set_local_pref = 200, add_communities = ["65000:1"] } ]
+entries = [
+  { seq = 10, action = "permit", match = { prefix_list = "DOC" }, set = { local_pref = 200, community = ["65000:1"], community_additive = true } },
+]
 
-[[policy]]
+[[route_map]]
 name = "ALL"
-terms = [ { action = "accept" } ]
+entries = [ { seq = 10, action = "permit" } ]
 
 [[neighbor]]
 address = "192.0.2.2"
@@ -666,12 +515,14 @@ extended_nexthop = true
             c.policies.prefix_list("DOC").unwrap().entries()[0].le,
             Some(32)
         );
-        let t = &c.policies.policy("IN").unwrap().terms[0];
-        assert!(t.set.contains(&SetAction::LocalPref(200)));
-        assert!(t
-            .set
-            .contains(&SetAction::CommunityAdd(vec![Community(65000 << 16 | 1)])));
-        assert!(c.policies.policy("ALL").is_some());
+        let e = &c.policies.route_map("IN").unwrap().entries()[0];
+        assert!(e.sets.contains(&crate::policy::Set::LocalPref(200)));
+        assert!(e.sets.contains(&crate::policy::Set::Community {
+            values: vec![crate::packet::Community::new(65000, 1)],
+            additive: true
+        }));
+        assert!(c.policies.route_map("ALL").is_some());
+        assert_eq!(c.neighbors[0].policy.import.as_deref(), Some("IN"));
         assert_eq!(c.redistribute[0].source, proto::Source::Static);
         assert_eq!(c.multipath_ebgp, 4);
         assert_eq!(

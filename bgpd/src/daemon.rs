@@ -348,9 +348,24 @@ impl Daemon {
         }
     }
 
-    /// RFC 8212: an eBGP neighbor with no policy in one direction.
+    /// RFC 8212: whether an eBGP neighbor lacks a policy (route map or
+    /// prefix list) inbound and outbound for one of its families.
+    fn rfc8212_gaps(&self, n: &Neighbor) -> (bool, bool) {
+        if n.remote_as == self.cfg.asn {
+            return (false, false);
+        }
+        let gap = |f: fn(&crate::policy::Bindings, AfiSafi) -> bool| {
+            n.families.iter().any(|af| f(&n.policy, *af))
+        };
+        (
+            gap(|b, af| b.inbound(af).is_empty()),
+            gap(|b, af| b.outbound(af).is_empty()),
+        )
+    }
+
     fn rfc8212_blocks(&self, n: &Neighbor) -> bool {
-        n.remote_as != self.cfg.asn && (n.import.is_none() || n.export.is_none())
+        let (i, o) = self.rfc8212_gaps(n);
+        i || o
     }
 
     /// Runs until `cmds` closes.
@@ -427,8 +442,7 @@ impl Daemon {
                     next_hop_self: p.cfg.next_hop_self,
                     allowas_in: p.cfg.allowas_in,
                     families,
-                    import: p.cfg.import.clone(),
-                    export: p.cfg.export.clone(),
+                    policy: p.cfg.policy.clone(),
                     rr_client: p.cfg.rr_client,
                     graceful_restart: self.cfg.graceful_restart.and_then(|g| {
                         PeerGr::negotiate(
@@ -812,8 +826,30 @@ impl Daemon {
             changes.push("the AS number and router id change only with a restart".into());
         }
         self.evpn.set_config(new.evpn.clone());
-        if new.policies != self.cfg.policies {
-            self.rib.set_policies(new.policies.clone());
+        // A neighbor whose only change is its policy keeps its session:
+        // its routes are re-evaluated (inbound from the Adj-RIB-In kept
+        // before policy, outbound by sending the difference).
+        let mut rebind = Vec::new();
+        for (&id, p) in self.peers.iter_mut() {
+            let Some(n) = new.neighbors.iter().find(|n| n.address == p.cfg.address) else {
+                continue;
+            };
+            let same_but_policy = Neighbor {
+                policy: n.policy.clone(),
+                ..p.cfg.clone()
+            } == *n;
+            if n.policy != p.cfg.policy && same_but_policy {
+                info!(peer = %n.address, "reload: neighbor policy changed, session kept");
+                changes.push(format!("neighbor {} policy re-evaluated", n.address));
+                p.cfg.policy = n.policy.clone();
+                if let Some(info) = &mut p.up {
+                    info.policy = n.policy.clone();
+                }
+                rebind.push((id, n.policy.clone()));
+            }
+        }
+        if new.policies != self.cfg.policies || !rebind.is_empty() {
+            self.rib.set_policies(new.policies.clone(), &rebind);
             info!("reload: policies re-evaluated");
             changes.push("policies re-evaluated".into());
         }
@@ -923,7 +959,7 @@ impl Daemon {
         if !self.rfc8212_blocks(n) {
             return String::new();
         }
-        let which = match (n.import.is_none(), n.export.is_none()) {
+        let which = match self.rfc8212_gaps(n) {
             (true, true) => "import and export",
             (true, false) => "import",
             _ => "export",

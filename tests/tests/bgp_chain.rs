@@ -29,13 +29,19 @@ fn r1_conf() -> String {
 name = "PB"
 entries = [ {{ seq = 10, action = "permit", prefix = "{B}" }} ]
 
-[[policy]]
+[[route_map]]
 name = "TO-R2"
-terms = [ {{ prefix_list = "PB", action = "accept", set_med = 10 }}, {{ action = "accept" }} ]
+entries = [
+  {{ seq = 10, action = "permit", match = {{ prefix_list = "PB" }}, set = {{ med = 10 }} }},
+  {{ seq = 20, action = "permit" }},
+]
 
-[[policy]]
+[[route_map]]
 name = "TO-R3"
-terms = [ {{ prefix_list = "PB", action = "accept", set_med = 50 }}, {{ action = "accept" }} ]
+entries = [
+  {{ seq = 10, action = "permit", match = {{ prefix_list = "PB" }}, set = {{ med = 50 }} }},
+  {{ seq = 20, action = "permit" }},
+]
 
 [[neighbor]]
 address = "192.0.2.2"
@@ -64,9 +70,12 @@ fn r2_conf() -> String {
 name = "PA"
 entries = [ {{ seq = 10, action = "permit", prefix = "{A}" }} ]
 
-[[policy]]
+[[route_map]]
 name = "FROM-R1"
-terms = [ {{ prefix_list = "PA", action = "accept", set_local_pref = 200 }}, {{ action = "accept" }} ]
+entries = [
+  {{ seq = 10, action = "permit", match = {{ prefix_list = "PA" }}, set = {{ local_pref = 200 }} }},
+  {{ seq = 20, action = "permit" }},
+]
 
 [[neighbor]]
 address = "192.0.2.1"

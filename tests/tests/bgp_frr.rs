@@ -60,9 +60,9 @@ fn ours_conf(neighbor: &str, networks: &[&str]) -> String {
     let nets: Vec<String> = networks.iter().map(|n| format!("\"{n}\"")).collect();
     format!(
         r#"{}
-[[policy]]
+[[route_map]]
 name = "OUT"
-terms = [ {{ action = "accept", set_med = 77, add_communities = ["65000:77"] }} ]
+entries = [ {{ seq = 10, action = "permit", set = {{ med = 77, community = ["65000:77"], community_additive = true }} }} ]
 
 [[neighbor]]
 address = "{neighbor}"

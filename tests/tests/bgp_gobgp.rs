@@ -34,9 +34,9 @@ const GOBGP_CONF: &str = r#"
 fn ours_conf() -> String {
     format!(
         r#"{}
-[[policy]]
+[[route_map]]
 name = "OUT"
-terms = [ {{ action = "accept", set_med = 77, add_communities = ["65000:77"] }} ]
+entries = [ {{ seq = 10, action = "permit", set = {{ med = 77, community = ["65000:77"], community_additive = true }} }} ]
 
 [[neighbor]]
 address = "192.0.2.2"

@@ -26,9 +26,9 @@ router_id = "192.0.2.1"
 connect_retry = 1
 
 # accept all
-[[policy]]
+[[route_map]]
 name = "ALL"
-terms = [ { action = "accept" } ]
+entries = [ { seq = 10, action = "permit" } ]
 
 # the IPv4 session to r2
 [[neighbor]]

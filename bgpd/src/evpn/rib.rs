@@ -455,7 +455,8 @@ impl EvpnRib {
         let attrs = Arc::new(u.update.attributes.clone());
         let rejected = loop_reason(&self.cfg, info, &attrs).or_else(|| {
             // RFC 8212: an eBGP neighbor needs an import policy.
-            (!info.ibgp && info.import.is_none()).then_some(Reason::PolicyRejected)
+            (!info.ibgp && info.policy.inbound(AfiSafi::L2VPN_EVPN).is_empty())
+                .then_some(Reason::PolicyRejected)
         });
         for r in announced {
             let k = r.key();
@@ -1059,7 +1060,7 @@ impl EvpnRib {
                     return None;
                 }
                 // RFC 8212: an eBGP neighbor needs an export policy.
-                if !to.ibgp && to.export.is_none() {
+                if !to.ibgp && to.policy.outbound(AfiSafi::L2VPN_EVPN).is_empty() {
                     return None;
                 }
                 let src = if p.peer == LOCAL_PEER {

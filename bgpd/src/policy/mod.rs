@@ -1,145 +1,192 @@
-//! Routing policy: prefix lists and named policies (a first cut of FRR's
-//! route-maps), shared by bgpd's import and export stages.
+//! Routing policy: bgpd's one policy engine, FRR's words and semantics.
+//! Prefix lists, AS-path lists, community lists (standard, expanded,
+//! large, extended) and route maps with `continue`/`on_match`, bound to a
+//! neighbor inbound and outbound, per address family (RFC 4271 §9.1.1 and
+//! §9.1.3: the import and export stages).
 //!
-//! Owns the configuration objects and their evaluation: given a prefix and
-//! its path attributes, a policy says reject, or accept with the set
-//! actions of the term that matched. RFC 8212's default (an eBGP session
-//! without a policy exchanges nothing) is applied by the RIB, which knows
-//! the session kind; this module only evaluates what is configured.
+//! Owns the configuration objects and their evaluation: given a route, a
+//! neighbor's [`Filter`] says reject, or accept with the route-map entries
+//! whose sets apply. RFC 8212's default (an eBGP session without a policy
+//! exchanges nothing) is applied by the RIB, which knows the session kind;
+//! this module only evaluates what is configured.
 //!
 //! Never does: I/O, logging per route, or touching the RIB. Evaluation is
-//! split from modification ([`Policies::evaluate`] then
-//! [`Policies::apply`]) so the RIB can cache the modified attribute sets
-//! per (input set, term).
+//! split from modification ([`Policies::filter`] then [`Policies::apply`])
+//! so the RIB caches the modified attribute sets per (input set,
+//! [`Applied`]).
+
+pub mod as_path_list;
+pub mod community_list;
+pub mod config;
+pub mod prefix_list;
+pub mod route_map;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
 
-use crate::packet::{Community, PathAttributes};
+use crate::packet::{AfiSafi, MpNextHop, PathAttributes};
 
-/// Permit or deny, for prefix-list entries.
+pub use as_path_list::{AsPathEntry, AsPathList, Pattern};
+pub use community_list::{CommunityKind, CommunityList, CommunityListEntry, Rule};
+pub use prefix_list::{PrefixList, PrefixListEntry};
+pub use route_map::{Chain, Entry, Env, Flow, Match, NextHopSet, Route, RouteMap, Set};
+
+/// Permit or deny, for the entries of every list and route map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Permit,
     Deny,
 }
 
-/// One `seq N permit|deny PREFIX [ge G] [le L]` line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrefixListEntry {
-    pub seq: u32,
-    pub action: Action,
-    pub prefix: IpNetwork,
-    pub ge: Option<u8>,
-    pub le: Option<u8>,
-}
-
-impl PrefixListEntry {
-    /// FRR semantics: without ge/le the length must be equal; `ge` alone
-    /// means up to the family's maximum; `le` alone means from the
-    /// entry's own length.
-    pub fn matches(&self, p: &IpNetwork) -> bool {
-        let max = match p {
-            IpNetwork::V4(_) => 32,
-            IpNetwork::V6(_) => 128,
-        };
-        let same_family = matches!(
-            (p, &self.prefix),
-            (IpNetwork::V4(_), IpNetwork::V4(_)) | (IpNetwork::V6(_), IpNetwork::V6(_))
-        );
-        if !same_family || p.prefix() < self.prefix.prefix() || !self.prefix.contains(p.network()) {
-            return false;
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Permit => "permit",
+            Action::Deny => "deny",
         }
-        let len = p.prefix();
-        let (lo, hi) = match (self.ge, self.le) {
-            (None, None) => (self.prefix.prefix(), self.prefix.prefix()),
-            (ge, le) => (ge.unwrap_or(self.prefix.prefix()), le.unwrap_or(max)),
-        };
-        lo <= len && len <= hi
     }
 }
 
-/// An ordered prefix list: the first matching entry decides, and a prefix
-/// no entry matches is denied.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PrefixList {
-    entries: Vec<PrefixListEntry>,
+/// What a filter accepted with: which route map (index) and which of its
+/// entries apply. [`Applied::NONE`] modifies nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Applied {
+    map: u32,
+    chain: Chain,
 }
 
-impl PrefixList {
-    pub fn new(mut entries: Vec<PrefixListEntry>) -> Self {
-        entries.sort_by_key(|e| e.seq);
-        Self { entries }
+impl Applied {
+    pub const NONE: Applied = Applied {
+        map: u32::MAX,
+        chain: Chain::NONE,
+    };
+
+    pub fn is_none(&self) -> bool {
+        self.map == u32::MAX || self.chain == Chain::NONE
     }
-
-    pub fn entries(&self) -> &[PrefixListEntry] {
-        &self.entries
-    }
-
-    /// True when the prefix is permitted.
-    pub fn permits(&self, p: &IpNetwork) -> bool {
-        self.entries
-            .iter()
-            .find(|e| e.matches(p))
-            .is_some_and(|e| e.action == Action::Permit)
-    }
-}
-
-/// A condition of a term. An enum so route-map match clauses can be added.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Match {
-    /// The prefix is permitted by this prefix list (an unknown list
-    /// matches nothing).
-    PrefixList(String),
-    /// The path carries this community.
-    Community(Community),
-}
-
-/// A modification applied when a term accepts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SetAction {
-    LocalPref(u32),
-    Med(u32),
-    /// Add communities to those present (FRR's `additive`).
-    CommunityAdd(Vec<Community>),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
-    Accept,
-    Reject,
-}
-
-/// One term: if every match holds, the disposition applies (with the set
-/// actions when it accepts) and evaluation stops.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Term {
-    pub matches: Vec<Match>,
-    pub disposition: Disposition,
-    pub set: Vec<SetAction>,
-}
-
-/// A named, ordered list of terms; a route no term matches is rejected.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Policy {
-    pub terms: Vec<Term>,
 }
 
 /// What a policy decided for one route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Verdict {
     Reject,
-    /// Accepted by term `term` (index in the policy), or by a default
-    /// (`term == NO_TERM`) that modifies nothing.
-    Accept {
-        term: u16,
-    },
+    Accept(Applied),
 }
 
-/// The term index of an acceptance that sets nothing.
-pub const NO_TERM: u16 = u16::MAX;
+/// The policy of one direction of one neighbor for one family: the prefix
+/// list is checked first, then the route map.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Filter<'a> {
+    pub prefix_list: Option<&'a str>,
+    pub route_map: Option<&'a str>,
+}
+
+impl Filter<'_> {
+    /// Nothing configured (RFC 8212 applies to eBGP).
+    pub fn is_empty(&self) -> bool {
+        self.prefix_list.is_none() && self.route_map.is_none()
+    }
+}
+
+/// Route maps of one family overriding the neighbor's (FRR's
+/// `address-family ... neighbor X route-map Y in|out`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct FamilyPolicy {
+    pub import: Option<String>,
+    pub export: Option<String>,
+}
+
+/// A neighbor's policy: `import`/`export` route maps, prefix lists, and
+/// per-family overrides.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Bindings {
+    pub import: Option<String>,
+    pub export: Option<String>,
+    pub prefix_list_in: Option<String>,
+    pub prefix_list_out: Option<String>,
+    pub family: Vec<(AfiSafi, FamilyPolicy)>,
+}
+
+impl Bindings {
+    fn family(&self, fam: AfiSafi) -> Option<&FamilyPolicy> {
+        self.family.iter().find(|(f, _)| *f == fam).map(|(_, p)| p)
+    }
+
+    pub fn inbound(&self, fam: AfiSafi) -> Filter<'_> {
+        Filter {
+            prefix_list: self.prefix_list_in.as_deref(),
+            route_map: self
+                .family(fam)
+                .and_then(|p| p.import.as_deref())
+                .or(self.import.as_deref()),
+        }
+    }
+
+    pub fn outbound(&self, fam: AfiSafi) -> Filter<'_> {
+        Filter {
+            prefix_list: self.prefix_list_out.as_deref(),
+            route_map: self
+                .family(fam)
+                .and_then(|p| p.export.as_deref())
+                .or(self.export.as_deref()),
+        }
+    }
+
+    /// Only what applies outbound (what peers of one update group share).
+    pub fn outbound_only(&self) -> Bindings {
+        Bindings {
+            import: None,
+            export: self.export.clone(),
+            prefix_list_in: None,
+            prefix_list_out: self.prefix_list_out.clone(),
+            family: self
+                .family
+                .iter()
+                .filter(|(_, p)| p.export.is_some())
+                .map(|(f, p)| {
+                    (
+                        *f,
+                        FamilyPolicy {
+                            import: None,
+                            export: p.export.clone(),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Every route map and list named, with the key that names it.
+    pub fn names(&self) -> Vec<(&'static str, &str)> {
+        let mut v = Vec::new();
+        for (key, n) in [
+            ("import", &self.import),
+            ("export", &self.export),
+            ("prefix_list_in", &self.prefix_list_in),
+            ("prefix_list_out", &self.prefix_list_out),
+        ] {
+            if let Some(n) = n {
+                v.push((key, n.as_str()));
+            }
+        }
+        for (_, p) in &self.family {
+            for (key, n) in [
+                ("family_policy.import", &p.import),
+                ("family_policy.export", &p.export),
+            ] {
+                if let Some(n) = n {
+                    v.push((key, n.as_str()));
+                }
+            }
+        }
+        v
+    }
+}
 
 /// FNV-1a: names are looked up once per route, SipHash would dominate.
 #[derive(Default, Clone, Copy)]
@@ -164,11 +211,14 @@ impl Hasher for NameHasher {
 
 type NameMap<V> = HashMap<String, V, BuildHasherDefault<NameHasher>>;
 
-/// Every prefix list and policy, by name.
+/// Every list and route map, by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policies {
     prefix_lists: NameMap<PrefixList>,
-    policies: NameMap<Policy>,
+    as_path_lists: NameMap<AsPathList>,
+    community_lists: NameMap<CommunityList>,
+    route_maps: Vec<(String, RouteMap)>,
+    map_index: NameMap<u32>,
 }
 
 impl Policies {
@@ -180,202 +230,153 @@ impl Policies {
         self.prefix_lists.insert(name.into(), list);
     }
 
-    pub fn add_policy(&mut self, name: impl Into<String>, policy: Policy) {
-        self.policies.insert(name.into(), policy);
+    pub fn add_as_path_list(&mut self, name: impl Into<String>, list: AsPathList) {
+        self.as_path_lists.insert(name.into(), list);
+    }
+
+    pub fn add_community_list(&mut self, name: impl Into<String>, list: CommunityList) {
+        self.community_lists.insert(name.into(), list);
+    }
+
+    /// Add (or replace) a route map.
+    pub fn add_route_map(&mut self, name: impl Into<String>, map: RouteMap) {
+        let name = name.into();
+        match self.map_index.get(&name) {
+            Some(&i) => {
+                if let Some(slot) = self.route_maps.get_mut(i as usize) {
+                    slot.1 = map;
+                }
+            }
+            None => {
+                let i = u32::try_from(self.route_maps.len()).unwrap_or(u32::MAX - 1);
+                self.map_index.insert(name.clone(), i);
+                self.route_maps.push((name, map));
+            }
+        }
     }
 
     pub fn prefix_list(&self, name: &str) -> Option<&PrefixList> {
         self.prefix_lists.get(name)
     }
 
-    pub fn policy(&self, name: &str) -> Option<&Policy> {
-        self.policies.get(name)
+    pub fn as_path_list(&self, name: &str) -> Option<&AsPathList> {
+        self.as_path_lists.get(name)
     }
 
-    /// Run policy `name` on a route. An unknown policy rejects everything.
-    pub fn evaluate(&self, name: &str, prefix: &IpNetwork, attrs: &PathAttributes) -> Verdict {
-        let Some(policy) = self.policies.get(name) else {
+    pub fn community_list(&self, name: &str) -> Option<&CommunityList> {
+        self.community_lists.get(name)
+    }
+
+    pub fn route_map(&self, name: &str) -> Option<&RouteMap> {
+        let i = *self.map_index.get(name)?;
+        self.route_maps.get(i as usize).map(|(_, m)| m)
+    }
+
+    /// Sorted by name, for `show`.
+    pub fn prefix_lists(&self) -> Vec<(&str, &PrefixList)> {
+        sorted(&self.prefix_lists)
+    }
+
+    pub fn as_path_lists(&self) -> Vec<(&str, &AsPathList)> {
+        sorted(&self.as_path_lists)
+    }
+
+    pub fn community_lists(&self) -> Vec<(&str, &CommunityList)> {
+        sorted(&self.community_lists)
+    }
+
+    pub fn route_maps(&self) -> Vec<(&str, &RouteMap)> {
+        let mut v: Vec<_> = self
+            .route_maps
+            .iter()
+            .map(|(n, m)| (n.as_str(), m))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        v
+    }
+
+    /// Run route map `name` on a route. An unknown map rejects everything.
+    pub fn evaluate(&self, name: &str, r: &Route<'_>, attrs: &PathAttributes) -> Verdict {
+        let Some(&i) = self.map_index.get(name) else {
             return Verdict::Reject;
         };
-        for (i, term) in policy.terms.iter().enumerate() {
-            let hit = term.matches.iter().all(|m| match m {
-                Match::PrefixList(list) => self
-                    .prefix_lists
-                    .get(list)
-                    .is_some_and(|l| l.permits(prefix)),
-                Match::Community(c) => attrs.communities.contains(c),
-            });
-            if hit {
-                return match term.disposition {
-                    Disposition::Reject => Verdict::Reject,
-                    Disposition::Accept => Verdict::Accept {
-                        term: u16::try_from(i).unwrap_or(NO_TERM - 1),
-                    },
-                };
-            }
+        let Some((_, map)) = self.route_maps.get(i as usize) else {
+            return Verdict::Reject;
+        };
+        match map.evaluate(self, r, attrs) {
+            Some(chain) => Verdict::Accept(Applied { map: i, chain }),
+            None => Verdict::Reject,
         }
-        Verdict::Reject
     }
 
-    /// Apply the set actions of `term` of policy `name` to `attrs`.
-    pub fn apply(&self, name: &str, term: u16, attrs: &mut PathAttributes) {
-        if term == NO_TERM {
+    /// Run a neighbor's filter: `None` when nothing is configured (the
+    /// caller applies RFC 8212), else the verdict. An unknown prefix list
+    /// or route map rejects everything.
+    pub fn filter(&self, f: Filter<'_>, r: &Route<'_>, attrs: &PathAttributes) -> Option<Verdict> {
+        if f.is_empty() {
+            return None;
+        }
+        if let Some(pl) = f.prefix_list {
+            if !self
+                .prefix_lists
+                .get(pl)
+                .is_some_and(|l| l.permits(r.prefix))
+            {
+                return Some(Verdict::Reject);
+            }
+        }
+        Some(match f.route_map {
+            Some(name) => self.evaluate(name, r, attrs),
+            None => Verdict::Accept(Applied::NONE),
+        })
+    }
+
+    /// Apply what `filter`/`evaluate` accepted with.
+    pub fn apply(&self, applied: &Applied, attrs: &mut PathAttributes, env: &Env<'_>) {
+        if applied.is_none() {
             return;
         }
-        let Some(term) = self
-            .policies
-            .get(name)
-            .and_then(|p| p.terms.get(usize::from(term)))
-        else {
-            return;
-        };
-        for set in &term.set {
-            match set {
-                SetAction::LocalPref(v) => attrs.local_pref = Some(*v),
-                SetAction::Med(v) => attrs.med = Some(*v),
-                SetAction::CommunityAdd(cs) => {
-                    for c in cs {
-                        if !attrs.communities.contains(c) {
-                            attrs.communities.push(*c);
-                        }
-                    }
-                }
+        if let Some((_, map)) = self.route_maps.get(applied.map as usize) {
+            map.apply(self, &applied.chain, attrs, env);
+        }
+    }
+
+    /// Whether one condition holds for a route.
+    pub fn matches(&self, m: &Match, r: &Route<'_>, a: &PathAttributes) -> bool {
+        match m {
+            Match::PrefixList(n) => self
+                .prefix_lists
+                .get(n)
+                .is_some_and(|l| l.permits(r.prefix)),
+            Match::AsPath(n) => self
+                .as_path_lists
+                .get(n)
+                .is_some_and(|l| l.permits(a.as_path.as_ref())),
+            Match::Community(n) | Match::LargeCommunity(n) | Match::ExtCommunity(n) => {
+                self.community_lists.get(n).is_some_and(|l| l.permits(a))
             }
+            Match::NextHop(n) => {
+                let nh = match (a.mp_next_hop, a.next_hop) {
+                    (Some(MpNextHop::V6 { global, .. }), _) => Some(IpAddr::V6(global)),
+                    (Some(MpNextHop::V4(x)), _) | (None, Some(x)) => Some(IpAddr::V4(x)),
+                    _ => None,
+                };
+                nh.is_some_and(|nh| {
+                    self.prefix_lists
+                        .get(n)
+                        .is_some_and(|l| l.permits(&IpNetwork::from(nh)))
+                })
+            }
+            Match::Origin(o) => a.origin == Some(*o),
+            Match::LocalPref(v) => a.local_pref.unwrap_or(100) == *v,
+            Match::Med(v) => a.med.unwrap_or(0) == *v,
+            Match::Peer(p) => r.peer == Some(*p),
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn p(s: &str) -> IpNetwork {
-        s.parse().unwrap()
-    }
-
-    fn entry(
-        seq: u32,
-        action: Action,
-        prefix: &str,
-        ge: Option<u8>,
-        le: Option<u8>,
-    ) -> PrefixListEntry {
-        PrefixListEntry {
-            seq,
-            action,
-            prefix: p(prefix),
-            ge,
-            le,
-        }
-    }
-
-    #[test]
-    fn exact_ge_le_and_implicit_deny() {
-        let list = PrefixList::new(vec![
-            entry(20, Action::Permit, "10.0.0.0/8", Some(16), Some(24)),
-            entry(10, Action::Deny, "10.1.0.0/16", None, None),
-            entry(30, Action::Permit, "192.0.2.0/24", None, None),
-            entry(40, Action::Permit, "2001:db8::/32", None, Some(48)),
-            entry(50, Action::Permit, "198.51.100.0/24", Some(28), None),
-        ]);
-        assert!(!list.permits(&p("10.1.0.0/16")), "seq 10 denies first");
-        assert!(list.permits(&p("10.1.2.0/24")));
-        assert!(list.permits(&p("10.2.0.0/16")));
-        assert!(!list.permits(&p("10.0.0.0/8")), "shorter than ge");
-        assert!(!list.permits(&p("10.2.3.0/25")), "longer than le");
-        assert!(list.permits(&p("192.0.2.0/24")));
-        assert!(!list.permits(&p("192.0.2.0/25")), "exact without ge/le");
-        assert!(list.permits(&p("2001:db8::/32")));
-        assert!(list.permits(&p("2001:db8:1::/48")));
-        assert!(!list.permits(&p("2001:db8:1::/49")));
-        assert!(list.permits(&p("198.51.100.16/28")));
-        assert!(list.permits(&p("198.51.100.1/32")), "ge alone: up to /32");
-        assert!(!list.permits(&p("198.51.100.0/27")));
-        assert!(!list.permits(&p("203.0.113.0/24")), "implicit deny");
-        assert!(!list.permits(&p("::/0")), "family mismatch");
-    }
-
-    #[test]
-    fn policy_terms_in_order() {
-        let mut pol = Policies::new();
-        pol.add_prefix_list(
-            "customers",
-            PrefixList::new(vec![entry(
-                5,
-                Action::Permit,
-                "192.0.2.0/24",
-                None,
-                Some(32),
-            )]),
-        );
-        pol.add_policy(
-            "in",
-            Policy {
-                terms: vec![
-                    Term {
-                        matches: vec![Match::PrefixList("customers".into())],
-                        disposition: Disposition::Accept,
-                        set: vec![
-                            SetAction::LocalPref(200),
-                            SetAction::CommunityAdd(vec![Community::new(65000, 1)]),
-                        ],
-                    },
-                    Term {
-                        matches: vec![Match::PrefixList("missing".into())],
-                        disposition: Disposition::Accept,
-                        set: vec![],
-                    },
-                    Term {
-                        matches: vec![],
-                        disposition: Disposition::Accept,
-                        set: vec![SetAction::Med(7)],
-                    },
-                ],
-            },
-        );
-        let a = PathAttributes {
-            communities: vec![Community::new(65000, 9)],
-            ..PathAttributes::default()
-        };
-        let v = pol.evaluate("in", &p("192.0.2.128/25"), &a);
-        assert_eq!(v, Verdict::Accept { term: 0 });
-        let mut b = a.clone();
-        pol.apply("in", 0, &mut b);
-        assert_eq!(b.local_pref, Some(200));
-        assert_eq!(
-            b.communities,
-            vec![Community::new(65000, 9), Community::new(65000, 1)]
-        );
-        assert_eq!(
-            pol.evaluate("in", &p("203.0.113.0/24"), &a),
-            Verdict::Accept { term: 2 }
-        );
-        assert_eq!(
-            pol.evaluate("nope", &p("203.0.113.0/24"), &a),
-            Verdict::Reject
-        );
-        let mut c = a.clone();
-        pol.apply("in", NO_TERM, &mut c);
-        assert_eq!(c, a);
-    }
-
-    #[test]
-    fn policy_without_match_rejects() {
-        let mut pol = Policies::new();
-        pol.add_policy(
-            "only-community",
-            Policy {
-                terms: vec![Term {
-                    matches: vec![Match::Community(Community::new(1, 1))],
-                    disposition: Disposition::Accept,
-                    set: vec![],
-                }],
-            },
-        );
-        let a = PathAttributes::default();
-        assert_eq!(
-            pol.evaluate("only-community", &p("192.0.2.0/24"), &a),
-            Verdict::Reject
-        );
-    }
+fn sorted<V>(m: &NameMap<V>) -> Vec<(&str, &V)> {
+    let mut v: Vec<_> = m.iter().map(|(n, x)| (n.as_str(), x)).collect();
+    v.sort_by(|a, b| a.0.cmp(b.0));
+    v
 }

@@ -23,7 +23,7 @@ use crate::packet::{
     pack_announcements, pack_withdrawals, AfiSafi, Community, MpNextHop, Nlri, PathAttributes,
     SessionCaps,
 };
-use crate::policy::{Policies, Verdict, NO_TERM};
+use crate::policy::{Applied, Bindings, Env, Policies, Route, Verdict};
 
 use super::intern::Interner;
 use super::table::{Attrs, FastMap, FastSet};
@@ -35,7 +35,8 @@ pub(crate) struct GroupKey {
     pub ibgp: bool,
     pub rr_client: bool,
     pub next_hop_self: bool,
-    pub export: Option<String>,
+    /// The outbound part of the members' policy.
+    pub policy: Bindings,
     pub caps: SessionCaps,
     pub local_addr: IpAddr,
     pub local_v6_global: Option<std::net::Ipv6Addr>,
@@ -49,7 +50,7 @@ impl GroupKey {
             ibgp: info.ibgp,
             rr_client: info.rr_client,
             next_hop_self: info.next_hop_self,
-            export: info.export.clone(),
+            policy: info.policy.outbound_only(),
             caps: info.caps.clone(),
             local_addr: info.local_addr,
             local_v6_global: info.local_v6_global,
@@ -67,6 +68,8 @@ impl GroupKey {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Source {
     pub peer: PeerId,
+    /// The neighbor's address (None: originated here), for `match peer`.
+    pub addr: Option<IpAddr>,
     pub local: bool,
     pub ibgp: bool,
     pub rr_client: bool,
@@ -77,6 +80,7 @@ impl Source {
     pub fn local() -> Self {
         Source {
             peer: LOCAL_PEER,
+            addr: None,
             local: true,
             ibgp: false,
             rr_client: false,
@@ -87,6 +91,7 @@ impl Source {
     pub fn of(info: &PeerInfo) -> Self {
         Source {
             peer: info.id,
+            addr: Some(info.addr),
             local: false,
             ibgp: info.ibgp,
             rr_client: info.rr_client,
@@ -237,7 +242,7 @@ pub(crate) fn rewrite(
 
 /// Key of the rewrite cache: input set (by address, kept alive by the
 /// entry), source peer, family and the policy term that accepted.
-type CacheKey = (usize, PeerId, Fam, u16);
+type CacheKey = (usize, PeerId, Fam, Applied);
 
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
@@ -262,7 +267,7 @@ impl Cache {
             }
         }
         let v = self.map.get(key)?.1.clone();
-        self.last = Some((*key, v.clone()));
+        self.last = Some((key.clone(), v.clone()));
         Some(v)
     }
 }
@@ -284,27 +289,58 @@ pub(crate) fn export(
     if !g.sends(fam) {
         return None;
     }
-    let term = match &g.export {
-        Some(name) => match policies.evaluate(name, prefix, attrs) {
-            Verdict::Reject => return None,
-            Verdict::Accept { term } => term,
-        },
-        // RFC 8212 §2: nothing to an eBGP peer without an export policy.
-        None if g.ibgp => NO_TERM,
-        None => return None,
-    };
-    let key = (Arc::as_ptr(attrs) as usize, src.peer, fam, term);
+    let applied = verdict(policies, g, src, prefix, attrs)?;
+    let key = (Arc::as_ptr(attrs) as usize, src.peer, fam, applied);
     if let Some(out) = cache.get(&key) {
         return out;
     }
     let out = rewrite(cfg, g, src, attrs, fam).map(|mut a| {
-        if let Some(name) = &g.export {
-            policies.apply(name, term, &mut a);
-        }
+        apply(policies, g, &key.3, prefix, attrs, &mut a);
         interner.intern(a)
     });
     cache.map.insert(key, (attrs.clone(), out.clone()));
     out
+}
+
+/// The group's outbound filter on a route: `None` when it must not be
+/// sent (rejected, or RFC 8212 §2: no export policy toward eBGP).
+fn verdict(
+    policies: &Policies,
+    g: &GroupKey,
+    src: &Source,
+    prefix: &IpNetwork,
+    attrs: &PathAttributes,
+) -> Option<Applied> {
+    let filter = g.policy.outbound(Fam::of(prefix).afi_safi());
+    let route = Route {
+        prefix,
+        peer: src.addr,
+    };
+    match policies.filter(filter, &route, attrs) {
+        Some(Verdict::Reject) => None,
+        Some(Verdict::Accept(applied)) => Some(applied),
+        None if g.ibgp => Some(Applied::NONE),
+        None => None,
+    }
+}
+
+/// The sets of an accepted export applied to the rewritten attributes.
+fn apply(
+    policies: &Policies,
+    g: &GroupKey,
+    applied: &Applied,
+    prefix: &IpNetwork,
+    original: &PathAttributes,
+    a: &mut PathAttributes,
+) {
+    let (self_v4, self_v6) = super::self_addrs(g.local_addr, g.local_v6_global);
+    let env = Env {
+        prefix,
+        self_v4,
+        self_v6,
+        original,
+    };
+    policies.apply(applied, a, &env);
 }
 
 /// The same without cache or interner, for `show` queries.
@@ -320,18 +356,9 @@ pub(crate) fn export_uncached(
     if !g.sends(fam) {
         return None;
     }
-    let term = match &g.export {
-        Some(name) => match policies.evaluate(name, prefix, attrs) {
-            Verdict::Reject => return None,
-            Verdict::Accept { term } => term,
-        },
-        None if g.ibgp => NO_TERM,
-        None => return None,
-    };
+    let applied = verdict(policies, g, src, prefix, attrs)?;
     rewrite(cfg, g, src, attrs, fam).map(|mut a| {
-        if let Some(name) = &g.export {
-            policies.apply(name, term, &mut a);
-        }
+        apply(policies, g, &applied, prefix, attrs, &mut a);
         a
     })
 }
@@ -487,6 +514,10 @@ pub(crate) struct Group {
     pub cache: Cache,
     /// The cache valid for the previous policies during a reload.
     pub old_cache: Cache,
+    /// The members' previous key when a reload changed their outbound
+    /// policy (they moved to this group); the old export is computed with
+    /// it so they get only the difference.
+    pub old_key: Option<GroupKey>,
     pub pending: Pending,
     pub exceptions: FastMap<PeerId, Exception>,
 }
@@ -498,6 +529,7 @@ impl Group {
             members: Vec::new(),
             cache: Cache::default(),
             old_cache: Cache::default(),
+            old_key: None,
             pending: Pending::default(),
             exceptions: FastMap::default(),
         }

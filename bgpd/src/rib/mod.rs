@@ -38,7 +38,7 @@ use crate::packet::{
     AfiSafi, AsPath, Community, Message, MpNextHop, Origin, ParsedUpdate, PathAttributes,
     RouteRefresh, SessionCaps, Update,
 };
-use crate::policy::{Policies, Verdict, NO_TERM};
+use crate::policy::{Applied, Bindings, Env, Policies, Route, Verdict};
 
 pub use decision::Reason;
 pub use graceful::{GrStatus, PeerGr};
@@ -87,8 +87,8 @@ pub struct PeerInfo {
     pub next_hop_self: bool,
     pub allowas_in: u8,
     pub families: Vec<AfiSafi>,
-    pub import: Option<String>,
-    pub export: Option<String>,
+    /// Route maps and prefix lists in and out, per family.
+    pub policy: Bindings,
     pub rr_client: bool,
     /// The peer negotiated enhanced route refresh (RFC 7313).
     pub enhanced_route_refresh: bool,
@@ -185,7 +185,7 @@ impl Fam {
     }
 }
 
-type ImportCache = FastMap<(usize, u16), (Attrs, Option<Attrs>)>;
+type ImportCache = FastMap<(usize, Applied), (Attrs, Option<Attrs>)>;
 
 #[derive(Debug)]
 pub(crate) struct PeerState {
@@ -196,7 +196,7 @@ pub(crate) struct PeerState {
     since: Instant,
     group: u32,
     import_cache: ImportCache,
-    import_last: Option<((usize, u16), Option<Attrs>)>,
+    import_last: Option<((usize, Applied), Option<Attrs>)>,
     counts: [PeerCounts; 2],
     /// Paths of a restarting peer kept stale (RFC 4724 §4.2).
     stale: Option<graceful::Stale>,
@@ -448,16 +448,19 @@ fn import(
     prefix: &IpNetwork,
     attrs_in: &Attrs,
 ) -> Option<Attrs> {
-    let term = match &ps.info.import {
-        Some(name) => match policies.evaluate(name, prefix, attrs_in) {
-            Verdict::Reject => return None,
-            Verdict::Accept { term } => term,
-        },
+    let filter = ps.info.policy.inbound(Fam::of(prefix).afi_safi());
+    let route = Route {
+        prefix,
+        peer: Some(ps.info.addr),
+    };
+    let applied = match policies.filter(filter, &route, attrs_in) {
+        Some(Verdict::Reject) => return None,
+        Some(Verdict::Accept(applied)) => applied,
         // RFC 8212 §2: nothing from an eBGP peer without import policy.
-        None if ps.info.ibgp => NO_TERM,
+        None if ps.info.ibgp => Applied::NONE,
         None => return None,
     };
-    let key = (Arc::as_ptr(attrs_in) as usize, term);
+    let key = (Arc::as_ptr(attrs_in) as usize, applied);
     if let Some((k, out)) = &ps.import_last {
         if *k == key {
             return out.clone();
@@ -472,22 +475,38 @@ fn import(
     } else {
         // RFC 4271 §5.1.5: LOCAL_PREF from an eBGP peer is ignored.
         let strip = !ps.info.ibgp && attrs_in.local_pref.is_some();
-        if strip || term != NO_TERM {
+        if strip || !key.1.is_none() {
             let mut a = PathAttributes::clone(attrs_in);
             if strip {
                 a.local_pref = None;
             }
-            if let Some(name) = &ps.info.import {
-                policies.apply(name, term, &mut a);
-            }
+            let (self_v4, self_v6) = self_addrs(ps.info.local_addr, ps.info.local_v6_global);
+            let env = Env {
+                prefix,
+                self_v4,
+                self_v6,
+                original: attrs_in,
+            };
+            policies.apply(&key.1, &mut a, &env);
             Some(interner.intern(a))
         } else {
             Some(attrs_in.clone())
         }
     };
+    ps.import_last = Some((key.clone(), out.clone()));
     ps.import_cache.insert(key, (attrs_in.clone(), out.clone()));
-    ps.import_last = Some((key, out.clone()));
     out
+}
+
+/// Our IPv4 and IPv6 addresses on a session (`set next_hop = "self"`).
+pub(crate) fn self_addrs(
+    local: IpAddr,
+    v6_global: Option<Ipv6Addr>,
+) -> (Option<Ipv4Addr>, Option<Ipv6Addr>) {
+    match local {
+        IpAddr::V4(a) => (Some(a), v6_global),
+        IpAddr::V6(a) => (None, v6_global.or(Some(a))),
+    }
 }
 
 /// Messages queued per peer, in order.
@@ -583,14 +602,19 @@ impl Rib {
         &self.policies
     }
 
-    /// Replace the policies: every stored Adj-RIB-In path is re-imported
-    /// and every peer gets the difference between what the old and the
-    /// new export policies send.
-    pub fn set_policies(&mut self, p: Policies) {
+    /// Replace the policies and the bindings of the peers in `rebind`
+    /// (new route maps or prefix lists on a neighbor), without resetting
+    /// any session: every stored Adj-RIB-In path is re-imported and every
+    /// peer gets the difference between what the old and the new export
+    /// policies send.
+    pub fn set_policies(&mut self, p: Policies, rebind: &[(PeerId, Bindings)]) {
         self.process();
         let old = mem::replace(&mut self.policies, p);
         for g in self.groups.values_mut() {
             g.old_cache = mem::take(&mut g.cache);
+        }
+        for (id, b) in rebind {
+            self.rebind(*id, b.clone());
         }
         for ps in self.peers.values_mut() {
             ps.import_cache.clear();
@@ -648,6 +672,42 @@ impl Rib {
         self.process();
     }
 
+    /// Give peer `id` new bindings; when its outbound part changes, the
+    /// peer moves to a group of its own that remembers the old key (the
+    /// reload's batch sends it the difference).
+    fn rebind(&mut self, id: PeerId, b: Bindings) {
+        let Some(ps) = self.peers.get_mut(&id).filter(|p| p.up) else {
+            return;
+        };
+        ps.info.policy = b;
+        let key = GroupKey::of(&ps.info);
+        let old_gid = ps.group;
+        let Some(old) = self.groups.get_mut(&old_gid) else {
+            return;
+        };
+        if old.key == key {
+            return;
+        }
+        let old_key = old.key.clone();
+        old.members.retain(|m| *m != id);
+        old.exceptions.remove(&id);
+        if old.members.is_empty() {
+            self.groups.remove(&old_gid);
+        }
+        let gid = self.next_group;
+        self.next_group = self.next_group.wrapping_add(1);
+        let mut g = Group::new(key);
+        g.members.push(id);
+        g.old_key = Some(old_key);
+        self.groups.insert(gid, g);
+        ps.group = gid;
+        tracing::debug!(
+            peer = id,
+            group = gid,
+            "outbound policy changed: own update group"
+        );
+    }
+
     /// A session reached Established: queue its full Adj-RIB-Out, then
     /// End-of-RIB for each family.
     pub fn peer_up(&mut self, info: PeerInfo, now: Instant) {
@@ -661,10 +721,11 @@ impl Rib {
             tracing::error!(peer = id, "peer id 0 is reserved for local routes");
             return;
         }
-        if !info.ibgp && info.import.is_none() {
+        let fams = [Fam::V4, Fam::V6].map(|f| f.afi_safi());
+        if !info.ibgp && fams.iter().any(|f| info.policy.inbound(*f).is_empty()) {
             tracing::info!(peer = id, addr = %info.addr, "eBGP peer has no import policy: accepting no routes (RFC 8212)");
         }
-        if !info.ibgp && info.export.is_none() {
+        if !info.ibgp && fams.iter().any(|f| info.policy.outbound(*f).is_empty()) {
             tracing::info!(peer = id, addr = %info.addr, "eBGP peer has no export policy: sending no routes (RFC 8212)");
         }
         let key = GroupKey::of(&info);
@@ -1147,7 +1208,8 @@ impl Rib {
                     };
                     let old_g = match (&d.old, &old_src) {
                         (Some((_, a)), Some(src)) => {
-                            export(cfg, old_pol, &g.key, old_cache, interner, src, &prefix, a)
+                            let key = g.old_key.as_ref().unwrap_or(&g.key);
+                            export(cfg, old_pol, key, old_cache, interner, src, &prefix, a)
                         }
                         _ => None,
                     };
@@ -1222,6 +1284,7 @@ impl Rib {
         if old_policies.take().is_some() {
             for g in groups.values_mut() {
                 g.old_cache.clear();
+                g.old_key = None;
             }
         }
         if interner.wants_purge() {

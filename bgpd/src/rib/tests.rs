@@ -14,7 +14,7 @@ use crate::packet::{
     decode_message, AsPath, AttributeIssue, Community, Message, MpNextHop, MpReach, Nlri, Origin,
     ParsedUpdate, PathAttributes, Problem, SessionCaps, Update, UpdateAction, UpdateReport,
 };
-use crate::policy::{Disposition, Policies, Policy, Term};
+use crate::policy::{Action, Entry, Match, Policies, RouteMap, Set};
 
 mod extended_next_hop;
 mod graceful;
@@ -42,17 +42,21 @@ fn cfg() -> RibConfig {
 
 fn accept_all() -> Policies {
     let mut pol = Policies::new();
-    pol.add_policy(
+    pol.add_route_map(
         "all",
-        Policy {
-            terms: vec![Term {
-                matches: vec![],
-                disposition: Disposition::Accept,
-                set: vec![],
-            }],
-        },
+        RouteMap::new(vec![entry(10, Action::Permit, vec![], vec![])]),
     );
     pol
+}
+
+fn entry(seq: u32, action: Action, matches: Vec<Match>, sets: Vec<Set>) -> Entry {
+    Entry {
+        seq,
+        action,
+        matches,
+        sets,
+        flow: None,
+    }
 }
 
 /// Peer `id` at 192.0.2.`id`, remote router id 10.0.0.`id`.
@@ -72,8 +76,11 @@ fn peer(id: PeerId, remote_as: u32) -> PeerInfo {
         next_hop_self: false,
         allowas_in: 0,
         families: vec![AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST],
-        import: (!ibgp).then(|| "all".to_string()),
-        export: (!ibgp).then(|| "all".to_string()),
+        policy: crate::policy::Bindings {
+            import: (!ibgp).then(|| "all".to_string()),
+            export: (!ibgp).then(|| "all".to_string()),
+            ..Default::default()
+        },
         rr_client: false,
         enhanced_route_refresh: false,
         graceful_restart: None,
@@ -997,8 +1004,7 @@ fn ten_thousand_prefixes_pack_into_few_messages() {
 #[test]
 fn rfc8212_ebgp_without_policies_exchanges_nothing() {
     let mut quiet = peer(1, 65001);
-    quiet.import = None;
-    quiet.export = None;
+    quiet.policy = Default::default();
     let mut rib = rib_with(cfg(), &[quiet, peer(2, 65002), peer(3, LOCAL_AS)]);
     send(
         &mut rib,
@@ -1029,32 +1035,32 @@ fn rfc8212_ebgp_without_policies_exchanges_nothing() {
     assert_eq!(best_of(&rib, "192.0.2.0/25").unwrap().peer, 3);
 }
 
+/// 203.0.113.0/24 and its more specifics.
+fn only_203() -> crate::policy::PrefixList {
+    crate::policy::PrefixList::new(vec![crate::policy::PrefixListEntry {
+        seq: 5,
+        action: Action::Permit,
+        prefix: p("203.0.113.0/24"),
+        ge: None,
+        le: Some(32),
+    }])
+}
+
 #[test]
 fn prefix_list_policy_and_reload() {
-    use crate::policy::{Action, Match, PrefixList, PrefixListEntry, SetAction};
     let mut pol = accept_all();
-    pol.add_prefix_list(
-        "only-203",
-        PrefixList::new(vec![PrefixListEntry {
-            seq: 5,
-            action: Action::Permit,
-            prefix: p("203.0.113.0/24"),
-            ge: None,
-            le: Some(32),
-        }]),
-    );
-    pol.add_policy(
+    pol.add_prefix_list("only-203", only_203());
+    pol.add_route_map(
         "in-203",
-        Policy {
-            terms: vec![Term {
-                matches: vec![Match::PrefixList("only-203".into())],
-                disposition: Disposition::Accept,
-                set: vec![SetAction::LocalPref(250)],
-            }],
-        },
+        RouteMap::new(vec![entry(
+            10,
+            Action::Permit,
+            vec![Match::PrefixList("only-203".into())],
+            vec![Set::LocalPref(250)],
+        )]),
     );
     let mut p1 = peer(1, 65001);
-    p1.import = Some("in-203".into());
+    p1.policy.import = Some("in-203".into());
     let mut rib = Rib::new(cfg(), pol.clone());
     rib.peer_up(p1, Instant::now());
     rib.peer_up(peer(2, 65002), Instant::now());
@@ -1080,18 +1086,12 @@ fn prefix_list_policy_and_reload() {
     );
     // Reload: export to peer 2 now rejects everything, import accepts all.
     let mut pol2 = pol;
-    pol2.add_policy(
+    pol2.add_route_map(
         "in-203",
-        Policy {
-            terms: vec![Term {
-                matches: vec![],
-                disposition: Disposition::Accept,
-                set: vec![],
-            }],
-        },
+        RouteMap::new(vec![entry(10, Action::Permit, vec![], vec![])]),
     );
-    pol2.add_policy("all", Policy { terms: vec![] });
-    rib.set_policies(pol2);
+    pol2.add_route_map("all", RouteMap::new(vec![]));
+    rib.set_policies(pol2, &[]);
     let out = rib.take_output();
     assert_eq!(best_of(&rib, "198.18.0.0/15").unwrap().peer, 1);
     assert_eq!(seen(&out, 2).withdrawn, vec![p("203.0.113.0/25")]);
@@ -1099,6 +1099,73 @@ fn prefix_list_policy_and_reload() {
     let s3 = seen(&out, 3);
     assert_eq!(s3.announced[&p("203.0.113.0/25")].local_pref, Some(100));
     assert!(s3.announced.contains_key(&p("198.18.0.0/15")));
+}
+
+#[test]
+fn rebinding_a_neighbor_sends_only_the_difference() {
+    use crate::policy::Bindings;
+    let mut pol = accept_all();
+    pol.add_prefix_list("only-203", only_203());
+    pol.add_route_map(
+        "med-9",
+        RouteMap::new(vec![entry(10, Action::Permit, vec![], vec![Set::Med(9)])]),
+    );
+    let mut rib = Rib::new(cfg(), pol.clone());
+    // Peers 2 and 4 share an update group; 2 gets a new export below.
+    for info in [peer(1, 65001), peer(2, 65002), peer(4, 65004)] {
+        rib.peer_up(info, Instant::now());
+    }
+    rib.take_output();
+    send(
+        &mut rib,
+        1,
+        announce(
+            attrs(&[65001], "198.51.100.1"),
+            &["203.0.113.0/25", "198.18.0.0/15"],
+        ),
+    );
+    resolve_all(&mut rib);
+    assert_eq!(rib.update_groups(), 1);
+    let out_policy = Bindings {
+        import: Some("all".into()),
+        export: Some("med-9".into()),
+        prefix_list_out: Some("only-203".into()),
+        ..Bindings::default()
+    };
+    // Peer 1's import now only lets 203.0.113.0/25 through.
+    let in_policy = Bindings {
+        import: Some("all".into()),
+        export: Some("all".into()),
+        prefix_list_in: Some("only-203".into()),
+        ..Bindings::default()
+    };
+    rib.set_policies(pol, &[(2, out_policy), (1, in_policy)]);
+    let out = rib.take_output();
+    assert!(best_of(&rib, "198.18.0.0/15").is_none(), "re-imported");
+    let s2 = seen(&out, 2);
+    assert_eq!(s2.withdrawn, vec![p("198.18.0.0/15")]);
+    assert_eq!(s2.announced[&p("203.0.113.0/25")].med, Some(9));
+    let s4 = seen(&out, 4);
+    assert_eq!(
+        s4.withdrawn,
+        vec![p("198.18.0.0/15")],
+        "only the import change"
+    );
+    assert!(s4.announced.is_empty());
+    assert!(
+        s2.eor.is_empty() && s2.other.is_empty(),
+        "no refresh, no reset"
+    );
+    assert_eq!(rib.peer_counts(2)[0].1.advertised, 1);
+    // A later batch uses the new group normally.
+    send(
+        &mut rib,
+        1,
+        announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.128/25"]),
+    );
+    let out = rib.take_output();
+    assert_eq!(seen(&out, 2).announced[&p("203.0.113.128/25")].med, Some(9));
+    assert_eq!(seen(&out, 4).announced[&p("203.0.113.128/25")].med, None);
 }
 
 #[test]

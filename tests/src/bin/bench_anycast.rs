@@ -85,9 +85,9 @@ asn = 65000
 router_id = "192.0.2.1"
 connect_retry = 1
 
-[[policy]]
+[[route_map]]
 name = "ALL"
-terms = [ { action = "accept" } ]
+entries = [ { seq = 10, action = "permit" } ]
 
 [[redistribute]]
 source = "anycast"

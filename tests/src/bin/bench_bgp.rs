@@ -792,7 +792,7 @@ fn ours_bgpd_conf(kernel: bool) -> String {
     let _ = writeln!(c, "[zebra]\nenabled = {kernel}\n");
     let _ = writeln!(
         c,
-        "[[policy]]\nname = \"ALL\"\nterms = [{{ action = \"accept\" }}]\n"
+        "[[route_map]]\nname = \"ALL\"\nentries = [{{ seq = 10, action = \"permit\" }}]\n"
     );
     for (peer, local, asn) in [
         (GEN_ADDR, DUT_GEN_ADDR, GEN_AS),

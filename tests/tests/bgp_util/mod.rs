@@ -87,7 +87,7 @@ pub fn start_bgpd(node: &Node, cfg: &Path) -> Proc {
 }
 
 /// The usual head of our bgpd config: AS, router id, a 1 s connect retry,
-/// and a policy `ALL` that accepts everything.
+/// and a route map `ALL` that permits everything.
 pub fn ours_head(asn: u32, router_id: &str, extra_bgp: &str) -> String {
     format!(
         r#"[bgp]
@@ -96,9 +96,9 @@ router_id = "{router_id}"
 connect_retry = 1
 {extra_bgp}
 
-[[policy]]
+[[route_map]]
 name = "ALL"
-terms = [ {{ action = "accept" }} ]
+entries = [ {{ seq = 10, action = "permit" }} ]
 "#
     )
 }

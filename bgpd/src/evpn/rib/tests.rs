@@ -38,8 +38,11 @@ fn peer(id: PeerId, remote_as: u32, rr_client: bool) -> PeerInfo {
         next_hop_self: false,
         allowas_in: 0,
         families: vec![AfiSafi::L2VPN_EVPN],
-        import: (!ibgp).then(|| "all".to_string()),
-        export: (!ibgp).then(|| "all".to_string()),
+        policy: crate::policy::Bindings {
+            import: (!ibgp).then(|| "all".to_string()),
+            export: (!ibgp).then(|| "all".to_string()),
+            ..Default::default()
+        },
         rr_client,
         enhanced_route_refresh: false,
         graceful_restart: None,
@@ -383,8 +386,7 @@ fn rib_seq(rib: &EvpnRib) -> u32 {
 fn ebgp_without_policy_exchanges_nothing() {
     let mut rib = leaf();
     let mut p = peer(2, 65002, false);
-    p.import = None;
-    p.export = None;
+    p.policy = Default::default();
     rib.peer_up(p, Instant::now());
     rib.mac_add(100, MAC, false);
     let out = rib.take_output(Instant::now());

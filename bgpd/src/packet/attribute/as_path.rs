@@ -210,6 +210,34 @@ impl AsPath {
     }
 }
 
+/// FRR's text form, which AS-path regular expressions match against:
+/// sequences space-separated, `{a,b}` for a set, `(a b)` and `[a,b]` for
+/// confederation segments.
+impl std::fmt::Display for AsPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, seg) in self.segments.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            let (open, sep, close) = match seg.kind {
+                SegmentType::Sequence => ("", " ", ""),
+                SegmentType::Set => ("{", ",", "}"),
+                SegmentType::ConfedSequence => ("(", " ", ")"),
+                SegmentType::ConfedSet => ("[", ",", "]"),
+            };
+            f.write_str(open)?;
+            for (j, asn) in seg.asns.iter().enumerate() {
+                if j > 0 {
+                    f.write_str(sep)?;
+                }
+                write!(f, "{asn}")?;
+            }
+            f.write_str(close)?;
+        }
+        Ok(())
+    }
+}
+
 /// RFC 6793 §4.2.3: the real path of a route received from a 2-octet
 /// (OLD) speaker. If AS_PATH is shorter than AS4_PATH, AS4_PATH is
 /// ignored; otherwise the leading (len(AS_PATH) - len(AS4_PATH)) ASes of

@@ -43,6 +43,34 @@ impl fmt::Display for Community {
     }
 }
 
+/// A community that is neither `ASN:VALUE` nor a well-known name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a community (ASN:VALUE or a well-known name)")]
+pub struct BadCommunity(pub String);
+
+impl std::str::FromStr for Community {
+    type Err = BadCommunity;
+    /// `ASN:VALUE` (16 bits each) or a well-known name as FRR writes it
+    /// (`no-export`, `no-advertise`, `no-export-subconfed` or `local-AS`,
+    /// `no-peer`, `graceful-shutdown`, `blackhole`, `internet`).
+    fn from_str(s: &str) -> Result<Self, BadCommunity> {
+        let bad = || BadCommunity(s.to_string());
+        Ok(match s {
+            "no-export" => Self::NO_EXPORT,
+            "no-advertise" => Self::NO_ADVERTISE,
+            "no-export-subconfed" | "local-AS" | "local-as" => Self::NO_EXPORT_SUBCONFED,
+            "no-peer" => Self::NO_PEER,
+            "graceful-shutdown" => Self::GRACEFUL_SHUTDOWN,
+            "blackhole" => Self::BLACKHOLE,
+            "internet" => Self(0),
+            _ => {
+                let (a, v) = s.split_once(':').ok_or_else(bad)?;
+                Self::new(a.parse().map_err(|_| bad())?, v.parse().map_err(|_| bad())?)
+            }
+        })
+    }
+}
+
 /// One EXTENDED_COMMUNITIES value (RFC 4360 §2), kept as its 8 octets.
 ///
 /// ```text
@@ -82,12 +110,30 @@ impl ExtendedCommunity {
 impl fmt::Display for ExtendedCommunity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let [t, s, a, b, c, d, e, g] = self.0;
+        // Route target (subtype 2) and route origin (3), RFC 4360 §4-5
+        // and RFC 5668 §2, as FRR writes them.
+        let word = if s == 0x02 { "rt" } else { "soo" };
         match (t, s) {
-            (0x00, 0x02) => write!(
+            (0x00, 0x02 | 0x03) => write!(
                 f,
-                "rt {}:{}",
+                "{word} {}:{}",
                 u16::from_be_bytes([a, b]),
                 u32::from_be_bytes([c, d, e, g])
+            ),
+            (0x01, 0x02 | 0x03) => write!(
+                f,
+                "{word} {}.{}.{}.{}:{}",
+                a,
+                b,
+                c,
+                d,
+                u16::from_be_bytes([e, g])
+            ),
+            (0x02, 0x02 | 0x03) => write!(
+                f,
+                "{word} {}:{}",
+                u32::from_be_bytes([a, b, c, d]),
+                u16::from_be_bytes([e, g])
             ),
             _ => write!(
                 f,
@@ -127,6 +173,24 @@ impl LargeCommunity {
     }
 }
 
+/// A large community that is not `GLOBAL:LOCAL1:LOCAL2`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a large community (GLOBAL:LOCAL1:LOCAL2)")]
+pub struct BadLargeCommunity(pub String);
+
+impl std::str::FromStr for LargeCommunity {
+    type Err = BadLargeCommunity;
+    /// `GLOBAL:LOCAL1:LOCAL2`, three 32-bit numbers (RFC 8092 §3).
+    fn from_str(s: &str) -> Result<Self, BadLargeCommunity> {
+        let bad = || BadLargeCommunity(s.to_string());
+        let mut it = s.split(':').map(|p| p.parse::<u32>().map_err(|_| bad()));
+        let (Some(a), Some(b), Some(c), None) = (it.next(), it.next(), it.next(), it.next()) else {
+            return Err(bad());
+        };
+        Ok(Self::new(a?, b?, c?))
+    }
+}
+
 impl fmt::Display for LargeCommunity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -153,5 +217,32 @@ mod tests {
             LargeCommunity::new(4_200_000_000, 1, 2).to_string(),
             "4200000000:1:2"
         );
+        let mut soo = ExtendedCommunity::route_target(65000, 1);
+        soo.0[1] = 0x03;
+        assert_eq!(soo.to_string(), "soo 65000:1");
+    }
+
+    #[test]
+    fn parse_round_trips() {
+        for s in [
+            "65000:100",
+            "no-export",
+            "no-advertise",
+            "graceful-shutdown",
+            "0:0",
+        ] {
+            let c: Community = s.parse().unwrap();
+            assert_eq!(c.to_string().parse::<Community>().unwrap(), c);
+        }
+        assert_eq!(
+            "local-AS".parse::<Community>().unwrap(),
+            Community::NO_EXPORT_SUBCONFED
+        );
+        assert!("65536:1".parse::<Community>().is_err());
+        assert!("65000".parse::<Community>().is_err());
+        let l: LargeCommunity = "4200000000:1:2".parse().unwrap();
+        assert_eq!(l, LargeCommunity::new(4_200_000_000, 1, 2));
+        assert!("1:2".parse::<LargeCommunity>().is_err());
+        assert!("1:2:3:4".parse::<LargeCommunity>().is_err());
     }
 }

@@ -1,0 +1,124 @@
+//! Prefix lists (FRR `ip prefix-list` / `ipv6 prefix-list`): ordered
+//! `seq N permit|deny PREFIX [ge G] [le L]` entries, IPv4 and IPv6 in one
+//! list; the first entry that matches decides and a prefix no entry
+//! matches is denied.
+//!
+//! Owns the entry semantics (FRR's ge/le rules). Used by route maps
+//! (`match prefix_list`, `match next_hop`) and by a neighbor's
+//! `prefix_list_in`/`prefix_list_out`. Never does I/O.
+
+use ipnetwork::IpNetwork;
+
+use super::Action;
+
+/// One `seq N permit|deny PREFIX [ge G] [le L]` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefixListEntry {
+    pub seq: u32,
+    pub action: Action,
+    pub prefix: IpNetwork,
+    pub ge: Option<u8>,
+    pub le: Option<u8>,
+}
+
+impl PrefixListEntry {
+    /// FRR semantics: without ge/le the length must be equal; `ge` alone
+    /// means up to the family's maximum; `le` alone means from the
+    /// entry's own length.
+    pub fn matches(&self, p: &IpNetwork) -> bool {
+        let max = match p {
+            IpNetwork::V4(_) => 32,
+            IpNetwork::V6(_) => 128,
+        };
+        let same_family = matches!(
+            (p, &self.prefix),
+            (IpNetwork::V4(_), IpNetwork::V4(_)) | (IpNetwork::V6(_), IpNetwork::V6(_))
+        );
+        if !same_family || p.prefix() < self.prefix.prefix() || !self.prefix.contains(p.network()) {
+            return false;
+        }
+        let len = p.prefix();
+        let (lo, hi) = match (self.ge, self.le) {
+            (None, None) => (self.prefix.prefix(), self.prefix.prefix()),
+            (ge, le) => (ge.unwrap_or(self.prefix.prefix()), le.unwrap_or(max)),
+        };
+        lo <= len && len <= hi
+    }
+}
+
+/// An ordered prefix list: the first matching entry decides, and a prefix
+/// no entry matches is denied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrefixList {
+    entries: Vec<PrefixListEntry>,
+}
+
+impl PrefixList {
+    pub fn new(mut entries: Vec<PrefixListEntry>) -> Self {
+        entries.sort_by_key(|e| e.seq);
+        Self { entries }
+    }
+
+    pub fn entries(&self) -> &[PrefixListEntry] {
+        &self.entries
+    }
+
+    /// True when the prefix is permitted.
+    pub fn permits(&self, p: &IpNetwork) -> bool {
+        self.entries
+            .iter()
+            .find(|e| e.matches(p))
+            .is_some_and(|e| e.action == Action::Permit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> IpNetwork {
+        s.parse().unwrap()
+    }
+
+    fn entry(
+        seq: u32,
+        action: Action,
+        prefix: &str,
+        ge: Option<u8>,
+        le: Option<u8>,
+    ) -> PrefixListEntry {
+        PrefixListEntry {
+            seq,
+            action,
+            prefix: p(prefix),
+            ge,
+            le,
+        }
+    }
+
+    #[test]
+    fn exact_ge_le_and_implicit_deny() {
+        let list = PrefixList::new(vec![
+            entry(20, Action::Permit, "10.0.0.0/8", Some(16), Some(24)),
+            entry(10, Action::Deny, "10.1.0.0/16", None, None),
+            entry(30, Action::Permit, "192.0.2.0/24", None, None),
+            entry(40, Action::Permit, "2001:db8::/32", None, Some(48)),
+            entry(50, Action::Permit, "198.51.100.0/24", Some(28), None),
+        ]);
+        assert!(!list.permits(&p("10.1.0.0/16")), "seq 10 denies first");
+        assert!(list.permits(&p("10.1.2.0/24")));
+        assert!(list.permits(&p("10.2.0.0/16")));
+        assert!(!list.permits(&p("10.0.0.0/8")), "shorter than ge");
+        assert!(!list.permits(&p("10.2.3.0/25")), "longer than le");
+        assert!(list.permits(&p("192.0.2.0/24")));
+        assert!(!list.permits(&p("192.0.2.0/25")), "exact without ge/le");
+        assert!(list.permits(&p("2001:db8::/32")));
+        assert!(list.permits(&p("2001:db8:1::/48")));
+        assert!(!list.permits(&p("2001:db8:1::/49")));
+        assert!(list.permits(&p("198.51.100.16/28")));
+        assert!(list.permits(&p("198.51.100.1/32")), "ge alone: up to /32");
+        assert!(!list.permits(&p("198.51.100.0/27")));
+        assert!(!list.permits(&p("203.0.113.0/24")), "implicit deny");
+        assert!(!list.permits(&p("::/0")), "family mismatch");
+    }
+}
