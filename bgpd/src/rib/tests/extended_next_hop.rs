@@ -70,11 +70,11 @@ fn learned_ipv4_route_tracks_and_installs_the_ipv6_next_hop() {
 #[test]
 fn export_per_peer_capability() {
     let mut ibgp_v4 = peer(4, LOCAL_AS);
-    ibgp_v4.import = None;
-    ibgp_v4.export = None;
+    ibgp_v4.policy.import = None;
+    ibgp_v4.policy.export = None;
     let mut ibgp_v6 = v6_peer(5, LOCAL_AS, false);
-    ibgp_v6.import = None;
-    ibgp_v6.export = None;
+    ibgp_v6.policy.import = None;
+    ibgp_v6.policy.export = None;
     let mut ibgp_enh = v6_peer(6, LOCAL_AS, true);
     ibgp_enh.import = None;
     ibgp_enh.export = None;
