@@ -76,8 +76,8 @@ fn export_per_peer_capability() {
     ibgp_v6.policy.import = None;
     ibgp_v6.policy.export = None;
     let mut ibgp_enh = v6_peer(6, LOCAL_AS, true);
-    ibgp_enh.import = None;
-    ibgp_enh.export = None;
+    ibgp_enh.policy.import = None;
+    ibgp_enh.policy.export = None;
     let mut rib = rib_with(
         cfg(),
         &[
