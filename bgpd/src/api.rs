@@ -391,7 +391,11 @@ pub fn path(d: &Daemon, v: &PathView) -> pb::Path {
             ),
         ibgp: v.peer != LOCAL_PEER && d.peer_is_ibgp(v.peer),
         age_secs: 0,
-        weight: if v.peer == LOCAL_PEER { 32768 } else { 0 },
+        weight: if v.peer == LOCAL_PEER {
+            crate::rib::LOCAL_WEIGHT
+        } else {
+            v.attrs.weight
+        },
         igp_metric: 0,
         reason: v.reason.map(|r| format!("{r:?}")).unwrap_or_default(),
         originator_id: a

@@ -207,6 +207,7 @@ fn attributes(four: bool) -> impl Strategy<Value = PathAttributes> {
             as4_aggregator: None,
             large_communities: large,
             pmsi_tunnel: None,
+            weight: 0,
             unknown: unknown
                 .into_iter()
                 .map(|(type_code, (flags, value))| RawAttribute {

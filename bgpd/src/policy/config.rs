@@ -120,6 +120,7 @@ struct RawMatch {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawSet {
+    weight: Option<Spanned<i64>>,
     local_pref: Option<Spanned<i64>>,
     med: Option<Spanned<i64>>,
     community: Option<Vec<Spanned<String>>>,
@@ -361,7 +362,9 @@ pub fn parse(loc: &Locator<'_>, raw: &RawSections<'_>) -> Result<Policies, Confi
                         super::community_list::CommunityAttr::Extended => {
                             let mut out = Vec::new();
                             for s in v {
-                                let (word, val) = s.get_ref().split_once(' ').unwrap_or(("", ""));
+                                // `rt ASN:N` as FRR writes it, or `rt:ASN:N`.
+                                let (word, val) =
+                                    s.get_ref().split_once([' ', ':']).unwrap_or(("", ""));
                                 let soo = match word {
                                     "rt" => false,
                                     "soo" => true,
@@ -618,6 +621,9 @@ fn none_or<T>(
 
 fn sets(loc: &Locator<'_>, pol: &Policies, s: &RawSet) -> Result<Vec<Set>, ConfigError> {
     let mut out = Vec::new();
+    if let Some(v) = &s.weight {
+        out.push(Set::Weight(u32_of(loc, v, "route_map.entries.set.weight")?));
+    }
     if let Some(v) = &s.local_pref {
         out.push(Set::LocalPref(u32_of(
             loc,

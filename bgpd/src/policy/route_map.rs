@@ -62,6 +62,8 @@ pub enum NextHopSet {
 /// A modification of a permit entry (FRR `set ...`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Set {
+    /// FRR's weight (this router only, before LOCAL_PREF).
+    Weight(u32),
     LocalPref(u32),
     Med(u32),
     /// Replace the communities (empty: `set community none`), or add to
@@ -240,6 +242,7 @@ fn add_unique<T: PartialEq + Copy>(to: &mut Vec<T>, values: &[T]) {
 fn apply_sets(pol: &Policies, sets: &[Set], a: &mut PathAttributes, env: &Env<'_>) {
     for s in sets {
         match s {
+            Set::Weight(v) => a.weight = *v,
             Set::LocalPref(v) => a.local_pref = Some(*v),
             Set::Med(v) => a.med = Some(*v),
             Set::Community { values, additive } => {

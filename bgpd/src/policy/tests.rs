@@ -49,6 +49,11 @@ entries = [ { seq = 10, action = "permit", values = ["65000:1:1"] } ]
 name = "E"
 kind = "extended"
 entries = [ { seq = 10, action = "permit", values = ["rt 65000:100"] } ]
+
+[[community_list]]
+name = "E2"
+kind = "extended"
+entries = [ { seq = 10, action = "permit", values = ["rt:65000:100", "soo:65000:1"] } ]
 "#;
 
 fn policies(maps: &str) -> Policies {
@@ -198,6 +203,14 @@ fn every_match_holds_and_fails() {
     }
     let pol = one_match("peer = \"192.0.2.2\"");
     assert!(run(&pol, "M", "198.51.100.0/24", &a).is_some());
+    // vtysh's `rt:ASN:N` form: both values needed.
+    let pol = one_match("extcommunity = \"E2\"");
+    assert!(run(&pol, "M", "198.51.100.0/24", &a).is_none());
+    let mut soo = ExtendedCommunity::route_target(65000, 1);
+    soo.0[1] = 0x03;
+    let mut both = a.clone();
+    both.extended_communities.push(soo);
+    assert!(run(&pol, "M", "198.51.100.0/24", &both).is_some());
     // All conditions of an entry must hold.
     let pol = one_match("prefix_list = \"CUSTOMER\", med = 6");
     assert!(run(&pol, "M", "198.51.100.0/24", &a).is_none());
@@ -210,7 +223,7 @@ fn every_set() {
 [[route_map]]
 name = "S"
 entries = [ { seq = 10, action = "permit", set = {
-    local_pref = 200, med = 10,
+    weight = 5, local_pref = 200, med = 10,
     community = ["65000:1"], community_additive = true,
     large_community = ["65000:2:2"], large_community_additive = true,
     extcommunity_rt = ["65000:200"], extcommunity_soo = ["65000:1"],
@@ -232,6 +245,7 @@ entries = [ { seq = 10, action = "permit", set = { community = ["none"] } } ]
     );
     let a = route_attrs();
     let out = run(&pol, "S", "198.51.100.0/24", &a).unwrap();
+    assert_eq!(out.weight, 5);
     assert_eq!(out.local_pref, Some(200));
     assert_eq!(out.med, Some(10));
     assert_eq!(

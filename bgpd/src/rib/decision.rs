@@ -39,6 +39,8 @@ pub enum Reason {
     NextHopPending,
     /// Nexthop tracking says the next hop is unreachable.
     NextHopUnreachable,
+    /// FRR's weight (route-map `set weight`; local routes 32768).
+    Weight,
     LocalPref,
     LocalOrigin,
     AsPathLength,
@@ -138,11 +140,15 @@ pub(crate) fn eligibility(path: &Path, fam: Fam, nht: &Nht) -> Result<u32, Reaso
 }
 
 /// What the comparison needs of one path, gathered once.
+/// The weight of locally originated routes, as in FRR.
+pub const LOCAL_WEIGHT: u32 = 32768;
+
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Cand {
     pub idx: usize,
     local: bool,
     ibgp: bool,
+    weight: u32,
     local_pref: u32,
     as_len: usize,
     origin: u8,
@@ -165,6 +171,7 @@ impl Cand {
             idx,
             local,
             ibgp,
+            weight: if local { LOCAL_WEIGHT } else { attrs.weight },
             local_pref: attrs.local_pref.unwrap_or(100),
             as_len: as_path.map_or(0, |p| p.length()),
             origin: attrs.origin.map_or(0, |o| o as u8),
@@ -196,6 +203,11 @@ impl Cand {
             idx,
             local: peer.is_none(),
             ibgp: peer.is_some_and(|p| p.ibgp),
+            weight: if peer.is_none() {
+                LOCAL_WEIGHT
+            } else {
+                attrs.weight
+            },
             local_pref: attrs.local_pref.unwrap_or(100),
             as_len: as_path.map_or(0, |p| p.length()),
             origin: attrs.origin.map_or(0, |o| o as u8),
@@ -220,6 +232,7 @@ impl Cand {
 /// `Less` when `a` is preferred, with the step that decided.
 pub(crate) fn compare(a: &Cand, b: &Cand, cfg: &RibConfig) -> (Ordering, Reason) {
     let steps = [
+        (b.weight.cmp(&a.weight), Reason::Weight),
         (b.local_pref.cmp(&a.local_pref), Reason::LocalPref),
         (b.local.cmp(&a.local), Reason::LocalOrigin),
         (a.as_len.cmp(&b.as_len), Reason::AsPathLength),

@@ -40,7 +40,7 @@ use crate::packet::{
 };
 use crate::policy::{Applied, Bindings, Env, Policies, Route, Verdict};
 
-pub use decision::Reason;
+pub use decision::{Reason, LOCAL_WEIGHT};
 pub use graceful::{GrStatus, PeerGr};
 pub use nht::NhState;
 

@@ -269,10 +269,39 @@ fn locally_originated_wins() {
     rib.originate(p("203.0.113.0/24"), Origin::Incomplete, None, None, vec![]);
     resolve_all(&mut rib);
     assert_eq!(best_of(&rib, "203.0.113.0/24").unwrap().peer, LOCAL_PEER);
-    assert_eq!(
-        loser_reason(&rib, "203.0.113.0/24"),
-        Some(Reason::LocalOrigin)
+    // As in FRR: local routes weigh 32768, received ones 0.
+    assert_eq!(loser_reason(&rib, "203.0.113.0/24"), Some(Reason::Weight));
+}
+
+#[test]
+fn weight_set_on_import_wins_before_local_pref() {
+    let mut pol = accept_all();
+    pol.add_route_map(
+        "w",
+        RouteMap::new(vec![entry(
+            10,
+            Action::Permit,
+            vec![],
+            vec![Set::Weight(10)],
+        )]),
     );
+    let mut p1 = peer(1, LOCAL_AS);
+    p1.policy.import = Some("w".into());
+    let mut rib = Rib::new(cfg(), pol);
+    rib.peer_up(p1, Instant::now());
+    rib.peer_up(peer(2, LOCAL_AS), Instant::now());
+    rib.take_output();
+    let a = attrs(&[65001], "198.51.100.1");
+    let b = PathAttributes {
+        local_pref: Some(200),
+        ..attrs(&[65001], "198.51.100.2")
+    };
+    send(&mut rib, 1, announce(a, &["203.0.113.0/24"]));
+    send(&mut rib, 2, announce(b, &["203.0.113.0/24"]));
+    resolve_all(&mut rib);
+    let best = best_of(&rib, "203.0.113.0/24").unwrap();
+    assert_eq!((best.peer, best.attrs.weight), (1, 10));
+    assert_eq!(loser_reason(&rib, "203.0.113.0/24"), Some(Reason::Weight));
 }
 
 #[test]

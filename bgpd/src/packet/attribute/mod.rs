@@ -130,6 +130,10 @@ pub struct PathAttributes {
     pub pmsi_tunnel: Option<PmsiTunnel>,
     /// Unrecognised optional attributes, in the order received.
     pub unknown: Vec<RawAttribute>,
+    /// FRR's weight: this router's own preference, set by an import route
+    /// map, compared before LOCAL_PREF. Never encoded (0 when decoded,
+    /// cleared by [`PathAttributes::for_propagation`]).
+    pub weight: u32,
 }
 
 /// What RFC 7606 does with an attribute found malformed.
@@ -475,6 +479,7 @@ impl PathAttributes {
     /// transitive ones get the Partial bit.
     pub fn for_propagation(&self) -> PathAttributes {
         let mut out = self.clone();
+        out.weight = 0;
         out.unknown.retain(RawAttribute::is_transitive);
         for raw in &mut out.unknown {
             raw.flags |= flag::PARTIAL;

@@ -55,6 +55,7 @@ fn full() -> PathAttributes {
             type_code: 222,
             value: vec![1, 2, 3],
         }],
+        weight: 0,
     }
 }
 
