@@ -69,11 +69,12 @@ async fn run(args: Args, cfg: config::Config) -> Result<(), String> {
     let _ = std::fs::write(&pid, format!("{}\n", std::process::id()));
     info!(socket = %sock.display(), "bgpd ready");
     let server = listeners.serve(
-        Routes::new(
-            BgpServer::new(BgpService::new(ctx.clone()))
-                .max_encoding_message_size(transport::MAX_MESSAGE_SIZE),
-        )
-        .add_service(ConfigServer::new(ConfigService::new(ctx.clone()))),
+        Routes::new(proto::sized_server!(BgpServer::new(BgpService::new(
+            ctx.clone()
+        ))))
+        .add_service(proto::sized_server!(ConfigServer::new(ConfigService::new(
+            ctx.clone()
+        )))),
     );
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(|e| e.to_string())?;

@@ -72,8 +72,12 @@ async fn run(args: Args, cfg: config::Config) -> Result<(), String> {
         std::fs::read_to_string(&args.config).unwrap_or_default(),
     );
     let server = listeners.serve(
-        Routes::new(OspfServer::new(OspfService::new(api_tx.clone())))
-            .add_service(ConfigServer::new(ConfigService::new(api_tx))),
+        Routes::new(proto::sized_server!(OspfServer::new(OspfService::new(
+            api_tx.clone()
+        ))))
+        .add_service(proto::sized_server!(ConfigServer::new(ConfigService::new(
+            api_tx
+        )))),
     );
     info!(router_id = %cfg.router_id, socket = %sock_path.display(), %zebrad, "ospfd starting");
     let result = tokio::select! {

@@ -16,6 +16,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
 use tokio::net::{UnixListener, UnixStream};
@@ -30,6 +31,24 @@ use tracing::info;
 
 /// Largest gRPC message accepted (a route batch of ~100k routes fits).
 pub const MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
+/// HTTP/2 streams (RPCs in flight) one client connection may open.
+pub const MAX_CONCURRENT_STREAMS: u32 = 256;
+/// Keepalive pings on idle connections, so that a client that vanished
+/// without closing (its streams and their tasks) is noticed.
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A generated gRPC server with both message size limits set explicitly
+/// to [`MAX_MESSAGE_SIZE`] (tonic's default decoding limit is 4 MiB, the
+/// encoding one unbounded): `sized_server!(ZebraServer::new(svc))`.
+#[macro_export]
+macro_rules! sized_server {
+    ($server:expr) => {
+        $server
+            .max_decoding_message_size($crate::transport::MAX_MESSAGE_SIZE)
+            .max_encoding_message_size($crate::transport::MAX_MESSAGE_SIZE)
+    };
+}
 
 /// Where a daemon listens or a client connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +145,13 @@ pub fn server_tls(t: &TcpApi) -> Result<ServerTlsConfig, String> {
     Ok(ServerTlsConfig::new()
         .identity(Identity::from_pem(read(&t.cert)?, read(&t.key)?))
         .client_ca_root(Certificate::from_pem(read(&t.client_ca)?)))
+}
+
+/// A server builder with the per-connection bounds of every listener.
+fn bounded(b: Server) -> Server {
+    b.max_concurrent_streams(Some(MAX_CONCURRENT_STREAMS))
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
 }
 
 /// Whether the gRPC method at `path` (`/package.Service/Method`) only
@@ -237,7 +263,7 @@ impl Listeners {
         let mut tasks = tokio::task::JoinSet::new();
         for (path, l, ro) in self.unix {
             info!(socket = %path.display(), read_only = ro, "gRPC listening");
-            let srv = Server::builder()
+            let srv = bounded(Server::builder())
                 .layer(ReadOnlyLayer(ro))
                 .add_routes(routes.clone())
                 .serve_with_incoming(UnixListenerStream::new(l));
@@ -246,7 +272,7 @@ impl Listeners {
         if let Some((l, tls, ro)) = self.tcp {
             let addr = l.local_addr().map_err(|e| e.to_string())?;
             info!(%addr, read_only = ro, "gRPC listening on TCP with mutual TLS");
-            let srv = Server::builder()
+            let srv = bounded(Server::builder())
                 .tls_config(tls)
                 .map_err(|e| format!("tcp {addr}: TLS: {e}"))?
                 .layer(ReadOnlyLayer(ro))

@@ -19,6 +19,9 @@ use crate::rib::{NexthopIn, RouteIn, RouteKind, MAIN_TABLE};
 
 pub use common::config::ConfigError;
 
+/// Room for two full tables (about 1M IPv4 and 220k IPv6 routes each).
+pub const DEFAULT_MAX_ROUTES_PER_CLIENT: u64 = 4_000_000;
+
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -27,6 +30,9 @@ pub struct Config {
     pub ecmp_max: usize,
     pub stale_time: u64,
     pub resolve_via_default: bool,
+    /// `[rib] max_routes_per_client`: routes one client (one PushRoutes
+    /// stream's source and instance) may hold; more are rejected.
+    pub max_routes_per_client: u64,
     pub log_level: Option<String>,
     pub statics: Vec<RouteIn>,
     pub rules: Vec<Rule>,
@@ -42,6 +48,7 @@ impl Default for Config {
             ecmp_max: 16,
             stale_time: 120,
             resolve_via_default: false,
+            max_routes_per_client: DEFAULT_MAX_ROUTES_PER_CLIENT,
             log_level: None,
             statics: Vec::new(),
             rules: Vec::new(),
@@ -85,6 +92,7 @@ struct RawRib {
     ecmp_max: Option<Spanned<i64>>,
     stale_time: Option<Spanned<i64>>,
     resolve_via_default: Option<bool>,
+    max_routes_per_client: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -251,6 +259,9 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         cfg.stale_time = loc.int(v, "rib.stale_time", 0, 86400)? as u64;
     }
     cfg.resolve_via_default = raw.rib.resolve_via_default.unwrap_or(false);
+    if let Some(v) = &raw.rib.max_routes_per_client {
+        cfg.max_routes_per_client = loc.int(v, "rib.max_routes_per_client", 1, 100_000_000)? as u64;
+    }
     cfg.log_level = loc.log_level(&raw.log.level, "log.level")?;
     for s in &raw.statics {
         let route = static_route(&loc, s)?;
@@ -983,6 +994,7 @@ socket = "/run/x/zebrad.sock"
 [rib]
 ecmp_max = 8
 stale_time = 30
+max_routes_per_client = 1500000
 [log]
 level = "debug"
 
@@ -1012,6 +1024,7 @@ table = 1000
         assert_eq!(c.api.socket, Some(PathBuf::from("/run/x/zebrad.sock")));
         assert_eq!(c.ecmp_max, 8);
         assert_eq!(c.stale_time, 30);
+        assert_eq!(c.max_routes_per_client, 1_500_000);
         assert_eq!(c.statics.len(), 3);
         assert_eq!(c.statics[0].nexthops.len(), 2);
         assert_eq!(c.statics[1].kind, RouteKind::Blackhole);

@@ -1354,6 +1354,7 @@ fn rib_config(cfg: &Config) -> RibConfig {
     RibConfig {
         ecmp_max: cfg.ecmp_max,
         resolve_via_default: cfg.resolve_via_default,
+        max_routes_per_client: cfg.max_routes_per_client,
     }
 }
 

@@ -79,13 +79,11 @@ async fn run(args: Args, cfg: Config) -> Result<(), String> {
     let _ = std::fs::write(&pid_path, format!("{}\n", std::process::id()));
     info!(socket = %sock_path.display(), "zebrad ready");
     let server = listeners.serve(
-        Routes::new(
-            ZebraServer::new(svc.clone())
-                .max_decoding_message_size(transport::MAX_MESSAGE_SIZE)
-                .max_encoding_message_size(transport::MAX_MESSAGE_SIZE),
-        )
-        .add_service(LoadBalancerServer::new(svc))
-        .add_service(ConfigServer::new(ConfigService::new(ctx.clone()))),
+        Routes::new(proto::sized_server!(ZebraServer::new(svc.clone())))
+            .add_service(proto::sized_server!(LoadBalancerServer::new(svc)))
+            .add_service(proto::sized_server!(ConfigServer::new(ConfigService::new(
+                ctx.clone()
+            )))),
     );
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(|e| e.to_string())?;

@@ -246,6 +246,9 @@ pub struct Output {
 pub struct RibConfig {
     pub ecmp_max: usize,
     pub resolve_via_default: bool,
+    /// Routes one client may hold through [`Rib::add`]; a new prefix
+    /// beyond it is rejected, what the client holds is kept.
+    pub max_routes_per_client: u64,
 }
 
 impl Default for RibConfig {
@@ -253,6 +256,7 @@ impl Default for RibConfig {
         RibConfig {
             ecmp_max: 16,
             resolve_via_default: false,
+            max_routes_per_client: u64::MAX,
         }
     }
 }
@@ -533,11 +537,17 @@ impl Rib {
     /// Adds or replaces `client`'s route for (table, prefix). Unknown
     /// interface names are an error; nothing changes then.
     pub fn add(&mut self, client: ClientId, r: &RouteIn) -> Result<(), String> {
-        let source = self
+        let (source, held) = self
             .clients
             .get(client as usize)
-            .map(|c| c.source)
+            .map(|c| (c.source, c.routes))
             .ok_or("unknown client")?;
+        let max = self.cfg.max_routes_per_client;
+        if held >= max && !self.holds(client, r.table, &r.prefix) {
+            return Err(format!(
+                "route limit reached: this client holds {held} routes, the most allowed (rib.max_routes_per_client = {max})"
+            ));
+        }
         let mut nexthops = Vec::with_capacity(r.nexthops.len());
         for nh in &r.nexthops {
             let ifindex = match &nh.ifname {
@@ -630,6 +640,14 @@ impl Rib {
         if let Some(g) = released {
             self.release_group(g);
         }
+    }
+
+    /// Whether `client` has a route for (table, prefix).
+    fn holds(&self, client: ClientId, table: u32, prefix: &IpNetwork) -> bool {
+        self.tables
+            .get(&table)
+            .and_then(|t| t.get(prefix))
+            .is_some_and(|d| d.routes.iter().any(|x| x.client == client))
     }
 
     /// Removes `client`'s route for (table, prefix), if it has one.

@@ -553,3 +553,39 @@ fn ipv4_route_via_ipv6_gateway() {
     rib.settle();
     assert_eq!(deleted(&rib.take_output()), vec![net("203.0.113.0/24")]);
 }
+
+#[test]
+fn route_limit_per_client_rejects_new_prefixes_and_keeps_the_rest() {
+    let mut rib = lab();
+    rib.set_config(RibConfig {
+        max_routes_per_client: 2,
+        ..RibConfig::default()
+    });
+    let (b, _) = rib.connect(Source::Bgp, "default");
+    let (s, _) = rib.connect(Source::Static, "default");
+    rib.add(b, &via("203.0.113.0/25", &["192.0.2.2"])).unwrap();
+    rib.add(b, &via("203.0.113.128/25", &["192.0.2.2"]))
+        .unwrap();
+    let err = rib
+        .add(b, &via("198.18.0.0/15", &["192.0.2.2"]))
+        .unwrap_err();
+    assert!(err.contains("route limit"), "{err}");
+    assert!(err.contains("rib.max_routes_per_client = 2"), "{err}");
+    // A route it holds may still change; another client is not affected.
+    rib.add(b, &via("203.0.113.0/25", &["198.51.100.2"]))
+        .unwrap();
+    rib.add(s, &via("198.18.0.0/15", &["192.0.2.3"])).unwrap();
+    rib.settle();
+    let shown: Vec<_> = rib
+        .show(MAIN_TABLE, None, None)
+        .iter()
+        .map(|r| r.prefix)
+        .collect();
+    assert!(shown.contains(&net("203.0.113.0/25")), "{shown:?}");
+    assert!(shown.contains(&net("203.0.113.128/25")), "{shown:?}");
+    assert!(shown.contains(&net("198.18.0.0/15")), "{shown:?}");
+    // After a withdrawal there is room again.
+    rib.remove_route(b, MAIN_TABLE, net("203.0.113.128/25"));
+    rib.add(b, &via("198.51.100.128/25", &["192.0.2.2"]))
+        .unwrap();
+}
