@@ -72,7 +72,8 @@ pub enum Set {
         values: Vec<Community>,
         additive: bool,
     },
-    /// `set comm-list NAME delete`: remove the values the list selects.
+    /// `set comm-list NAME delete` (and the large and extended forms):
+    /// remove the values the list selects from its kind's attribute.
     CommunityDelete(String),
     LargeCommunity {
         values: Vec<LargeCommunity>,
@@ -252,10 +253,17 @@ fn apply_sets(pol: &Policies, sets: &[Set], a: &mut PathAttributes, env: &Env<'_
                 add_unique(&mut a.communities, values);
             }
             Set::CommunityDelete(list) => {
+                // The list's kind says which attribute (FRR's comm-list,
+                // large-comm-list and extcommunity-list delete).
+                use super::community_list::CommunityAttr;
                 if let Some(l) = pol.community_list(list) {
-                    a.communities.retain(|c| !l.selects(c));
-                    a.large_communities.retain(|c| !l.selects_large(c));
-                    a.extended_communities.retain(|c| !l.selects_extended(c));
+                    match l.kind.attr() {
+                        CommunityAttr::Communities => a.communities.retain(|c| !l.selects(c)),
+                        CommunityAttr::Large => a.large_communities.retain(|c| !l.selects_large(c)),
+                        CommunityAttr::Extended => {
+                            a.extended_communities.retain(|c| !l.selects_extended(c))
+                        }
+                    }
                 }
             }
             Set::LargeCommunity { values, additive } => {
