@@ -213,6 +213,46 @@ fn vtysh_configure_session_applies_and_saves() {
         r1.route(254, "203.0.113.0/24").is_none()
     });
 
+    // An anycast service built line by line (held until it has a prefix
+    // and a check), applied by zebrad, then removed.
+    let (ok, out, err) = vtysh_file(
+        &r1,
+        "anycast.conf",
+        "configure\nanycast service web\nprefix 203.0.113.80/32\ninterface lo\n\
+         check command true\ninterval 0.5\nrise 1\nfall 1\nend\n",
+    );
+    assert!(ok, "{out}{err}");
+    wait_until(T, "the anycast service up", || {
+        vtysh_json(&r1, "show anycast service web json")
+            .to_string()
+            .contains("\"up\"")
+    });
+    let z = vtysh(&r1, "show running-config zebrad").unwrap();
+    assert!(
+        z.contains("name = \"web\"")
+            && z.contains("interval = 0.5")
+            && z.contains("command = \"true\""),
+        "{z}"
+    );
+    // Incomplete (no check) and left: refused, nothing applied.
+    let (ok, _, err) = vtysh_file(
+        &r1,
+        "anycast-bad.conf",
+        "configure\nanycast service dns\nprefix 203.0.113.53/32\nend\n",
+    );
+    assert!(!ok && err.contains("not applied"), "{err}");
+    let z = vtysh(&r1, "show running-config zebrad").unwrap();
+    assert!(!z.contains("dns"), "{z}");
+    let (ok, out, err) = vtysh_file(
+        &r1,
+        "anycast-no.conf",
+        "configure\nno anycast service web\n",
+    );
+    assert!(ok, "{out}{err}");
+    wait_until(T, "the anycast service gone", || {
+        vtysh(&r1, "show anycast service web").is_err()
+    });
+
     // show logging, and log level at runtime.
     let l = vtysh_json(&r1, "show logging bgpd json");
     assert_eq!(l["bgpd"]["running"], true, "{l:#}");

@@ -57,6 +57,10 @@ struct Shell {
     /// Exec or one of the configure modes (shared with the line editor's
     /// completion).
     mode: std::sync::Arc<std::sync::Mutex<Mode>>,
+    /// A new anycast service being built line by line: zebrad's text with
+    /// it, held here until the service is complete (a prefix and a check)
+    /// and zebrad takes it; the daemon's last refusal beside it.
+    pending: Option<(String, String)>,
 }
 
 impl Shell {
@@ -296,11 +300,11 @@ impl Shell {
         match first.as_str() {
             "end" => {
                 self.set_mode(Mode::Exec);
-                return Ok(String::new());
+                return self.drop_pending();
             }
             "exit" | "quit" => {
                 self.set_mode(mode.up());
-                return Ok(String::new());
+                return self.drop_pending();
             }
             "do" => return self.run(&words[1..].join(" ")).await,
             w if "write".starts_with(w) && w.len() >= 2 => return self.run(line).await,
@@ -310,6 +314,9 @@ impl Shell {
             Step::Enter(m, ops) => (Some(m), ops),
             Step::Edit(ops) => (None, ops),
         };
+        if next.is_some() && self.pending.is_some() {
+            return self.drop_pending();
+        }
         let mut out = String::new();
         for d in configure::Daemon::ALL {
             let mine: Vec<&configure::Op> = ops
@@ -322,7 +329,14 @@ impl Shell {
             }
             let sockets = self.sockets();
             let current = running::get(&sockets, d).await?;
-            let mut doc: toml_edit::DocumentMut = current.text.parse().map_err(|e| {
+            // A service being built goes on from its held text.
+            let (base, building) = match (&self.pending, &mode) {
+                (Some((text, _)), Mode::AnycastService(_)) if d == configure::Daemon::Zebrad => {
+                    (text.clone(), true)
+                }
+                _ => (current.text.clone(), false),
+            };
+            let mut doc: toml_edit::DocumentMut = base.parse().map_err(|e| {
                 format!("% {}'s running configuration does not parse: {e}", d.name())
             })?;
             for op in mine {
@@ -330,12 +344,24 @@ impl Shell {
             }
             let text = doc.to_string();
             if text == current.text {
+                self.pending = None;
                 continue;
             }
-            for c in running::apply(&sockets, d, text).await? {
-                if c.contains("restart") {
-                    let _ = writeln!(out, "% {}: {c}", d.name());
+            match running::apply(&sockets, d, text.clone()).await {
+                Ok(changes) => {
+                    self.pending = None;
+                    for c in changes {
+                        if c.contains("restart") {
+                            let _ = writeln!(out, "% {}: {c}", d.name());
+                        }
+                    }
                 }
+                // A new service is incomplete until it has a prefix and a
+                // check: held, applied with the line that completes it.
+                Err(e) if building || new_service(&mode, &current.text) => {
+                    self.pending = Some((text, e));
+                }
+                Err(e) => return Err(e),
             }
         }
         if let Some(m) = next {
@@ -343,6 +369,30 @@ impl Shell {
         }
         Ok(out)
     }
+
+    /// Leaving a service that never became complete: say so, drop it.
+    fn drop_pending(&mut self) -> Result<String, String> {
+        match self.pending.take() {
+            Some((_, e)) => Err(format!("{e}\n% The anycast service was not applied")),
+            None => Ok(String::new()),
+        }
+    }
+}
+
+/// Whether `mode` is a service that zebrad's running text lacks.
+fn new_service(mode: &Mode, running: &str) -> bool {
+    let Mode::AnycastService(name) = mode else {
+        return false;
+    };
+    let Ok(doc) = running.parse::<toml_edit::DocumentMut>() else {
+        return false;
+    };
+    !doc.get("service")
+        .and_then(|s| s.as_array_of_tables())
+        .is_some_and(|a| {
+            a.iter()
+                .any(|t| t.get("name").and_then(|n| n.as_str()) == Some(name.as_str()))
+        })
 }
 
 /// Shows long output through a pager when interactive, as FRR's vtysh does.
@@ -482,6 +532,7 @@ fn main() -> ExitCode {
         zebrad_addr,
         zebrad: None,
         mode: Default::default(),
+        pending: None,
     };
     if args.commands.is_empty()
         && args.file.is_none()
