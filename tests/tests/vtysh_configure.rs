@@ -253,6 +253,51 @@ fn vtysh_configure_session_applies_and_saves() {
         vtysh(&r1, "show anycast service web").is_err()
     });
 
+    // A route map with lists from configure mode, bound inbound to the IPv6
+    // neighbor: bgpd re-evaluates r2's route without resetting the session.
+    let up6 = neighbor(&r1, "2001:db8:1::2");
+    let (ok, out, err) = vtysh_file(
+        &r1,
+        "route-map.conf",
+        "configure\n\
+         ipv6 prefix-list V6NETS seq 5 permit 2001:db8:99::/48\n\
+         bgp as-path access-list FROM-R2 seq 10 permit ^65002$\n\
+         bgp community-list standard MARK permit 65001:7\n\
+         route-map FROM-R2 permit 10\n\
+         match ipv6 address prefix-list V6NETS\n\
+         match as-path FROM-R2\n\
+         set local-preference 250\n\
+         set community 65001:7 additive\n\
+         route-map FROM-R2 deny 20\n\
+         exit\n\
+         router bgp 65001\n\
+         address-family ipv6 unicast\n\
+         neighbor 2001:db8:1::2 route-map FROM-R2 in\n\
+         end\n",
+    );
+    assert!(ok, "{out}{err}\n{}", lab.log_tails(30));
+    wait_until(T, "r2's route with the route map's sets", || {
+        paths(&r1, "2001:db8:99::/48").iter().any(|p| {
+            p["locPrf"] == 250
+                && p["community"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|x| x == "65001:7"))
+        })
+    });
+    let after6 = neighbor(&r1, "2001:db8:1::2");
+    assert_eq!(
+        after6["connectionsDropped"], up6["connectionsDropped"],
+        "the IPv6 session was reset: {after6:#}"
+    );
+    let running = vtysh(&r1, "show running-config bgpd").unwrap();
+    for want in [
+        "name = \"FROM-R2\"",
+        "family_policy = { ipv6-unicast = { import = \"FROM-R2\" } }",
+        "kind = \"standard\"",
+    ] {
+        assert!(running.contains(want), "{want:?} missing in\n{running}");
+    }
+
     // show logging, and log level at runtime.
     let l = vtysh_json(&r1, "show logging bgpd json");
     assert_eq!(l["bgpd"]["running"], true, "{l:#}");
