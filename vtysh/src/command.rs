@@ -380,6 +380,27 @@ fn parse_target(w: &str, v6: bool) -> Result<(IpNetwork, bool), ()> {
 
 #[cfg(test)]
 mod tests {
+    /// Every command of the list that prints `json` has a schema: its row
+    /// in vtysh/schemas/README.md (whose files tests/tests/vtysh_json.rs
+    /// checks against the real output).
+    #[test]
+    fn every_json_command_has_a_schema() {
+        let table = include_str!("../schemas/README.md").replace('\\', "");
+        for (cmd, _) in HELP.iter().filter(|(c, _)| c.contains("json")) {
+            let key: Vec<&str> = cmd
+                .split_whitespace()
+                .take_while(|w| {
+                    !w.starts_with(['[', '(', '<']) && !w.chars().any(|c| c.is_ascii_uppercase())
+                })
+                .collect();
+            let key = format!("`{}", key.join(" "));
+            assert!(
+                table.contains(&key),
+                "`{cmd}` prints json but vtysh/schemas/README.md has no row for {key}`"
+            );
+        }
+    }
+
     use super::*;
 
     fn p(s: &str) -> Command {
