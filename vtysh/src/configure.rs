@@ -1710,6 +1710,29 @@ mod tests {
     }
 
     #[test]
+    fn a_line_of_the_top_mode_works_in_a_sub_mode() {
+        let rm = Mode::RouteMap {
+            name: "X".into(),
+            seq: 10,
+        };
+        match parse(&rm, "route-map X permit 20").unwrap() {
+            Step::Enter(Mode::RouteMap { name, seq }, ops) => {
+                assert_eq!((name.as_str(), seq, ops.len()), ("X", 20, 1))
+            }
+            s => panic!("{s:?}"),
+        }
+        assert_eq!(
+            parse(&Mode::RouterOspf, "interface eth1").unwrap(),
+            Step::Enter(Mode::Interface("eth1".into()), vec![])
+        );
+        // The sub-mode's own error stays when the top mode does not know
+        // the line either.
+        assert!(parse(&rm, "bogus words")
+            .unwrap_err()
+            .starts_with("% Unknown command"));
+    }
+
+    #[test]
     fn router_bgp_checks_the_as() {
         assert!(run(&Mode::Config, BGP, "router bgp 65000").is_ok());
         assert!(run(&Mode::Config, BGP, "router bgp 65009")
