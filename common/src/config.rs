@@ -115,6 +115,27 @@ impl<'a> Locator<'a> {
         }
     }
 
+    /// A secret (a password, a key) read from the file named by `v`: a
+    /// relative path is relative to the config file's directory; the file
+    /// must not be readable by every user (`chmod o-r`), and its content
+    /// without the final newline is the secret. Errors never show it.
+    pub fn secret_file(&self, v: &Spanned<String>, key: &str) -> Result<String, ConfigError> {
+        let given = Path::new(v.get_ref());
+        let path = match Path::new(self.file).parent() {
+            Some(dir) if given.is_relative() => dir.join(given),
+            _ => given.to_path_buf(),
+        };
+        crate::api::readable(&path, true).or_else(|e| self.err(v.span(), key, e))?;
+        let text = std::fs::read_to_string(&path)
+            .or_else(|e| self.err(v.span(), key, format!("{}: {e}", path.display())))?;
+        let secret = text.strip_suffix('\n').unwrap_or(&text);
+        let secret = secret.strip_suffix('\r').unwrap_or(secret);
+        if secret.is_empty() {
+            return self.err(v.span(), key, format!("{} is empty", path.display()));
+        }
+        Ok(secret.to_string())
+    }
+
     /// An IP address.
     pub fn addr(&self, v: &Spanned<String>, key: &str) -> Result<IpAddr, ConfigError> {
         self.addr_at(v.get_ref(), v.span(), key)

@@ -150,6 +150,8 @@ struct RawAuth {
     #[serde(rename = "type")]
     kind: Spanned<String>,
     key: Option<Spanned<String>>,
+    /// The key in a file of its own (not readable by every user).
+    key_file: Option<Spanned<String>>,
     key_id: Option<Spanned<i64>>,
 }
 
@@ -338,12 +340,18 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         if let Some(a) = &r.authentication {
             let ar = a.get_ref();
             let key = |what: &str| -> Result<String, ConfigError> {
-                match &ar.key {
-                    Some(k) => Ok(k.get_ref().clone()),
-                    None => loc.err(
+                match (&ar.key, &ar.key_file) {
+                    (Some(k), None) => Ok(k.get_ref().clone()),
+                    (None, Some(f)) => loc.secret_file(f, "interface.authentication.key_file"),
+                    (Some(_), Some(f)) => loc.err(
+                        f.span(),
+                        "interface.authentication.key_file",
+                        "give `key` or `key_file`, not both",
+                    ),
+                    (None, None) => loc.err(
                         a.span(),
                         "interface.authentication.key",
-                        format!("{what} authentication needs a key"),
+                        format!("{what} authentication needs a key (`key` or `key_file`)"),
                     ),
                 }
             };
@@ -474,6 +482,66 @@ mod tests {
         let cfg = parse("conf/ospfd.toml", text).unwrap();
         assert_eq!(cfg.router_id, Ipv4Addr::new(192, 0, 2, 1));
         assert!(!cfg.interfaces.is_empty());
+    }
+
+    #[test]
+    fn key_file_restricted_and_never_shown() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("ospfd-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, text: &str, mode: u32| {
+            let p = dir.join(name);
+            std::fs::write(&p, text).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        write("md5.key", "s3cret-md5\n", 0o600);
+        write("simple.key", "pw8chars", 0o640);
+        write("open.key", "visible\n", 0o644);
+        let file = dir.join("ospfd.toml");
+        let file = file.to_string_lossy();
+        let conf = |auth: &str| {
+            format!(
+                "router_id = \"192.0.2.1\"\n[[interface]]\nname = \"eth0\"\narea = 0\n\n\nauthentication = {auth}\n"
+            )
+        };
+        // Relative to the config file's directory; the final newline is
+        // not part of the key.
+        let cfg = parse(&file, &conf(r#"{ type = "md5", key_id = 2, key_file = "md5.key" }"#))
+            .unwrap();
+        let want = AuthConfig::Md5 {
+            send: Md5Key::new(2, b"s3cret-md5").unwrap(),
+            accept: Vec::new(),
+        };
+        assert_eq!(cfg.auth_of("eth0"), want);
+        let abs = dir.join("simple.key");
+        let cfg = parse(
+            &file,
+            &conf(&format!(
+                r#"{{ type = "simple", key_file = "{}" }}"#,
+                abs.display()
+            )),
+        )
+        .unwrap();
+        assert_eq!(cfg.auth_of("eth0"), AuthConfig::simple(b"pw8chars"));
+        // Neither the config's nor the key's Debug shows a secret.
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("pw8chars") && !shown.contains("112, 119"), "{shown}");
+        // World-readable: refused at its file, line and key.
+        let e = parse(&file, &conf(r#"{ type = "md5", key_file = "open.key" }"#)).unwrap_err();
+        assert_eq!(e.key, "interface.authentication.key_file");
+        assert_eq!(e.line, 7);
+        assert!(e.msg.contains("readable by every user"), "{e}");
+        assert!(!e.to_string().contains("visible"), "{e}");
+        // Missing, or both ways at once.
+        let e = parse(&file, &conf(r#"{ type = "md5", key_file = "none.key" }"#)).unwrap_err();
+        assert_eq!(e.key, "interface.authentication.key_file");
+        let e = parse(
+            &file,
+            &conf(r#"{ type = "md5", key = "x", key_file = "md5.key" }"#),
+        )
+        .unwrap_err();
+        assert!(e.msg.contains("not both"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -65,8 +65,8 @@ impl std::fmt::Debug for Md5Key {
     }
 }
 
-/// An interface's authentication settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An interface's authentication settings. `Debug` never shows a secret.
+#[derive(Clone, PartialEq, Eq)]
 pub enum AuthConfig {
     /// Type 0: no authentication.
     Null,
@@ -75,6 +75,20 @@ pub enum AuthConfig {
     /// Type 2: keyed MD5. Packets are sent with `send`; received packets
     /// are accepted with `send` or any key of `accept` (key rollover).
     Md5 { send: Md5Key, accept: Vec<Md5Key> },
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuthConfig::Null => f.write_str("Null"),
+            AuthConfig::Simple(_) => f.write_str("Simple(..)"),
+            AuthConfig::Md5 { send, accept } => f
+                .debug_struct("Md5")
+                .field("send", send)
+                .field("accept", accept)
+                .finish(),
+        }
+    }
 }
 
 /// What the authentication field of a verified packet carried. Under
