@@ -506,8 +506,11 @@ mod tests {
         };
         // Relative to the config file's directory; the final newline is
         // not part of the key.
-        let cfg = parse(&file, &conf(r#"{ type = "md5", key_id = 2, key_file = "md5.key" }"#))
-            .unwrap();
+        let cfg = parse(
+            &file,
+            &conf(r#"{ type = "md5", key_id = 2, key_file = "md5.key" }"#),
+        )
+        .unwrap();
         let want = AuthConfig::Md5 {
             send: Md5Key::new(2, b"s3cret-md5").unwrap(),
             accept: Vec::new(),
@@ -525,7 +528,10 @@ mod tests {
         assert_eq!(cfg.auth_of("eth0"), AuthConfig::simple(b"pw8chars"));
         // Neither the config's nor the key's Debug shows a secret.
         let shown = format!("{cfg:?}");
-        assert!(!shown.contains("pw8chars") && !shown.contains("112, 119"), "{shown}");
+        assert!(
+            !shown.contains("pw8chars") && !shown.contains("112, 119"),
+            "{shown}"
+        );
         // World-readable: refused at its file, line and key.
         let e = parse(&file, &conf(r#"{ type = "md5", key_file = "open.key" }"#)).unwrap_err();
         assert_eq!(e.key, "interface.authentication.key_file");
