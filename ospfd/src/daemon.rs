@@ -58,7 +58,18 @@ pub struct Daemon {
     /// zebrad's view of every interface by name, OSPF's or not, so one
     /// added to OSPF by a reload comes up at once.
     links: BTreeMap<String, Link>,
+    /// zebrad has our routes but not yet the End-of-RIB that makes it drop
+    /// the stale ones of our previous life: sent once converged (see
+    /// [`Instance::converged`]), or after [`EOR_DEFER_MAX`].
+    eor_pending: bool,
+    /// Converged once: later reconnections to zebrad end with End-of-RIB
+    /// at once.
+    converged: bool,
 }
+
+/// The longest a (re)started ospfd keeps zebrad's stale OSPF routes
+/// waiting for its End-of-RIB.
+const EOR_DEFER_MAX: Millis = 60_000;
 
 impl Daemon {
     fn now(&self) -> Millis {
@@ -89,6 +100,8 @@ impl Daemon {
             redist: BTreeMap::new(),
             running,
             links: BTreeMap::new(),
+            eor_pending: false,
+            converged: false,
         };
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .map_err(|e| e.to_string())?;
@@ -119,12 +132,40 @@ impl Daemon {
             let now = d.now();
             d.inst.poll(now);
             d.perform();
+            d.check_converged(now);
         }
         zebra_task.abort();
         for (_, s) in d.sockets.drain() {
             s.reader.abort();
         }
         Ok(())
+    }
+
+    /// After a start: End-of-RIB to zebrad once the instance has converged
+    /// (or waited long enough), so only routes not learned again leave the
+    /// kernel.
+    fn check_converged(&mut self, now: Millis) {
+        if self.converged && !self.eor_pending {
+            return;
+        }
+        let waited = now.saturating_sub(self.inst.started_at) >= EOR_DEFER_MAX;
+        if !(self.inst.converged(now) || waited) {
+            return;
+        }
+        if !self.converged {
+            info!(
+                after_ms = now,
+                "converged: zebrad may drop our routes of a previous life"
+            );
+        }
+        self.converged = true;
+        if std::mem::take(&mut self.eor_pending) {
+            self.push(Batch {
+                add: Vec::new(),
+                del: Vec::new(),
+                end_of_rib: true,
+            });
+        }
     }
 
     fn zebra_event(&mut self, ev: ZebraEvent) {
@@ -139,8 +180,10 @@ impl Daemon {
                 self.push(Batch {
                     add,
                     del: Vec::new(),
-                    end_of_rib: true,
+                    end_of_rib: self.converged,
                 });
+                self.eor_pending = !self.converged;
+                self.check_converged(now);
             }
             ZebraEvent::Disconnected => {}
             ZebraEvent::Interface {

@@ -260,6 +260,59 @@ impl Instance {
         active.len() > 1
     }
 
+    /// Whether the routing table is worth an End-of-RIB to zebrad after a
+    /// start: a dead interval has passed (every neighbor's Hello heard),
+    /// no interface is still waiting to elect its DR, every neighbor we
+    /// want an adjacency with is Full (the others 2-Way), and no LSA
+    /// origination or SPF run is pending. Before that, zebrad keeps the routes of our previous life,
+    /// so the kernel does not lose a route we are about to learn again.
+    pub fn converged(&self, now: Millis) -> bool {
+        let dead = self
+            .ifaces
+            .values()
+            .map(|i| u64::from(i.params.dead_interval) * 1000)
+            .max()
+            .unwrap_or(0);
+        use crate::neighbor::NsmState;
+        let syncing = self.ifaces.values().any(|i| {
+            i.wait_due.is_some()
+                || i.neighbors.values().any(|n| {
+                    !(n.state == NsmState::Full
+                        || (n.state == NsmState::TwoWay && !i.adjacency_wanted(n)))
+                })
+        });
+        now >= self.started_at + dead
+            && !syncing
+            && self.originate_due.is_none()
+            && self.spf.due.is_none()
+            && self.transit_links_resolved(now)
+    }
+
+    /// Whether every transit link of a live router-LSA finds a live
+    /// network-LSA (§16.1 step 2 skips it otherwise). Not the case for a
+    /// moment after a DR change: the new DR's network-LSA is not
+    /// originated yet, and routes behind that segment are missing.
+    fn transit_links_resolved(&self, now: Millis) -> bool {
+        use crate::lsa::{LsaBody, LsaType, RouterLinkType};
+        let t = secs(now);
+        self.areas.values().all(|a| {
+            a.lsdb.iter_type(LsaType::ROUTER).all(|(_, e)| {
+                let LsaBody::Router(r) = e.lsa().body() else {
+                    return true;
+                };
+                e.is_max_age(t)
+                    || r.links
+                        .iter()
+                        .filter(|l| l.link_type == RouterLinkType::Transit)
+                        .all(|l| {
+                            a.lsdb
+                                .iter_id(LsaType::NETWORK, l.link_id)
+                                .any(|(_, n)| !n.is_max_age(t))
+                        })
+            })
+        })
+    }
+
     /// The earliest time [`Instance::poll`] has something to do.
     pub fn next_deadline(&self) -> Millis {
         let mut t = self.age_due;

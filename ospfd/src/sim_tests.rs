@@ -630,3 +630,22 @@ fn reconfigure_adds_and_removes_an_interface_without_touching_the_others() {
         .reconfigure(&[AreaConfig::normal(BB)], &[eth0], &links, now)
         .is_empty());
 }
+
+#[test]
+fn converged_only_after_the_dead_interval_and_full_adjacencies() {
+    let r1 = config(1, vec![params("eth0", BB, IfaceType::Broadcast)], vec![]);
+    let r2 = config(2, vec![params("eth0", BB, IfaceType::Broadcast)], vec![]);
+    let mut n = Net::new(vec![r1, r2]);
+    n.segment(&[
+        (0, "eth0", "198.51.100.1/29"),
+        (1, "eth0", "198.51.100.2/29"),
+    ]);
+    // Waiting for the DR election (the Wait timer is the dead interval).
+    n.run(1_000);
+    assert!(!n.routers[0].converged(n.now));
+    n.run_until(10_000, "Full", |n| n.all_full());
+    n.run_until(10_000, "converged", |n| {
+        n.routers.iter().all(|r| r.converged(n.now))
+    });
+    assert!(n.now >= 4_000, "not before one dead interval");
+}

@@ -23,12 +23,12 @@ use nix::sched::{setns, CloneFlags};
 
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
-const RTM_NEWROUTE: u16 = 24;
-const RTM_DELROUTE: u16 = 25;
+pub const RTM_NEWROUTE: u16 = 24;
+pub const RTM_DELROUTE: u16 = 25;
 const NLMSG_HDRLEN: usize = 16;
-const RTNLGRP_IPV4_ROUTE: u32 = 7;
-const RTNLGRP_IPV6_ROUTE: u32 = 11;
-const RTNLGRP_NEIGH: u32 = 3;
+pub const RTNLGRP_IPV4_ROUTE: u32 = 7;
+pub const RTNLGRP_IPV6_ROUTE: u32 = 11;
+pub const RTNLGRP_NEIGH: u32 = 3;
 const RTM_NEWNEIGH: u16 = 28;
 const RTM_DELNEIGH: u16 = 29;
 const NTF_SELF: u8 = 0x02;
@@ -119,6 +119,23 @@ impl RouteCounter {
         rm.attributes.push(RouteAttribute::Table(table));
         // ENOENT: "FIB table does not exist".
         self.dump_count(RouteNetlinkMessage::GetRoute(rm), |t, _| t == RTM_NEWROUTE)
+    }
+
+    /// How many routes of kernel protocol `protocol` (186 bgp, 188 ospf...)
+    /// table `table` holds.
+    pub fn count_proto(&mut self, table: u32, v6: bool, protocol: u8) -> io::Result<usize> {
+        let mut rm = RouteMessage::default();
+        rm.header.address_family = if v6 {
+            AddressFamily::Inet6
+        } else {
+            AddressFamily::Inet
+        };
+        rm.header.table = u8::try_from(table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
+        rm.attributes.push(RouteAttribute::Table(table));
+        // struct rtmsg after the header: protocol at +5.
+        self.dump_count(RouteNetlinkMessage::GetRoute(rm), |t, m| {
+            t == RTM_NEWROUTE && m.get(21) == Some(&protocol)
+        })
     }
 
     /// How many externally learned entries (`extern_learn`, what a control
@@ -258,7 +275,7 @@ impl RouteWatcher {
 
     /// Follows multicast group `group`; `delta` says what each message
     /// (type, bytes with header) adds to the count.
-    fn follow(
+    pub fn follow(
         ns: &str,
         group: u32,
         target: i64,
