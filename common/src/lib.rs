@@ -8,3 +8,4 @@ pub mod config;
 pub mod daemon;
 pub mod logging;
 pub mod running;
+pub mod secrets;

@@ -51,16 +51,19 @@ impl RunningConfig {
 
     pub fn reply(&self) -> pb::ConfigReply {
         let saved = self.saved();
+        // Readers never see a secret (crate::secrets); `unsaved` compares
+        // the real texts.
+        let unsaved = saved.as_deref() != Some(self.text.as_str());
         pb::ConfigReply {
             daemon: self.daemon.to_string(),
-            text: self.text.clone(),
+            text: crate::secrets::mask(&self.text),
             path: self
                 .path
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
-            unsaved: saved.as_deref() != Some(self.text.as_str()),
-            saved_text: saved.unwrap_or_default(),
+            unsaved,
+            saved_text: saved.map(|t| crate::secrets::mask(&t)).unwrap_or_default(),
         }
     }
 
@@ -108,7 +111,9 @@ impl RunningConfig {
                 let _ = tx.send(self.write());
                 None
             }
-            ConfigRequest::Apply(text, tx) => Some((text, tx)),
+            // A client that read the masked text sends `<hidden>` back for
+            // the keys it left alone: they keep their running value.
+            ConfigRequest::Apply(text, tx) => Some((crate::secrets::unmask(&text, &self.text), tx)),
         }
     }
 
