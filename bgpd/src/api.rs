@@ -16,6 +16,7 @@ use crate::daemon::{Cmd, Daemon};
 use crate::packet::attribute::{MpNextHop, Origin, PathAttributes};
 use crate::packet::{Afi, AfiSafi, Capability, Open};
 use crate::rib::{PathView, PeerInfo, Reason, LOCAL_PEER};
+use crate::session::limit::LimitState;
 use crate::session::{MessageCounts, PeerId, SessionHandle, State};
 
 /// The service: a handle on the daemon task.
@@ -182,6 +183,8 @@ pub fn neighbor(
     cfg: &Neighbor,
     h: &SessionHandle,
     up: Option<&PeerInfo>,
+    limit: &LimitState,
+    dynamic: bool,
 ) -> pb::Neighbor {
     let s = h.stats.snapshot();
     let caps = s
@@ -283,6 +286,51 @@ pub fn neighbor(
                     .collect()
             }),
         }),
+        tcp_md5: cfg.password.is_some(),
+        ttl_security: cfg.ttl_security,
+        connect_failures: s.connect_failures,
+        last_connect_error: s.last_connect_error.clone().unwrap_or_default(),
+        peer_group: cfg.peer_group.clone().unwrap_or_default(),
+        dynamic,
+        prefix_limit: cfg
+            .prefix_limit
+            .as_ref()
+            .map(|l| prefix_limit(d, id, l, limit)),
+    }
+}
+
+/// The maximum-prefix settings and state of a neighbor.
+fn prefix_limit(
+    d: &Daemon,
+    id: PeerId,
+    l: &crate::config::PrefixLimit,
+    state: &LimitState,
+) -> pb::PrefixLimit {
+    let counts = d.rib().peer_counts(id);
+    pb::PrefixLimit {
+        families: l
+            .max
+            .iter()
+            .map(|(f, max)| pb::FamilyLimit {
+                family: family_name(*f).into(),
+                max: *max,
+                received: counts
+                    .iter()
+                    .find(|(x, _)| x == f)
+                    .map_or(0, |(_, c)| c.received),
+            })
+            .collect(),
+        warning_percent: u32::from(l.warning_percent),
+        action: match l.action {
+            crate::config::LimitAction::Teardown => "teardown",
+            crate::config::LimitAction::Warning => "warning",
+        }
+        .into(),
+        restart_secs: l.restart,
+        tripped: state.tripped(),
+        restart_remaining_secs: state
+            .restart_in(std::time::Instant::now())
+            .map_or(0, |r| r.as_secs()),
     }
 }
 

@@ -23,6 +23,9 @@ use crate::policy::config::{
 use crate::policy::{Bindings, Policies};
 
 pub use common::config::ConfigError;
+pub use peering::{LimitAction, PrefixLimit};
+
+mod peering;
 
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +54,8 @@ pub struct Config {
     pub networks: Vec<IpNetwork>,
     pub redistribute: Vec<Redistribute>,
     pub neighbors: Vec<Neighbor>,
+    /// Dynamic neighbors: connections accepted from these ranges.
+    pub listen_ranges: Vec<ListenRange>,
     /// Prefix lists, AS-path lists, community lists and route maps.
     pub policies: Policies,
     /// L2VPN EVPN (`[evpn]`).
@@ -66,6 +71,20 @@ pub struct GracefulRestartConfig {
     /// How long we keep a restarting peer's stale routes once its session
     /// is back, waiting for its End-of-RIB (seconds).
     pub stale_time: u16,
+}
+
+/// `[[listen_range]]` (FRR `bgp listen range PREFIX peer-group NAME`):
+/// a connection from an address in `prefix` becomes a dynamic neighbor of
+/// the group, built from `template` with the peer's address, and goes away
+/// when its session ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenRange {
+    pub prefix: IpNetwork,
+    pub peer_group: String,
+    /// Most dynamic neighbors at once from this range.
+    pub limit: u32,
+    /// The group's settings as a neighbor (address: the range's network).
+    pub template: Neighbor,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +116,14 @@ pub struct Neighbor {
     /// 8950): IPv4 routes with IPv6 next hops, e.g. over an IPv6-only
     /// link. Off by default, as in FRR and BIRD.
     pub extended_next_hop: bool,
+    /// TCP-MD5 key (RFC 2385); shown as `<hidden>` everywhere.
+    pub password: Option<crate::session::Password>,
+    /// GTSM (RFC 5082): TTL 255 out, at least 254 in.
+    pub ttl_security: bool,
+    /// Maximum prefixes per family (RFC 4486 Cease/1 when exceeded).
+    pub prefix_limit: Option<PrefixLimit>,
+    /// The `[[peer_group]]` it inherits from.
+    pub peer_group: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -111,6 +138,10 @@ struct Raw {
     api: common::api::RawApi,
     #[serde(default, rename = "neighbor")]
     neighbors: Vec<Spanned<RawNeighbor>>,
+    #[serde(default, rename = "peer_group")]
+    peer_groups: Vec<Spanned<RawNeighbor>>,
+    #[serde(default, rename = "listen_range")]
+    listen_ranges: Vec<Spanned<RawListenRange>>,
     #[serde(default, rename = "redistribute")]
     redistribute: Vec<Spanned<RawRedist>>,
     #[serde(default, rename = "prefix_list")]
@@ -157,11 +188,16 @@ struct RawZebra {
     enabled: Option<bool>,
 }
 
-#[derive(Deserialize)]
+/// A `[[neighbor]]` or a `[[peer_group]]` (same keys; a group has a
+/// `name` instead of an `address`, and its keys are the defaults of the
+/// neighbors that name it).
+#[derive(Deserialize, Clone, Default)]
 #[serde(deny_unknown_fields)]
 struct RawNeighbor {
-    address: Spanned<String>,
-    remote_as: Spanned<i64>,
+    address: Option<Spanned<String>>,
+    name: Option<Spanned<String>>,
+    peer_group: Option<Spanned<String>>,
+    remote_as: Option<Spanned<i64>>,
     description: Option<String>,
     passive: Option<bool>,
     multihop: Option<Spanned<i64>>,
@@ -179,6 +215,72 @@ struct RawNeighbor {
     rr_client: Option<bool>,
     shutdown: Option<bool>,
     extended_nexthop: Option<Spanned<bool>>,
+    password: Option<Spanned<String>>,
+    password_file: Option<Spanned<String>>,
+    ttl_security: Option<bool>,
+    max_prefixes: Option<Spanned<i64>>,
+    family_max_prefixes: Option<Spanned<std::collections::BTreeMap<String, Spanned<i64>>>>,
+    max_prefixes_warning: Option<Spanned<i64>>,
+    max_prefixes_action: Option<Spanned<String>>,
+    max_prefixes_restart: Option<Spanned<i64>>,
+}
+
+impl RawNeighbor {
+    /// Takes every key this neighbor does not set from its peer group.
+    fn inherit(&mut self, g: &RawNeighbor) {
+        macro_rules! inherit {
+            ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = g.$f.clone(); } )* };
+        }
+        inherit!(
+            remote_as,
+            description,
+            passive,
+            multihop,
+            source,
+            port,
+            hold_time,
+            families,
+            import,
+            export,
+            prefix_list_in,
+            prefix_list_out,
+            family_policy,
+            next_hop_self,
+            allowas_in,
+            rr_client,
+            shutdown,
+            ttl_security,
+            max_prefixes,
+            family_max_prefixes,
+            max_prefixes_warning,
+            max_prefixes_action,
+            max_prefixes_restart,
+            extended_nexthop
+        );
+        // One key, two spellings: a neighbor's own of either wins.
+        if self.password.is_none() && self.password_file.is_none() {
+            self.password = g.password.clone();
+            self.password_file = g.password_file.clone();
+        }
+    }
+
+    fn prefix_limit(&self) -> peering::RawPrefixLimit {
+        peering::RawPrefixLimit {
+            max_prefixes: self.max_prefixes.clone(),
+            family_max_prefixes: self.family_max_prefixes.clone(),
+            max_prefixes_warning: self.max_prefixes_warning.clone(),
+            max_prefixes_action: self.max_prefixes_action.clone(),
+            max_prefixes_restart: self.max_prefixes_restart.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawListenRange {
+    prefix: Spanned<String>,
+    peer_group: Spanned<String>,
+    limit: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -304,114 +406,24 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
             route_maps: &raw.route_maps,
         },
     )?;
+    let groups = peer_groups(&loc, &raw.peer_groups)?;
     let mut neighbors: Vec<Neighbor> = Vec::new();
     for n in &raw.neighbors {
-        let x = n.get_ref();
-        let address = loc.addr(&x.address, "neighbor.address")?;
+        let x = with_group(&loc, n, &groups)?;
+        let Some(addr) = &x.address else {
+            return loc.err(n.span(), "neighbor.address", "is missing");
+        };
+        let address = loc.addr(addr, "neighbor.address")?;
         if neighbors.iter().any(|m| m.address == address) {
             return loc.err(
-                x.address.span(),
+                addr.span(),
                 "neighbor.address",
                 format!("{address} is configured twice"),
             );
         }
-        let remote_as = loc.int(&x.remote_as, "neighbor.remote_as", 1, u32::MAX as i64)? as u32;
-        let families = match &x.families {
-            Some(v) => {
-                let mut f = Vec::new();
-                for s in v {
-                    match parse_family(s.get_ref()) {
-                        Some(af) => f.push(af),
-                        None => {
-                            return loc.err(
-                                s.span(),
-                                "neighbor.families",
-                                format!(
-                                    "`{}` is not ipv4-unicast, ipv6-unicast or l2vpn-evpn",
-                                    s.get_ref()
-                                ),
-                            )
-                        }
-                    }
-                }
-                f
-            }
-            // Like FRR: the session's own family by default.
-            None => vec![if address.is_ipv4() {
-                AfiSafi::IPV4_UNICAST
-            } else {
-                AfiSafi::IPV6_UNICAST
-            }],
-        };
-        let extended_next_hop = match &x.extended_nexthop {
-            Some(e) if *e.get_ref() && !families.contains(&AfiSafi::IPV4_UNICAST) => {
-                return loc.err(
-                    e.span(),
-                    "neighbor.extended_nexthop",
-                    "is for IPv4 routes: add ipv4-unicast to the neighbor's families",
-                )
-            }
-            Some(e) => *e.get_ref(),
-            None => false,
-        };
-        let policy = crate::policy::config::bindings(
-            &loc,
-            &policies,
-            &RawBindings {
-                import: &x.import,
-                export: &x.export,
-                prefix_list_in: &x.prefix_list_in,
-                prefix_list_out: &x.prefix_list_out,
-                family_policy: &x.family_policy,
-            },
-        )?;
-        let source = x
-            .source
-            .as_ref()
-            .map(|s| loc.addr(s, "neighbor.source"))
-            .transpose()?;
-        if let Some(s) = source {
-            if s.is_ipv4() != address.is_ipv4() {
-                return loc.err(
-                    n.span(),
-                    "neighbor.source",
-                    "is not of the neighbor address's family",
-                );
-            }
-        }
-        neighbors.push(Neighbor {
-            address,
-            remote_as,
-            description: x.description.clone().unwrap_or_default(),
-            passive: x.passive.unwrap_or(false),
-            multihop: x
-                .multihop
-                .as_ref()
-                .map(|m| loc.int(m, "neighbor.multihop", 1, 255).map(|v| v as u8))
-                .transpose()?,
-            source,
-            port: match &x.port {
-                Some(p) => loc.int(p, "neighbor.port", 1, 65535)? as u16,
-                None => 179,
-            },
-            hold_time: match &x.hold_time {
-                Some(h) => hold(&loc, h, "neighbor.hold_time")?,
-                None => hold_time,
-            },
-            families,
-            policy,
-            next_hop_self: x.next_hop_self.unwrap_or(false),
-            allowas_in: x
-                .allowas_in
-                .as_ref()
-                .map(|a| loc.int(a, "neighbor.allowas_in", 0, 10).map(|v| v as u8))
-                .transpose()?
-                .unwrap_or(0),
-            rr_client: x.rr_client.unwrap_or(false),
-            shutdown: x.shutdown.unwrap_or(false),
-            extended_next_hop,
-        });
+        neighbors.push(neighbor(&loc, &x, n.span(), address, hold_time, &policies)?);
     }
+    let listen_ranges = listen_ranges(&loc, &raw.listen_ranges, &groups, hold_time, &policies)?;
     Ok(Config {
         asn,
         router_id,
@@ -430,8 +442,244 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         networks,
         redistribute,
         neighbors,
+        listen_ranges,
         policies,
         evpn: crate::evpn::config::parse(&loc, &raw.evpn)?,
+    })
+}
+
+/// The `[[peer_group]]` tables by name: each has a `name`, no `address`
+/// and no `peer_group` of its own.
+fn peer_groups(
+    loc: &Locator<'_>,
+    raw: &[Spanned<RawNeighbor>],
+) -> Result<std::collections::BTreeMap<String, Spanned<RawNeighbor>>, ConfigError> {
+    let mut out = std::collections::BTreeMap::new();
+    for g in raw {
+        let x = g.get_ref();
+        let Some(name) = &x.name else {
+            return loc.err(g.span(), "peer_group.name", "is missing");
+        };
+        if let Some(a) = &x.address {
+            return loc.err(
+                a.span(),
+                "peer_group.address",
+                "a peer group has no address; its neighbors name it with peer_group",
+            );
+        }
+        if let Some(p) = &x.peer_group {
+            return loc.err(p.span(), "peer_group.peer_group", "peer groups do not nest");
+        }
+        if out.insert(name.get_ref().clone(), g.clone()).is_some() {
+            return loc.err(
+                name.span(),
+                "peer_group.name",
+                format!("`{}` is defined twice", name.get_ref()),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// A neighbor with the keys of its peer group merged in.
+fn with_group(
+    loc: &Locator<'_>,
+    n: &Spanned<RawNeighbor>,
+    groups: &std::collections::BTreeMap<String, Spanned<RawNeighbor>>,
+) -> Result<RawNeighbor, ConfigError> {
+    let mut x = n.get_ref().clone();
+    if let Some(name) = &x.name {
+        return loc.err(
+            name.span(),
+            "neighbor.name",
+            "a neighbor has an address; `name` belongs to a [[peer_group]]",
+        );
+    }
+    if let Some(g) = x.peer_group.clone() {
+        match groups.get(g.get_ref()) {
+            Some(group) => x.inherit(group.get_ref()),
+            None => {
+                return loc.err(
+                    g.span(),
+                    "neighbor.peer_group",
+                    format!("no peer_group `{}`", g.get_ref()),
+                )
+            }
+        }
+    }
+    Ok(x)
+}
+
+/// `[[listen_range]]`s with the template neighbor of their group.
+fn listen_ranges(
+    loc: &Locator<'_>,
+    raw: &[Spanned<RawListenRange>],
+    groups: &std::collections::BTreeMap<String, Spanned<RawNeighbor>>,
+    hold_time: u16,
+    policies: &Policies,
+) -> Result<Vec<ListenRange>, ConfigError> {
+    let mut out: Vec<ListenRange> = Vec::new();
+    for r in raw {
+        let x = r.get_ref();
+        let prefix = loc.prefix(&x.prefix, "listen_range.prefix")?;
+        if out
+            .iter()
+            .any(|o| o.prefix.contains(prefix.network()) || prefix.contains(o.prefix.network()))
+        {
+            return loc.err(
+                x.prefix.span(),
+                "listen_range.prefix",
+                format!("{prefix} overlaps another listen range"),
+            );
+        }
+        let Some(group) = groups.get(x.peer_group.get_ref()) else {
+            return loc.err(
+                x.peer_group.span(),
+                "listen_range.peer_group",
+                format!("no peer_group `{}`", x.peer_group.get_ref()),
+            );
+        };
+        let mut g = group.get_ref().clone();
+        g.peer_group = Some(x.peer_group.clone());
+        let template = neighbor(loc, &g, group.span(), prefix.network(), hold_time, policies)?;
+        out.push(ListenRange {
+            prefix,
+            peer_group: x.peer_group.get_ref().clone(),
+            limit: loc.opt_int(&x.limit, "listen_range.limit", 1, 100_000, 100)? as u32,
+            template,
+        });
+    }
+    Ok(out)
+}
+
+/// A `[[neighbor]]` after its peer group's keys were merged in; `span` is
+/// its table (errors about missing keys point there).
+fn neighbor(
+    loc: &Locator<'_>,
+    x: &RawNeighbor,
+    span: std::ops::Range<usize>,
+    address: IpAddr,
+    hold_time: u16,
+    policies: &Policies,
+) -> Result<Neighbor, ConfigError> {
+    let remote_as = match &x.remote_as {
+        Some(r) => loc.int(r, "neighbor.remote_as", 1, u32::MAX as i64)? as u32,
+        None => {
+            return loc.err(
+                span,
+                "neighbor.remote_as",
+                "is missing (in the neighbor and in its peer_group)",
+            )
+        }
+    };
+    let families = match &x.families {
+        Some(v) => {
+            let mut f = Vec::new();
+            for s in v {
+                match parse_family(s.get_ref()) {
+                    Some(af) => f.push(af),
+                    None => {
+                        return loc.err(
+                            s.span(),
+                            "neighbor.families",
+                            format!(
+                                "`{}` is not ipv4-unicast, ipv6-unicast or l2vpn-evpn",
+                                s.get_ref()
+                            ),
+                        )
+                    }
+                }
+            }
+            f
+        }
+        // Like FRR: the session's own family by default.
+        None => vec![if address.is_ipv4() {
+            AfiSafi::IPV4_UNICAST
+        } else {
+            AfiSafi::IPV6_UNICAST
+        }],
+    };
+    let extended_next_hop = match &x.extended_nexthop {
+        Some(e) if *e.get_ref() && !families.contains(&AfiSafi::IPV4_UNICAST) => {
+            return loc.err(
+                e.span(),
+                "neighbor.extended_nexthop",
+                "is for IPv4 routes: add ipv4-unicast to the neighbor's families",
+            )
+        }
+        Some(e) => *e.get_ref(),
+        None => false,
+    };
+    let policy = crate::policy::config::bindings(
+        loc,
+        policies,
+        &RawBindings {
+            import: &x.import,
+            export: &x.export,
+            prefix_list_in: &x.prefix_list_in,
+            prefix_list_out: &x.prefix_list_out,
+            family_policy: &x.family_policy,
+        },
+    )?;
+    let source = x
+        .source
+        .as_ref()
+        .map(|s| loc.addr(s, "neighbor.source"))
+        .transpose()?;
+    if let Some(s) = source {
+        if s.is_ipv4() != address.is_ipv4() {
+            return loc.err(
+                span.clone(),
+                "neighbor.source",
+                "is not of the neighbor address's family",
+            );
+        }
+    }
+    let multihop = x
+        .multihop
+        .as_ref()
+        .map(|m| loc.int(m, "neighbor.multihop", 1, 255).map(|v| v as u8))
+        .transpose()?;
+    let prefix_limit = peering::prefix_limit(loc, &x.prefix_limit(), &families, "neighbor")?;
+    let ttl_security = x.ttl_security.unwrap_or(false);
+    if ttl_security && multihop.is_some() {
+        return loc.err(
+            span,
+            "neighbor.ttl_security",
+            "ttl_security (GTSM, one hop) and multihop exclude each other",
+        );
+    }
+    Ok(Neighbor {
+        address,
+        remote_as,
+        description: x.description.clone().unwrap_or_default(),
+        passive: x.passive.unwrap_or(false),
+        multihop,
+        source,
+        port: match &x.port {
+            Some(p) => loc.int(p, "neighbor.port", 1, 65535)? as u16,
+            None => 179,
+        },
+        hold_time: match &x.hold_time {
+            Some(h) => hold(loc, h, "neighbor.hold_time")?,
+            None => hold_time,
+        },
+        families,
+        policy,
+        next_hop_self: x.next_hop_self.unwrap_or(false),
+        allowas_in: x
+            .allowas_in
+            .as_ref()
+            .map(|a| loc.int(a, "neighbor.allowas_in", 0, 10).map(|v| v as u8))
+            .transpose()?
+            .unwrap_or(0),
+        rr_client: x.rr_client.unwrap_or(false),
+        shutdown: x.shutdown.unwrap_or(false),
+        extended_next_hop,
+        password: peering::password(loc, &x.password, &x.password_file, "neighbor")?,
+        ttl_security,
+        prefix_limit,
+        peer_group: x.peer_group.as_ref().map(|g| g.get_ref().clone()),
     })
 }
 
@@ -562,5 +810,101 @@ extended_nexthop = true
         assert_eq!((e.line, e.key.as_str()), (7, "neighbor.extended_nexthop"));
         let e = err("asn = 1\n");
         assert!(!e.msg.is_empty());
+    }
+
+    const PEERING: &str = r#"
+[bgp]
+asn = 65000
+router_id = "192.0.2.1"
+
+[[peer_group]]
+name = "TOR"
+remote_as = 65010
+password = "tor-key"
+ttl_security = true
+max_prefixes = 1000
+max_prefixes_restart = 30
+
+[[neighbor]]
+address = "192.0.2.2"
+peer_group = "TOR"
+max_prefixes_action = "warning"
+
+[[neighbor]]
+address = "192.0.2.3"
+peer_group = "TOR"
+remote_as = 65011
+password = "own-key"
+family_max_prefixes = { "ipv4-unicast" = 10 }
+
+[[listen_range]]
+prefix = "198.51.100.0/24"
+peer_group = "TOR"
+limit = 20
+"#;
+
+    #[test]
+    fn peer_groups_listen_ranges_and_limits() {
+        let c = parse("b.toml", PEERING).unwrap();
+        let (a, b) = (&c.neighbors[0], &c.neighbors[1]);
+        assert_eq!((a.remote_as, b.remote_as), (65010, 65011));
+        assert_eq!(
+            a.password,
+            Some(crate::session::Password::new("tor-key").unwrap())
+        );
+        assert_eq!(
+            b.password,
+            Some(crate::session::Password::new("own-key").unwrap())
+        );
+        assert!(a.ttl_security && b.ttl_security);
+        assert_eq!(a.peer_group.as_deref(), Some("TOR"));
+        let la = a.prefix_limit.as_ref().unwrap();
+        assert_eq!(la.max_for(AfiSafi::IPV4_UNICAST), Some(1000));
+        assert_eq!(
+            (la.action, la.restart, la.warning_percent),
+            (LimitAction::Warning, 30, 75)
+        );
+        let lb = b.prefix_limit.as_ref().unwrap();
+        assert_eq!(lb.max_for(AfiSafi::IPV4_UNICAST), Some(10));
+        assert_eq!(lb.action, LimitAction::Teardown);
+        let r = &c.listen_ranges[0];
+        assert_eq!((r.limit, r.peer_group.as_str()), (20, "TOR"));
+        assert_eq!(r.template.remote_as, 65010);
+        assert_eq!(r.template.families, vec![AfiSafi::IPV4_UNICAST]);
+        assert!(!format!("{c:?}").contains("tor-key"));
+    }
+
+    #[test]
+    fn peering_errors_name_the_key() {
+        let head = "[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\n";
+        let e = err(&format!("{head}[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\nttl_security = true\nmultihop = 2\n"));
+        assert_eq!(e.key, "neighbor.ttl_security");
+        let e = err(&format!(
+            "{head}[[neighbor]]\naddress = \"192.0.2.2\"\npeer_group = \"X\"\n"
+        ));
+        assert_eq!((e.line, e.key.as_str()), (6, "neighbor.peer_group"));
+        let e = err(&format!("{head}[[neighbor]]\naddress = \"192.0.2.2\"\n"));
+        assert_eq!(e.key, "neighbor.remote_as");
+        let e = err(&format!(
+            "{head}[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\npassword = \"<hidden>\"\n"
+        ));
+        assert_eq!(e.key, "neighbor.password");
+        let e = err(&format!(
+            "{head}[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\npassword = \"{}\"\n",
+            "x".repeat(81)
+        ));
+        assert_eq!(e.key, "neighbor.password");
+        let e = err(&format!("{head}[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\nmax_prefixes_restart = 5\n"));
+        assert_eq!(e.key, "neighbor.max_prefixes");
+        let e = err(&format!("{head}[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\nmax_prefixes = 5\nmax_prefixes_action = \"drop\"\n"));
+        assert_eq!(e.key, "neighbor.max_prefixes_action");
+        let e = err(&format!(
+            "{head}[[peer_group]]\nname = \"A\"\naddress = \"192.0.2.2\"\n"
+        ));
+        assert_eq!(e.key, "peer_group.address");
+        let e = err(&format!("{head}[[peer_group]]\nname = \"A\"\n[[listen_range]]\nprefix = \"192.0.2.0/24\"\npeer_group = \"A\"\n"));
+        assert_eq!(e.key, "neighbor.remote_as");
+        let e = err(&format!("{head}[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\npassword_file = \"/nonexistent/key\"\n"));
+        assert_eq!((e.line, e.key.as_str()), (7, "neighbor.password_file"));
     }
 }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use ipnetwork::IpNetwork;
 use proto::zclient::{self, ZCmd, ZConfig, ZEvent};
 use proto::zebra as zpb;
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
@@ -30,13 +31,19 @@ use crate::packet::attribute::{AsPath, Community, LargeCommunity};
 use crate::packet::PathAttributes;
 use crate::packet::{AfiSafi, Capability, Open};
 use crate::rib::{PeerGr, PeerInfo, Rib, RibConfig, RibOutput, ZebraRoute, LOCAL_PEER};
+use crate::session::limit::{LimitState, Verdict};
 use crate::session::{
-    self, DownReason, GrConfig, SessionCommand, SessionConfig, SessionEvent, SessionHandle,
-    SessionMap, State,
+    self, DownReason, Dynamic, GrConfig, Listening, Password, SessionCommand, SessionConfig,
+    SessionEvent, SessionHandle, SessionMap, State,
 };
 
 /// Depth of the management command queue.
 pub const CMD_QUEUE: usize = 64;
+/// Connections from listen ranges waiting for the daemon.
+const DYNAMIC_QUEUE: usize = 64;
+/// How long a dynamic neighbor may take to reach Established before it
+/// is removed again.
+const DYNAMIC_GRACE: Duration = Duration::from_secs(30);
 
 /// Management requests (from the gRPC service and signals).
 pub enum Cmd {
@@ -79,6 +86,11 @@ struct Peer {
     up: Option<PeerInfo>,
     /// Families whose End-of-RIB the peer sent in this session.
     eor: Vec<AfiSafi>,
+    /// Maximum-prefix state (used only when `cfg.prefix_limit` is set).
+    limit: LimitState,
+    /// A dynamic neighbor: the listen range it came from.
+    dynamic: Option<IpNetwork>,
+    created: Instant,
 }
 
 /// The daemon's state.
@@ -96,6 +108,13 @@ pub struct Daemon {
     peers: BTreeMap<session::PeerId, Peer>,
     next_id: session::PeerId,
     sessions: SessionMap,
+    /// The listening sockets (TCP-MD5 keys are installed on them per peer).
+    listeners: Vec<Listening>,
+    /// Listen ranges shared with the listeners, and the intake of their
+    /// connections (taken by `run`).
+    dynamic: Dynamic,
+    dynamic_rx: Option<mpsc::Receiver<(IpAddr, TcpStream)>>,
+    dynamic_tx: mpsc::Sender<(IpAddr, TcpStream)>,
     events: mpsc::Sender<SessionEvent>,
     zebra: Option<mpsc::Sender<ZCmd>>,
     /// Prefixes originated from redistribution, with the source that gave them.
@@ -149,12 +168,20 @@ impl Daemon {
         // backpressure must reach the peer's TCP window instead.
         let (etx, erx) = mpsc::channel(64);
         let sessions = session::session_map();
+        let dynamic = Dynamic::default();
+        let (dyn_tx, dynamic_rx) = mpsc::channel(DYNAMIC_QUEUE);
+        dynamic.set(
+            cfg.listen_ranges.iter().map(|r| r.prefix).collect(),
+            dyn_tx.clone(),
+        );
+        let mut listeners = Vec::new();
         if cfg.listen_port != 0 {
             for a in &cfg.listen {
                 let bind = SocketAddr::new(*a, cfg.listen_port);
-                if let Err(e) = session::spawn_listener(bind, sessions.clone()).await {
+                match session::spawn_listener(bind, sessions.clone(), dynamic.clone()).await {
+                    Ok(l) => listeners.push(l),
                     // An IPv6 listener on a host without IPv6 is not fatal.
-                    warn!(%bind, error = %e, "cannot listen");
+                    Err(e) => warn!(%bind, error = %e, "cannot listen"),
                 }
             }
         }
@@ -205,6 +232,10 @@ impl Daemon {
             peers: BTreeMap::new(),
             next_id: 1,
             sessions,
+            listeners,
+            dynamic,
+            dynamic_rx: Some(dynamic_rx),
+            dynamic_tx: dyn_tx,
             events: etx,
             zebra,
             redistributed: HashMap::new(),
@@ -214,6 +245,9 @@ impl Daemon {
         };
         for n in &cfg.neighbors {
             d.add_peer(n.clone());
+        }
+        for r in &cfg.listen_ranges {
+            d.range_md5(r, true);
         }
         for p in &cfg.networks {
             d.rib.originate(*p, Origin::Igp, None, None, Vec::new());
@@ -304,12 +338,21 @@ impl Daemon {
             extended_message: true,
             extended_next_hop: n.extended_next_hop,
             description: n.description.clone(),
+            password: n.password.clone(),
+            ttl_security: n.ttl_security,
         }
     }
 
     fn add_peer(&mut self, n: Neighbor) {
+        self.add_peer_from(n, None);
+    }
+
+    fn add_peer_from(&mut self, n: Neighbor, dynamic: Option<IpNetwork>) -> SessionHandle {
         let id = self.next_id;
         self.next_id += 1;
+        if let Some(key) = &n.password {
+            self.listen_md5(n.address, None, Some(key));
+        }
         let handle = session::spawn_session(self.session_config(id, &n), self.events.clone());
         if n.shutdown {
             let _ = handle.tx.try_send(SessionCommand::Stop {
@@ -326,11 +369,15 @@ impl Daemon {
             id,
             Peer {
                 cfg: n,
-                handle,
+                handle: handle.clone(),
                 up: None,
                 eor: Vec::new(),
+                limit: LimitState::default(),
+                dynamic,
+                created: Instant::now(),
             },
         );
+        handle
     }
 
     fn remove_peer(&mut self, id: session::PeerId) {
@@ -338,12 +385,26 @@ impl Daemon {
             if let Ok(mut m) = self.sessions.lock() {
                 m.remove(&p.cfg.address);
             }
+            if p.cfg.password.is_some() {
+                self.listen_md5(p.cfg.address, None, None);
+            }
             let _ = p.handle.tx.try_send(SessionCommand::Stop {
                 communication: Some("neighbor removed from the configuration".into()),
             });
             if p.up.is_some() {
                 self.rib.peer_down(id);
                 self.evpn.peer_down(id);
+            }
+        }
+    }
+
+    /// Installs (or removes) a TCP-MD5 key on every listening socket of
+    /// the address's family. A failure leaves the peer unable to connect
+    /// to us (our own dials still carry the key): logged, never fatal.
+    fn listen_md5(&self, addr: IpAddr, prefix_len: Option<u8>, key: Option<&Password>) {
+        for l in &self.listeners {
+            if let Err(e) = l.set_md5(addr, prefix_len, key) {
+                error!(peer = %addr, listener = %l.local, error = %e, "cannot set the TCP-MD5 key on the listening socket");
             }
         }
     }
@@ -376,11 +437,14 @@ impl Daemon {
         mut cmds: mpsc::Receiver<Cmd>,
     ) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut dynamic = self.dynamic_rx.take();
         loop {
             tokio::select! {
                 _ = tick.tick() => {
                     self.rib.expire_stale(Instant::now());
                     self.evpn.tick(Instant::now());
+                    self.restart_limited(Instant::now());
+                    self.expire_dynamic(Instant::now());
                     self.check_converged().await
                 }
                 ev = events.recv() => {
@@ -395,6 +459,10 @@ impl Daemon {
                         }
                     }
                 }
+                c = recv_opt(&mut dynamic) => match c {
+                    Some((ip, stream)) => self.dynamic_connection(ip, stream),
+                    None => dynamic = None,
+                },
                 z = recv_opt(&mut zebra) => match z {
                     Some(z) => self.zebra_event(z),
                     None => zebra = None,
@@ -473,6 +541,7 @@ impl Daemon {
                     self.rib.end_of_rib(id, f);
                     self.evpn.end_of_rib(id, f);
                 }
+                self.check_prefix_limit(id, now);
             }
             SessionEvent::RouteRefresh { id, family, .. } => {
                 self.rib.route_refresh(id, family);
@@ -481,6 +550,7 @@ impl Daemon {
                 if let Some(p) = self.peers.get_mut(&id) {
                     info!(peer = %p.cfg.address, %reason, "session down");
                     p.eor.clear();
+                    p.limit.session_down();
                     if p.up.take().is_some() {
                         // RFC 4724 §4.2: a session lost without a
                         // NOTIFICATION is a restart; the RIB keeps the
@@ -496,7 +566,123 @@ impl Daemon {
                             }
                         }
                     }
+                    if p.dynamic.is_some() {
+                        info!(peer = %p.cfg.address, "dynamic neighbor removed: its session ended");
+                        self.remove_peer(id);
+                    }
                 }
+            }
+        }
+    }
+
+    /// Maximum prefixes (RFC 4486): after an UPDATE of a limited peer,
+    /// compare its Adj-RIB-In counts with the limit.
+    fn check_prefix_limit(&mut self, id: session::PeerId, now: Instant) {
+        let Some(p) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let Some(limit) = &p.cfg.prefix_limit else {
+            return;
+        };
+        let counts: Vec<(AfiSafi, u64)> = self
+            .rib
+            .peer_counts(id)
+            .into_iter()
+            .map(|(f, c)| (f, c.received))
+            .collect();
+        for v in p.limit.check(limit, &counts, now) {
+            let peer = p.cfg.address;
+            match v {
+                Verdict::Threshold { family, count, max } => {
+                    warn!(%peer, %family, count, max, percent = limit.warning_percent, "prefix count passed the warning threshold")
+                }
+                Verdict::Exceeded { family, count, max } => {
+                    warn!(%peer, %family, count, max, "maximum prefixes exceeded (warning only)")
+                }
+                Verdict::Teardown { family, count, max } => {
+                    error!(%peer, %family, count, max, restart_secs = limit.restart, "maximum prefixes exceeded: Cease/1, session down");
+                    if p.handle
+                        .tx
+                        .try_send(SessionCommand::PrefixLimitExceeded { family, max })
+                        .is_err()
+                    {
+                        warn!(%peer, "session queue full: the prefix-limit teardown is retried");
+                        p.limit.clear();
+                    }
+                }
+            }
+        }
+    }
+
+    /// A connection from a listen range (FRR `bgp listen range`): a new
+    /// dynamic neighbor of the range's peer group, passive, built from the
+    /// group's settings, unless the range is at its limit.
+    fn dynamic_connection(&mut self, ip: IpAddr, stream: TcpStream) {
+        if let Some(h) = self.sessions.lock().ok().and_then(|m| m.get(&ip).cloned()) {
+            // It became a neighbor meanwhile: its session takes it.
+            let _ = h.inbound.try_send(stream);
+            return;
+        }
+        let Some(range) = self
+            .cfg
+            .listen_ranges
+            .iter()
+            .find(|r| r.prefix.contains(ip))
+            .cloned()
+        else {
+            info!(peer = %ip, "connection from outside every listen range closed");
+            return;
+        };
+        let members = self
+            .peers
+            .values()
+            .filter(|p| p.dynamic == Some(range.prefix))
+            .count();
+        if members >= range.limit as usize {
+            warn!(peer = %ip, range = %range.prefix, limit = range.limit, "listen range at its limit: connection closed");
+            return;
+        }
+        let mut n = range.template.clone();
+        n.address = ip;
+        n.passive = true;
+        info!(peer = %ip, range = %range.prefix, peer_group = %range.peer_group, "dynamic neighbor accepted");
+        let handle = self.add_peer_from(n, Some(range.prefix));
+        let _ = handle.inbound.try_send(stream);
+    }
+
+    /// Dynamic neighbors whose connection failed before Established.
+    fn expire_dynamic(&mut self, now: Instant) {
+        let stale: Vec<session::PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| {
+                p.dynamic.is_some()
+                    && p.up.is_none()
+                    && now.duration_since(p.created) >= DYNAMIC_GRACE
+                    && matches!(p.handle.stats.state(), State::Idle | State::Active)
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for id in stale {
+            self.remove_peer(id);
+        }
+    }
+
+    /// Installs (or removes) a listen range's TCP-MD5 key for the whole
+    /// prefix (`TCP_MD5SIG_EXT`) on the listening sockets.
+    fn range_md5(&self, r: &config::ListenRange, install: bool) {
+        if let Some(key) = &r.template.password {
+            let key = install.then_some(key);
+            self.listen_md5(r.prefix.network(), Some(r.prefix.prefix()), key);
+        }
+    }
+
+    /// Sessions the prefix limit held down whose restart time is over.
+    fn restart_limited(&mut self, now: Instant) {
+        for p in self.peers.values_mut() {
+            if p.limit.restart_due(now) {
+                info!(peer = %p.cfg.address, "maximum-prefix restart time over: starting the session");
+                let _ = p.handle.tx.try_send(SessionCommand::Start);
             }
         }
     }
@@ -749,7 +935,7 @@ impl Daemon {
                     .collect();
                 for id in ids {
                     n += 1;
-                    let Some(p) = self.peers.get(&id) else {
+                    let Some(p) = self.peers.get_mut(&id) else {
                         continue;
                     };
                     if req.soft_in || req.soft_out {
@@ -764,6 +950,10 @@ impl Daemon {
                                 self.rib.route_refresh(id, f);
                             }
                         }
+                    } else if p.limit.clear() {
+                        // Held down by the maximum-prefix limit: start it.
+                        info!(peer = %p.cfg.address, "clear bgp: starting the session the prefix limit held down");
+                        let _ = p.handle.tx.send(SessionCommand::Start).await;
                     } else {
                         info!(peer = %p.cfg.address, "clear bgp: resetting the session");
                         let _ = p.handle.tx.send(SessionCommand::Reset).await;
@@ -865,10 +1055,33 @@ impl Daemon {
                 changes.push(format!("network {p} originated"));
             }
         }
+        if new.listen_ranges != self.cfg.listen_ranges {
+            for r in &self.cfg.listen_ranges {
+                self.range_md5(r, false);
+            }
+            for r in &new.listen_ranges {
+                self.range_md5(r, true);
+            }
+            self.dynamic.set(
+                new.listen_ranges.iter().map(|r| r.prefix).collect(),
+                self.dynamic_tx.clone(),
+            );
+            changes.push("listen ranges set".into());
+        }
         let gone: Vec<session::PeerId> = self
             .peers
             .iter()
-            .filter(|(_, p)| !new.neighbors.contains(&p.cfg))
+            .filter(|(_, p)| match p.dynamic {
+                // A dynamic neighbor stays while its range is unchanged.
+                Some(prefix) => {
+                    new.neighbors.iter().any(|n| n.address == p.cfg.address)
+                        || !new
+                            .listen_ranges
+                            .iter()
+                            .any(|r| r.prefix == prefix && self.cfg.listen_ranges.contains(r))
+                }
+                None => !new.neighbors.contains(&p.cfg),
+            })
             .map(|(&id, _)| id)
             .collect();
         for id in gone {
@@ -917,6 +1130,8 @@ impl Daemon {
                 &p.cfg,
                 &p.handle,
                 p.up.as_ref(),
+                &p.limit,
+                p.dynamic.is_some(),
             ));
         }
         out

@@ -50,6 +50,8 @@ fn config(
         extended_message: true,
         extended_next_hop: true,
         description: format!("test peer {id}"),
+        password: None,
+        ttl_security: false,
     }
 }
 
@@ -115,9 +117,10 @@ async fn wait_stats(
 
 async fn listen(ip: IpAddr) -> (SessionMap, SocketAddr) {
     let map = session_map();
-    let addr = spawn_listener(SocketAddr::new(ip, 0), map.clone())
+    let addr = spawn_listener(SocketAddr::new(ip, 0), map.clone(), Default::default())
         .await
-        .expect("bind listener");
+        .expect("bind listener")
+        .local;
     (map, addr)
 }
 

@@ -235,6 +235,9 @@ pub enum Event {
     AdminReset { communication: Option<String> },
     /// The peer was removed from the configuration: Cease/3.
     Deconfigured,
+    /// The peer sent more prefixes of `family` than `max` allowed:
+    /// Cease/1 (RFC 4486 §4) and down until a `ManualStart`.
+    PrefixLimitExceeded { family: AfiSafi, max: u32 },
     /// Event 9.
     ConnectRetryTimerExpires,
     /// Event 10.
@@ -492,6 +495,15 @@ impl Fsm {
             Event::Deconfigured => {
                 self.admin_down = true;
                 let n = Notification::new(ErrorCode::Cease(CeaseSubcode::PeerDeconfigured), vec![]);
+                let reason = DownReason::NotificationSent(n.clone());
+                self.teardown(Some(n), reason, After::Retry, now, out);
+            }
+            Event::PrefixLimitExceeded { family, max } => {
+                if self.state != State::Established {
+                    return;
+                }
+                self.admin_down = true;
+                let n = prefix_limit_cease(family, max);
                 let reason = DownReason::NotificationSent(n.clone());
                 self.teardown(Some(n), reason, After::Retry, now, out);
             }
@@ -1031,6 +1043,16 @@ fn cease(subcode: CeaseSubcode, communication: Option<String>) -> Notification {
         Some(text) if !text.is_empty() => Notification::cease_with_message(subcode, text),
         _ => Notification::new(ErrorCode::Cease(subcode), vec![]),
     }
+}
+
+/// Cease/1 with the data RFC 4486 §4 gives: AFI (2 octets), SAFI (1) and
+/// the upper bound (4).
+pub fn prefix_limit_cease(family: AfiSafi, max: u32) -> Notification {
+    let mut data = Vec::with_capacity(7);
+    data.extend_from_slice(&family.afi.0.to_be_bytes());
+    data.push(family.safi.0);
+    data.extend_from_slice(&max.to_be_bytes());
+    Notification::new(ErrorCode::Cease(CeaseSubcode::MaximumPrefixesReached), data)
 }
 
 fn collision_cease() -> Notification {

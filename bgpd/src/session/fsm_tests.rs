@@ -801,3 +801,37 @@ fn down_reason_words() {
         "Notification sent (Cease / Administrative Reset)"
     );
 }
+
+#[test]
+fn prefix_limit_sends_cease_1_with_rfc4486_data_and_stays_down() {
+    let t = Instant::now();
+    let mut fsm = established(cfg(), 90, t);
+    let a = fsm.handle(
+        Event::PrefixLimitExceeded {
+            family: AfiSafi::IPV6_UNICAST,
+            max: 1000,
+        },
+        t,
+    );
+    let n = notification_on(&a, C1).unwrap();
+    assert_eq!(codes(&n), (6, 1));
+    // AFI 2, SAFI 1, upper bound 1000 (RFC 4486 §4).
+    assert_eq!(n.data, vec![0, 2, 1, 0, 0, 0x03, 0xe8]);
+    assert!(a.iter().any(|x| matches!(x, Action::SessionDown { .. })));
+    assert!(fsm.is_admin_down());
+    assert_eq!(fsm.state(), State::Idle);
+    assert!(fsm.handle(Event::IdleHoldTimerExpires, t).is_empty());
+    // Not Established: nothing to tear down.
+    let mut idle = Fsm::new(cfg(), 1);
+    assert!(idle
+        .handle(
+            Event::PrefixLimitExceeded {
+                family: AfiSafi::IPV4_UNICAST,
+                max: 1
+            },
+            t
+        )
+        .is_empty());
+    // `clear bgp` (ManualStart) dials again.
+    assert!(fsm.handle(Event::ManualStart, t).contains(&Action::Connect));
+}

@@ -13,9 +13,11 @@
 //! has its own task, bounded channels and its own write queue.
 
 pub mod fsm;
+pub mod limit;
 pub mod link;
 mod listener;
 mod peer;
+pub mod security;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -31,7 +33,8 @@ use crate::packet::{
 };
 
 pub use fsm::{DownReason, GrConfig, State};
-pub use listener::{spawn_listener, SessionMap};
+pub use listener::{spawn_listener, Dynamic, Listening, SessionMap};
+pub use security::Password;
 
 /// The daemon's number for a configured peer.
 pub type PeerId = u32;
@@ -64,6 +67,11 @@ pub struct SessionConfig {
     /// RFC 8950: IPv4 unicast with IPv6 next hops.
     pub extended_next_hop: bool,
     pub description: String,
+    /// TCP-MD5 key (RFC 2385) of the dialing socket (the listening
+    /// sockets get theirs from the daemon).
+    pub password: Option<Password>,
+    /// GTSM (RFC 5082): send TTL 255, accept only 254 and above.
+    pub ttl_security: bool,
 }
 
 impl SessionConfig {
@@ -87,8 +95,12 @@ impl SessionConfig {
     }
 
     /// The TTL our packets carry: 1 for single-hop eBGP (RFC 4271 assumes
-    /// directly connected external peers), the multihop value when set.
+    /// directly connected external peers), the multihop value when set,
+    /// 255 under GTSM.
     pub fn ttl(&self) -> Option<u32> {
+        if self.ttl_security {
+            return Some(security::GTSM_TTL);
+        }
         match self.multihop {
             Some(ttl) => Some(u32::from(ttl)),
             None if self.local_as != self.remote_as => Some(1),
@@ -146,6 +158,9 @@ pub enum SessionCommand {
     Reset,
     /// Send a ROUTE-REFRESH request for a family.
     RequestRefresh(AfiSafi),
+    /// The peer exceeded its maximum prefixes: Cease/1 (RFC 4486), then
+    /// down until `Start`.
+    PrefixLimitExceeded { family: AfiSafi, max: u32 },
 }
 
 /// The daemon's grip on a running session. Dropping every clone of it
@@ -220,6 +235,10 @@ pub struct StatsSnapshot {
     pub established_count: u64,
     /// Times an Established session went down.
     pub flaps: u64,
+    /// Dials that failed or timed out, and the last reason (a TCP-MD5 or
+    /// GTSM mismatch shows only here: the kernel drops the segments).
+    pub connect_failures: u64,
+    pub last_connect_error: Option<String>,
 }
 
 impl Default for StatsSnapshot {
@@ -243,6 +262,8 @@ impl Default for StatsSnapshot {
             remote_addr: None,
             established_count: 0,
             flaps: 0,
+            connect_failures: 0,
+            last_connect_error: None,
         }
     }
 }

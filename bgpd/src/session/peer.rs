@@ -37,6 +37,7 @@ use tokio::time::{sleep_until, Instant};
 use tracing::{debug, info, warn};
 
 use super::fsm::{Action, ConnId, Event, Fsm, TimerKind};
+use super::security;
 use super::{
     DownReason, SessionCommand, SessionConfig, SessionEvent, SessionHandle, SessionStats, State,
 };
@@ -290,12 +291,15 @@ impl Peer {
                 });
             }
             SessionCommand::RequestRefresh(family) => self.fsm_event(Event::RequestRefresh(family)),
+            SessionCommand::PrefixLimitExceeded { family, max } => {
+                self.fsm_event(Event::PrefixLimitExceeded { family, max })
+            }
         }
     }
 
     fn on_inbound(&mut self, stream: TcpStream) {
         let remote = stream.peer_addr().ok();
-        if let Err(e) = configure(&stream, self.cfg.ttl()) {
+        if let Err(e) = configure(&stream, &self.cfg) {
             warn!(peer = %self.cfg.remote_addr, error = %e, "cannot set socket options on accepted connection");
         }
         let conn = self.register(stream);
@@ -312,6 +316,11 @@ impl Peer {
             }
             Err(e) => {
                 debug!(peer = %self.cfg.remote_addr, error = %e, "connect failed");
+                let error = e.to_string();
+                self.stats.update(|s| {
+                    s.connect_failures += 1;
+                    s.last_connect_error = Some(error);
+                });
                 self.fsm_event(Event::ConnectFailed {
                     error: e.to_string(),
                 });
@@ -485,9 +494,23 @@ impl Peer {
             Action::Connect => {
                 let remote = self.cfg.remote_socket();
                 debug!(%peer, %remote, "dialing");
-                self.dial = Some(Box::pin(dial(remote, self.cfg.local_addr, self.cfg.ttl())));
+                self.dial = Some(Box::pin(dial(self.cfg.clone())));
             }
-            Action::AbortConnect => self.dial = None,
+            Action::AbortConnect => {
+                if self.dial.take().is_some() {
+                    // The ConnectRetry timer ran out with the SYN unanswered.
+                    let error = if self.cfg.password.is_some() {
+                        "connect timed out (TCP-MD5: a missing or different key on the peer drops our SYN without a reply)"
+                    } else {
+                        "connect timed out"
+                    };
+                    warn!(%peer, error, "connection attempt failed");
+                    self.stats.update(|s| {
+                        s.connect_failures += 1;
+                        s.last_connect_error = Some(error.to_string());
+                    });
+                }
+            }
             Action::Send { conn, message } => {
                 let Some(io) = self.conns.get(&conn) else {
                     return;
@@ -587,31 +610,39 @@ impl Peer {
     }
 }
 
-/// Socket options for both directions: TTL and no Nagle (we coalesce).
-fn configure<S: std::os::fd::AsFd>(sock: &S, ttl: Option<u32>) -> io::Result<()> {
+/// Socket options for both directions: TTL (GTSM's 255 and minimum
+/// when asked) and no Nagle (we coalesce).
+fn configure<S: std::os::fd::AsFd>(sock: &S, cfg: &SessionConfig) -> io::Result<()> {
     let s = socket2::SockRef::from(sock);
-    if let Some(ttl) = ttl {
-        match s.local_addr()?.as_socket() {
-            Some(SocketAddr::V6(_)) => s.set_unicast_hops_v6(ttl)?,
-            _ => s.set_ttl_v4(ttl)?,
+    let v6 = matches!(s.local_addr()?.as_socket(), Some(SocketAddr::V6(_)));
+    if let Some(ttl) = cfg.ttl() {
+        if v6 {
+            s.set_unicast_hops_v6(ttl)?
+        } else {
+            s.set_ttl_v4(ttl)?
         }
+    }
+    if cfg.ttl_security {
+        security::set_min_ttl(sock, v6, security::GTSM_MIN_TTL)?;
     }
     s.set_tcp_nodelay(true)
 }
 
-async fn dial(
-    remote: SocketAddr,
-    local: Option<IpAddr>,
-    ttl: Option<u32>,
-) -> io::Result<TcpStream> {
+/// Opens a connection to the peer: source address, TCP-MD5 key and TTL
+/// set before the SYN leaves.
+async fn dial(cfg: SessionConfig) -> io::Result<TcpStream> {
+    let remote = cfg.remote_socket();
     let sock = match remote {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
         SocketAddr::V6(_) => TcpSocket::new_v6()?,
     };
-    if let Some(local) = local {
+    if let Some(local) = cfg.local_addr {
         sock.bind(SocketAddr::new(local, 0))?;
     }
-    configure(&sock, ttl)?;
+    if let Some(key) = &cfg.password {
+        security::set_md5(&sock, cfg.remote_addr, None, Some(key))?;
+    }
+    configure(&sock, &cfg)?;
     sock.connect(remote).await
 }
 
