@@ -623,6 +623,7 @@ pub fn neighbor(n: &pb::Neighbor) -> String {
             n.treat_as_withdraw
         );
     }
+    peering_block(&mut o, n);
     let _ = writeln!(o, "  Connections dropped {}", n.flaps);
     if !n.last_error.is_empty() {
         let _ = writeln!(o, "  Last reset: {}", n.last_error);
@@ -645,6 +646,69 @@ pub fn neighbor(n: &pb::Neighbor) -> String {
         );
     }
     o
+}
+
+/// Session security, peer group and maximum-prefix lines (never a key).
+fn peering_block(o: &mut String, n: &pb::Neighbor) {
+    if !n.peer_group.is_empty() {
+        let _ = writeln!(
+            o,
+            "  Member of peer-group {}{}",
+            n.peer_group,
+            if n.dynamic { " (dynamic neighbor)" } else { "" }
+        );
+    }
+    if n.tcp_md5 {
+        let _ = writeln!(o, "  TCP-MD5 authentication: <hidden>");
+    }
+    if n.ttl_security {
+        let _ = writeln!(
+            o,
+            "  GTSM (ttl-security hops 1): TTL 255 sent, 254 required"
+        );
+    }
+    if let Some(l) = &n.prefix_limit {
+        for f in &l.families {
+            let _ = writeln!(
+                o,
+                "  Maximum prefixes {}: {} ({} received), warning at {}%, {}{}",
+                f.family,
+                f.max,
+                f.received,
+                l.warning_percent,
+                if l.action == "warning" {
+                    "warning only".to_string()
+                } else if l.restart_secs > 0 {
+                    format!("restart after {} seconds", l.restart_secs)
+                } else {
+                    "down until cleared".to_string()
+                },
+                if l.tripped { "; limit reached" } else { "" }
+            );
+        }
+        if l.tripped {
+            if l.restart_remaining_secs > 0 {
+                let _ = writeln!(
+                    o,
+                    "  Peer had exceeded the max. no. of prefixes configured; restarting in {} seconds",
+                    l.restart_remaining_secs
+                );
+            } else {
+                let _ = writeln!(
+                    o,
+                    "  Peer had exceeded the max. no. of prefixes configured; down until `clear bgp`"
+                );
+            }
+        }
+    }
+    if n.connect_failures > 0 {
+        let _ = writeln!(
+            o,
+            "  Connect attempts failed: {}; last: {}",
+            n.connect_failures,
+            or_none(&n.last_connect_error)
+        );
+    }
 }
 
 fn or_none(s: &str) -> &str {
@@ -695,6 +759,20 @@ pub fn neighbors_json(r: &pb::NeighborsReply) -> Value {
                 "exportPolicy": n.export_policy,
                 "policyNote": n.policy_note,
                 "treatAsWithdraw": n.treat_as_withdraw,
+                "peerGroup": n.peer_group,
+                "dynamicPeer": n.dynamic,
+                "tcpMd5": n.tcp_md5,
+                "ttlSecurity": n.ttl_security,
+                "connectFailures": n.connect_failures,
+                "lastConnectError": n.last_connect_error,
+                "prefixLimit": n.prefix_limit.as_ref().map(|l| json!({
+                    "families": l.families.iter().map(|f| json!({"family": f.family, "max": f.max, "received": f.received})).collect::<Vec<_>>(),
+                    "warningPercent": l.warning_percent,
+                    "action": l.action,
+                    "restartSecs": l.restart_secs,
+                    "limitReached": l.tripped,
+                    "restartRemainingSecs": l.restart_remaining_secs,
+                })),
                 "gracefulRestartInfo": n.graceful_restart.as_ref().map(|g| json!({
                     "advertised": g.advertised,
                     "received": g.received,

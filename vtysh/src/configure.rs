@@ -344,6 +344,11 @@ pub const NEIGHBOR_WORDS: &[(&str, &str)] = &[
     ("activate", "enable the address family (in address-family)"),
     ("password", "password SECRET: TCP MD5 signatures (RFC 2385)"),
     ("prefix-list", "prefix-list NAME in|out"),
+    ("ttl-security", "ttl-security hops 1: GTSM (RFC 5082)"),
+    (
+        "maximum-prefix",
+        "maximum-prefix N [THRESHOLD%] [restart MINUTES | warning-only]",
+    ),
     (
         "peer-group",
         "peer-group NAME: inherit the group's settings",
@@ -813,6 +818,8 @@ fn neighbor(neg: bool, peer: &Peer, w: &[&str], family: Option<&str>) -> Result<
             "allowas-in",
             "activate",
             "password",
+            "ttl-security",
+            "maximum-prefix",
             "prefix-list",
             "peer-group",
             "capability",
@@ -969,6 +976,56 @@ fn neighbor(neg: bool, peer: &Peer, w: &[&str], family: Option<&str>) -> Result<
                 val: Val::Str(f.to_string()),
                 add: !neg,
                 drop_empty: false,
+            }
+        }
+        "ttl-security" => {
+            if !neg {
+                // bgpd's GTSM is for directly connected peers.
+                match (w.get(1), w.get(2)) {
+                    (Some(h), Some(&"1")) if kw(h, &["hops"]).is_some() => no_more(w, 3)?,
+                    _ => return Err("% bgpd supports `ttl-security hops 1`".into()),
+                }
+            }
+            flag("ttl_security")
+        }
+        "maximum-prefix" => {
+            const KEYS: [&str; 4] = [
+                "max_prefixes",
+                "max_prefixes_warning",
+                "max_prefixes_restart",
+                "max_prefixes_action",
+            ];
+            if neg {
+                set(KEYS.iter().map(|k| (*k, None)).collect())
+            } else {
+                // FRR: maximum-prefix N [THRESHOLD] [restart MINUTES | warning-only]
+                let max = int(arg(1)?, "maximum")?;
+                let mut warning = None;
+                let mut restart = None;
+                let mut action = "teardown";
+                let mut i = 2;
+                while let Some(x) = w.get(i) {
+                    match kw(x, &["restart", "warning-only"]) {
+                        Some("restart") => {
+                            restart = Some(int(arg(i + 1)?, "restart minutes")? * 60);
+                            i += 2;
+                        }
+                        Some(_) => {
+                            action = "warning";
+                            i += 1;
+                        }
+                        None => {
+                            warning = Some(int(x, "threshold")?);
+                            i += 1;
+                        }
+                    }
+                }
+                set(vec![
+                    (KEYS[0], Some(Val::Int(max))),
+                    (KEYS[1], warning.map(Val::Int)),
+                    (KEYS[2], restart.map(Val::Int)),
+                    (KEYS[3], Some(Val::Str(action.into()))),
+                ])
             }
         }
         _ => return Err(format!("% Unknown neighbor command: `{word}`")),
@@ -1697,6 +1754,28 @@ mod tests {
         let t = run(&m, &t, "no neighbor TOR peer-group").unwrap();
         assert!(!t.contains("[[peer_group]]"), "{t}");
         assert!(run(&m, BGP, "neighbor 192.0.2.2 route-map X sideways").is_err());
+        let t = run(&m, &t, "no neighbor 192.0.2.2 password").unwrap();
+        assert!(!t.contains("password"), "{t}");
+        let t = run(&m, BGP, "neighbor 192.0.2.2 ttl-security hops 1").unwrap();
+        assert!(t.contains("ttl_security = true"), "{t}");
+        assert!(run(&m, BGP, "neighbor 192.0.2.2 ttl-security hops 2").is_err());
+        let t = run(
+            &m,
+            BGP,
+            "neighbor 192.0.2.2 maximum-prefix 1000 80 restart 5",
+        )
+        .unwrap();
+        assert!(
+            t.contains("max_prefixes = 1000")
+                && t.contains("max_prefixes_warning = 80")
+                && t.contains("max_prefixes_restart = 300")
+                && t.contains("max_prefixes_action = \"teardown\""),
+            "{t}"
+        );
+        let t = run(&m, &t, "no neighbor 192.0.2.2 maximum-prefix").unwrap();
+        assert!(!t.contains("max_prefixes"), "{t}");
+        let t = run(&m, BGP, "neighbor 192.0.2.2 maximum-prefix 10 warning-only").unwrap();
+        assert!(t.contains("max_prefixes_action = \"warning\""), "{t}");
         let af = Mode::BgpFamily("ipv6-unicast");
         let t = run(&af, BGP, "neighbor 192.0.2.2 activate").unwrap();
         assert!(t.contains("families = [\"ipv6-unicast\"]"), "{t}");
