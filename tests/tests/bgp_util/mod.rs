@@ -427,6 +427,33 @@ pub struct Gobgp {
     pub node: Node,
 }
 
+/// A GoBGP config: AS `asn` at `local` with one IPv4-unicast eBGP
+/// neighbor `peer` (AS 65000, connect retry 1 s, hold 30 s) and `extra`
+/// lines for its `[neighbors.config]` (e.g. `auth-password = "..."`).
+pub fn gobgp_conf(asn: u32, local: &str, peer: &str, extra: &str) -> String {
+    format!(
+        r#"
+[global.config]
+  as = {asn}
+  router-id = "{local}"
+  local-address-list = ["{local}"]
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "{peer}"
+    peer-as = 65000
+    {extra}
+  [neighbors.timers.config]
+    connect-retry = 1
+    hold-time = 30
+    keepalive-interval = 10
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+"#
+    )
+}
+
 /// Starts gobgpd in `node` with the TOML `conf`, its API on
 /// 127.0.0.1:50051 of the namespace.
 pub fn start_gobgp(node: &Node, conf: &str) -> Gobgp {
