@@ -117,9 +117,12 @@ fn bgp_peering_gtsm_frr_one_hop_up_two_hops_refused() {
         assert_ne!(state(&r1, "192.0.2.10"), "Established");
         far.daemon.assert_running();
     }
-    // The path works and our TTL-255 OPENs reach the far FRR, but its
-    // OPENs (TTL 1 on arrival) never reach our bgpd: the kernel's minimum
-    // TTL dropped them, not routing.
+    // The path works and our TTL-255 OPENs reach the far FRR, but what it
+    // sends (TTL 1 on arrival) is dropped by our kernel's minimum TTL, not
+    // by routing: no KEEPALIVE ever reaches our bgpd. (Its first OPEN on a
+    // connection it opened may slip in before the accepted socket gets
+    // the check; that is the window of a listening socket shared by all
+    // peers, and it never gives a session.)
     let mut v = serde_json::Value::Null;
     let r = topotests::try_wait_until(T, "the far FRR received our OPEN", || {
         v = serde_json::from_str(&far.vtysh(&["show bgp neighbors 192.0.2.5 json"]))
@@ -130,9 +133,12 @@ fn bgp_peering_gtsm_frr_one_hop_up_two_hops_refused() {
             > 0
     });
     assert!(r.is_ok(), "{r:?}: {v:#}");
-    assert_ne!(v["192.0.2.5"]["bgpState"], "Established", "{v:#}");
     let ours = neighbor(&r1, "192.0.2.10");
-    assert_eq!(ours["messageStats"]["received"]["opens"], 0, "{ours:#}");
+    assert_ne!(ours["bgpState"], "Established", "{ours:#}");
+    assert_eq!(
+        ours["messageStats"]["received"]["keepalives"], 0,
+        "{ours:#}"
+    );
     assert!(paths(&r1, "198.51.100.4/32").is_empty());
 
     // The near session never dropped meanwhile.

@@ -123,9 +123,20 @@ async fn accept_loop(listener: Arc<TcpListener>, sessions: SessionMap, dynamic: 
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&ip)
-            .map(|h| (h.id, h.inbound.clone()));
+            .map(|h| (h.id, h.inbound.clone(), h.ttl_security));
         match target {
-            Some((id, inbound)) => {
+            Some((id, inbound, gtsm)) => {
+                // GTSM (RFC 5082 §3): the TTL check as early as we can; what
+                // arrived before it is the one window a listening socket
+                // shared by all peers leaves open (the session's own check
+                // follows, and its dials are checked from the SYN on).
+                if gtsm {
+                    if let Err(e) =
+                        security::set_min_ttl(&stream, ip.is_ipv6(), security::GTSM_MIN_TTL)
+                    {
+                        warn!(peer = %ip, error = %e, "cannot set the GTSM minimum TTL");
+                    }
+                }
                 if inbound.try_send(stream).is_err() {
                     debug!(peer = %ip, id, "session busy or gone, connection closed");
                 }

@@ -172,6 +172,9 @@ pub struct SessionHandle {
     pub stats: Arc<SessionStats>,
     /// Where the listener hands over connections from this peer.
     pub inbound: mpsc::Sender<TcpStream>,
+    /// GTSM: the listener sets the minimum TTL on an accepted connection
+    /// at once, before handing it over.
+    pub ttl_security: bool,
 }
 
 /// Start a session task (within a tokio runtime). It dials at once unless

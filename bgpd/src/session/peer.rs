@@ -69,6 +69,7 @@ pub(super) fn spawn(cfg: SessionConfig, events: mpsc::Sender<SessionEvent>) -> S
         tx,
         stats: stats.clone(),
         inbound,
+        ttl_security: cfg.ttl_security,
     };
     let seed = RandomState::new().hash_one((cfg.id, cfg.remote_addr));
     let peer = Peer {
