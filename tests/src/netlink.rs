@@ -109,31 +109,15 @@ impl RouteCounter {
     /// How many routes of one family are in kernel table `table` (0 for an
     /// absent table).
     pub fn count(&mut self, table: u32, v6: bool) -> io::Result<usize> {
-        let mut rm = RouteMessage::default();
-        rm.header.address_family = if v6 {
-            AddressFamily::Inet6
-        } else {
-            AddressFamily::Inet
-        };
-        rm.header.table = u8::try_from(table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
-        rm.attributes.push(RouteAttribute::Table(table));
         // ENOENT: "FIB table does not exist".
-        self.dump_count(RouteNetlinkMessage::GetRoute(rm), |t, _| t == RTM_NEWROUTE)
+        self.dump_count(route_dump(table, v6), |t, _| t == RTM_NEWROUTE)
     }
 
     /// How many routes of kernel protocol `protocol` (186 bgp, 188 ospf...)
     /// table `table` holds.
     pub fn count_proto(&mut self, table: u32, v6: bool, protocol: u8) -> io::Result<usize> {
-        let mut rm = RouteMessage::default();
-        rm.header.address_family = if v6 {
-            AddressFamily::Inet6
-        } else {
-            AddressFamily::Inet
-        };
-        rm.header.table = u8::try_from(table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
-        rm.attributes.push(RouteAttribute::Table(table));
         // struct rtmsg after the header: protocol at +5.
-        self.dump_count(RouteNetlinkMessage::GetRoute(rm), |t, m| {
+        self.dump_count(route_dump(table, v6), |t, m| {
             t == RTM_NEWROUTE && m.get(21) == Some(&protocol)
         })
     }
@@ -195,6 +179,19 @@ impl RouteCounter {
             }
         }
     }
+}
+
+/// A strict-checked dump request for one table of one family.
+fn route_dump(table: u32, v6: bool) -> RouteNetlinkMessage {
+    let mut rm = RouteMessage::default();
+    rm.header.address_family = if v6 {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    rm.header.table = u8::try_from(table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
+    rm.attributes.push(RouteAttribute::Table(table));
+    RouteNetlinkMessage::GetRoute(rm)
 }
 
 /// Whether the neighbor message `m` (header included) is an `extern_learn`
