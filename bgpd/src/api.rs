@@ -270,6 +270,7 @@ pub fn neighbor(
         import_policy: cfg.policy.import.clone().unwrap_or_default(),
         export_policy: cfg.policy.export.clone().unwrap_or_default(),
         policy_note: d.rfc8212_note(cfg),
+        graceful_shutdown: cfg.policy.graceful_shutdown,
         treat_as_withdraw: s.updates_treat_as_withdraw,
         graceful_restart: Some(graceful_restart(d, id, s.remote_open.as_ref())),
         extended_nexthop: Some(pb::ExtendedNexthop {

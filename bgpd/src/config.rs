@@ -168,6 +168,7 @@ struct RawBgp {
     multipath_ebgp: Option<Spanned<i64>>,
     multipath_ibgp: Option<Spanned<i64>>,
     always_compare_med: Option<bool>,
+    graceful_shutdown: Option<bool>,
     graceful_restart: Option<bool>,
     restart_time: Option<Spanned<i64>>,
     stale_time: Option<Spanned<i64>>,
@@ -210,6 +211,7 @@ struct RawNeighbor {
     prefix_list_in: Option<Spanned<String>>,
     prefix_list_out: Option<Spanned<String>>,
     family_policy: Option<Spanned<std::collections::BTreeMap<String, RawFamilyPolicy>>>,
+    graceful_shutdown: Option<bool>,
     next_hop_self: Option<bool>,
     allowas_in: Option<Spanned<i64>>,
     rr_client: Option<bool>,
@@ -255,7 +257,8 @@ impl RawNeighbor {
             max_prefixes_warning,
             max_prefixes_action,
             max_prefixes_restart,
-            extended_nexthop
+            extended_nexthop,
+            graceful_shutdown
         );
         // One key, two spellings: a neighbor's own of either wins.
         if self.password.is_none() && self.password_file.is_none() {
@@ -310,6 +313,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     let loc = Locator::new(file, text);
     let raw: Raw = loc.parse()?;
     let b = raw.bgp.get_ref();
+    let gshut = b.graceful_shutdown.unwrap_or(false);
     let asn = loc.int(&b.asn, "bgp.asn", 1, u32::MAX as i64)? as u32;
     let router_id = match b.router_id.get_ref().parse::<Ipv4Addr>() {
         Ok(a) if !a.is_unspecified() => a,
@@ -421,9 +425,24 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
                 format!("{address} is configured twice"),
             );
         }
-        neighbors.push(neighbor(&loc, &x, n.span(), address, hold_time, &policies)?);
+        neighbors.push(neighbor(
+            &loc,
+            &x,
+            n.span(),
+            address,
+            hold_time,
+            &policies,
+            gshut,
+        )?);
     }
-    let listen_ranges = listen_ranges(&loc, &raw.listen_ranges, &groups, hold_time, &policies)?;
+    let listen_ranges = listen_ranges(
+        &loc,
+        &raw.listen_ranges,
+        &groups,
+        hold_time,
+        &policies,
+        gshut,
+    )?;
     Ok(Config {
         asn,
         router_id,
@@ -517,6 +536,7 @@ fn listen_ranges(
     groups: &std::collections::BTreeMap<String, Spanned<RawNeighbor>>,
     hold_time: u16,
     policies: &Policies,
+    gshut: bool,
 ) -> Result<Vec<ListenRange>, ConfigError> {
     let mut out: Vec<ListenRange> = Vec::new();
     for r in raw {
@@ -541,7 +561,15 @@ fn listen_ranges(
         };
         let mut g = group.get_ref().clone();
         g.peer_group = Some(x.peer_group.clone());
-        let template = neighbor(loc, &g, group.span(), prefix.network(), hold_time, policies)?;
+        let template = neighbor(
+            loc,
+            &g,
+            group.span(),
+            prefix.network(),
+            hold_time,
+            policies,
+            gshut,
+        )?;
         out.push(ListenRange {
             prefix,
             peer_group: x.peer_group.get_ref().clone(),
@@ -561,6 +589,8 @@ fn neighbor(
     address: IpAddr,
     hold_time: u16,
     policies: &Policies,
+    // `bgp.graceful_shutdown`, the default of the neighbor's.
+    gshut: bool,
 ) -> Result<Neighbor, ConfigError> {
     let remote_as = match &x.remote_as {
         Some(r) => loc.int(r, "neighbor.remote_as", 1, u32::MAX as i64)? as u32,
@@ -619,6 +649,7 @@ fn neighbor(
             prefix_list_in: &x.prefix_list_in,
             prefix_list_out: &x.prefix_list_out,
             family_policy: &x.family_policy,
+            graceful_shutdown: x.graceful_shutdown.unwrap_or(gshut),
         },
     )?;
     let source = x

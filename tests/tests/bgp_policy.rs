@@ -1,8 +1,10 @@
 //! bgpd's policy language against FRR: route maps with prefix, AS-path and
 //! community (standard, large) lists, `on_match next`, deny and implicit
 //! deny; sets seen on both sides (our Loc-RIB inbound, FRR's `show bgp
-//! ipv4 json` outbound); then the policies changed by SIGHUP, re-evaluated
-//! without resetting the session (FRR counts one established connection).
+//! ipv4 json` outbound); a received GRACEFUL_SHUTDOWN route at LOCAL_PREF
+//! 0; then the policies changed by SIGHUP (and the neighbor put in
+//! graceful shutdown), re-evaluated without resetting the session (FRR
+//! counts one established connection).
 //!
 //! Topology (bgp_util::pair): r1 (ours, AS 65000) 192.0.2.1/30 -- r2 (FRR,
 //! AS 64502) 192.0.2.2/30.
@@ -18,6 +20,8 @@ use topotests::{try_wait_until, Signal};
 const TAGGED: &str = "198.51.100.0/25";
 const DROPPED: &str = "198.51.100.128/26";
 const PLAIN: &str = "198.51.100.192/26";
+/// FRR sends this one with GRACEFUL_SHUTDOWN (RFC 8326).
+const GSHUT: &str = "198.51.100.64/26";
 /// We originate OURS (sent, with our sets) and OTHER (denied outbound).
 const OURS: &str = "203.0.113.0/25";
 const OTHER: &str = "203.0.113.128/25";
@@ -34,6 +38,9 @@ route-map TAG permit 10
 route-map BLACKHOLE permit 10
  set community 64502:666
 !
+route-map GSHUT permit 10
+ set community graceful-shutdown
+!
 route-map ALL permit 10
 !
 router bgp 64502
@@ -48,6 +55,7 @@ router bgp 64502
   network 198.51.100.0/25 route-map TAG
   network 198.51.100.128/26 route-map BLACKHOLE
   network 198.51.100.192/26
+  network 198.51.100.64/26 route-map GSHUT
   neighbor 192.0.2.1 activate
   neighbor 192.0.2.1 route-map ALL in
   neighbor 192.0.2.1 route-map ALL out
@@ -56,7 +64,8 @@ router bgp 64502
 "#;
 
 /// Our config; `v2` is the changed policy applied by SIGHUP: TAGGED denied
-/// inbound, MED 88 and no prepend outbound.
+/// inbound, MED 88 and no prepend outbound, the neighbor in graceful
+/// shutdown.
 fn ours(v2: bool) -> String {
     let (in_first, out_set) = if v2 {
         (
@@ -123,6 +132,7 @@ address = "192.0.2.2"
 remote_as = 64502
 import = "IN"
 export = "OUT"
+graceful_shutdown = {v2}
 "#,
         head = ours_head(
             65000,
@@ -188,6 +198,9 @@ fn bgp_policy_route_maps_with_frr() {
     let p = wait_best(&r1, PLAIN);
     assert_eq!(p["metric"].as_u64(), Some(5), "{p:#}");
     assert_eq!(p["origin"], "IGP", "{p:#}");
+    // GSHUT: LOCAL_PREF 0 whatever the route map did.
+    let p = wait_best(&r1, GSHUT);
+    assert_eq!(p["locPrf"].as_u64(), Some(0), "{p:#}");
     // DROPPED: denied by seq 10 (kept in the Adj-RIB-In, never best).
     assert!(best(&r1, DROPPED).is_none(), "{:#?}", paths(&r1, DROPPED));
 
@@ -210,7 +223,9 @@ fn bgp_policy_route_maps_with_frr() {
         f["metric"].as_u64() == Some(88)
     });
     assert_eq!(text(&f, "aspath"), "65000", "{f:#}");
-    assert_eq!(text(&f, "community"), "65000:88", "{f:#}");
+    assert_eq!(text(&f, "community"), "65000:88 graceful-shutdown", "{f:#}");
+    let n = neighbor(&r1, "192.0.2.2");
+    assert_eq!(n["gracefulShutdown"], true, "{n:#}");
     let gone = try_wait_until(T, "TAGGED denied after reload", || {
         best(&r1, TAGGED).is_none()
     });

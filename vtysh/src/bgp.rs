@@ -616,6 +616,12 @@ pub fn neighbor(n: &pb::Neighbor) -> String {
     if !n.policy_note.is_empty() {
         let _ = writeln!(o, "  {}", n.policy_note);
     }
+    if n.graceful_shutdown {
+        let _ = writeln!(
+            o,
+            "  Graceful shutdown (RFC 8326): routes sent with GSHUT, LOCAL_PREF 0 to iBGP"
+        );
+    }
     if n.treat_as_withdraw > 0 {
         let _ = writeln!(
             o,
@@ -758,6 +764,7 @@ pub fn neighbors_json(r: &pb::NeighborsReply) -> Value {
                 "importPolicy": n.import_policy,
                 "exportPolicy": n.export_policy,
                 "policyNote": n.policy_note,
+                "gracefulShutdown": n.graceful_shutdown,
                 "treatAsWithdraw": n.treat_as_withdraw,
                 "peerGroup": n.peer_group,
                 "dynamicPeer": n.dynamic,

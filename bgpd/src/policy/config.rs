@@ -151,6 +151,8 @@ pub struct RawBindings<'a> {
     pub prefix_list_in: &'a Option<Spanned<String>>,
     pub prefix_list_out: &'a Option<Spanned<String>>,
     pub family_policy: &'a Option<Spanned<BTreeMap<String, RawFamilyPolicy>>>,
+    /// The neighbor's `graceful_shutdown`, or the global one.
+    pub graceful_shutdown: bool,
 }
 
 /// The policy sections of the file.
@@ -780,5 +782,6 @@ pub fn bindings(
         prefix_list_in: list(raw.prefix_list_in, "neighbor.prefix_list_in")?,
         prefix_list_out: list(raw.prefix_list_out, "neighbor.prefix_list_out")?,
         family,
+        graceful_shutdown: raw.graceful_shutdown,
     })
 }

@@ -110,6 +110,10 @@ pub struct Bindings {
     pub prefix_list_in: Option<String>,
     pub prefix_list_out: Option<String>,
     pub family: Vec<(AfiSafi, FamilyPolicy)>,
+    /// Maintenance (RFC 8326): every route sent carries GRACEFUL_SHUTDOWN,
+    /// with LOCAL_PREF 0 toward iBGP (the neighbor's `graceful_shutdown`
+    /// or `bgp.graceful_shutdown`).
+    pub graceful_shutdown: bool,
 }
 
 impl Bindings {
@@ -144,6 +148,7 @@ impl Bindings {
             export: self.export.clone(),
             prefix_list_in: None,
             prefix_list_out: self.prefix_list_out.clone(),
+            graceful_shutdown: self.graceful_shutdown,
             family: self
                 .family
                 .iter()

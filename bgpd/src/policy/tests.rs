@@ -470,6 +470,7 @@ fn family_policy_overrides_route_maps() {
                 export: None,
             },
         )],
+        graceful_shutdown: false,
     };
     let v4 = crate::packet::AfiSafi::IPV4_UNICAST;
     let v6 = crate::packet::AfiSafi::IPV6_UNICAST;

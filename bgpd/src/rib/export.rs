@@ -341,6 +341,15 @@ fn apply(
         original,
     };
     policies.apply(applied, a, &env);
+    // RFC 8326 §4.1: maintenance, our routes less preferred everywhere.
+    if g.policy.graceful_shutdown {
+        if !a.communities.contains(&Community::GRACEFUL_SHUTDOWN) {
+            a.communities.push(Community::GRACEFUL_SHUTDOWN);
+        }
+        if g.ibgp {
+            a.local_pref = Some(0);
+        }
+    }
 }
 
 /// The same without cache or interner, for `show` queries.

@@ -461,6 +461,8 @@ fn import(
         None => return None,
     };
     let key = (Arc::as_ptr(attrs_in) as usize, applied);
+    // RFC 8326 §4.2: a route in graceful shutdown is least preferred.
+    let gshut = attrs_in.communities.contains(&Community::GRACEFUL_SHUTDOWN);
     if let Some((k, out)) = &ps.import_last {
         if *k == key {
             return out.clone();
@@ -475,7 +477,7 @@ fn import(
     } else {
         // RFC 4271 §5.1.5: LOCAL_PREF from an eBGP peer is ignored.
         let strip = !ps.info.ibgp && attrs_in.local_pref.is_some();
-        if strip || !key.1.is_none() {
+        if strip || gshut || !key.1.is_none() {
             let mut a = PathAttributes::clone(attrs_in);
             if strip {
                 a.local_pref = None;
@@ -488,6 +490,9 @@ fn import(
                 original: attrs_in,
             };
             policies.apply(&key.1, &mut a, &env);
+            if gshut {
+                a.local_pref = Some(0);
+            }
             Some(interner.intern(a))
         } else {
             Some(attrs_in.clone())

@@ -1198,6 +1198,46 @@ fn rebinding_a_neighbor_sends_only_the_difference() {
 }
 
 #[test]
+fn graceful_shutdown_received_and_sent() {
+    // Peer 3 (iBGP) and peer 4 (eBGP) are in maintenance toward us.
+    let mut p3 = peer(3, LOCAL_AS);
+    p3.policy.graceful_shutdown = true;
+    let mut p4 = peer(4, 65004);
+    p4.policy.graceful_shutdown = true;
+    let mut rib = rib_with(cfg(), &[peer(1, 65001), peer(2, 65002), p3, p4]);
+    // RFC 8326: a received GSHUT route gets LOCAL_PREF 0 and loses.
+    let gshut = PathAttributes {
+        communities: vec![Community::GRACEFUL_SHUTDOWN],
+        ..attrs(&[65001], "198.51.100.1")
+    };
+    send(&mut rib, 1, announce(gshut, &["203.0.113.0/24"]));
+    send(
+        &mut rib,
+        2,
+        announce(attrs(&[65002, 65010], "198.51.100.2"), &["203.0.113.0/24"]),
+    );
+    let out = resolve_all(&mut rib);
+    let best = best_of(&rib, "203.0.113.0/24").unwrap();
+    assert_eq!(best.peer, 2, "the longer path wins over GSHUT");
+    assert_eq!(
+        loser_reason(&rib, "203.0.113.0/24"),
+        Some(Reason::LocalPref)
+    );
+    let s3 = seen(&out, 3);
+    let a3 = &s3.announced[&p("203.0.113.0/24")];
+    assert_eq!(a3.local_pref, Some(0));
+    assert!(a3.communities.contains(&Community::GRACEFUL_SHUTDOWN));
+    let a4 = &seen(&out, 4).announced[&p("203.0.113.0/24")];
+    assert_eq!(a4.local_pref, None);
+    assert!(a4.communities.contains(&Community::GRACEFUL_SHUTDOWN));
+    let a1 = &seen(&out, 1).announced[&p("203.0.113.0/24")];
+    assert!(
+        a1.communities.is_empty(),
+        "not in maintenance toward peer 1"
+    );
+}
+
+#[test]
 fn route_refresh_resends_with_borr_eorr() {
     let mut p2 = peer(2, 65002);
     p2.enhanced_route_refresh = true;
