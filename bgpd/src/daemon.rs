@@ -30,7 +30,9 @@ use crate::packet::attribute::Origin;
 use crate::packet::attribute::{AsPath, Community, LargeCommunity};
 use crate::packet::PathAttributes;
 use crate::packet::{AfiSafi, Capability, Open};
-use crate::rib::{PeerGr, PeerInfo, Rib, RibConfig, RibOutput, ZebraRoute, LOCAL_PEER};
+use crate::rib::{
+    PeerGr, PeerInfo, Rib, RibConfig, RibOutput, ZebraRoute, LOCAL_PEER, LOCAL_WEIGHT,
+};
 use crate::session::limit::{LimitState, Verdict};
 use crate::session::{
     self, DownReason, Dynamic, GrConfig, Listening, Password, SessionCommand, SessionConfig,
@@ -1324,10 +1326,11 @@ async fn recv_opt<T>(r: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
 
 /// The local path of a redistributed route that carries its own attributes
 /// (an anycast service's communities, large communities, MED and AS-path
-/// prepends; zebra.proto `RouteAttributes`). A last-resort route (anycast
-/// last-site protection) gets LOCAL_PREF 0 so that any path learned from a
-/// peer wins over it (RFC 4271 §9.1.1) and reaches zebrad; eBGP export
-/// strips LOCAL_PREF as usual.
+/// prepends; zebra.proto `RouteAttributes`). It weighs LOCAL_WEIGHT as
+/// every local route, except a last-resort route (anycast last-site
+/// protection): weight 0 and LOCAL_PREF 0, so that any path learned from a
+/// peer wins over it (RFC 4271 §9.1.1) and reaches zebrad, which then
+/// withdraws it; eBGP export strips LOCAL_PREF and weight as usual.
 fn redist_attrs(a: &zpb::RouteAttributes, local_as: u32, med: Option<u32>) -> PathAttributes {
     let mut as_path = AsPath::default();
     for _ in 0..a.as_path_prepend.min(16) {
@@ -1338,6 +1341,7 @@ fn redist_attrs(a: &zpb::RouteAttributes, local_as: u32, med: Option<u32>) -> Pa
         as_path: Some(as_path),
         med: a.med.or(med),
         local_pref: a.last_resort.then_some(0),
+        weight: if a.last_resort { 0 } else { LOCAL_WEIGHT },
         communities: a.communities.iter().map(|&c| Community(c)).collect(),
         large_communities: a
             .large_communities
@@ -1377,7 +1381,13 @@ mod redist_tests {
             Some(vec![65001, 65001])
         );
         assert_eq!(p.local_pref, Some(0));
+        assert_eq!(
+            (p.local_pref, p.weight),
+            (Some(0), 0),
+            "last resort: any learned path wins"
+        );
         let p = redist_attrs(&zpb::RouteAttributes::default(), 65001, Some(7));
+        assert_eq!((p.local_pref, p.weight), (None, LOCAL_WEIGHT));
         assert_eq!((p.med, p.local_pref), (Some(7), None));
         assert_eq!(p.as_path.map(|x| x.length()), Some(0));
     }

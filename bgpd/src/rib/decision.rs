@@ -171,7 +171,9 @@ impl Cand {
             idx,
             local,
             ibgp,
-            weight: if local { LOCAL_WEIGHT } else { attrs.weight },
+            // Local paths carry theirs from origination (LOCAL_WEIGHT, or 0
+            // for a last-resort route).
+            weight: attrs.weight,
             local_pref: attrs.local_pref.unwrap_or(100),
             as_len: as_path.map_or(0, |p| p.length()),
             origin: attrs.origin.map_or(0, |o| o as u8),

@@ -1009,14 +1009,15 @@ impl Rib {
             as_path: Some(AsPath::default()),
             med,
             communities,
+            weight: LOCAL_WEIGHT,
             ..PathAttributes::default()
         };
         self.originate_attrs(prefix, nexthop, attrs);
     }
 
     /// A locally originated route with the given attributes (origin, AS
-    /// path, MED, communities...: what a redistributed anycast route
-    /// carries); the next hop is set from `nexthop`.
+    /// path, MED, communities, weight...: what a redistributed anycast
+    /// route carries); the next hop is set from `nexthop`.
     pub fn originate_attrs(
         &mut self,
         prefix: IpNetwork,
