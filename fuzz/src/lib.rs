@@ -12,7 +12,7 @@ pub const MD5_KEY_ID: u8 = 7;
 
 /// The BGP session context selected by the low bits of `sel`: 2- or
 /// 4-octet AS, extended messages, ADD-PATH receive for IPv4 and/or IPv6
-/// unicast.
+/// unicast, extended next hop (RFC 8950) for IPv4 unicast.
 pub fn session_caps(sel: u8) -> SessionCaps {
     let mut add_path_rx = Vec::new();
     if sel & 0x04 != 0 {
@@ -26,6 +26,11 @@ pub fn session_caps(sel: u8) -> SessionCaps {
         extended_message: sel & 0x02 != 0,
         add_path_tx: add_path_rx.clone(),
         add_path_rx,
+        extended_next_hop: if sel & 0x10 != 0 {
+            vec![AfiSafi::IPV4_UNICAST]
+        } else {
+            Vec::new()
+        },
     }
 }
 

@@ -5,8 +5,8 @@
 //! found duplicate (frozen). Parsing and rendering are pure.
 
 use std::fmt::Write;
-use std::net::IpAddr;
 
+use crate::evpn::{ip as addr, mac};
 use proto::bgp as pb;
 use serde_json::{json, Map, Value};
 
@@ -72,19 +72,6 @@ fn parse_mac(s: &str) -> Option<[u8; 6]> {
         *b = u8::from_str_radix(p, 16).ok()?;
     }
     parts.next().is_none().then_some(out)
-}
-
-fn addr(b: &[u8]) -> String {
-    proto::addr_from_bytes(b)
-        .map(|a: IpAddr| a.to_string())
-        .unwrap_or_default()
-}
-
-fn mac(b: &[u8]) -> String {
-    b.iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 fn weight(p: &pb::EvpnPath) -> u32 {

@@ -82,13 +82,15 @@ pub fn parse(
     Ok(cmd)
 }
 
-fn ip(b: &[u8]) -> String {
+/// An address from its wire bytes (empty when malformed).
+pub(crate) fn ip(b: &[u8]) -> String {
     proto::addr_from_bytes(b)
         .map(|a: IpAddr| a.to_string())
         .unwrap_or_default()
 }
 
-fn mac(b: &[u8]) -> String {
+/// `aa:bb:cc:dd:ee:ff`.
+pub(crate) fn mac(b: &[u8]) -> String {
     b.iter()
         .map(|x| format!("{x:02x}"))
         .collect::<Vec<_>>()
