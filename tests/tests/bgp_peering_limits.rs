@@ -14,7 +14,7 @@ mod bgp_util;
 use std::time::Duration;
 
 use bgp_util::*;
-use topotests::{try_wait_until, Lab};
+use topotests::try_wait_until;
 
 const BIRD_CONF: &str = r#"router id 192.0.2.6;
 protocol device { }
@@ -59,14 +59,7 @@ fn bgp_peering_limits_gobgp_torn_down_and_restarted() {
     if !can_run(&["bird", "gobgpd", "gobgp"]) {
         return;
     }
-    let lab = Lab::new("bgp_peering_limits");
-    let (r1, r2, r3) = (lab.node("r1"), lab.node("r2"), lab.node("r3"));
-    lab.link(&r1, "eth0", &r2, "eth0");
-    lab.link(&r1, "eth1", &r3, "eth0");
-    r1.add_addr("eth0", "192.0.2.1/30");
-    r2.add_addr("eth0", "192.0.2.2/30");
-    r1.add_addr("eth1", "192.0.2.5/30");
-    r3.add_addr("eth0", "192.0.2.6/30");
+    let (_lab, r1, r2, r3) = trio("bgp_peering_limits");
     let (_z, b) = start_ours(&r1, &ours_conf());
     let g = start_gobgp(&r2, &gobgp_conf(64503, "192.0.2.2", "192.0.2.1", ""));
     let bird = start_bird(&r3, BIRD_CONF);

@@ -11,7 +11,7 @@
 mod bgp_util;
 
 use bgp_util::*;
-use topotests::{bin, try_wait_until, Lab, Node};
+use topotests::{bin, try_wait_until, Node};
 
 const BIRD_CONF: &str = r#"router id 192.0.2.2;
 protocol device { }
@@ -59,14 +59,7 @@ fn bgp_peering_runtime_neighbor_added_and_removed() {
     if !can_run(&["bird", "gobgpd", "gobgp"]) {
         return;
     }
-    let lab = Lab::new("bgp_peering_runtime");
-    let (r1, r2, r3) = (lab.node("r1"), lab.node("r2"), lab.node("r3"));
-    lab.link(&r1, "eth0", &r2, "eth0");
-    lab.link(&r1, "eth1", &r3, "eth0");
-    r1.add_addr("eth0", "192.0.2.1/30");
-    r2.add_addr("eth0", "192.0.2.2/30");
-    r1.add_addr("eth1", "192.0.2.5/30");
-    r3.add_addr("eth0", "192.0.2.6/30");
+    let (_lab, r1, r2, r3) = trio("bgp_peering_runtime");
     let (_z, b) = start_ours(&r1, &ours_conf());
     let _bird = start_bird(&r2, BIRD_CONF);
     let g = start_gobgp(

@@ -65,16 +65,7 @@ fn bgp_transit_bird_to_frr() {
     ]) {
         return;
     }
-    let lab = topotests::Lab::new("bgp_transit_bird_to_frr");
-    let r1 = lab.node("r1");
-    let r2 = lab.node("r2");
-    let r3 = lab.node("r3");
-    lab.link(&r1, "eth0", &r2, "eth0");
-    lab.link(&r1, "eth1", &r3, "eth0");
-    r1.add_addr("eth0", "192.0.2.1/30");
-    r2.add_addr("eth0", "192.0.2.2/30");
-    r1.add_addr("eth1", "192.0.2.5/30");
-    r3.add_addr("eth0", "192.0.2.6/30");
+    let (_lab, r1, r2, r3) = trio("bgp_transit_bird_to_frr");
     start_ours(
         &r1,
         &format!(

@@ -56,6 +56,21 @@ pub fn pair(test: &str) -> (Lab, Node, Node) {
     (lab, r1, r2)
 }
 
+/// A lab with `r1` (ours) between two peers: `r1:eth0 -- r2:eth0`,
+/// 192.0.2.1/30 -- 192.0.2.2/30, and `r1:eth1 -- r3:eth0`, 192.0.2.5/30 --
+/// 192.0.2.6/30.
+pub fn trio(test: &str) -> (Lab, Node, Node, Node) {
+    let lab = Lab::new(test);
+    let (r1, r2, r3) = (lab.node("r1"), lab.node("r2"), lab.node("r3"));
+    lab.link(&r1, "eth0", &r2, "eth0");
+    lab.link(&r1, "eth1", &r3, "eth0");
+    r1.add_addr("eth0", "192.0.2.1/30");
+    r2.add_addr("eth0", "192.0.2.2/30");
+    r1.add_addr("eth1", "192.0.2.5/30");
+    r3.add_addr("eth0", "192.0.2.6/30");
+    (lab, r1, r2, r3)
+}
+
 // ---------------------------------------------------------------- ours
 
 /// Starts our zebrad (empty config) and bgpd with `bgpd_toml` on `node`;
