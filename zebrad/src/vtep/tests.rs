@@ -79,14 +79,20 @@ fn batch() -> Batch {
     }
 }
 
-#[test]
-fn entries_follow_reachability() {
+/// A Vtep with vx100 whose client pushed [`batch`], its VTEP reachable.
+fn pushed() -> (Instant, Vtep, Rib) {
     let now = Instant::now();
     let mut v = Vtep::new(None);
     let mut rib = Rib(vec![ip("192.0.2.2")], vec![]);
     v.start(&links(), &[], &[], Duration::from_secs(60), now);
     let (c, _) = v.hello("orch", Duration::from_secs(60), now);
     v.batch(c, batch(), &mut rib.nht());
+    (now, v, rib)
+}
+
+#[test]
+fn entries_follow_reachability() {
+    let (_, mut v, mut rib) = pushed();
     let ops = v.take_ops();
     assert_eq!(ops.len(), 3);
     assert!(ops.iter().all(|o| !o.delete));
@@ -152,12 +158,7 @@ fn unreachable_or_deviceless_entries_stay_out() {
 
 #[test]
 fn entries_deleted_from_outside_come_back_at_the_tick() {
-    let now = Instant::now();
-    let mut v = Vtep::new(None);
-    let mut rib = Rib(vec![ip("192.0.2.2")], vec![]);
-    v.start(&links(), &[], &[], Duration::from_secs(60), now);
-    let (c, _) = v.hello("orch", Duration::from_secs(60), now);
-    v.batch(c, batch(), &mut rib.nht());
+    let (now, mut v, mut rib) = pushed();
     assert_eq!(v.take_ops().len(), 3);
     let fdb = |mac: Mac, vtep: &str| FdbEntry {
         ifindex: 3,
