@@ -15,6 +15,7 @@ use crate::config::{parse_family, Neighbor};
 use crate::daemon::{Cmd, Daemon};
 use crate::packet::attribute::{MpNextHop, Origin, PathAttributes};
 use crate::packet::{Afi, AfiSafi, Capability, Open};
+use crate::policy::{show, Policies};
 use crate::rib::{PathView, PeerInfo, Reason, LOCAL_PEER};
 use crate::session::limit::LimitState;
 use crate::session::{MessageCounts, PeerId, SessionHandle, State};
@@ -109,6 +110,109 @@ impl Bgp for BgpService {
             .await?;
         Ok(Response::new(pb::ClearEvpnDuplicatesReply { cleared }))
     }
+
+    async fn policy(
+        &self,
+        r: Request<pb::PolicyRequest>,
+    ) -> Result<Response<pb::PolicyReply>, Status> {
+        let req = r.into_inner();
+        Ok(Response::new(
+            self.ask(|reply| Cmd::Policy { req, reply }).await?,
+        ))
+    }
+}
+
+/// The route maps and lists a `Policy` request asks for, with their
+/// counters, clauses in FRR's words (`policy::show`).
+pub fn policy_reply(pol: &Policies, req: &pb::PolicyRequest) -> pb::PolicyReply {
+    use pb::policy_request::Kind;
+    let kind = Kind::try_from(req.kind).unwrap_or(Kind::All);
+    let wants = |k: Kind, name: &str| {
+        (kind == Kind::All || kind == k) && (req.name.is_empty() || req.name == name)
+    };
+    let mut out = pb::PolicyReply::default();
+    for (name, m) in pol.route_maps() {
+        if !wants(Kind::RouteMap, name) {
+            continue;
+        }
+        out.route_maps.push(pb::RouteMap {
+            name: name.to_string(),
+            invoked: m.invoked(),
+            entries: m
+                .entries()
+                .iter()
+                .enumerate()
+                .map(|(i, e)| pb::RouteMapEntry {
+                    seq: e.seq,
+                    action: e.action.name().into(),
+                    invoked: m.entry_invoked(i),
+                    matches: e.matches.iter().map(show::match_text).collect(),
+                    sets: e.sets.iter().map(|s| show::set_text(s, pol)).collect(),
+                    exit: show::flow_text(e.flow),
+                })
+                .collect(),
+        });
+    }
+    for (name, l) in pol.prefix_lists() {
+        if !wants(Kind::PrefixList, name) {
+            continue;
+        }
+        out.prefix_lists.push(pb::PrefixList {
+            name: name.to_string(),
+            entries: l
+                .entries()
+                .iter()
+                .enumerate()
+                .map(|(i, e)| pb::PrefixListEntry {
+                    seq: e.seq,
+                    action: e.action.name().into(),
+                    prefix: Some(pb::Prefix {
+                        addr: proto::addr_to_bytes(e.prefix.network()),
+                        len: u32::from(e.prefix.prefix()),
+                    }),
+                    ge: e.ge.map_or(0, u32::from),
+                    le: e.le.map_or(0, u32::from),
+                    hits: l.hits(i),
+                })
+                .collect(),
+        });
+    }
+    for (name, l) in pol.as_path_lists() {
+        if !wants(Kind::AsPathList, name) {
+            continue;
+        }
+        out.as_path_lists.push(pb::AsPathList {
+            name: name.to_string(),
+            entries: l
+                .entries()
+                .iter()
+                .map(|e| pb::AsPathListEntry {
+                    seq: e.seq,
+                    action: e.action.name().into(),
+                    regex: e.pattern.text().to_string(),
+                })
+                .collect(),
+        });
+    }
+    for (name, l) in pol.community_lists() {
+        if !wants(Kind::CommunityList, name) {
+            continue;
+        }
+        out.community_lists.push(pb::CommunityList {
+            name: name.to_string(),
+            kind: l.kind.name().into(),
+            entries: l
+                .entries()
+                .iter()
+                .map(|e| pb::CommunityListEntry {
+                    seq: e.seq,
+                    action: e.action.name().into(),
+                    value: show::rule_text(&e.rule),
+                })
+                .collect(),
+        });
+    }
+    out
 }
 
 fn counters(m: &MessageCounts) -> pb::MessageCounters {

@@ -70,6 +70,11 @@ pub enum Cmd {
         mac: Option<Mac>,
         reply: oneshot::Sender<u32>,
     },
+    /// Route maps and lists with their counters (`show route-map`, ...).
+    Policy {
+        req: proto::bgp::PolicyRequest,
+        reply: oneshot::Sender<proto::bgp::PolicyReply>,
+    },
     Reload,
     /// Running configuration: get, apply, write (config.proto).
     Config(ConfigRequest),
@@ -970,6 +975,9 @@ impl Daemon {
                 let n = self.evpn.clear_duplicates(vni, mac);
                 let _ = reply.send(u32::try_from(n).unwrap_or(u32::MAX));
             }
+            Cmd::Policy { req, reply } => {
+                let _ = reply.send(crate::api::policy_reply(self.rib.policies(), &req));
+            }
             Cmd::Reload => self.reload(),
             Cmd::Config(req) => {
                 if let Some((text, reply)) = self.running.serve(req) {
@@ -1041,7 +1049,9 @@ impl Daemon {
             }
         }
         if new.policies != self.cfg.policies || !rebind.is_empty() {
-            self.rib.set_policies(new.policies.clone(), &rebind);
+            let policies = new.policies.clone();
+            policies.keep_counts(self.rib.policies());
+            self.rib.set_policies(policies, &rebind);
             info!("reload: policies re-evaluated");
             changes.push("policies re-evaluated".into());
         }

@@ -65,10 +65,44 @@ networks = ["192.0.2.1/32"]
 [evpn]
 advertise_all_vni = true
 
+[[prefix_list]]
+name = "BIRD"
+entries = [
+  { seq = 10, action = "permit", prefix = "198.51.100.0/24", le = 32 },
+  { seq = 20, action = "deny", prefix = "2001:db8::/32", ge = 48 },
+]
+
+[[as_path_list]]
+name = "VIA-65009"
+entries = [ { seq = 10, action = "permit", regex = "_65009_" } ]
+
+[[community_list]]
+name = "C"
+entries = [ { seq = 10, action = "permit", values = ["65002:1"] } ]
+
+[[community_list]]
+name = "L"
+kind = "large"
+entries = [ { seq = 10, action = "permit", values = ["65002:1:1"] } ]
+
+[[community_list]]
+name = "E"
+kind = "extended"
+entries = [ { seq = 10, action = "permit", values = ["rt 65002:100"] } ]
+
+[[route_map]]
+name = "IN"
+entries = [
+  { seq = 10, action = "permit", match = { prefix_list = "BIRD", as_path = "VIA-65009", community = "C" },
+    set = { med = 10 }, on_match = "next" },
+  { seq = 20, action = "permit" },
+]
+
 [[neighbor]]
 address = "198.51.100.2"
 remote_as = 65001
 families = ["ipv4-unicast", "l2vpn-evpn"]
+import = "IN"
 "#;
 
 const OSPFD: &str = r#"
@@ -212,6 +246,13 @@ fn vtysh_json_matches_the_schemas() {
         has_data(&json_of(&r1, "show ip ospf database json")["asExternalLinkStates"])
     });
 
+    // The route map ran on BIRD's route (its counters are real state).
+    let rm = json_of(&r1, "show route-map IN json");
+    assert!(
+        rm["IN"]["rules"][0]["invoked"].as_u64() >= Some(1),
+        "{rm:#}"
+    );
+
     // (command, schema): every show command that takes `json`.
     let commands: &[(&str, &str)] = &[
         ("show ip route json", "show-route"),
@@ -251,6 +292,21 @@ fn vtysh_json_matches_the_schemas() {
             "show bgp l2vpn evpn route type 3 json",
             "show-bgp-l2vpn-evpn",
         ),
+        ("show route-map json", "show-route-map"),
+        ("show route-map IN json", "show-route-map"),
+        ("show ip prefix-list json", "show-prefix-list"),
+        ("show ip prefix-list detail BIRD json", "show-prefix-list"),
+        ("show ipv6 prefix-list json", "show-prefix-list"),
+        (
+            "show bgp as-path-access-list json",
+            "show-as-path-access-list",
+        ),
+        ("show bgp community-list json", "show-community-list"),
+        (
+            "show bgp large-community-list L json",
+            "show-community-list",
+        ),
+        ("show bgp extcommunity-list json", "show-community-list"),
         ("show ip ospf json", "show-ip-ospf"),
         ("show ip ospf interface json", "show-ip-ospf-interface"),
         ("show ip ospf interface eth0 json", "show-ip-ospf-interface"),

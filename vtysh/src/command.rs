@@ -30,6 +30,9 @@ pub enum Command {
     Bgp(crate::bgp::BgpCmd),
     /// ospfd: `show ip ospf ...`
     Ospf(crate::ospf::OspfCmd),
+    /// bgpd's policy: `show route-map`, `show ip prefix-list`, `show bgp
+    /// as-path-access-list|community-list|...`
+    Policy(crate::bgp_policy::PolicyCmd),
     /// `show version [json]`: vtysh's and the daemons' versions.
     ShowVersion,
     /// `show daemons [json]`: which daemons are up, since when, their socket.
@@ -120,6 +123,34 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "show bgp l2vpn evpn [route type 2|3] [json]",
         "EVPN routes by route distinguisher, duplicate MACs",
+    ),
+    (
+        "show route-map [NAME] [json]",
+        "bgpd's route maps: entries, clauses, invocation counts",
+    ),
+    (
+        "show ip prefix-list [detail] [NAME] [json]",
+        "bgpd's prefix lists (IPv4 entries), with hit counts in detail",
+    ),
+    (
+        "show ipv6 prefix-list [detail] [NAME] [json]",
+        "bgpd's prefix lists (IPv6 entries)",
+    ),
+    (
+        "show bgp as-path-access-list [NAME] [json]",
+        "AS-path access lists",
+    ),
+    (
+        "show bgp community-list [NAME] [json]",
+        "community lists (standard and expanded)",
+    ),
+    (
+        "show bgp large-community-list [NAME] [json]",
+        "large community lists",
+    ),
+    (
+        "show bgp extcommunity-list [NAME] [json]",
+        "extended community lists",
     ),
     (
         "clear bgp (*|ADDRESS) [soft [in|out]]",
@@ -255,9 +286,14 @@ pub fn parse(line: &str) -> Result<Line, String> {
                     "daemons",
                     "running-config",
                     "logging",
+                    "route-map",
                 ],
             )? {
                 "version" => Command::ShowVersion,
+                "route-map" => {
+                    let rest: Vec<&str> = it.by_ref().collect();
+                    Command::Policy(crate::bgp_policy::parse_route_map(&rest)?)
+                }
                 "evpn" => {
                     let rest: Vec<&str> = it.by_ref().collect();
                     Command::Evpn(crate::evpn::parse(&rest, |w, c| {
@@ -304,7 +340,7 @@ pub fn parse(line: &str) -> Result<Line, String> {
                 }
                 "bgp" => {
                     let rest: Vec<&str> = it.by_ref().collect();
-                    Command::Bgp(crate::bgp::parse_show(&rest, false)?)
+                    bgp_or_policy(&rest, false)?
                 }
                 "interface" => Command::ShowInterface {
                     name: it.next().map(str::to_string),
@@ -314,11 +350,14 @@ pub fn parse(line: &str) -> Result<Line, String> {
                     let v6 = fam == "ipv6";
                     let sub = it.next().ok_or("% Incomplete command: show ip what?")?;
                     let sub = if v6 {
-                        keyword(sub, &["route"])?
+                        keyword(sub, &["route", "prefix-list"])?
                     } else {
-                        keyword(sub, &["route", "rule", "bgp", "ospf"])?
+                        keyword(sub, &["route", "rule", "bgp", "ospf", "prefix-list"])?
                     };
-                    if sub == "ospf" {
+                    if sub == "prefix-list" {
+                        let rest: Vec<&str> = it.by_ref().collect();
+                        Command::Policy(crate::bgp_policy::parse_prefix_list(v6, &rest)?)
+                    } else if sub == "ospf" {
                         let rest: Vec<&str> = it.by_ref().collect();
                         match crate::ospf::parse(&rest) {
                             Some(r) => Command::Ospf(r?),
@@ -331,7 +370,7 @@ pub fn parse(line: &str) -> Result<Line, String> {
                         }
                     } else if sub == "bgp" {
                         let rest: Vec<&str> = it.by_ref().collect();
-                        Command::Bgp(crate::bgp::parse_show(&rest, true)?)
+                        bgp_or_policy(&rest, true)?
                     } else if sub == "rule" {
                         Command::ShowRule
                     } else {
@@ -361,6 +400,17 @@ pub fn parse(line: &str) -> Result<Line, String> {
         return Err(format!("% Unexpected `{extra}`"));
     }
     Ok(Line { cmd, json })
+}
+
+/// `show [ip] bgp ...`: a policy list (`as-path-access-list`,
+/// `community-list`, ...) or the BGP tables and neighbors.
+fn bgp_or_policy(rest: &[&str], ip: bool) -> Result<Command, String> {
+    if let [first, more @ ..] = rest {
+        if let Ok(w) = keyword(first, &crate::bgp_policy::BGP_WORDS) {
+            return Ok(Command::Policy(crate::bgp_policy::parse_bgp(w, more)?));
+        }
+    }
+    Ok(Command::Bgp(crate::bgp::parse_show(rest, ip)?))
 }
 
 /// A prefix (exact match) or an address (longest match) of the family.

@@ -10,6 +10,7 @@
 mod anycast;
 mod bgp;
 mod bgp_evpn;
+mod bgp_policy;
 mod command;
 mod configure;
 mod daemons;
@@ -158,6 +159,10 @@ impl Shell {
                 bgp::run(&b, json, &addr).await
             }
             Command::Ospf(o) => ospf::run(&o, json, &self.run_dir).await,
+            Command::Policy(p) => {
+                let addr = Address::Unix(transport::socket_path(&self.run_dir, "bgpd"));
+                bgp_policy::run(&p, json, &addr).await
+            }
             Command::ShowAnycast { name } => {
                 let one = name.is_some();
                 let r = self

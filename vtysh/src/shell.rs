@@ -87,6 +87,36 @@ const BGP_ARGS: &[Node] = &[
     ),
     n("ipv4", "IPv4", BGP_FAMILY_ARGS),
     n("ipv6", "IPv6", BGP_FAMILY_ARGS),
+    n(
+        "as-path-access-list",
+        "AS-path access lists",
+        &[v("<NAME>", "one list", Live::AsPathList, &[JSON]), JSON],
+    ),
+    n(
+        "community-list",
+        "community lists",
+        &[v("<NAME>", "one list", Live::CommunityList, &[JSON]), JSON],
+    ),
+    n(
+        "large-community-list",
+        "large community lists",
+        &[v("<NAME>", "one list", Live::CommunityList, &[JSON]), JSON],
+    ),
+    n(
+        "extcommunity-list",
+        "extended community lists",
+        &[v("<NAME>", "one list", Live::CommunityList, &[JSON]), JSON],
+    ),
+    JSON,
+];
+
+const PREFIX_LIST_ARGS: &[Node] = &[
+    n(
+        "detail",
+        "with hit counts",
+        &[v("<NAME>", "one list", Live::PrefixList, &[JSON]), JSON],
+    ),
+    v("<NAME>", "one list", Live::PrefixList, &[JSON]),
     JSON,
 ];
 
@@ -129,9 +159,22 @@ pub const TREE: &[Node] = &[
                     n("rule", "policy-routing rules", &[JSON]),
                     n("bgp", "BGP (IPv4 unicast)", BGP_ARGS),
                     n("ospf", "OSPF", OSPF_ARGS),
+                    n("prefix-list", "bgpd's prefix lists", PREFIX_LIST_ARGS),
                 ],
             ),
-            n("ipv6", "IPv6", &[n("route", "the IPv6 RIB", ROUTE_ARGS)]),
+            n(
+                "ipv6",
+                "IPv6",
+                &[
+                    n("route", "the IPv6 RIB", ROUTE_ARGS),
+                    n("prefix-list", "bgpd's prefix lists", PREFIX_LIST_ARGS),
+                ],
+            ),
+            n(
+                "route-map",
+                "bgpd's route maps",
+                &[v("<NAME>", "one route map", Live::RouteMap, &[JSON]), JSON],
+            ),
             n(
                 "interface",
                 "interfaces",

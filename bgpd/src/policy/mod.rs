@@ -18,8 +18,10 @@
 pub mod as_path_list;
 pub mod community_list;
 pub mod config;
+pub mod hits;
 pub mod prefix_list;
 pub mod route_map;
+pub mod show;
 #[cfg(test)]
 mod tests;
 
@@ -298,6 +300,21 @@ impl Policies {
             .collect();
         v.sort_by(|a, b| a.0.cmp(b.0));
         v
+    }
+
+    /// Carry the counters of the route maps and prefix lists that a reload
+    /// left unchanged (same name, same entries) from `old`.
+    pub fn keep_counts(&self, old: &Policies) {
+        for (name, m) in &self.route_maps {
+            if let Some(o) = old.route_map(name) {
+                m.keep_counts(o);
+            }
+        }
+        for (name, l) in &self.prefix_lists {
+            if let Some(o) = old.prefix_lists.get(name) {
+                l.keep_counts(o);
+            }
+        }
     }
 
     /// Run route map `name` on a route. An unknown map rejects everything.

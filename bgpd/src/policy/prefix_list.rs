@@ -9,6 +9,7 @@
 
 use ipnetwork::IpNetwork;
 
+use super::hits::Counters;
 use super::Action;
 
 /// One `seq N permit|deny PREFIX [ge G] [le L]` line.
@@ -47,28 +48,48 @@ impl PrefixListEntry {
 }
 
 /// An ordered prefix list: the first matching entry decides, and a prefix
-/// no entry matches is denied.
+/// no entry matches is denied. Each entry counts the prefixes it decided
+/// (FRR's hit count).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PrefixList {
     entries: Vec<PrefixListEntry>,
+    hits: Counters,
 }
 
 impl PrefixList {
     pub fn new(mut entries: Vec<PrefixListEntry>) -> Self {
         entries.sort_by_key(|e| e.seq);
-        Self { entries }
+        let hits = Counters::new(entries.len());
+        Self { entries, hits }
     }
 
     pub fn entries(&self) -> &[PrefixListEntry] {
         &self.entries
     }
 
+    /// How many prefixes entry `i` decided.
+    pub fn hits(&self, i: usize) -> u64 {
+        self.hits.entries.get(i).map_or(0, |h| h.get())
+    }
+
+    /// Keep the counts of `old` when the entries did not change (reload).
+    pub fn keep_counts(&self, old: &PrefixList) {
+        if self.entries == old.entries {
+            self.hits.take_from(&old.hits);
+        }
+    }
+
     /// True when the prefix is permitted.
     pub fn permits(&self, p: &IpNetwork) -> bool {
-        self.entries
-            .iter()
-            .find(|e| e.matches(p))
-            .is_some_and(|e| e.action == Action::Permit)
+        match self.entries.iter().position(|e| e.matches(p)) {
+            Some(i) => {
+                self.hits.entry(i);
+                self.entries
+                    .get(i)
+                    .is_some_and(|e| e.action == Action::Permit)
+            }
+            None => false,
+        }
     }
 }
 
@@ -120,5 +141,11 @@ mod tests {
         assert!(!list.permits(&p("198.51.100.0/27")));
         assert!(!list.permits(&p("203.0.113.0/24")), "implicit deny");
         assert!(!list.permits(&p("::/0")), "family mismatch");
+        // What each entry decided (misses count nowhere).
+        let hits: Vec<u64> = (0..5).map(|i| list.hits(i)).collect();
+        assert_eq!(hits, vec![1, 2, 1, 2, 2]);
+        let again = PrefixList::new(list.entries().to_vec());
+        again.keep_counts(&list);
+        assert_eq!(again.hits(1), 2);
     }
 }

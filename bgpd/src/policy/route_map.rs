@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use ipnetwork::IpNetwork;
 
+use super::hits::Counters;
 use super::{Action, Policies};
 use crate::packet::{
     AsPath, Community, ExtendedCommunity, LargeCommunity, MpNextHop, Origin, PathAttributes,
@@ -149,24 +150,45 @@ pub struct Env<'a> {
     pub original: &'a PathAttributes,
 }
 
-/// An ordered route map.
+/// An ordered route map. It counts its evaluations and, per entry, the
+/// routes whose conditions held (FRR's "Invoked").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RouteMap {
     entries: Vec<Entry>,
+    hits: Counters,
 }
 
 impl RouteMap {
     pub fn new(mut entries: Vec<Entry>) -> Self {
         entries.sort_by_key(|e| e.seq);
-        Self { entries }
+        let hits = Counters::new(entries.len());
+        Self { entries, hits }
     }
 
     pub fn entries(&self) -> &[Entry] {
         &self.entries
     }
 
+    /// How many routes the map was run on.
+    pub fn invoked(&self) -> u64 {
+        self.hits.total.get()
+    }
+
+    /// How many routes met the conditions of entry `i`.
+    pub fn entry_invoked(&self, i: usize) -> u64 {
+        self.hits.entries.get(i).map_or(0, |h| h.get())
+    }
+
+    /// Keep the counts of `old` when the entries did not change (reload).
+    pub fn keep_counts(&self, old: &RouteMap) {
+        if self.entries == old.entries {
+            self.hits.take_from(&old.hits);
+        }
+    }
+
     /// The entries that apply to a route, or `None` when it is denied.
     pub fn evaluate(&self, pol: &Policies, r: &Route<'_>, attrs: &PathAttributes) -> Option<Chain> {
+        self.hits.total.bump();
         let mut first: Option<u16> = None;
         let mut more: Vec<u16> = Vec::new();
         // The route as modified so far, once an entry continues.
@@ -178,6 +200,7 @@ impl RouteMap {
                 i += 1;
                 continue;
             }
+            self.hits.entry(i);
             if e.action == Action::Deny {
                 return None;
             }
