@@ -166,7 +166,7 @@ fn main() {
         for nh in &out.nht_register {
             rib.nexthop_update(*nh, true, 0);
         }
-        zebra += out.zebra_add.len();
+        zebra += rib.take_fib(usize::MAX).add.len();
         for (peer, b) in &out.to_peers {
             if *peer == 2 {
                 out_msgs += b.len();
@@ -176,7 +176,7 @@ fn main() {
         if k == 0 {
             // The first batch only registered the next hop.
             let out = rib.take_output();
-            zebra += out.zebra_add.len();
+            zebra += rib.take_fib(usize::MAX).add.len();
             for (peer, b) in &out.to_peers {
                 if *peer == 2 {
                     out_msgs += b.len();
@@ -248,11 +248,12 @@ fn main() {
     let start = Instant::now();
     rib.peer_down(1);
     let out = rib.take_output();
+    let fib = rib.take_fib(usize::MAX);
     let n: usize = out.to_peers.iter().map(|(_, b)| b.len()).sum();
     println!(
         "rib: peer down, {} prefixes withdrawn ({n} UPDATEs, {} zebra deletes) in {:.3} s",
         held,
-        out.zebra_del.len(),
+        fib.del.len(),
         start.elapsed().as_secs_f64()
     );
 }

@@ -30,9 +30,7 @@ use crate::packet::attribute::Origin;
 use crate::packet::attribute::{AsPath, Community, LargeCommunity};
 use crate::packet::PathAttributes;
 use crate::packet::{AfiSafi, Capability, Open};
-use crate::rib::{
-    PeerGr, PeerInfo, Rib, RibConfig, RibOutput, ZebraRoute, LOCAL_PEER, LOCAL_WEIGHT,
-};
+use crate::rib::{PeerGr, PeerInfo, Rib, RibConfig, RibOutput, ZebraRoute, LOCAL_WEIGHT};
 use crate::session::limit::{LimitState, Verdict};
 use crate::session::{
     self, DownReason, Dynamic, GrConfig, Listening, Password, SessionCommand, SessionConfig,
@@ -131,8 +129,9 @@ pub struct Daemon {
     /// Until then zebrad keeps our routes of a previous life (stale), so a
     /// bgpd restart does not empty the kernel.
     converged: bool,
-    /// zebrad (re)connected: send it every route we have.
-    zebra_resync: bool,
+    /// End-of-RIB is owed to zebrad: sent with the batch that empties the
+    /// RIB's FIB queue (what was queued before it must reach zebrad first).
+    zebra_eor: bool,
     started: Instant,
 }
 
@@ -247,7 +246,7 @@ impl Daemon {
             zebra,
             redistributed: HashMap::new(),
             converged: false,
-            zebra_resync: false,
+            zebra_eor: false,
             started: Instant::now(),
         };
         for n in &cfg.neighbors {
@@ -262,35 +261,6 @@ impl Daemon {
         d.flush().await;
         info!(asn = cfg.asn, router_id = %cfg.router_id, neighbors = cfg.neighbors.len(), "bgpd started");
         Ok((d, erx, zrx))
-    }
-
-    /// Every best path (with its multipath siblings) as zebrad routes.
-    fn zebra_dump(&self) -> Vec<zpb::Route> {
-        let mut out: Vec<ZebraRoute> = Vec::new();
-        for fam in [AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST] {
-            for v in self.rib.loc_rib(fam, None) {
-                if !(v.best || v.multipath) || v.peer == LOCAL_PEER {
-                    continue;
-                }
-                let Some(nh) = nexthop_of(&v.attrs) else {
-                    continue;
-                };
-                match out.last_mut() {
-                    Some(r) if r.prefix == v.prefix => {
-                        if !r.nexthops.contains(&nh) {
-                            r.nexthops.push(nh)
-                        }
-                    }
-                    _ => out.push(ZebraRoute {
-                        prefix: v.prefix,
-                        nexthops: vec![nh],
-                        ibgp: self.peer_is_ibgp(v.peer),
-                        med: v.attrs.med.unwrap_or(0),
-                    }),
-                }
-            }
-        }
-        out.iter().map(zebra_route).collect()
     }
 
     /// Tells zebrad End-of-RIB once every neighbor that is up sent its own,
@@ -311,15 +281,7 @@ impl Daemon {
             after_secs = self.started.elapsed().as_secs(),
             "converged: zebrad drops our routes of a previous life that were not re-learned"
         );
-        if let Some(z) = &self.zebra {
-            let _ = z
-                .send(ZCmd::Routes {
-                    add: Vec::new(),
-                    del: Vec::new(),
-                    end_of_rib: true,
-                })
-                .await;
-        }
+        self.zebra_eor = self.zebra.is_some();
     }
 
     fn session_config(&self, id: session::PeerId, n: &Neighbor) -> SessionConfig {
@@ -446,6 +408,12 @@ impl Daemon {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut dynamic = self.dynamic_rx.take();
         loop {
+            // zebrad is fed from the FIB queue as fast as it takes batches;
+            // the RIB goes on meanwhile.
+            let zebra_room = self
+                .zebra
+                .clone()
+                .filter(|_| self.rib.fib_pending() > 0 || self.zebra_eor);
             tokio::select! {
                 _ = tick.tick() => {
                     self.rib.expire_stale(Instant::now());
@@ -477,6 +445,13 @@ impl Daemon {
                 c = cmds.recv() => match c {
                     Some(c) => self.command(c).await,
                     None => break,
+                },
+                permit = reserve_opt(zebra_room) => match permit {
+                    Some(p) => self.feed_zebra(p),
+                    None => {
+                        error!("zebrad client task stopped");
+                        self.zebra = None;
+                    }
                 },
             }
             self.flush().await;
@@ -698,7 +673,8 @@ impl Daemon {
         match z {
             ZEvent::Connected => {
                 info!("connected to zebrad; sending our routes");
-                self.zebra_resync = true;
+                self.rib.fib_resync();
+                self.zebra_eor = self.converged;
                 self.evpn_resync = true;
                 self.evpn.remote_resync();
                 self.evpn_dump = Some(EvpnDump::default());
@@ -846,7 +822,11 @@ impl Daemon {
     async fn flush(&mut self) {
         self.flush_evpn().await;
         let out: RibOutput = self.rib.take_output();
-        if out.is_empty() && !self.zebra_resync {
+        if self.zebra.is_none() {
+            // No zebrad to install into.
+            self.rib.take_fib(usize::MAX);
+        }
+        if out.is_empty() {
             return;
         }
         for (id, msgs) in out.to_peers {
@@ -859,54 +839,6 @@ impl Daemon {
             }
         }
         if let Some(z) = self.zebra.clone() {
-            if self.zebra_resync {
-                // zebrad (re)connected: everything, then End-of-RIB when
-                // converged. This output's routes are in the dump already.
-                self.zebra_resync = false;
-                let add = self.zebra_dump();
-                let _ = z
-                    .send(ZCmd::Routes {
-                        add,
-                        del: Vec::new(),
-                        end_of_rib: self.converged,
-                    })
-                    .await;
-            } else {
-                // In chunks, so that what waits for zebrad (the kernel is
-                // the slow part) is bounded: 16 chunks of 10k routes.
-                for chunk in out.zebra_del.chunks(zclient::BATCH) {
-                    let del = chunk
-                        .iter()
-                        .map(|p| zpb::RouteKey {
-                            prefix: Some(proto::prefix_to_wire(*p)),
-                            table: 0,
-                        })
-                        .collect();
-                    if z.send(ZCmd::Routes {
-                        add: Vec::new(),
-                        del,
-                        end_of_rib: false,
-                    })
-                    .await
-                    .is_err()
-                    {
-                        error!("zebrad client task stopped");
-                    }
-                }
-                for chunk in out.zebra_add.chunks(zclient::BATCH) {
-                    let add = chunk.iter().map(zebra_route).collect();
-                    if z.send(ZCmd::Routes {
-                        add,
-                        del: Vec::new(),
-                        end_of_rib: false,
-                    })
-                    .await
-                    .is_err()
-                    {
-                        error!("zebrad client task stopped");
-                    }
-                }
-            }
             if !out.nht_register.is_empty() || !out.nht_unregister.is_empty() {
                 let _ = z
                     .send(ZCmd::Nexthops {
@@ -921,6 +853,30 @@ impl Daemon {
                 self.rib.nexthop_update(a, true, 0);
             }
         }
+    }
+
+    /// One batch from the RIB's FIB queue to zebrad, now that the client
+    /// task has room for it; End-of-RIB rides on the batch that empties
+    /// the queue.
+    fn feed_zebra(&mut self, permit: mpsc::OwnedPermit<ZCmd>) {
+        let batch = self.rib.take_fib(zclient::BATCH);
+        let end_of_rib = self.zebra_eor && self.rib.fib_pending() == 0;
+        if end_of_rib {
+            self.zebra_eor = false;
+            info!("End-of-RIB to zebrad");
+        }
+        permit.send(ZCmd::Routes {
+            add: batch.add.iter().map(zebra_route).collect(),
+            del: batch
+                .del
+                .iter()
+                .map(|p| zpb::RouteKey {
+                    prefix: Some(proto::prefix_to_wire(*p)),
+                    table: 0,
+                })
+                .collect(),
+            end_of_rib,
+        });
     }
 
     async fn command(&mut self, c: Cmd) {
@@ -1299,15 +1255,6 @@ fn zebra_route(r: &ZebraRoute) -> zpb::Route {
     }
 }
 
-/// The next hop of a path's attributes (IPv4 NEXT_HOP or the MP one).
-fn nexthop_of(a: &crate::packet::PathAttributes) -> Option<IpAddr> {
-    match (&a.mp_next_hop, a.next_hop) {
-        (Some(mp), _) => Some(mp.forwarding()),
-        (None, Some(v4)) => Some(IpAddr::V4(v4)),
-        _ => None,
-    }
-}
-
 /// The families both sides announced (RFC 4760 §8); a speaker without any
 /// Multiprotocol capability speaks IPv4 unicast only.
 pub fn negotiated_families(configured: &[AfiSafi], local: &Open, remote: &Open) -> Vec<AfiSafi> {
@@ -1330,6 +1277,15 @@ pub fn negotiated_families(configured: &[AfiSafi], local: &Open, remote: &Open) 
 async fn recv_opt<T>(r: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
     match r {
         Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Room for one more command on `tx`; never ready without a sender, `None`
+/// when the receiving task is gone.
+async fn reserve_opt<T>(tx: Option<mpsc::Sender<T>>) -> Option<mpsc::OwnedPermit<T>> {
+    match tx {
+        Some(tx) => tx.reserve_owned().await.ok(),
         None => std::future::pending().await,
     }
 }

@@ -80,9 +80,11 @@ pub struct ZConfig {
 }
 
 /// Starts the client task. Send [`ZCmd`]s on the returned sender; events
-/// arrive on `events`.
+/// arrive on `events`. The channel is short on purpose: a route batch here
+/// is protobuf (about 130 bytes a route), so what waits for zebrad should
+/// wait in the daemon's own compact queue (bgpd: the RIB's FIB queue).
 pub fn spawn(cfg: ZConfig, events: mpsc::Sender<ZEvent>) -> mpsc::Sender<ZCmd> {
-    let (tx, rx) = mpsc::channel(16);
+    let (tx, rx) = mpsc::channel(4);
     tokio::spawn(run(cfg, rx, events));
     tx
 }

@@ -16,6 +16,7 @@
 
 mod decision;
 mod export;
+mod fib;
 mod graceful;
 mod intern;
 mod nht;
@@ -41,6 +42,7 @@ use crate::packet::{
 use crate::policy::{Applied, Bindings, Env, Policies, Route, Verdict};
 
 pub use decision::{Reason, LOCAL_WEIGHT};
+pub use fib::FibBatch;
 pub use graceful::{GrStatus, PeerGr};
 pub use nht::NhState;
 
@@ -48,9 +50,10 @@ pub(crate) use decision::{compare, Cand};
 use decision::{nexthop_of, Ctx};
 use export::{change, export, export_uncached, Change, Group, Pending};
 pub(crate) use export::{rewrite_common, GroupKey, Source};
+use fib::FibQueue;
 use intern::Interner;
 use nht::{NhDeltas, Nht};
-use table::{Attrs, Dest, FastHasher, FastMap, Path, Table, DIRTY};
+use table::{Attrs, Dest, FastHasher, FastMap, Path, Table, DIRTY, FIB};
 
 /// A BGP session, as the session layer numbers them.
 pub type PeerId = u32;
@@ -106,24 +109,19 @@ pub struct ZebraRoute {
     pub med: u32,
 }
 
-/// Everything a batch produced.
+/// Everything a batch produced for peers and nexthop tracking (routes for
+/// zebrad wait in the FIB queue: [`Rib::take_fib`]).
 #[derive(Debug, Default)]
 pub struct RibOutput {
     /// Encoded UPDATE (and ROUTE-REFRESH BoRR/EoRR) messages, in order.
     pub to_peers: Vec<(PeerId, Vec<Bytes>)>,
-    pub zebra_add: Vec<ZebraRoute>,
-    pub zebra_del: Vec<IpNetwork>,
     pub nht_register: Vec<IpAddr>,
     pub nht_unregister: Vec<IpAddr>,
 }
 
 impl RibOutput {
     pub fn is_empty(&self) -> bool {
-        self.to_peers.is_empty()
-            && self.zebra_add.is_empty()
-            && self.zebra_del.is_empty()
-            && self.nht_register.is_empty()
-            && self.nht_unregister.is_empty()
+        self.to_peers.is_empty() && self.nht_register.is_empty() && self.nht_unregister.is_empty()
     }
 }
 
@@ -519,8 +517,6 @@ pub(crate) fn self_addrs(
 struct OutBuf {
     peers: Vec<(PeerId, Vec<Bytes>)>,
     index: FastMap<PeerId, usize>,
-    zebra_add: Vec<ZebraRoute>,
-    zebra_del: Vec<IpNetwork>,
 }
 
 impl OutBuf {
@@ -579,6 +575,7 @@ pub struct Rib {
     nht: Nht,
     seq: u32,
     out: OutBuf,
+    fib: FibQueue,
 }
 
 impl Rib {
@@ -596,6 +593,7 @@ impl Rib {
             nht: Nht::default(),
             seq: 0,
             out: OutBuf::default(),
+            fib: FibQueue::default(),
         }
     }
 
@@ -1063,8 +1061,6 @@ impl Rib {
         let out = mem::take(&mut self.out);
         RibOutput {
             to_peers: out.peers,
-            zebra_add: out.zebra_add,
-            zebra_del: out.zebra_del,
             nht_register: mem::take(&mut self.nht.register),
             nht_unregister: mem::take(&mut self.nht.unregister),
         }
@@ -1158,9 +1154,6 @@ impl Rib {
             self.scan_nexthops();
         }
         let mut dirty = mem::take(&mut self.dirty);
-        // One allocation for the batch's routes toward zebrad, not a
-        // doubling series of them.
-        self.out.zebra_add.reserve(dirty.len());
         let reload = self.old_policies.is_some();
         let Rib {
             cfg,
@@ -1172,6 +1165,7 @@ impl Rib {
             interner,
             nht,
             out,
+            fib,
             ..
         } = self;
         let old_pol: &Policies = old_policies.as_ref().unwrap_or(policies);
@@ -1189,15 +1183,11 @@ impl Rib {
             let new = dest
                 .best()
                 .and_then(|p| p.attrs.clone().map(|a| (p.peer, a)));
-            let new_fp = fingerprint(dest, d.fam);
-            if new_fp != d.old_fp {
-                if new_fp == 0 {
-                    out.zebra_del.push(prefix);
-                } else if let Some(r) = zebra_route(dest, d.fam, prefix, peers) {
-                    out.zebra_add.push(r);
-                }
+            if fingerprint(dest, d.fam) != d.old_fp {
+                fib.push(dest, d.fam, d.slot);
             }
-            let empty = dest.paths.is_empty();
+            // A queued prefix keeps its slot until zebrad is told.
+            let empty = dest.paths.is_empty() && dest.flags & FIB == 0;
             let same = match (&d.old, &new) {
                 (Some((pa, a)), Some((pb, b))) => pa == pb && Arc::ptr_eq(a, b),
                 (None, None) => true,

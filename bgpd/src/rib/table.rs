@@ -148,6 +148,8 @@ impl Paths {
 
 pub(crate) const DIRTY: u8 = 1;
 pub(crate) const LIVE: u8 = 2;
+/// Queued toward zebrad (see `fib`).
+pub(crate) const FIB: u8 = 4;
 
 /// Everything known about one prefix. After the decision process, the
 /// best path is `paths[0]` and `paths[..n_mp]` is the multipath set

@@ -17,9 +17,49 @@ use crate::packet::{
 use crate::policy::{Action, Entry, Match, Policies, RouteMap, Set};
 
 mod extended_next_hop;
+mod fib;
 mod graceful;
 
 const LOCAL_AS: u32 = 65000;
+
+/// A batch's output with the FIB queue drained whole: what peers and
+/// zebrad get.
+#[derive(Debug)]
+struct Out {
+    to_peers: Vec<(PeerId, Vec<Bytes>)>,
+    nht_register: Vec<IpAddr>,
+    nht_unregister: Vec<IpAddr>,
+    zebra_add: Vec<ZebraRoute>,
+    zebra_del: Vec<IpNetwork>,
+}
+
+trait TakeAll {
+    fn take_all(&mut self) -> Out;
+}
+
+impl TakeAll for Rib {
+    fn take_all(&mut self) -> Out {
+        let out = self.take_output();
+        let fib = self.take_fib(usize::MAX);
+        Out {
+            to_peers: out.to_peers,
+            nht_register: out.nht_register,
+            nht_unregister: out.nht_unregister,
+            zebra_add: fib.add,
+            zebra_del: fib.del,
+        }
+    }
+}
+
+impl Out {
+    fn is_empty(&self) -> bool {
+        self.to_peers.is_empty()
+            && self.nht_register.is_empty()
+            && self.nht_unregister.is_empty()
+            && self.zebra_add.is_empty()
+            && self.zebra_del.is_empty()
+    }
+}
 
 fn p(s: &str) -> IpNetwork {
     s.parse().unwrap()
@@ -92,7 +132,7 @@ fn rib_with(cfg: RibConfig, peers: &[PeerInfo]) -> Rib {
     for info in peers {
         rib.peer_up(info.clone(), Instant::now());
     }
-    rib.take_output();
+    rib.take_all();
     rib
 }
 
@@ -137,12 +177,12 @@ fn send(rib: &mut Rib, id: PeerId, u: ParsedUpdate) {
 }
 
 /// Answer every pending registration as reachable with metric 0.
-fn resolve_all(rib: &mut Rib) -> RibOutput {
-    let out = rib.take_output();
+fn resolve_all(rib: &mut Rib) -> Out {
+    let out = rib.take_all();
     for nh in &out.nht_register {
         rib.nexthop_update(*nh, true, 0);
     }
-    let mut next = rib.take_output();
+    let mut next = rib.take_all();
     next.zebra_add.splice(0..0, out.zebra_add);
     next
 }
@@ -157,12 +197,12 @@ struct Seen {
     other: Vec<Message>,
 }
 
-fn seen(out: &RibOutput, id: PeerId) -> Seen {
+fn seen(out: &Out, id: PeerId) -> Seen {
     seen_with(out, id, &SessionCaps::four_octet())
 }
 
 /// [`seen`] for a peer whose session negotiated `caps`.
-fn seen_with(out: &RibOutput, id: PeerId, caps: &SessionCaps) -> Seen {
+fn seen_with(out: &Out, id: PeerId, caps: &SessionCaps) -> Seen {
     let mut s = Seen::default();
     for (peer, msgs) in &out.to_peers {
         if *peer != id {
@@ -290,7 +330,7 @@ fn weight_set_on_import_wins_before_local_pref() {
     let mut rib = Rib::new(cfg(), pol);
     rib.peer_up(p1, Instant::now());
     rib.peer_up(peer(2, LOCAL_AS), Instant::now());
-    rib.take_output();
+    rib.take_all();
     let a = attrs(&[65001], "198.51.100.1");
     let b = PathAttributes {
         local_pref: Some(200),
@@ -411,10 +451,10 @@ fn lower_igp_metric_wins() {
         2,
         announce(attrs(&[65001], "198.51.100.2"), &["203.0.113.0/24"]),
     );
-    rib.take_output();
+    rib.take_all();
     rib.nexthop_update(IpAddr::V4(v4("198.51.100.1")), true, 20);
     rib.nexthop_update(IpAddr::V4(v4("198.51.100.2")), true, 10);
-    rib.take_output();
+    rib.take_all();
     assert_eq!(best_of(&rib, "203.0.113.0/24").unwrap().peer, 2);
     assert_eq!(
         loser_reason(&rib, "203.0.113.0/24"),
@@ -595,7 +635,7 @@ fn nexthop_reachability_drives_best_and_zebra() {
         2,
         announce(attrs(&[65002, 65003], "198.51.100.2"), &["203.0.113.0/24"]),
     );
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(out.nht_register.len(), 2);
     assert!(
         out.zebra_add.is_empty(),
@@ -606,12 +646,12 @@ fn nexthop_reachability_drives_best_and_zebra() {
     let nh2 = IpAddr::V4(v4("198.51.100.2"));
     rib.nexthop_update(nh1, true, 1);
     rib.nexthop_update(nh2, true, 1);
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(out.zebra_add.len(), 1);
     assert_eq!(out.zebra_add[0].nexthops, vec![nh1]);
     // Unreachable: the longer path takes over.
     rib.nexthop_update(nh1, false, 0);
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(best_of(&rib, "203.0.113.0/24").unwrap().peer, 2);
     assert_eq!(out.zebra_add[0].nexthops, vec![nh2]);
     assert_eq!(
@@ -624,13 +664,13 @@ fn nexthop_reachability_drives_best_and_zebra() {
     assert_eq!(s.withdrawn, vec![p("203.0.113.0/24")]);
     // Back again.
     rib.nexthop_update(nh1, true, 1);
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(best_of(&rib, "203.0.113.0/24").unwrap().peer, 1);
     assert_eq!(out.zebra_add[0].nexthops, vec![nh1]);
     // Both unreachable: deleted from zebra.
     rib.nexthop_update(nh1, false, 0);
     rib.nexthop_update(nh2, false, 0);
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(out.zebra_del, vec![p("203.0.113.0/24")]);
 }
 
@@ -660,7 +700,7 @@ fn ebgp_export_prepends_sets_next_hop_strips_local_pref() {
 fn locally_set_med_kept_toward_ebgp() {
     let mut rib = rib_with(cfg(), &[peer(2, 65002)]);
     rib.originate(p("203.0.113.0/24"), Origin::Igp, None, Some(7), vec![]);
-    let out = rib.take_output();
+    let out = rib.take_all();
     let s = seen(&out, 2);
     let got = &s.announced[&p("203.0.113.0/24")];
     assert_eq!(got.med, Some(7));
@@ -698,7 +738,7 @@ fn ibgp_export_keeps_next_hop_adds_local_pref_and_split_horizon() {
     let mut info = peer(4, LOCAL_AS);
     info.next_hop_self = true;
     rib.peer_up(info, Instant::now());
-    let out = rib.take_output();
+    let out = rib.take_all();
     let s = seen(&out, 4);
     assert_eq!(
         s.announced[&p("203.0.113.0/24")].next_hop,
@@ -822,12 +862,12 @@ fn no_echo_to_source_within_a_group() {
         announce(attrs(&[65002], "198.51.100.2"), &["203.0.113.0/24"]),
     );
     let nh2 = IpAddr::V4(v4("198.51.100.2"));
-    rib.take_output();
+    rib.take_all();
     rib.nexthop_update(nh2, true, 0);
     // Peer 1's path arrived first (older); make peer 2's win by MED? No:
     // different ASes. Withdraw peer 1's instead.
     send(&mut rib, 1, withdraw(&["203.0.113.0/24"]));
-    let out = rib.take_output();
+    let out = rib.take_all();
     let s1 = seen(&out, 1);
     let s2 = seen(&out, 2);
     let s3 = seen(&out, 3);
@@ -895,14 +935,14 @@ fn last_path_withdrawn() {
     );
     resolve_all(&mut rib);
     send(&mut rib, 1, withdraw(&["203.0.113.0/24"]));
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(seen(&out, 2).withdrawn, vec![p("203.0.113.0/24")]);
     assert_eq!(out.zebra_del, vec![p("203.0.113.0/24")]);
     assert_eq!(rib.prefix_count(AfiSafi::IPV4_UNICAST), 1);
     assert_eq!(rib.peer_counts(2)[0].1.advertised, 1);
     // Withdrawing the last path of the next hop unregisters it.
     send(&mut rib, 1, withdraw(&["198.18.0.0/15"]));
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(out.nht_unregister, vec![IpAddr::V4(v4("198.51.100.1"))]);
     assert_eq!(rib.prefix_count(AfiSafi::IPV4_UNICAST), 0);
 }
@@ -935,7 +975,7 @@ fn treat_as_withdraw_removes_all_nlri() {
         }],
     };
     send(&mut rib, 1, bad);
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert!(best_of(&rib, "203.0.113.0/24").is_none());
     assert_eq!(seen(&out, 2).withdrawn, vec![p("203.0.113.0/24")]);
     assert_eq!(out.zebra_del, vec![p("203.0.113.0/24")]);
@@ -959,7 +999,7 @@ fn peer_down_withdraws_its_paths() {
     );
     resolve_all(&mut rib);
     rib.peer_down(1);
-    let out = rib.take_output();
+    let out = rib.take_all();
     // Peer 3 gets the replacement, peer 2 a withdrawal (its own path is best now).
     let s3 = seen(&out, 3);
     assert_eq!(
@@ -971,7 +1011,7 @@ fn peer_down_withdraws_its_paths() {
     assert_eq!(out.zebra_add.len(), 1);
     assert!(rib.peer_counts(1).is_empty());
     rib.peer_down(2);
-    let out = rib.take_output();
+    let out = rib.take_all();
     let mut w = seen(&out, 3).withdrawn;
     w.sort();
     assert_eq!(w, vec![p("198.18.0.0/15"), p("203.0.113.0/24")]);
@@ -1022,7 +1062,7 @@ fn ten_thousand_prefixes_pack_into_few_messages() {
         };
         rib.update(1, &u, Instant::now());
     }
-    let out = rib.take_output();
+    let out = rib.take_all();
     let s = seen(&out, 2);
     assert_eq!(s.withdrawn.len(), 10_000);
     assert_eq!(s.messages, 10_000usize.div_ceil((4096 - 23) / 4));
@@ -1094,7 +1134,7 @@ fn prefix_list_policy_and_reload() {
     rib.peer_up(p1, Instant::now());
     rib.peer_up(peer(2, 65002), Instant::now());
     rib.peer_up(peer(3, LOCAL_AS), Instant::now());
-    rib.take_output();
+    rib.take_all();
     send(
         &mut rib,
         1,
@@ -1121,7 +1161,7 @@ fn prefix_list_policy_and_reload() {
     );
     pol2.add_route_map("all", RouteMap::new(vec![]));
     rib.set_policies(pol2, &[]);
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(best_of(&rib, "198.18.0.0/15").unwrap().peer, 1);
     assert_eq!(seen(&out, 2).withdrawn, vec![p("203.0.113.0/25")]);
     assert!(seen(&out, 2).announced.is_empty());
@@ -1144,7 +1184,7 @@ fn rebinding_a_neighbor_sends_only_the_difference() {
     for info in [peer(1, 65001), peer(2, 65002), peer(4, 65004)] {
         rib.peer_up(info, Instant::now());
     }
-    rib.take_output();
+    rib.take_all();
     send(
         &mut rib,
         1,
@@ -1169,7 +1209,7 @@ fn rebinding_a_neighbor_sends_only_the_difference() {
         ..Bindings::default()
     };
     rib.set_policies(pol, &[(2, out_policy), (1, in_policy)]);
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert!(best_of(&rib, "198.18.0.0/15").is_none(), "re-imported");
     let s2 = seen(&out, 2);
     assert_eq!(s2.withdrawn, vec![p("198.18.0.0/15")]);
@@ -1192,7 +1232,7 @@ fn rebinding_a_neighbor_sends_only_the_difference() {
         1,
         announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.128/25"]),
     );
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(seen(&out, 2).announced[&p("203.0.113.128/25")].med, Some(9));
     assert_eq!(seen(&out, 4).announced[&p("203.0.113.128/25")].med, None);
 }
@@ -1249,7 +1289,7 @@ fn route_refresh_resends_with_borr_eorr() {
     );
     resolve_all(&mut rib);
     rib.route_refresh(2, AfiSafi::IPV4_UNICAST);
-    let out = rib.take_output();
+    let out = rib.take_all();
     let s = seen(&out, 2);
     assert_eq!(s.announced.len(), 1);
     use crate::packet::route_refresh::RouteRefreshSubtype;
@@ -1289,7 +1329,7 @@ fn peer_up_dumps_table_then_end_of_rib() {
     );
     resolve_all(&mut rib);
     rib.peer_up(peer(2, 65002), Instant::now());
-    let out = rib.take_output();
+    let out = rib.take_all();
     let s = seen(&out, 2);
     assert_eq!(s.announced.len(), 2);
     assert_eq!(s.eor, vec![AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST]);
@@ -1316,7 +1356,7 @@ fn replacing_a_path_with_same_attributes_sends_nothing() {
         1,
         announce(attrs(&[65001], "198.51.100.1"), &["203.0.113.0/24"]),
     );
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert!(out.is_empty(), "{out:?}");
 }
 
@@ -1363,7 +1403,7 @@ fn ipv6_withdrawal_uses_mp_unreach() {
         report: UpdateReport::default(),
     };
     send(&mut rib, 1, w);
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(seen(&out, 2).withdrawn, vec![p("2001:db8:100::/48")]);
     assert_eq!(out.zebra_del, vec![p("2001:db8:100::/48")]);
     assert_eq!(rib.prefix_count(AfiSafi::IPV6_UNICAST), 0);
@@ -1379,7 +1419,7 @@ fn withdraw_local_route() {
         None,
         vec![Community::new(65000, 1)],
     );
-    let out = rib.take_output();
+    let out = rib.take_all();
     let s3 = seen(&out, 3);
     let got = &s3.announced[&p("203.0.113.0/24")];
     assert_eq!(
@@ -1390,7 +1430,7 @@ fn withdraw_local_route() {
     assert_eq!(got.local_pref, Some(100));
     assert_eq!(got.communities, vec![Community::new(65000, 1)]);
     rib.withdraw_local(p("203.0.113.0/24"));
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(seen(&out, 2).withdrawn, vec![p("203.0.113.0/24")]);
     assert_eq!(seen(&out, 3).withdrawn, vec![p("203.0.113.0/24")]);
     assert!(out.zebra_del.is_empty(), "never installed");

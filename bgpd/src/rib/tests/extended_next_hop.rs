@@ -53,18 +53,18 @@ fn v4_over_v6(path: &[u32], prefixes: &[&str]) -> ParsedUpdate {
 fn learned_ipv4_route_tracks_and_installs_the_ipv6_next_hop() {
     let mut rib = rib_with(cfg(), &[v6_peer(1, 65001, true)]);
     send(&mut rib, 1, v4_over_v6(&[65001], &[A]));
-    let out = rib.take_output();
+    let out = rib.take_all();
     let nh = IpAddr::V6("2001:db8::1".parse().unwrap());
     assert_eq!(out.nht_register, vec![nh]);
     assert!(out.zebra_add.is_empty(), "not before the next hop resolves");
     rib.nexthop_update(nh, true, 0);
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(out.zebra_add.len(), 1);
     assert_eq!(out.zebra_add[0].prefix, p(A));
     assert_eq!(out.zebra_add[0].nexthops, vec![nh]);
     // Unreachable: the route leaves the kernel.
     rib.nexthop_update(nh, false, 0);
-    assert_eq!(rib.take_output().zebra_del, vec![p(A)]);
+    assert_eq!(rib.take_all().zebra_del, vec![p(A)]);
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn export_per_peer_capability() {
         report: UpdateReport::default(),
     };
     send(&mut rib, 1, w);
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(out.zebra_del, vec![p(A)]);
     for (id, caps) in [(2, SessionCaps::four_octet()), (3, enh_caps())] {
         assert_eq!(seen_with(&out, id, &caps).withdrawn, vec![p(A)]);
@@ -168,8 +168,8 @@ fn link_local_only_next_hop_is_used_when_the_global_is_absent() {
         });
         send(&mut rib, 1, u);
         let ll = IpAddr::V6("fe80::1".parse().unwrap());
-        assert_eq!(rib.take_output().nht_register, vec![ll]);
+        assert_eq!(rib.take_all().nht_register, vec![ll]);
         rib.nexthop_update(ll, true, 0);
-        assert_eq!(rib.take_output().zebra_add[0].nexthops, vec![ll]);
+        assert_eq!(rib.take_all().zebra_add[0].nexthops, vec![ll]);
     }
 }

@@ -32,7 +32,7 @@ fn restarted(now: Instant) -> Rib {
     let out = resolve_all(&mut rib);
     assert_eq!(out.zebra_add.len(), 2);
     rib.peer_restarting(1, now);
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert!(out.zebra_del.is_empty(), "stale routes stay installed");
     assert!(seen(&out, 2).withdrawn.is_empty(), "and advertised");
     assert_eq!(rib.stale_paths(1), 2);
@@ -53,7 +53,7 @@ fn end_of_rib_removes_what_was_not_relearned() {
     let now = Instant::now();
     let mut rib = restarted(now);
     rib.peer_up(gr_peer(true), now);
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert!(out.zebra_del.is_empty());
     assert_eq!(
         seen(&out, 1).eor,
@@ -61,7 +61,7 @@ fn end_of_rib_removes_what_was_not_relearned() {
     );
     // The new session sends A again, the same attributes: fresh now.
     send(&mut rib, 1, announce(attrs(&[65001], "192.0.2.1"), &[A]));
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert!(out.zebra_add.is_empty() && out.zebra_del.is_empty());
     assert_eq!(rib.stale_paths(1), 1);
     assert!(!best_of(&rib, A).unwrap().stale);
@@ -69,7 +69,7 @@ fn end_of_rib_removes_what_was_not_relearned() {
     assert!(rib.gr_status(1, now).is_some());
     send(&mut rib, 1, eor_v4());
     rib.end_of_rib(1, AfiSafi::IPV4_UNICAST);
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(out.zebra_del, vec![p(B)]);
     assert_eq!(seen(&out, 2).withdrawn, vec![p(B)]);
     assert_eq!(best_of(&rib, A).unwrap().peer, 1);
@@ -89,16 +89,16 @@ fn changed_path_replaces_stale_one() {
     let now = Instant::now();
     let mut rib = restarted(now);
     rib.peer_up(gr_peer(true), now);
-    rib.take_output();
+    rib.take_all();
     send(
         &mut rib,
         1,
         announce(attrs(&[65001, 65010], "192.0.2.1"), &[A]),
     );
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(seen(&out, 2).announced.len(), 1);
     rib.end_of_rib(1, AfiSafi::IPV4_UNICAST);
-    rib.take_output();
+    rib.take_all();
     let best = best_of(&rib, A).unwrap();
     assert_eq!(best.attrs.as_path.as_ref().unwrap().length(), 2);
     assert!(best_of(&rib, B).is_none());
@@ -111,7 +111,7 @@ fn restart_time_expiry_removes_stale_routes() {
     assert!(!rib.expire_stale(now + Duration::from_secs(119)));
     assert_eq!(rib.stale_paths(1), 2);
     assert!(rib.expire_stale(now + Duration::from_secs(121)));
-    let out = rib.take_output();
+    let out = rib.take_all();
     let mut del = out.zebra_del.clone();
     del.sort();
     assert_eq!(del, vec![p(B), p(A)]);
@@ -125,11 +125,11 @@ fn stale_time_runs_from_the_new_session() {
     let mut rib = restarted(now);
     let later = now + Duration::from_secs(100);
     rib.peer_up(gr_peer(true), later);
-    rib.take_output();
+    rib.take_all();
     // Past the restart time but within the stale time: kept.
     assert!(!rib.expire_stale(now + Duration::from_secs(200)));
     assert!(rib.expire_stale(later + Duration::from_secs(361)));
-    assert_eq!(rib.take_output().zebra_del.len(), 2);
+    assert_eq!(rib.take_all().zebra_del.len(), 2);
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn no_forwarding_bit_on_return_drops_stale_at_once() {
     let now = Instant::now();
     let mut rib = restarted(now);
     rib.peer_up(gr_peer(false), now);
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(out.zebra_del.len(), 2);
     assert_eq!(rib.stale_paths(1), 0);
 }
@@ -147,9 +147,9 @@ fn hard_down_while_stale_flushes() {
     let now = Instant::now();
     let mut rib = restarted(now);
     rib.peer_up(gr_peer(true), now);
-    rib.take_output();
+    rib.take_all();
     rib.peer_down(1);
-    assert_eq!(rib.take_output().zebra_del.len(), 2);
+    assert_eq!(rib.take_all().zebra_del.len(), 2);
 }
 
 #[test]
@@ -158,7 +158,7 @@ fn peer_without_graceful_restart_is_flushed() {
     send(&mut rib, 1, announce(attrs(&[65001], "192.0.2.1"), &[A]));
     resolve_all(&mut rib);
     rib.peer_restarting(1, Instant::now());
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(out.zebra_del, vec![p(A)]);
     assert_eq!(seen(&out, 2).withdrawn, vec![p(A)]);
 }
