@@ -1,0 +1,255 @@
+//! bgpd's policy language against BIRD 2: every match inbound (prefix
+//! list with ge/le, AS-path list with `_`, community standard and
+//! expanded, large, extended, next hop, origin, local-pref, MED, peer)
+//! chained with `on_match next`, and every set outbound seen in BIRD's
+//! `show route all` (MED, community replace, large and extended
+//! communities, AS-path prepend, origin, next hop address and self,
+//! community additive then delete). Inbound sets (local-pref, AS-path
+//! exclude, community additive and delete, origin, MED) are seen in our
+//! Loc-RIB. `show route-map` counts the entries that matched.
+//!
+//! Topology (bgp_util::pair): r1 (ours, AS 65000) 192.0.2.1/30 and
+//! 198.51.100.241/28 -- r2 (BIRD, AS 64502) 192.0.2.2/30 and
+//! 198.51.100.242/28 (the /28 makes 198.51.100.253 a usable third-party
+//! next hop).
+
+mod bgp_util;
+
+use bgp_util::*;
+use topotests::try_wait_until;
+
+/// BIRD's routes: R1 with every attribute, R2 plain, R3 and R4 for the
+/// prefix list's ge/le, R5 with a community our map denies.
+const R1: &str = "198.51.100.0/26";
+const R2: &str = "198.51.100.64/26";
+const R3: &str = "198.51.100.128/27";
+const R4: &str = "198.51.100.160/28";
+const R5: &str = "198.51.100.192/26";
+/// Ours: O1 with every set, O2 with next hop self and community
+/// additive then delete, O3 denied (no entry matches).
+const O1: &str = "203.0.113.0/26";
+const O2: &str = "203.0.113.64/26";
+const O3: &str = "203.0.113.128/26";
+
+const BIRD: &str = r#"
+router id 192.0.2.2;
+protocol device { scan time 1; }
+protocol static s4 {
+  ipv4;
+  route 198.51.100.0/26 blackhole;
+  route 198.51.100.64/26 blackhole;
+  route 198.51.100.128/27 blackhole;
+  route 198.51.100.160/28 blackhole;
+  route 198.51.100.192/26 blackhole;
+}
+filter to_r1 {
+  if net = 198.51.100.0/26 then {
+    bgp_path.prepend(64511); bgp_path.prepend(64510);
+    bgp_med = 42; bgp_origin = ORIGIN_EGP;
+    bgp_community.add((64502, 7));
+    bgp_large_community.add((64502, 1, 2));
+    bgp_ext_community.add((rt, 64502, 100));
+  }
+  if net = 198.51.100.192/26 then bgp_community.add((64502, 666));
+  if source = RTS_STATIC then accept;
+  reject;
+}
+protocol bgp r1 {
+  local 192.0.2.2 as 64502;
+  neighbor 192.0.2.1 as 65000;
+  connect retry time 1;
+  ipv4 { import all; export filter to_r1; };
+}
+"#;
+
+fn ours() -> String {
+    format!(
+        r#"{head}
+[[prefix_list]]
+name = "GELE"
+entries = [ {{ seq = 10, action = "permit", prefix = "198.51.100.128/25", ge = 26, le = 27 }} ]
+
+[[prefix_list]]
+name = "NH"
+entries = [ {{ seq = 10, action = "permit", prefix = "192.0.2.0/30", le = 32 }} ]
+
+[[prefix_list]]
+name = "O1"
+entries = [ {{ seq = 10, action = "permit", prefix = "{O1}" }} ]
+
+[[prefix_list]]
+name = "O2"
+entries = [ {{ seq = 10, action = "permit", prefix = "{O2}" }} ]
+
+[[as_path_list]]
+name = "VIA-64510"
+entries = [ {{ seq = 10, action = "permit", regex = "_64510_" }} ]
+
+[[community_list]]
+name = "STD"
+entries = [ {{ seq = 10, action = "permit", values = ["64502:7"] }} ]
+
+[[community_list]]
+name = "BAD"
+kind = "expanded"
+entries = [ {{ seq = 10, action = "permit", regex = "_64502:666_" }} ]
+
+[[community_list]]
+name = "LG"
+kind = "large"
+entries = [ {{ seq = 10, action = "permit", values = ["64502:1:2"] }} ]
+
+[[community_list]]
+name = "EXT"
+kind = "extended"
+entries = [ {{ seq = 10, action = "permit", values = ["rt 64502:100"] }} ]
+
+[[community_list]]
+name = "OUR1"
+entries = [ {{ seq = 10, action = "permit", values = ["65000:1"] }} ]
+
+[[route_map]]
+name = "IN"
+entries = [
+  {{ seq = 5, action = "deny", match = {{ community = "BAD" }} }},
+  {{ seq = 10, action = "permit", match = {{ as_path = "VIA-64510", community = "STD" }},
+    set = {{ local_pref = 200, as_path_exclude = [64511] }}, on_match = "next" }},
+  {{ seq = 20, action = "permit", match = {{ large_community = "LG", extcommunity = "EXT" }},
+    set = {{ community = ["65000:20"], community_additive = true, community_delete = "STD" }},
+    continue = true }},
+  {{ seq = 30, action = "permit", match = {{ med = 42, origin = "egp" }},
+    set = {{ origin = "incomplete" }}, on_match = "next" }},
+  {{ seq = 40, action = "permit", match = {{ local_pref = 200 }}, set = {{ med = 5 }} }},
+  {{ seq = 50, action = "permit", match = {{ prefix_list = "GELE" }}, set = {{ local_pref = 150 }} }},
+  {{ seq = 60, action = "permit", match = {{ next_hop = "NH", peer = "192.0.2.2" }}, set = {{ med = 60 }} }},
+]
+
+[[route_map]]
+name = "OUT"
+entries = [
+  {{ seq = 10, action = "permit", match = {{ prefix_list = "O1" }},
+    set = {{ med = 77, community = ["65000:77", "65000:78"], large_community = ["65000:7:7"],
+      extcommunity_rt = ["65000:100"], as_path_prepend = [65000, 65000],
+      origin = "incomplete", next_hop = "198.51.100.253" }} }},
+  {{ seq = 20, action = "permit", match = {{ prefix_list = "O2" }},
+    set = {{ community = ["65000:1", "65000:2"] }}, on_match = "next" }},
+  {{ seq = 30, action = "permit", match = {{ prefix_list = "O2" }},
+    set = {{ community = ["65000:3"], community_additive = true, community_delete = "OUR1",
+      next_hop = "self" }} }},
+]
+
+[[neighbor]]
+address = "192.0.2.2"
+remote_as = 64502
+import = "IN"
+export = "OUT"
+"#,
+        head = ours_head(
+            65000,
+            "192.0.2.1",
+            &format!("networks = [\"{O1}\", \"{O2}\", \"{O3}\"]")
+        ),
+    )
+}
+
+/// BIRD's `show route PREFIX all` once it holds `prefix` with `want`.
+fn bird_wait(bird: &Bird, prefix: &str, want: &str) -> String {
+    let mut last = String::new();
+    let r = try_wait_until(T, &format!("{prefix} in BIRD with {want}"), || {
+        last = bird.route(prefix);
+        last.contains(want)
+    });
+    assert!(r.is_ok(), "{r:?}: {last}");
+    last
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn bgp_policy_every_match_and_set_with_bird() {
+    if !can_run(&["bird", "birdc"]) {
+        return;
+    }
+    let (_lab, r1, r2) = pair("bgp_policy_every_match_and_set_with_bird");
+    r1.add_addr("eth0", "198.51.100.241/28");
+    r2.add_addr("eth0", "198.51.100.242/28");
+    let (_z, b) = start_ours(&r1, &ours());
+    let bird = start_bird(&r2, BIRD);
+    wait_established(&r1, "192.0.2.2");
+    bird.wait_established("r1");
+
+    // R1: seq 10 (AS path with `_`, standard community) -> 20 (large,
+    // extended) -> 30 (MED, origin) -> 40 (the local-pref seq 10 set).
+    let p = wait_best(&r1, R1);
+    assert_eq!(p["locPrf"].as_u64(), Some(200), "{p:#}");
+    assert_attrs(&p, &[64502, 64510], Some(5), &["65000:20"], &["64502:1:2"]);
+    assert!(
+        !strings(&p["community"]).contains(&"64502:7".to_string()),
+        "community_delete: {p:#}"
+    );
+    assert_eq!(p["origin"], "incomplete", "{p:#}");
+    assert_eq!(strings(&p["extendedCommunity"]), ["rt 64502:100"], "{p:#}");
+    // R2: only seq 60 (next hop in NH, peer).
+    let p = wait_best(&r1, R2);
+    assert_eq!(p["metric"].as_u64(), Some(60), "{p:#}");
+    assert!(p["locPrf"].is_null() || p["locPrf"] == 100, "{p:#}");
+    // R3 (/27) is in GELE's ge 26 le 27; R4 (/28) is not.
+    let p = wait_best(&r1, R3);
+    assert_eq!(p["locPrf"].as_u64(), Some(150), "{p:#}");
+    let p = wait_best(&r1, R4);
+    assert_eq!(p["metric"].as_u64(), Some(60), "{p:#}");
+    assert_ne!(p["locPrf"].as_u64(), Some(150), "{p:#}");
+    // R5: denied by seq 5 (expanded list).
+    assert!(best(&r1, R5).is_none(), "{:#?}", paths(&r1, R5));
+
+    // Outbound, in BIRD.
+    let o1 = bird_wait(&bird, O1, "BGP.med: 77");
+    for want in [
+        "BGP.origin: Incomplete",
+        "BGP.as_path: 65000 65000 65000",
+        "BGP.next_hop: 198.51.100.253",
+        "(65000,77) (65000,78)",
+        "(rt, 65000, 100)",
+        "(65000, 7, 7)",
+    ] {
+        assert!(o1.contains(want), "{want} in BIRD's {O1}:\n{o1}");
+    }
+    let o2 = bird_wait(&bird, O2, "BGP.community:");
+    for want in [
+        "BGP.next_hop: 192.0.2.1",
+        "BGP.community: (65000,2) (65000,3)",
+        "BGP.as_path: 65000",
+        "BGP.origin: IGP",
+    ] {
+        assert!(o2.contains(want), "{want} in BIRD's {O2}:\n{o2}");
+    }
+    assert!(!bird.has_route(O3), "{}", bird.route(O3));
+
+    // The counters of `show route-map`: the deny and every entry ran.
+    let rm = vtysh_json(&r1, "show route-map IN json");
+    let rules = rm["IN"]["rules"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rules.len(), 7, "{rm:#}");
+    for r in &rules {
+        assert!(r["invoked"].as_u64() >= Some(1), "{r:#} in {rm:#}");
+    }
+    assert!(rm["IN"]["invoked"].as_u64() >= Some(5), "{rm:#}");
+    let text = vtysh(&r1, "show route-map IN").unwrap_or_default();
+    assert!(
+        text.contains("  Match clauses:\n    as-path VIA-64510\n    community STD\n"),
+        "{text}"
+    );
+    let pl = vtysh_json(&r1, "show ip prefix-list GELE json");
+    assert!(
+        pl["BGP"]["GELE"]["entries"][0]["hitCount"].as_u64() >= Some(1),
+        "{pl:#}"
+    );
+    b.assert_running();
+}
