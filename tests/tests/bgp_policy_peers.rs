@@ -1,15 +1,18 @@
-//! bgpd's policy language against BIRD 2: every match inbound (prefix
-//! list with ge/le, AS-path list with `_`, community standard and
-//! expanded, large, extended, next hop, origin, local-pref, MED, peer)
-//! chained with `on_match next`, and every set outbound seen in BIRD's
-//! `show route all` (MED, community replace, large and extended
-//! communities, AS-path prepend, origin, next hop address and self,
-//! community additive then delete). Inbound sets (local-pref, AS-path
-//! exclude, community additive and delete, origin, MED) are seen in our
-//! Loc-RIB. `show route-map` counts the entries that matched.
+//! bgpd's policy language against BIRD 2 and GoBGP 3, one route map pair
+//! for both: every match inbound (prefix list with ge/le, AS-path list
+//! with `_`, community standard and expanded, large, extended, next hop,
+//! origin, local-pref, MED, peer) chained with `on_match next` and
+//! `continue`, and every set outbound seen on the peer (BIRD's `show
+//! route all`, GoBGP's `global rib -j`): MED, community replace, large
+//! and extended communities, AS-path prepend, origin, next hop address and
+//! self, community additive then delete; an unmatched route not sent.
+//! Inbound sets (local-pref, AS-path exclude, community additive and
+//! delete, origin, MED) are seen in our Loc-RIB, and a deny by an expanded
+//! community list. `show route-map` and `show ip prefix-list` count what
+//! matched.
 //!
 //! Topology (bgp_util::pair): r1 (ours, AS 65000) 192.0.2.1/30 and
-//! 198.51.100.241/28 -- r2 (BIRD, AS 64502) 192.0.2.2/30 and
+//! 198.51.100.241/28 -- r2 (the peer, AS 64502) 192.0.2.2/30 and
 //! 198.51.100.242/28 (the /28 makes 198.51.100.253 a usable third-party
 //! next hop).
 
@@ -18,7 +21,7 @@ mod bgp_util;
 use bgp_util::*;
 use topotests::try_wait_until;
 
-/// BIRD's routes: R1 with every attribute, R2 plain, R3 and R4 for the
+/// The peer's routes: R1 with every attribute, R2 plain, R3 and R4 for the
 /// prefix list's ge/le, R5 with a community our map denies.
 const R1: &str = "198.51.100.0/26";
 const R2: &str = "198.51.100.64/26";
@@ -173,22 +176,28 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[test]
-fn bgp_policy_every_match_and_set_with_bird() {
-    if !can_run(&["bird", "birdc"]) {
-        return;
-    }
-    let (_lab, r1, r2) = pair("bgp_policy_every_match_and_set_with_bird");
+/// The lab with our bgpd on r1 and the extra /28 on both ends.
+fn lab(
+    test: &str,
+) -> (
+    topotests::Lab,
+    topotests::Node,
+    topotests::Node,
+    topotests::Proc,
+    topotests::Proc,
+) {
+    let (lab, r1, r2) = pair(test);
     r1.add_addr("eth0", "198.51.100.241/28");
     r2.add_addr("eth0", "198.51.100.242/28");
-    let (_z, b) = start_ours(&r1, &ours());
-    let bird = start_bird(&r2, BIRD);
-    wait_established(&r1, "192.0.2.2");
-    bird.wait_established("r1");
+    let (z, b) = start_ours(&r1, &ours());
+    (lab, r1, r2, z, b)
+}
 
+/// What our import map made of the peer's routes, in our Loc-RIB.
+fn check_inbound(r1: &topotests::Node) {
     // R1: seq 10 (AS path with `_`, standard community) -> 20 (large,
     // extended) -> 30 (MED, origin) -> 40 (the local-pref seq 10 set).
-    let p = wait_best(&r1, R1);
+    let p = wait_best(r1, R1);
     assert_eq!(p["locPrf"].as_u64(), Some(200), "{p:#}");
     assert_attrs(&p, &[64502, 64510], Some(5), &["65000:20"], &["64502:1:2"]);
     assert!(
@@ -198,17 +207,51 @@ fn bgp_policy_every_match_and_set_with_bird() {
     assert_eq!(p["origin"], "incomplete", "{p:#}");
     assert_eq!(strings(&p["extendedCommunity"]), ["rt 64502:100"], "{p:#}");
     // R2: only seq 60 (next hop in NH, peer).
-    let p = wait_best(&r1, R2);
+    let p = wait_best(r1, R2);
     assert_eq!(p["metric"].as_u64(), Some(60), "{p:#}");
     assert!(p["locPrf"].is_null() || p["locPrf"] == 100, "{p:#}");
     // R3 (/27) is in GELE's ge 26 le 27; R4 (/28) is not.
-    let p = wait_best(&r1, R3);
+    let p = wait_best(r1, R3);
     assert_eq!(p["locPrf"].as_u64(), Some(150), "{p:#}");
-    let p = wait_best(&r1, R4);
+    let p = wait_best(r1, R4);
     assert_eq!(p["metric"].as_u64(), Some(60), "{p:#}");
     assert_ne!(p["locPrf"].as_u64(), Some(150), "{p:#}");
     // R5: denied by seq 5 (expanded list).
-    assert!(best(&r1, R5).is_none(), "{:#?}", paths(&r1, R5));
+    assert!(best(r1, R5).is_none(), "{:#?}", paths(r1, R5));
+}
+
+/// The counters of `show route-map` and `show ip prefix-list`: the deny
+/// and every entry ran.
+fn check_counters(r1: &topotests::Node) {
+    let rm = vtysh_json(r1, "show route-map IN json");
+    let rules = rm["IN"]["rules"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rules.len(), 7, "{rm:#}");
+    for r in &rules {
+        assert!(r["invoked"].as_u64() >= Some(1), "{r:#} in {rm:#}");
+    }
+    assert!(rm["IN"]["invoked"].as_u64() >= Some(5), "{rm:#}");
+    let text = vtysh(r1, "show route-map IN").unwrap_or_default();
+    assert!(
+        text.contains("  Match clauses:\n    as-path VIA-64510\n    community STD\n"),
+        "{text}"
+    );
+    let pl = vtysh_json(r1, "show ip prefix-list GELE json");
+    assert!(
+        pl["BGP"]["GELE"]["entries"][0]["hitCount"].as_u64() >= Some(1),
+        "{pl:#}"
+    );
+}
+
+#[test]
+fn bgp_policy_every_match_and_set_with_bird() {
+    if !can_run(&["bird", "birdc"]) {
+        return;
+    }
+    let (_lab, r1, r2, _z, b) = lab("bgp_policy_every_match_and_set_with_bird");
+    let bird = start_bird(&r2, BIRD);
+    wait_established(&r1, "192.0.2.2");
+    bird.wait_established("r1");
+    check_inbound(&r1);
 
     // Outbound, in BIRD.
     let o1 = bird_wait(&bird, O1, "BGP.med: 77");
@@ -232,24 +275,121 @@ fn bgp_policy_every_match_and_set_with_bird() {
         assert!(o2.contains(want), "{want} in BIRD's {O2}:\n{o2}");
     }
     assert!(!bird.has_route(O3), "{}", bird.route(O3));
+    check_counters(&r1);
+    b.assert_running();
+}
 
-    // The counters of `show route-map`: the deny and every entry ran.
-    let rm = vtysh_json(&r1, "show route-map IN json");
-    let rules = rm["IN"]["rules"].as_array().cloned().unwrap_or_default();
-    assert_eq!(rules.len(), 7, "{rm:#}");
-    for r in &rules {
-        assert!(r["invoked"].as_u64() >= Some(1), "{r:#} in {rm:#}");
+/// GoBGP's attribute of `type` on its path for `prefix` (its JSON).
+fn gobgp_attr(path: &serde_json::Value, kind: u64) -> serde_json::Value {
+    path["attrs"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["type"].as_u64() == Some(kind)))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// GoBGP's path for `prefix` once `ok` holds for it.
+fn gobgp_wait(
+    g: &Gobgp,
+    prefix: &str,
+    what: &str,
+    ok: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let mut last = serde_json::Value::Null;
+    let r = try_wait_until(T, what, || {
+        last = g.paths(prefix).into_iter().next().unwrap_or_default();
+        ok(&last)
+    });
+    assert!(r.is_ok(), "{r:?}: {last:#}");
+    last
+}
+
+#[test]
+fn bgp_policy_every_match_and_set_with_gobgp() {
+    if !can_run(&["gobgpd", "gobgp"]) {
+        return;
     }
-    assert!(rm["IN"]["invoked"].as_u64() >= Some(5), "{rm:#}");
-    let text = vtysh(&r1, "show route-map IN").unwrap_or_default();
-    assert!(
-        text.contains("  Match clauses:\n    as-path VIA-64510\n    community STD\n"),
-        "{text}"
+    let (_lab, r1, r2, _z, b) = lab("bgp_policy_every_match_and_set_with_gobgp");
+    let g = start_gobgp(&r2, &gobgp_conf(64502, "192.0.2.2", "192.0.2.1", ""));
+    // The same five routes as BIRD's (GoBGP's default origin is
+    // incomplete; R1 says egp).
+    g.cmd(&[
+        "global",
+        "rib",
+        "add",
+        "-a",
+        "ipv4",
+        R1,
+        "origin",
+        "egp",
+        "aspath",
+        "64510 64511",
+        "med",
+        "42",
+        "community",
+        "64502:7",
+        "large-community",
+        "64502:1:2",
+        "rt",
+        "64502:100",
+    ]);
+    for p in [R2, R3, R4] {
+        g.cmd(&["global", "rib", "add", "-a", "ipv4", p, "origin", "igp"]);
+    }
+    g.cmd(&[
+        "global",
+        "rib",
+        "add",
+        "-a",
+        "ipv4",
+        R5,
+        "community",
+        "64502:666",
+    ]);
+    wait_established(&r1, "192.0.2.2");
+    g.wait_established("192.0.2.1");
+    check_inbound(&r1);
+
+    // Outbound, in GoBGP's RIB: type 1 ORIGIN (2: incomplete), 2 AS_PATH,
+    // 3 NEXT_HOP, 4 MED, 8 COMMUNITIES, 16 extended, 32 large.
+    let o1 = gobgp_wait(&g, O1, "O1 in GoBGP with MED 77", |p| {
+        gobgp_attr(p, 4)["metric"] == 77
+    });
+    assert_eq!(gobgp_attr(&o1, 1)["value"], 2, "{o1:#}");
+    assert_eq!(
+        gobgp_attr(&o1, 2)["as_paths"][0]["asns"],
+        serde_json::json!([65000, 65000, 65000]),
+        "{o1:#}"
     );
-    let pl = vtysh_json(&r1, "show ip prefix-list GELE json");
-    assert!(
-        pl["BGP"]["GELE"]["entries"][0]["hitCount"].as_u64() >= Some(1),
-        "{pl:#}"
+    assert_eq!(gobgp_attr(&o1, 3)["nexthop"], "198.51.100.253", "{o1:#}");
+    // 65000:77 and 65000:78 as 32-bit values.
+    let c = |asn: u64, v: u64| asn << 16 | v;
+    assert_eq!(
+        gobgp_attr(&o1, 8)["communities"],
+        serde_json::json!([c(65000, 77), c(65000, 78)]),
+        "{o1:#}"
     );
+    assert_eq!(
+        gobgp_attr(&o1, 16)["value"],
+        serde_json::json!([{ "type": 0, "subtype": 2, "value": "65000:100" }]),
+        "{o1:#}"
+    );
+    assert_eq!(
+        gobgp_attr(&o1, 32)["value"],
+        serde_json::json!([{ "ASN": 65000, "LocalData1": 7, "LocalData2": 7 }]),
+        "{o1:#}"
+    );
+    let o2 = gobgp_wait(&g, O2, "O2 in GoBGP with communities", |p| {
+        !gobgp_attr(p, 8).is_null()
+    });
+    assert_eq!(
+        gobgp_attr(&o2, 8)["communities"],
+        serde_json::json!([c(65000, 2), c(65000, 3)]),
+        "{o2:#}"
+    );
+    assert_eq!(gobgp_attr(&o2, 3)["nexthop"], "192.0.2.1", "{o2:#}");
+    assert_eq!(gobgp_attr(&o2, 1)["value"], 0, "{o2:#}");
+    assert!(g.paths(O3).is_empty(), "{:#?}", g.paths(O3));
+    check_counters(&r1);
     b.assert_running();
 }
