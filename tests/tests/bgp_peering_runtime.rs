@@ -11,7 +11,7 @@
 mod bgp_util;
 
 use bgp_util::*;
-use topotests::{bin, try_wait_until, Node};
+use topotests::{try_wait_until, Node};
 
 const BIRD_CONF: &str = r#"router id 192.0.2.2;
 protocol device { }
@@ -37,17 +37,6 @@ export = "ALL"
 "#,
         ours_head(65000, "192.0.2.1", "")
     )
-}
-
-/// `vtysh -f FILE` with `commands` on `node`; panics when it fails.
-fn configure(node: &Node, name: &str, commands: &str) {
-    let f = node.write_file(name, commands);
-    let run = s(&node.run_dir());
-    let out = node.exec_timeout(
-        &[&s(&bin("vtysh")), "--run-dir", &run, "-f", &s(&f)],
-        std::time::Duration::from_secs(20),
-    );
-    assert!(out.is_ok(), "vtysh -f {name}: {out:?}");
 }
 
 fn uptime_ms(node: &Node, addr: &str) -> u64 {
@@ -76,7 +65,7 @@ fn bgp_peering_runtime_neighbor_added_and_removed() {
     let up0 = uptime_ms(&r1, "192.0.2.2");
 
     // Added at runtime.
-    configure(
+    vtysh_configure(
         &r1,
         "add.conf",
         &format!(
@@ -96,7 +85,7 @@ fn bgp_peering_runtime_neighbor_added_and_removed() {
     assert!(!shown.contains(KEY), "{shown}");
 
     // Removed at runtime.
-    configure(
+    vtysh_configure(
         &r1,
         "del.conf",
         "configure\nrouter bgp 65000\nno neighbor 192.0.2.6\nend\n",

@@ -4,7 +4,11 @@
 //! ipv4 json` outbound); a received GRACEFUL_SHUTDOWN route at LOCAL_PREF
 //! 0; then the policies changed by SIGHUP (and the neighbor put in
 //! graceful shutdown), re-evaluated without resetting the session (FRR
-//! counts one established connection).
+//! counts one established connection). A second test changes a route map
+//! and a prefix list through vtysh's configure mode (config.v1
+//! ApplyConfig, the gRPC a controller uses too): inbound re-evaluated from
+//! the Adj-RIB-In, outbound re-sent by difference, seen on both sides,
+//! the session kept.
 //!
 //! Topology (bgp_util::pair): r1 (ours, AS 65000) 192.0.2.1/30 -- r2 (FRR,
 //! AS 64502) 192.0.2.2/30.
@@ -236,4 +240,81 @@ fn bgp_policy_route_maps_with_frr() {
     );
     assert_eq!(frr_connections(&frr), conns, "the session was reset");
     assert_eq!(state(&r1, "192.0.2.2"), "Established");
+}
+
+/// The change a controller (or an operator in vtysh) applies over gRPC:
+/// TAGGED denied inbound, OTHER permitted by the prefix list OUT uses,
+/// MED 88 and no prepend outbound.
+const CHANGE: &str = "configure
+ip prefix-list OURS seq 20 permit 203.0.113.128/25
+route-map IN deny 5
+ match ip address prefix-list TAGGED
+route-map OUT permit 10
+ set metric 88
+ no set as-path prepend
+end
+";
+
+#[test]
+fn bgp_policy_changed_over_grpc_with_frr() {
+    if !can_run(&["/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", "vtysh"]) {
+        return;
+    }
+    let (_lab, r1, r2) = pair("bgp_policy_changed_over_grpc_with_frr");
+    let (_z, b) = start_ours(&r1, &ours(false));
+    let frr = start_frr(&r2, FRR);
+    wait_established(&r1, "192.0.2.2");
+    frr.wait_established("192.0.2.1");
+    wait_best(&r1, TAGGED);
+    frr_wait(&frr, OURS, "OURS at FRR with MED 77", |f| {
+        f["metric"].as_u64() == Some(77)
+    });
+    assert!(frr.paths(OTHER).is_empty(), "{:#?}", frr.paths(OTHER));
+    let conns = frr_connections(&frr);
+    let dropped = neighbor(&r1, "192.0.2.2")["connectionsDropped"].clone();
+    let rm = vtysh_json(&r1, "show route-map OUT json");
+    let sent = rm["OUT"]["rules"][0]["invoked"].as_u64().unwrap_or(0);
+    assert!(sent >= 1, "{rm:#}");
+
+    vtysh_configure(&r1, "change.conf", CHANGE);
+
+    // Outbound by difference: OURS changed, OTHER now sent.
+    let f = frr_wait(&frr, OURS, "OURS at FRR with MED 88", |f| {
+        f["metric"].as_u64() == Some(88)
+    });
+    assert_eq!(text(&f, "aspath"), "65000", "{f:#}");
+    let f = frr_wait(&frr, OTHER, "OTHER at FRR", |f| {
+        f["metric"].as_u64() == Some(88)
+    });
+    assert_eq!(text(&f, "aspath"), "65000", "{f:#}");
+    // Inbound from the Adj-RIB-In: TAGGED denied, PLAIN kept as it was.
+    let gone = try_wait_until(T, "TAGGED denied after the change", || {
+        best(&r1, TAGGED).is_none()
+    });
+    assert!(gone.is_ok(), "{gone:?}: {:#?}", paths(&r1, TAGGED));
+    assert_eq!(
+        best(&r1, PLAIN).map(|p| p["metric"].clone()),
+        Some(5.into())
+    );
+    // The new deny entry ran on what FRR had sent, and the map shows it.
+    let rm = vtysh_json(&r1, "show route-map IN json");
+    let first = &rm["IN"]["rules"][0];
+    assert_eq!(first["sequenceNumber"], 5, "{rm:#}");
+    assert_eq!(first["type"], "deny", "{rm:#}");
+    assert!(first["invoked"].as_u64() >= Some(1), "{rm:#}");
+    let pl = vtysh_json(&r1, "show ip prefix-list OURS json");
+    assert_eq!(
+        pl["BGP"]["OURS"]["entries"].as_array().map(Vec::len),
+        Some(2),
+        "{pl:#}"
+    );
+    // One session throughout, on both sides.
+    assert_eq!(frr_connections(&frr), conns, "FRR saw the session reset");
+    assert_eq!(
+        neighbor(&r1, "192.0.2.2")["connectionsDropped"],
+        dropped,
+        "we reset the session"
+    );
+    assert_eq!(state(&r1, "192.0.2.2"), "Established");
+    b.assert_running();
 }

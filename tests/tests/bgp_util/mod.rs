@@ -127,6 +127,18 @@ pub fn vtysh(node: &Node, cmd: &str) -> Result<String, topotests::CmdError> {
     )
 }
 
+/// `vtysh -f FILE` with `commands` (a configure session) on `node`;
+/// panics when it fails.
+pub fn vtysh_configure(node: &Node, name: &str, commands: &str) {
+    let f = node.write_file(name, commands);
+    let run = s(&node.run_dir());
+    let out = node.exec_timeout(
+        &[&s(&bin("vtysh")), "--run-dir", &run, "-f", &s(&f)],
+        Duration::from_secs(20),
+    );
+    assert!(out.is_ok(), "vtysh -f {name}: {out:?}");
+}
+
 /// `vtysh -c CMD` parsed as JSON; panics if it fails or is not JSON.
 pub fn vtysh_json(node: &Node, cmd: &str) -> Value {
     let out = vtysh(node, cmd).unwrap_or_else(|e| panic!("vtysh -c {cmd:?}: {e}"));
