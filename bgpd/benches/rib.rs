@@ -58,6 +58,7 @@ fn peer(id: u32, remote_as: u32) -> PeerInfo {
         rr_client: false,
         enhanced_route_refresh: false,
         graceful_restart: None,
+        add_path_send: Default::default(),
     }
 }
 

@@ -14,9 +14,10 @@ use tonic::{Request, Response, Status};
 use crate::config::{parse_family, Neighbor};
 use crate::daemon::{Cmd, Daemon};
 use crate::packet::attribute::{MpNextHop, Origin, PathAttributes};
+use crate::packet::capability::AddPathMode;
 use crate::packet::{Afi, AfiSafi, Capability, Open};
 use crate::policy::{show, Policies};
-use crate::rib::{PathView, PeerInfo, Reason, LOCAL_PEER};
+use crate::rib::{AddPathSend, PathView, PeerInfo, Reason, LOCAL_PEER};
 use crate::session::limit::LimitState;
 use crate::session::{MessageCounts, PeerId, SessionHandle, State};
 
@@ -271,8 +272,51 @@ fn capability_text(c: &Capability) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Capability::AddPath(_) => "AddPath".into(),
+        Capability::AddPath(e) => format!(
+            "AddPath ({})",
+            e.iter()
+                .map(|(f, m)| format!("{} {}", family_name(*f), add_path_word(Some(*m))))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Capability::Unknown { code, .. } => format!("Unknown capability {code}"),
+    }
+}
+
+/// An ADD-PATH Send/Receive value in the words of the config.
+fn add_path_word(m: Option<AddPathMode>) -> &'static str {
+    match m {
+        None => "",
+        Some(AddPathMode::Receive) => "receive",
+        Some(AddPathMode::Send) => "send",
+        Some(AddPathMode::Both) => "both",
+    }
+}
+
+/// ADD-PATH per unicast family of a neighbor: advertised (config),
+/// received (the peer's last OPEN), negotiated (the session's caps).
+fn add_path(cfg: &Neighbor, remote: Option<&Open>, up: Option<&PeerInfo>) -> pb::AddPath {
+    let families = cfg
+        .families
+        .iter()
+        .filter(|f| f.is_prefix_family())
+        .map(|&f| pb::AddPathFamily {
+            family: family_name(f).into(),
+            advertised: add_path_word(cfg.add_path.mode).into(),
+            received: add_path_word(
+                remote.and_then(|o| o.add_path().find(|(x, _)| *x == f).map(|(_, m)| m)),
+            )
+            .into(),
+            rx: up.is_some_and(|u| u.caps.add_path_rx(f)),
+            tx: up.is_some_and(|u| u.caps.add_path_tx(f)),
+        })
+        .collect();
+    pb::AddPath {
+        families,
+        send: match cfg.add_path.send {
+            AddPathSend::All => "all".into(),
+            AddPathSend::Best(n) => format!("best-{n}"),
+        },
     }
 }
 
@@ -401,6 +445,7 @@ pub fn neighbor(
             .prefix_limit
             .as_ref()
             .map(|l| prefix_limit(d, id, l, limit)),
+        add_path: Some(add_path(cfg, s.remote_open.as_ref(), up)),
     }
 }
 
@@ -563,6 +608,10 @@ pub fn path(d: &Daemon, v: &PathView) -> pb::Path {
             .as_ref()
             .map(|g| format!("{} {}", g.asn, g.address))
             .unwrap_or_default(),
+        has_rx_path_id: v.rx_path_id.is_some(),
+        rx_path_id: v.rx_path_id.unwrap_or(0),
+        has_tx_path_id: v.tx_path_id.is_some(),
+        tx_path_id: v.tx_path_id.unwrap_or(0),
     }
 }
 

@@ -22,9 +22,11 @@ use crate::policy::config::{
 };
 use crate::policy::{Bindings, Policies};
 
+pub use add_path::AddPathConfig;
 pub use common::config::ConfigError;
 pub use peering::{LimitAction, PrefixLimit};
 
+mod add_path;
 mod peering;
 
 /// The validated configuration.
@@ -116,6 +118,8 @@ pub struct Neighbor {
     /// 8950): IPv4 routes with IPv6 next hops, e.g. over an IPv6-only
     /// link. Off by default, as in FRR and BIRD.
     pub extended_next_hop: bool,
+    /// ADD-PATH (RFC 7911) for the neighbor's unicast families.
+    pub add_path: AddPathConfig,
     /// TCP-MD5 key (RFC 2385); shown as `<hidden>` everywhere.
     pub password: Option<crate::session::Password>,
     /// GTSM (RFC 5082): TTL 255 out, at least 254 in.
@@ -217,6 +221,8 @@ struct RawNeighbor {
     rr_client: Option<bool>,
     shutdown: Option<bool>,
     extended_nexthop: Option<Spanned<bool>>,
+    add_path: Option<Spanned<String>>,
+    add_path_send: Option<Spanned<String>>,
     password: Option<Spanned<String>>,
     password_file: Option<Spanned<String>>,
     ttl_security: Option<bool>,
@@ -258,7 +264,9 @@ impl RawNeighbor {
             max_prefixes_action,
             max_prefixes_restart,
             extended_nexthop,
-            graceful_shutdown
+            graceful_shutdown,
+            add_path,
+            add_path_send
         );
         // One key, two spellings: a neighbor's own of either wins.
         if self.password.is_none() && self.password_file.is_none() {
@@ -707,6 +715,7 @@ fn neighbor(
         rr_client: x.rr_client.unwrap_or(false),
         shutdown: x.shutdown.unwrap_or(false),
         extended_next_hop,
+        add_path: add_path::add_path(loc, &x.add_path, &x.add_path_send, "neighbor")?,
         password: peering::password(loc, &x.password, &x.password_file, "neighbor")?,
         ttl_security,
         prefix_limit,
@@ -841,6 +850,42 @@ extended_nexthop = true
         assert_eq!((e.line, e.key.as_str()), (7, "neighbor.extended_nexthop"));
         let e = err("asn = 1\n");
         assert!(!e.msg.is_empty());
+    }
+
+    #[test]
+    fn add_path_keys() {
+        use crate::packet::capability::AddPathMode;
+        use crate::rib::AddPathSend;
+        let head = "[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\n";
+        let c = parse(
+            "b.toml",
+            &format!("{head}[[peer_group]]\nname = \"RR\"\nremote_as = 65000\nadd_path = \"both\"\nadd_path_send = \"best-3\"\n[[neighbor]]\naddress = \"192.0.2.2\"\npeer_group = \"RR\"\n[[neighbor]]\naddress = \"192.0.2.3\"\nremote_as = 1\nadd_path = \"receive\"\n[[neighbor]]\naddress = \"192.0.2.4\"\nremote_as = 1\n"),
+        )
+        .unwrap();
+        assert_eq!(c.neighbors[0].add_path.mode, Some(AddPathMode::Both));
+        assert_eq!(c.neighbors[0].add_path.send, AddPathSend::Best(3));
+        assert_eq!(c.neighbors[1].add_path.mode, Some(AddPathMode::Receive));
+        assert_eq!(c.neighbors[1].add_path.send, AddPathSend::All);
+        assert_eq!(c.neighbors[2].add_path.mode, None);
+        let nb = format!("{head}[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\n");
+        let e = err(&format!("{nb}add_path = \"sometimes\"\n"));
+        assert_eq!((e.line, e.key.as_str()), (7, "neighbor.add_path"));
+        let e = err(&format!(
+            "{nb}add_path = \"both\"\nadd_path_send = \"best-1\"\n"
+        ));
+        assert_eq!((e.line, e.key.as_str()), (8, "neighbor.add_path_send"));
+        let e = err(&format!(
+            "{nb}add_path = \"both\"\nadd_path_send = \"best-65\"\n"
+        ));
+        assert_eq!(e.key, "neighbor.add_path_send");
+        let e = err(&format!(
+            "{nb}add_path = \"send\"\nadd_path_send = \"most\"\n"
+        ));
+        assert_eq!(e.key, "neighbor.add_path_send");
+        let e = err(&format!(
+            "{nb}add_path = \"receive\"\nadd_path_send = \"all\"\n"
+        ));
+        assert_eq!((e.line, e.key.as_str()), (8, "neighbor.add_path_send"));
     }
 
     const PEERING: &str = r#"

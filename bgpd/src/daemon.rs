@@ -306,6 +306,7 @@ impl Daemon {
             }),
             extended_message: true,
             extended_next_hop: n.extended_next_hop,
+            add_path: n.add_path.mode,
             description: n.description.clone(),
             password: n.password.clone(),
             ttl_security: n.ttl_security,
@@ -501,6 +502,7 @@ impl Daemon {
                             Duration::from_secs(u64::from(g.stale_time)),
                         )
                     }),
+                    add_path_send: p.cfg.add_path.send,
                 };
                 info!(peer = %p.cfg.address, remote_as = p.cfg.remote_as, "session established");
                 p.up = Some(info.clone());

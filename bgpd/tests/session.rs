@@ -49,6 +49,7 @@ fn config(
         graceful_restart: None,
         extended_message: true,
         extended_next_hop: true,
+        add_path: None,
         description: format!("test peer {id}"),
         password: None,
         ttl_security: false,

@@ -561,6 +561,44 @@ fn extended_nexthop_block(o: &mut String, n: &pb::Neighbor) {
     }
 }
 
+/// The ADD-PATH lines of `show bgp neighbors` (RFC 7911), per family.
+fn add_path_block(o: &mut String, n: &pb::Neighbor) {
+    let Some(a) = &n.add_path else {
+        return;
+    };
+    for f in &a.families {
+        if f.advertised.is_empty() && f.received.is_empty() {
+            continue;
+        }
+        let word = |w: &str| {
+            if w.is_empty() {
+                "none".to_string()
+            } else {
+                w.to_string()
+            }
+        };
+        let negotiated = match (f.rx, f.tx) {
+            (true, true) => "receive and send",
+            (true, false) => "receive",
+            (false, true) => "send",
+            (false, false) => "none",
+        };
+        let _ = writeln!(
+            o,
+            "  AddPath {}: advertised {}, received {}, negotiated {}{}",
+            f.family,
+            word(&f.advertised),
+            word(&f.received),
+            negotiated,
+            if f.tx {
+                format!(" (sending {} paths)", a.send)
+            } else {
+                String::new()
+            }
+        );
+    }
+}
+
 /// `show bgp neighbors ADDR` in FRR's layout.
 pub fn neighbor(n: &pb::Neighbor) -> String {
     let mut o = format!(
@@ -597,6 +635,7 @@ pub fn neighbor(n: &pb::Neighbor) -> String {
     }
     graceful_restart_block(&mut o, n);
     extended_nexthop_block(&mut o, n);
+    add_path_block(&mut o, n);
     counters_block(&mut o, n);
     for f in &n.families {
         let _ = writeln!(
@@ -797,6 +836,16 @@ pub fn neighbors_json(r: &pb::NeighborsReply) -> Value {
                     "received": e.received,
                     "families": e.families,
                 })),
+                "addPathInfo": n.add_path.as_ref().map(|a| json!({
+                    "send": a.send,
+                    "families": a.families.iter().map(|f| json!({
+                        "family": f.family,
+                        "advertised": f.advertised,
+                        "received": f.received,
+                        "rx": f.rx,
+                        "tx": f.tx,
+                    })).collect::<Vec<_>>(),
+                })),
             }),
         );
     }
@@ -985,6 +1034,15 @@ pub fn rib_detail(r: &pb::RibReply) -> String {
                     .join(" ")
             );
         }
+        if p.has_rx_path_id || p.has_tx_path_id {
+            let id = |has: bool, v: u32| if has { v.to_string() } else { "-".into() };
+            let _ = writeln!(
+                o,
+                "      AddPath ID: RX {}, TX {}",
+                id(p.has_rx_path_id, p.rx_path_id),
+                id(p.has_tx_path_id, p.tx_path_id)
+            );
+        }
         if !p.reason.is_empty() {
             let _ = writeln!(o, "      Not best: {}", p.reason);
         }
@@ -1015,6 +1073,8 @@ pub fn rib_json(r: &pb::RibReply) -> Value {
             "atomicAggregate": p.atomic_aggregate,
             "aggregator": (!p.aggregator.is_empty()).then_some(&p.aggregator),
             "stale": p.stale,
+            "addpathRxId": p.has_rx_path_id.then_some(p.rx_path_id),
+            "addpathTxId": p.has_tx_path_id.then_some(p.tx_path_id),
             "peerId": if p.peer.is_empty() { "(unspec)".to_string() } else { ip(&p.peer) },
             "nexthops": [{"ip": if p.next_hop.is_empty() { "0.0.0.0".to_string() } else { ip(&p.next_hop) }, "used": true}],
         });

@@ -311,7 +311,7 @@ pub const CONFIG_WORDS: &[(&str, &str)] = &[
 ];
 
 pub const BGP_WORDS: &[(&str, &str)] = &[
-    ("neighbor", "neighbor ADDRESS remote-as|peer-group|description|shutdown|passive|password|ebgp-multihop|update-source|port|timers|route-map|prefix-list|next-hop-self|route-reflector-client|allowas-in|activate|capability"),
+    ("neighbor", "neighbor ADDRESS remote-as|peer-group|description|shutdown|passive|password|ebgp-multihop|update-source|port|timers|route-map|prefix-list|next-hop-self|route-reflector-client|allowas-in|activate|capability|addpath-tx-all-paths|addpath-tx-best-selected"),
     ("network", "network PREFIX: originate a prefix"),
     ("address-family", "address-family ipv4|ipv6 [unicast]"),
     ("exit-address-family", "leave the address family"),
@@ -340,6 +340,14 @@ pub const NEIGHBOR_WORDS: &[(&str, &str)] = &[
     (
         "capability",
         "capability extended-nexthop: IPv4 routes with IPv6 next hops (RFC 8950)",
+    ),
+    (
+        "addpath-tx-all-paths",
+        "ADD-PATH (RFC 7911): send every path (and receive paths)",
+    ),
+    (
+        "addpath-tx-best-selected",
+        "addpath-tx-best-selected N: ADD-PATH, send the best N paths (2-64)",
     ),
     ("activate", "enable the address family (in address-family)"),
     ("password", "password SECRET: TCP MD5 signatures (RFC 2385)"),
@@ -823,6 +831,8 @@ fn neighbor(neg: bool, peer: &Peer, w: &[&str], family: Option<&str>) -> Result<
             "prefix-list",
             "peer-group",
             "capability",
+            "addpath-tx-all-paths",
+            "addpath-tx-best-selected",
         ],
     )
     .ok_or_else(|| format!("% Unknown neighbor command: `{word}`"))?;
@@ -861,6 +871,28 @@ fn neighbor(neg: bool, peer: &Peer, w: &[&str], family: Option<&str>) -> Result<
                 .ok_or_else(|| format!("% Unknown capability: `{}`", w[1]))?;
             no_more(w, 2)?;
             flag("extended_nexthop")
+        }
+        // FRR's words: ADD-PATH both ways, sending all or the best N.
+        "addpath-tx-all-paths" | "addpath-tx-best-selected" if neg => {
+            set(vec![("add_path", None), ("add_path_send", None)])
+        }
+        "addpath-tx-all-paths" => {
+            no_more(w, 1)?;
+            set(vec![
+                ("add_path", Some(Val::Str("both".into()))),
+                ("add_path_send", Some(Val::Str("all".into()))),
+            ])
+        }
+        "addpath-tx-best-selected" => {
+            let n = int(arg(1)?, "path count")?;
+            if !(2..=64).contains(&n) {
+                return Err(format!("% best-selected takes 2 to 64 paths, not {n}"));
+            }
+            no_more(w, 2)?;
+            set(vec![
+                ("add_path", Some(Val::Str("both".into()))),
+                ("add_path_send", Some(Val::Str(format!("best-{n}")))),
+            ])
         }
         "route-reflector-client" => flag("rr_client"),
         "ebgp-multihop" => set(vec![(
@@ -1711,6 +1743,14 @@ mod tests {
         let t = run(&m, &t, "no neighbor 192.0.2.2 capability extended-nexthop").unwrap();
         assert!(!t.contains("extended_nexthop"), "{t}");
         assert!(run(&m, BGP, "neighbor 192.0.2.2 capability dynamic").is_err());
+        let t = run(&m, BGP, "neighbor 192.0.2.2 addpath-tx-best-selected 3").unwrap();
+        assert!(t.contains("add_path = \"both\""), "{t}");
+        assert!(t.contains("add_path_send = \"best-3\""), "{t}");
+        let t = run(&m, &t, "neighbor 192.0.2.2 addpath-tx-all-paths").unwrap();
+        assert!(t.contains("add_path_send = \"all\""), "{t}");
+        let t = run(&m, &t, "no neighbor 192.0.2.2 addpath-tx-all-paths").unwrap();
+        assert!(!t.contains("add_path"), "{t}");
+        assert!(run(&m, BGP, "neighbor 192.0.2.2 addpath-tx-best-selected 1").is_err());
         let t = run(&m, BGP, "neighbor 192.0.2.2 password s3cret").unwrap();
         assert!(t.contains("password = \"s3cret\""), "{t}");
         let t = run(&m, &t, "neighbor 192.0.2.2 prefix-list CUST in").unwrap();

@@ -52,6 +52,8 @@ pub enum Reason {
     RouterId,
     ClusterListLength,
     PeerAddress,
+    /// Two paths of one peer (ADD-PATH, RFC 7911): the lower path id.
+    PathId,
     /// Equal in every step (same peer twice cannot happen; kept for
     /// completeness).
     Equal,
@@ -67,6 +69,7 @@ impl Reason {
                 | Reason::RouterId
                 | Reason::ClusterListLength
                 | Reason::PeerAddress
+                | Reason::PathId
                 | Reason::Equal
         )
     }
@@ -159,10 +162,19 @@ pub(crate) struct Cand {
     router_id: Ipv4Addr,
     cluster_len: usize,
     addr: IpAddr,
+    /// ADD-PATH id (0 without ADD-PATH).
+    path_id: u32,
 }
 
 impl Cand {
-    pub fn new(idx: usize, path: &Path, attrs: &PathAttributes, igp: u32, ctx: &Ctx) -> Cand {
+    pub fn new(
+        idx: usize,
+        path: &Path,
+        path_id: u32,
+        attrs: &PathAttributes,
+        igp: u32,
+        ctx: &Ctx,
+    ) -> Cand {
         let local = path.peer == LOCAL_PEER;
         let peer = ctx.peers.get(&path.peer).map(|p| &p.info);
         let ibgp = peer.is_some_and(|p| p.ibgp);
@@ -189,6 +201,7 @@ impl Cand {
                 .unwrap_or(ctx.cfg.router_id),
             cluster_len: attrs.cluster_list.len(),
             addr: peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.addr),
+            path_id,
         }
     }
 
@@ -223,6 +236,7 @@ impl Cand {
                 .unwrap_or(cfg.router_id),
             cluster_len: attrs.cluster_list.len(),
             addr: peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.addr),
+            path_id: 0,
         }
     }
 
@@ -261,6 +275,7 @@ pub(crate) fn compare(a: &Cand, b: &Cand, cfg: &RibConfig) -> (Ordering, Reason)
         (a.router_id.cmp(&b.router_id), Reason::RouterId),
         (a.cluster_len.cmp(&b.cluster_len), Reason::ClusterListLength),
         (a.addr.cmp(&b.addr), Reason::PeerAddress),
+        (a.path_id.cmp(&b.path_id), Reason::PathId),
     ];
     steps
         .into_iter()
@@ -271,7 +286,7 @@ pub(crate) fn compare(a: &Cand, b: &Cand, cfg: &RibConfig) -> (Ordering, Reason)
 /// Run the decision for one prefix: move the best path to index 0 and
 /// the other multipath members right after it, set `n_mp`.
 pub(crate) fn select(dest: &mut Dest, fam: Fam, ctx: &Ctx) {
-    let paths = dest.paths.as_mut_slice();
+    let paths = dest.paths.as_slice();
     // Fast path: a single path needs no comparison.
     if let [only] = paths {
         dest.n_mp = u8::from(ctx.eligibility(only, fam).is_ok());
@@ -283,7 +298,7 @@ pub(crate) fn select(dest: &mut Dest, fam: Fam, ctx: &Ctx) {
         .filter_map(|(i, p)| {
             let igp = ctx.eligibility(p, fam).ok()?;
             let attrs = p.attrs.as_ref()?;
-            Some(Cand::new(i, p, attrs, igp, ctx))
+            Some(Cand::new(i, p, dest.paths.id(i), attrs, igp, ctx))
         })
         .collect();
     let Some(mut best) = cands.first().copied() else {
@@ -319,25 +334,25 @@ pub(crate) fn select(dest: &mut Dest, fam: Fam, ctx: &Ctx) {
             order.push(i);
         }
     }
-    let reordered: Vec<Path> = order
-        .iter()
-        .filter_map(|&i| paths.get(i).cloned())
-        .collect();
-    for (slot, p) in paths.iter_mut().zip(reordered) {
-        *slot = p;
-    }
+    dest.paths.reorder(&order);
     dest.n_mp = (1 + members.len()) as u8;
 }
 
 /// Why `path` is not `best` (for `show`): its ineligibility, or the first
 /// tie-breaker step it lost.
-pub(crate) fn why_not(best: &Path, path: &Path, fam: Fam, ctx: &Ctx) -> Option<Reason> {
+pub(crate) fn why_not(
+    best: (&Path, u32),
+    path: (&Path, u32),
+    fam: Fam,
+    ctx: &Ctx,
+) -> Option<Reason> {
+    let ((best, best_id), (path, path_id)) = (best, path);
     let igp = match eligibility(path, fam, ctx.nht) {
         Ok(m) => m,
         Err(r) => return Some(r),
     };
     let b_igp = eligibility(best, fam, ctx.nht).ok()?;
-    let a = Cand::new(1, path, path.attrs.as_ref()?, igp, ctx);
-    let b = Cand::new(0, best, best.attrs.as_ref()?, b_igp, ctx);
+    let a = Cand::new(1, path, path_id, path.attrs.as_ref()?, igp, ctx);
+    let b = Cand::new(0, best, best_id, best.attrs.as_ref()?, b_igp, ctx);
     Some(compare(&b, &a, ctx.cfg).1)
 }

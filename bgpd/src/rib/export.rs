@@ -42,6 +42,7 @@ pub(crate) struct GroupKey {
     pub local_v6_global: Option<std::net::Ipv6Addr>,
     pub local_v6_link_local: Option<std::net::Ipv6Addr>,
     pub families: Vec<crate::packet::AfiSafi>,
+    pub add_path_send: super::AddPathSend,
 }
 
 impl GroupKey {
@@ -56,6 +57,7 @@ impl GroupKey {
             local_v6_global: info.local_v6_global,
             local_v6_link_local: info.local_v6_link_local,
             families: info.families.clone(),
+            add_path_send: info.add_path_send,
         }
     }
 

@@ -73,6 +73,17 @@ pub struct RibConfig {
     pub cluster_id: Option<Ipv4Addr>,
 }
 
+/// Which paths a session that negotiated ADD-PATH sending gets (RFC 7911;
+/// FRR `addpath-tx-all-paths` / `addpath-tx-best-selected N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AddPathSend {
+    /// Every usable path that passes export.
+    #[default]
+    All,
+    /// The first N usable paths in decision order.
+    Best(u8),
+}
+
 /// What the RIB needs to know about an established session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerInfo {
@@ -97,6 +108,8 @@ pub struct PeerInfo {
     pub enhanced_route_refresh: bool,
     /// Both sides advertised Graceful Restart: the peer's (RFC 4724).
     pub graceful_restart: Option<PeerGr>,
+    /// Paths sent in the families where `caps.add_path_tx` holds.
+    pub add_path_send: AddPathSend,
 }
 
 /// A best path (with its multipath siblings) for zebrad.
@@ -141,6 +154,12 @@ pub struct PathView {
     pub reason: Option<Reason>,
     /// Kept from a restarting peer's previous session (RFC 4724).
     pub stale: bool,
+    /// The ADD-PATH id it came with, from a peer that sends them (RFC
+    /// 7911).
+    pub rx_path_id: Option<u32>,
+    /// Adj-RIB-Out toward a peer we send ADD-PATH ids to: the id it goes
+    /// with.
+    pub tx_path_id: Option<u32>,
 }
 
 /// Per-family counters of one peer.
@@ -270,21 +289,23 @@ impl Tables {
         }
     }
 
-    /// Insert or replace the path of `path.peer` for `prefix`, marking
-    /// the prefix dirty when something changed; `stale` is the peer's
-    /// stale mark while it restarts.
+    /// Insert or replace the path of `path.peer` with ADD-PATH id `id`
+    /// (0 without ADD-PATH) for `prefix`, marking the prefix dirty when
+    /// something changed; `stale` is the peer's stale mark while it
+    /// restarts.
     fn put_path(
         &mut self,
         dirty: &mut Vec<Dirty>,
         prefix: &IpNetwork,
         path: Path,
+        id: u32,
         stale: Option<&graceful::Stale>,
     ) -> Put {
         let (fam, slot) = self.find_or_insert(prefix);
         let Some(dest) = self.dest_mut(fam, slot) else {
             return Put::Unchanged;
         };
-        match dest.position(path.peer) {
+        match dest.position(path.peer, id) {
             Some(i) => {
                 let Some(cur) = dest.paths.as_mut_slice().get_mut(i) else {
                     return Put::Unchanged;
@@ -309,24 +330,26 @@ impl Tables {
             }
             None => {
                 mark(dirty, dest, fam, slot);
-                dest.paths.push(path);
+                dest.paths.push(path, id);
                 Put::Added
             }
         }
     }
 
-    /// Remove the path of `peer` for `prefix`, marking the prefix dirty.
+    /// Remove the path of `peer` with ADD-PATH id `id` for `prefix`,
+    /// marking the prefix dirty.
     fn take_path(
         &mut self,
         dirty: &mut Vec<Dirty>,
         prefix: &IpNetwork,
         peer: PeerId,
+        id: u32,
     ) -> Option<Path> {
         let (fam, slot) = self.find(prefix)?;
         let dest = self.dest_mut(fam, slot)?;
-        let i = dest.position(peer)?;
+        let i = dest.position(peer, id)?;
         mark(dirty, dest, fam, slot);
-        dest.paths.remove(i)
+        dest.paths.remove(i).map(|(p, _)| p)
     }
 }
 
@@ -824,26 +847,23 @@ impl Rib {
                 let Some(dest) = tables.dest_mut(fam, slot) else {
                     continue;
                 };
-                let Some(i) = dest.position(peer) else {
-                    continue;
-                };
-                if !dest
-                    .paths
-                    .as_slice()
-                    .get(i)
-                    .is_some_and(|p| which(fam, p.seq))
-                {
-                    continue;
-                }
-                mark(dirty, dest, fam, slot);
-                if let Some(old) = dest.paths.remove(i) {
-                    if let Some(nh) = old.attrs.as_ref().and_then(|a| nexthop_of(a, fam)) {
-                        if old.peer != LOCAL_PEER {
-                            deltas.add(nh, -1);
+                // Every path of the peer: several with ADD-PATH.
+                let mut i = 0;
+                while let Some(p) = dest.paths.as_slice().get(i) {
+                    if p.peer != peer || !which(fam, p.seq) {
+                        i += 1;
+                        continue;
+                    }
+                    mark(dirty, dest, fam, slot);
+                    if let Some((old, _)) = dest.paths.remove(i) {
+                        if let Some(nh) = old.attrs.as_ref().and_then(|a| nexthop_of(a, fam)) {
+                            if old.peer != LOCAL_PEER {
+                                deltas.add(nh, -1);
+                            }
                         }
                     }
+                    deltas.maybe_apply(nht);
                 }
-                deltas.maybe_apply(nht);
             }
         }
         deltas.apply(nht);
@@ -881,7 +901,8 @@ impl Rib {
             let Some(fam) = Fam::from_afi_safi(family) else {
                 continue;
             };
-            if let Some(old) = tables.take_path(dirty, &nlri.prefix, id) {
+            let path_id = nlri.path_id.unwrap_or(0);
+            if let Some(old) = tables.take_path(dirty, &nlri.prefix, id, path_id) {
                 let c = &mut ps.counts[fam.idx()];
                 // A stale path was never counted in this session.
                 let counted = !ps.stale.as_ref().is_some_and(|s| s.covers(fam, old.seq));
@@ -932,7 +953,8 @@ impl Rib {
                 };
                 let stale = ps.stale.as_ref();
                 let c = &mut ps.counts[fam.idx()];
-                match tables.put_path(dirty, &prefix, path, stale) {
+                let path_id = nlri.path_id.unwrap_or(0);
+                match tables.put_path(dirty, &prefix, path, path_id, stale) {
                     Put::Unchanged => continue,
                     Put::Added => c.received += 1,
                     Put::Refreshed => {
@@ -1041,11 +1063,13 @@ impl Rib {
             peer: LOCAL_PEER,
             seq: self.seq,
         };
-        self.tables.put_path(&mut self.dirty, &prefix, path, None);
+        self.tables
+            .put_path(&mut self.dirty, &prefix, path, 0, None);
     }
 
     pub fn withdraw_local(&mut self, prefix: IpNetwork) {
-        self.tables.take_path(&mut self.dirty, &prefix, LOCAL_PEER);
+        self.tables
+            .take_path(&mut self.dirty, &prefix, LOCAL_PEER, 0);
     }
 
     /// zebrad's nexthop tracking answer for a registered next hop.
@@ -1330,7 +1354,9 @@ impl Rib {
                 let reason = match (&p.attrs, dest.best()) {
                     (None, _) => Some(self.reason_rejected(p)),
                     _ if best => None,
-                    (Some(_), Some(b)) => decision::why_not(b, p, fam, &ctx),
+                    (Some(_), Some(b)) => {
+                        decision::why_not((b, dest.paths.id(0)), (p, dest.paths.id(i)), fam, &ctx)
+                    }
                     (Some(_), None) => decision::eligibility(p, fam, &self.nht).err(),
                 };
                 let attrs = match (&p.attrs, received) {
@@ -1350,6 +1376,12 @@ impl Rib {
                         .get(&p.peer)
                         .and_then(|ps| ps.stale.as_ref())
                         .is_some_and(|s| s.covers(fam, p.seq)),
+                    rx_path_id: self
+                        .peers
+                        .get(&p.peer)
+                        .filter(|ps| ps.info.caps.add_path_rx(fam.afi_safi()))
+                        .map(|_| dest.paths.id(i)),
+                    tx_path_id: None,
                 }
             })
             .collect()
@@ -1438,6 +1470,8 @@ impl Rib {
                     accepted: true,
                     reason: None,
                     stale: false,
+                    rx_path_id: None,
+                    tx_path_id: None,
                 });
             }
         }

@@ -5,7 +5,8 @@
 //! index of slab positions with 32 bits of each hash (`hashbrown::HashTable`,
 //! 9 bytes a bucket). A path is 24 bytes (peer, arrival, two interned
 //! attribute pointers); an IPv4 prefix with one path costs one 40-byte slot
-//! and no other allocation.
+//! and no other allocation. ADD-PATH ids (RFC 7911) live beside the paths
+//! only for prefixes that have a nonzero one.
 //!
 //! Never does: best-path selection, policy or output. Never hashes with a
 //! keyed hasher (prefixes are not attacker-chosen enough to matter and
@@ -81,12 +82,31 @@ pub(crate) struct Path {
 
 /// Paths of one prefix: inline when there is one (the common case);
 /// `Many(None)` is the empty list and costs no allocation.
+///
+/// Each path has an ADD-PATH identifier (RFC 7911 §3; 0 without
+/// ADD-PATH): a peer that negotiated receiving them may send several
+/// paths, told apart by it. Nonzero ids are kept only in the `Tagged`
+/// form, so a table without ADD-PATH paths pays nothing for them.
 #[derive(Debug)]
 pub(crate) enum Paths {
     One(Path),
-    // Boxed on purpose: an 8-byte variant keeps `Paths` at 24 bytes.
+    Many(Option<Many>),
+}
+
+/// Two or more paths, or paths of which one has a nonzero id.
+#[derive(Debug)]
+pub(crate) enum Many {
+    // Boxed on purpose: 8-byte variants keep `Paths` at 24 bytes.
     #[allow(clippy::box_collection)]
-    Many(Option<Box<Vec<Path>>>),
+    Plain(Box<Vec<Path>>),
+    Tagged(Box<Tagged>),
+}
+
+/// Paths with their ADD-PATH ids, `ids[i]` that of `paths[i]`.
+#[derive(Debug)]
+pub(crate) struct Tagged {
+    paths: Vec<Path>,
+    ids: Vec<u32>,
 }
 
 impl Paths {
@@ -95,7 +115,8 @@ impl Paths {
     pub fn as_slice(&self) -> &[Path] {
         match self {
             Paths::One(p) => std::slice::from_ref(p),
-            Paths::Many(Some(v)) => v,
+            Paths::Many(Some(Many::Plain(v))) => v,
+            Paths::Many(Some(Many::Tagged(t))) => &t.paths,
             Paths::Many(None) => &[],
         }
     }
@@ -103,41 +124,124 @@ impl Paths {
     pub fn as_mut_slice(&mut self) -> &mut [Path] {
         match self {
             Paths::One(p) => std::slice::from_mut(p),
-            Paths::Many(Some(v)) => v,
+            Paths::Many(Some(Many::Plain(v))) => v,
+            Paths::Many(Some(Many::Tagged(t))) => &mut t.paths,
             Paths::Many(None) => &mut [],
         }
     }
 
-    pub fn push(&mut self, path: Path) {
+    /// The ADD-PATH id of the path at `i` (0 without ADD-PATH).
+    pub fn id(&self, i: usize) -> u32 {
         match self {
-            Paths::Many(Some(v)) if !v.is_empty() => v.push(path),
-            Paths::Many(_) => *self = Paths::One(path),
-            Paths::One(_) => {
-                let Paths::One(first) = std::mem::replace(self, Paths::EMPTY) else {
-                    return;
-                };
-                *self = Paths::Many(Some(Box::new(vec![first, path])));
-            }
+            Paths::Many(Some(Many::Tagged(t))) => t.ids.get(i).copied().unwrap_or(0),
+            _ => 0,
         }
     }
 
-    /// Remove and return the path at `i`.
-    pub fn remove(&mut self, i: usize) -> Option<Path> {
+    /// Where the path of `peer` with ADD-PATH id `id` is.
+    pub fn position(&self, peer: PeerId, id: u32) -> Option<usize> {
+        match self {
+            Paths::Many(Some(Many::Tagged(t))) => t
+                .paths
+                .iter()
+                .zip(&t.ids)
+                .position(|(p, &i)| p.peer == peer && i == id),
+            _ if id != 0 => None,
+            _ => self.as_slice().iter().position(|p| p.peer == peer),
+        }
+    }
+
+    pub fn push(&mut self, path: Path, id: u32) {
+        let old = std::mem::replace(self, Paths::EMPTY);
+        *self = match (old, id) {
+            (Paths::Many(None), 0) => Paths::One(path),
+            (Paths::Many(Some(Many::Tagged(mut t))), _) => {
+                t.paths.push(path);
+                t.ids.push(id);
+                Paths::Many(Some(Many::Tagged(t)))
+            }
+            (Paths::Many(Some(Many::Plain(mut v))), 0) => {
+                v.push(path);
+                Paths::Many(Some(Many::Plain(v)))
+            }
+            (old, _) => {
+                let mut paths = match old {
+                    Paths::One(first) => vec![first],
+                    Paths::Many(Some(Many::Plain(v))) => *v,
+                    Paths::Many(_) => Vec::new(),
+                };
+                if id == 0 {
+                    paths.push(path);
+                    Paths::Many(Some(Many::Plain(Box::new(paths))))
+                } else {
+                    let mut ids = vec![0; paths.len()];
+                    paths.push(path);
+                    ids.push(id);
+                    Paths::Many(Some(Many::Tagged(Box::new(Tagged { paths, ids }))))
+                }
+            }
+        };
+    }
+
+    /// Remove and return the path at `i` with its id.
+    pub fn remove(&mut self, i: usize) -> Option<(Path, u32)> {
         match self {
             Paths::One(_) if i == 0 => match std::mem::replace(self, Paths::EMPTY) {
-                Paths::One(p) => Some(p),
+                Paths::One(p) => Some((p, 0)),
                 Paths::Many(_) => None,
             },
-            Paths::Many(Some(v)) if i < v.len() => {
+            Paths::Many(Some(Many::Plain(v))) if i < v.len() => {
                 let p = v.remove(i);
                 if v.len() == 1 {
                     if let Some(last) = v.pop() {
                         *self = Paths::One(last);
                     }
                 }
-                Some(p)
+                Some((p, 0))
+            }
+            Paths::Many(Some(Many::Tagged(t))) if i < t.paths.len() => {
+                let p = t.paths.remove(i);
+                let id = t.ids.remove(i);
+                if t.ids.iter().all(|&x| x == 0) {
+                    let paths = std::mem::take(&mut t.paths);
+                    *self = Paths::EMPTY;
+                    for p in paths {
+                        self.push(p, 0);
+                    }
+                } else if t.paths.is_empty() {
+                    *self = Paths::EMPTY;
+                }
+                Some((p, id))
             }
             _ => None,
+        }
+    }
+
+    /// Put the paths (and their ids) in the order `order` gives by index
+    /// (a permutation of `0..len`).
+    pub fn reorder(&mut self, order: &[usize]) {
+        let paths = self.as_slice();
+        if order.len() != paths.len() {
+            return;
+        }
+        let reordered: Vec<Path> = order
+            .iter()
+            .filter_map(|&i| paths.get(i).cloned())
+            .collect();
+        let ids: Option<Vec<u32>> = match self {
+            Paths::Many(Some(Many::Tagged(t))) => Some(
+                order
+                    .iter()
+                    .filter_map(|&i| t.ids.get(i).copied())
+                    .collect(),
+            ),
+            _ => None,
+        };
+        for (slot, p) in self.as_mut_slice().iter_mut().zip(reordered) {
+            *slot = p;
+        }
+        if let (Paths::Many(Some(Many::Tagged(t))), Some(ids)) = (self, ids) {
+            t.ids = ids;
         }
     }
 
@@ -169,8 +273,9 @@ impl Dest {
         self.paths.as_slice().first()
     }
 
-    pub fn position(&self, peer: PeerId) -> Option<usize> {
-        self.paths.as_slice().iter().position(|p| p.peer == peer)
+    /// Where the path of `peer` with ADD-PATH id `id` is.
+    pub fn position(&self, peer: PeerId, id: u32) -> Option<usize> {
+        self.paths.position(peer, id)
     }
 }
 

@@ -16,6 +16,7 @@ use crate::packet::{
 };
 use crate::policy::{Action, Entry, Match, Policies, RouteMap, Set};
 
+mod add_path;
 mod extended_next_hop;
 mod fib;
 mod graceful;
@@ -124,6 +125,7 @@ fn peer(id: PeerId, remote_as: u32) -> PeerInfo {
         rr_client: false,
         enhanced_route_refresh: false,
         graceful_restart: None,
+        add_path_send: Default::default(),
     }
 }
 

@@ -30,7 +30,7 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use crate::packet::capability::{
-    Capability, ExtendedNextHop, GracefulRestart, GracefulRestartFamily,
+    AddPathMode, Capability, ExtendedNextHop, GracefulRestart, GracefulRestartFamily,
 };
 use crate::packet::notification::{CeaseSubcode, ErrorCode, FsmSubcode, OpenSubcode};
 use crate::packet::{
@@ -162,6 +162,9 @@ pub struct FsmConfig {
     /// Advertise Extended Next Hop for IPv4 unicast with IPv6 next hops
     /// (RFC 8950 §4), when IPv4 unicast is one of `families`.
     pub extended_next_hop: bool,
+    /// ADD-PATH (RFC 7911) advertised for each unicast family of
+    /// `families`; `None`: not advertised.
+    pub add_path: Option<AddPathMode>,
     pub idle_hold_initial: Duration,
     pub idle_hold_max: Duration,
     pub stable_time: Duration,
@@ -181,7 +184,8 @@ impl FsmConfig {
 
     /// Our OPEN: Multiprotocol per family, Route Refresh and Enhanced Route
     /// Refresh, 4-octet AS (AS_TRANS in My AS above 65535), Graceful
-    /// Restart, Extended Message and Extended Next Hop as configured.
+    /// Restart, Extended Message, Extended Next Hop and ADD-PATH as
+    /// configured.
     pub fn local_open(&self) -> Open {
         let mut caps: Vec<Capability> = self
             .families
@@ -215,6 +219,17 @@ impl FsmConfig {
                 nlri: AfiSafi::IPV4_UNICAST,
                 next_hop_afi: Afi::IPV6,
             }]));
+        }
+        if let Some(mode) = self.add_path {
+            let families: Vec<(AfiSafi, AddPathMode)> = self
+                .families
+                .iter()
+                .filter(|f| f.is_prefix_family())
+                .map(|&f| (f, mode))
+                .collect();
+            if !families.is_empty() {
+                caps.push(Capability::AddPath(families));
+            }
         }
         Open::new(self.local_as, self.hold_time(), self.router_id, caps)
     }

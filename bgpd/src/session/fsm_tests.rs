@@ -23,6 +23,7 @@ fn cfg() -> FsmConfig {
         }),
         extended_message: true,
         extended_next_hop: false,
+        add_path: None,
         idle_hold_initial: IDLE_HOLD_INITIAL,
         idle_hold_max: IDLE_HOLD_MAX,
         stable_time: STABLE_TIME,
@@ -834,4 +835,20 @@ fn prefix_limit_sends_cease_1_with_rfc4486_data_and_stays_down() {
         .is_empty());
     // `clear bgp` (ManualStart) dials again.
     assert!(fsm.handle(Event::ManualStart, t).contains(&Action::Connect));
+}
+
+#[test]
+fn add_path_is_advertised_for_unicast_families_only() {
+    use crate::packet::capability::AddPathMode;
+    assert!(cfg().local_open().add_path().next().is_none());
+    let mut c = cfg();
+    c.families.push(AfiSafi::L2VPN_EVPN);
+    c.add_path = Some(AddPathMode::Both);
+    assert_eq!(
+        c.local_open().add_path().collect::<Vec<_>>(),
+        vec![
+            (AfiSafi::IPV4_UNICAST, AddPathMode::Both),
+            (AfiSafi::IPV6_UNICAST, AddPathMode::Both)
+        ]
+    );
 }

@@ -66,6 +66,8 @@ pub struct SessionConfig {
     pub extended_message: bool,
     /// RFC 8950: IPv4 unicast with IPv6 next hops.
     pub extended_next_hop: bool,
+    /// ADD-PATH (RFC 7911) for the unicast families.
+    pub add_path: Option<crate::packet::capability::AddPathMode>,
     pub description: String,
     /// TCP-MD5 key (RFC 2385) of the dialing socket (the listening
     /// sockets get theirs from the daemon).
@@ -88,6 +90,7 @@ impl SessionConfig {
             graceful_restart: self.graceful_restart,
             extended_message: self.extended_message,
             extended_next_hop: self.extended_next_hop,
+            add_path: self.add_path,
             idle_hold_initial: fsm::IDLE_HOLD_INITIAL,
             idle_hold_max: fsm::IDLE_HOLD_MAX,
             stable_time: fsm::STABLE_TIME,

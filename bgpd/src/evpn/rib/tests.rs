@@ -46,6 +46,7 @@ fn peer(id: PeerId, remote_as: u32, rr_client: bool) -> PeerInfo {
         rr_client,
         enhanced_route_refresh: false,
         graceful_restart: None,
+        add_path_send: Default::default(),
     }
 }
 
