@@ -129,11 +129,11 @@ fn session_drop_removes_every_path_of_the_peer() {
     resolve_all(&mut rib);
     assert_eq!(paths(&rib, A).len(), 4);
     rib.peer_down(1);
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert_eq!(ids(&rib, A), vec![(2, None)]);
     assert_eq!(out.zebra_add.len(), 1, "the other peer's path installed");
     rib.peer_down(2);
-    let out = rib.take_output();
+    let out = rib.take_all();
     assert!(paths(&rib, A).is_empty());
     assert_eq!(out.zebra_del, vec![p(A)]);
 }
