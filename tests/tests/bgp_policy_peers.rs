@@ -11,6 +11,10 @@
 //! community list. `show route-map` and `show ip prefix-list` count what
 //! matched.
 //!
+//! With BIRD also over IPv6: an IPv6 prefix list (a more specific deny
+//! before a permit with `le`) inbound, MED and an IPv6 third-party next
+//! hop outbound.
+//!
 //! Topology (bgp_util::pair): r1 (ours, AS 65000) 192.0.2.1/30 and
 //! 198.51.100.241/28 -- r2 (the peer, AS 64502) 192.0.2.2/30 and
 //! 198.51.100.242/28 (the /28 makes 198.51.100.253 a usable third-party
@@ -33,6 +37,11 @@ const R5: &str = "198.51.100.192/26";
 const O1: &str = "203.0.113.0/26";
 const O2: &str = "203.0.113.64/26";
 const O3: &str = "203.0.113.128/26";
+/// IPv6 (BIRD): V6A permitted by the prefix list's `le 56`, V6B denied by
+/// its first entry; O6 ours, sent with MED 66 and next hop ::99.
+const V6A: &str = "2001:db8:100::/48";
+const V6B: &str = "2001:db8:100:100::/56";
+const O6: &str = "2001:db8:300::/48";
 
 const BIRD: &str = r#"
 router id 192.0.2.2;
@@ -63,9 +72,20 @@ protocol bgp r1 {
   connect retry time 1;
   ipv4 { import all; export filter to_r1; };
 }
+protocol static s6 {
+  ipv6;
+  route 2001:db8:100::/48 blackhole;
+  route 2001:db8:100:100::/56 blackhole;
+}
+protocol bgp r1v6 {
+  local 2001:db8:1::2 as 64502;
+  neighbor 2001:db8:1::1 as 65000;
+  connect retry time 1;
+  ipv6 { import all; export where source = RTS_STATIC; };
+}
 "#;
 
-fn ours() -> String {
+fn ours(v6: bool) -> String {
     format!(
         r#"{head}
 [[prefix_list]]
@@ -123,7 +143,7 @@ entries = [
   {{ seq = 30, action = "permit", match = {{ med = 42, origin = "egp" }},
     set = {{ origin = "incomplete" }}, on_match = "next" }},
   {{ seq = 40, action = "permit", match = {{ local_pref = 200 }}, set = {{ med = 5 }} }},
-  {{ seq = 50, action = "permit", match = {{ prefix_list = "GELE" }}, set = {{ local_pref = 150 }} }},
+  {{ seq = 50, action = "permit", match = {{ prefix_list = "GELE" }}, set = {{ local_pref = 150, weight = 7 }} }},
   {{ seq = 60, action = "permit", match = {{ next_hop = "NH", peer = "192.0.2.2" }}, set = {{ med = 60 }} }},
 ]
 
@@ -132,7 +152,7 @@ name = "OUT"
 entries = [
   {{ seq = 10, action = "permit", match = {{ prefix_list = "O1" }},
     set = {{ med = 77, community = ["65000:77", "65000:78"], large_community = ["65000:7:7"],
-      extcommunity_rt = ["65000:100"], as_path_prepend = [65000, 65000],
+      extcommunity_rt = ["65000:100"], extcommunity_soo = ["65000:1"], as_path_prepend = [65000, 65000],
       origin = "incomplete", next_hop = "198.51.100.253" }} }},
   {{ seq = 20, action = "permit", match = {{ prefix_list = "O2" }},
     set = {{ community = ["65000:1", "65000:2"] }}, on_match = "next" }},
@@ -146,14 +166,51 @@ address = "192.0.2.2"
 remote_as = 64502
 import = "IN"
 export = "OUT"
-"#,
+{v6}"#,
         head = ours_head(
             65000,
             "192.0.2.1",
-            &format!("networks = [\"{O1}\", \"{O2}\", \"{O3}\"]")
+            &format!("networks = [\"{O1}\", \"{O2}\", \"{O3}\", \"{O6}\"]")
         ),
+        v6 = if v6 { V6 } else { "" },
     )
 }
+
+/// An IPv6 session (BIRD only): an IPv6 prefix list with `le`, whose
+/// more specific deny entry comes first, inbound; MED and a third-party
+/// IPv6 next hop outbound.
+const V6: &str = r#"
+[[prefix_list]]
+name = "V6"
+entries = [
+  { seq = 10, action = "deny", prefix = "2001:db8:100:100::/56" },
+  { seq = 20, action = "permit", prefix = "2001:db8:100::/48", le = 56 },
+]
+
+[[prefix_list]]
+name = "O6"
+entries = [ { seq = 10, action = "permit", prefix = "2001:db8:300::/48" } ]
+
+[[route_map]]
+name = "IN6"
+entries = [
+  { seq = 10, action = "permit", match = { prefix_list = "V6" }, set = { local_pref = 160 } },
+]
+
+[[route_map]]
+name = "OUT6"
+entries = [
+  { seq = 10, action = "permit", match = { prefix_list = "O6" },
+    set = { med = 66, next_hop = "2001:db8:1::99" } },
+]
+
+[[neighbor]]
+address = "2001:db8:1::2"
+remote_as = 64502
+families = ["ipv6-unicast"]
+import = "IN6"
+export = "OUT6"
+"#;
 
 /// BIRD's `show route PREFIX all` once it holds `prefix` with `want`.
 fn bird_wait(bird: &Bird, prefix: &str, want: &str) -> String {
@@ -179,6 +236,7 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
 /// The lab with our bgpd on r1 and the extra /28 on both ends.
 fn lab(
     test: &str,
+    v6: bool,
 ) -> (
     topotests::Lab,
     topotests::Node,
@@ -189,7 +247,7 @@ fn lab(
     let (lab, r1, r2) = pair(test);
     r1.add_addr("eth0", "198.51.100.241/28");
     r2.add_addr("eth0", "198.51.100.242/28");
-    let (z, b) = start_ours(&r1, &ours());
+    let (z, b) = start_ours(&r1, &ours(v6));
     (lab, r1, r2, z, b)
 }
 
@@ -213,6 +271,7 @@ fn check_inbound(r1: &topotests::Node) {
     // R3 (/27) is in GELE's ge 26 le 27; R4 (/28) is not.
     let p = wait_best(r1, R3);
     assert_eq!(p["locPrf"].as_u64(), Some(150), "{p:#}");
+    assert_eq!(p["weight"].as_u64(), Some(7), "{p:#}");
     let p = wait_best(r1, R4);
     assert_eq!(p["metric"].as_u64(), Some(60), "{p:#}");
     assert_ne!(p["locPrf"].as_u64(), Some(150), "{p:#}");
@@ -247,7 +306,7 @@ fn bgp_policy_every_match_and_set_with_bird() {
     if !can_run(&["bird", "birdc"]) {
         return;
     }
-    let (_lab, r1, r2, _z, b) = lab("bgp_policy_every_match_and_set_with_bird");
+    let (_lab, r1, r2, _z, b) = lab("bgp_policy_every_match_and_set_with_bird", true);
     let bird = start_bird(&r2, BIRD);
     wait_established(&r1, "192.0.2.2");
     bird.wait_established("r1");
@@ -260,7 +319,7 @@ fn bgp_policy_every_match_and_set_with_bird() {
         "BGP.as_path: 65000 65000 65000",
         "BGP.next_hop: 198.51.100.253",
         "(65000,77) (65000,78)",
-        "(rt, 65000, 100)",
+        "(rt, 65000, 100) (ro, 65000, 1)",
         "(65000, 7, 7)",
     ] {
         assert!(o1.contains(want), "{want} in BIRD's {O1}:\n{o1}");
@@ -275,6 +334,20 @@ fn bgp_policy_every_match_and_set_with_bird() {
         assert!(o2.contains(want), "{want} in BIRD's {O2}:\n{o2}");
     }
     assert!(!bird.has_route(O3), "{}", bird.route(O3));
+
+    // IPv6: the prefix list's order and `le`, both ways.
+    wait_established(&r1, "2001:db8:1::2");
+    let p = wait_best(&r1, V6A);
+    assert_eq!(p["locPrf"].as_u64(), Some(160), "{p:#}");
+    let o6 = bird_wait(&bird, O6, "BGP.med: 66");
+    assert!(o6.contains("BGP.next_hop: 2001:db8:1::99"), "{o6}");
+    assert!(best(&r1, V6B).is_none(), "{:#?}", paths(&r1, V6B));
+    let pl = vtysh_json(&r1, "show ipv6 prefix-list V6 json");
+    let hits: Vec<u64> = pl["BGP"]["V6"]["entries"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["hitCount"].as_u64()).collect())
+        .unwrap_or_default();
+    assert!(hits.len() == 2 && hits.iter().all(|&h| h >= 1), "{pl:#}");
     check_counters(&r1);
     b.assert_running();
 }
@@ -309,7 +382,7 @@ fn bgp_policy_every_match_and_set_with_gobgp() {
     if !can_run(&["gobgpd", "gobgp"]) {
         return;
     }
-    let (_lab, r1, r2, _z, b) = lab("bgp_policy_every_match_and_set_with_gobgp");
+    let (_lab, r1, r2, _z, b) = lab("bgp_policy_every_match_and_set_with_gobgp", false);
     let g = start_gobgp(&r2, &gobgp_conf(64502, "192.0.2.2", "192.0.2.1", ""));
     // The same five routes as BIRD's (GoBGP's default origin is
     // incomplete; R1 says egp).
@@ -371,7 +444,10 @@ fn bgp_policy_every_match_and_set_with_gobgp() {
     );
     assert_eq!(
         gobgp_attr(&o1, 16)["value"],
-        serde_json::json!([{ "type": 0, "subtype": 2, "value": "65000:100" }]),
+        serde_json::json!([
+            { "type": 0, "subtype": 2, "value": "65000:100" },
+            { "type": 0, "subtype": 3, "value": "65000:1" }
+        ]),
         "{o1:#}"
     );
     assert_eq!(
