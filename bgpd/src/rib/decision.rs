@@ -101,7 +101,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn eligibility(&self, path: &Path, fam: Fam) -> Result<u32, Reason> {
+    pub fn eligibility(&self, path: &Path, fam: Fam) -> Result<u32, Reason> {
         let (Some(attrs), false) = (&path.attrs, path.peer == LOCAL_PEER) else {
             return eligibility(path, fam, self.nht);
         };

@@ -64,6 +64,12 @@ impl GroupKey {
     pub fn sends(&self, fam: Fam) -> bool {
         self.families.contains(&fam.afi_safi())
     }
+
+    /// The members take ADD-PATH ids in `fam` (RFC 7911): they get every
+    /// path (or the best N), not the best one.
+    pub fn add_path(&self, fam: Fam) -> bool {
+        self.caps.add_path_tx(fam.afi_safi())
+    }
 }
 
 /// What the export rules need to know about where a path came from.
@@ -432,6 +438,11 @@ impl Pending {
     }
 
     pub fn announce(&mut self, a: &Attrs, prefix: IpNetwork) {
+        self.announce_nlri(a, Nlri::new(prefix));
+    }
+
+    /// Announce with an ADD-PATH id (RFC 7911) where the peer takes one.
+    pub fn announce_nlri(&mut self, a: &Attrs, nlri: Nlri) {
         let key = Arc::as_ptr(a) as usize;
         self.count += 1;
         let i = match self.last {
@@ -447,8 +458,14 @@ impl Pending {
             }
         };
         if let Some((_, list)) = self.announce.get_mut(i) {
-            list.push(Nlri::new(prefix));
+            list.push(nlri);
         }
+    }
+
+    /// Withdraw with an ADD-PATH id (RFC 7911) where the peer takes one.
+    pub fn withdraw_nlri(&mut self, nlri: Nlri) {
+        self.count += 1;
+        self.withdraw.push(nlri);
     }
 
     /// This batch minus `skip`, plus `own`.
@@ -456,19 +473,19 @@ impl Pending {
         let mut out = Pending::default();
         for (a, list) in &self.announce {
             for n in list.iter().filter(|n| !skip.contains(&n.prefix)) {
-                out.announce(a, n.prefix);
+                out.announce_nlri(a, *n);
             }
         }
         for n in self.withdraw.iter().filter(|n| !skip.contains(&n.prefix)) {
-            out.push(n.prefix, &Change::Withdraw);
+            out.withdraw_nlri(*n);
         }
         for (a, list) in &own.announce {
             for n in list {
-                out.announce(a, n.prefix);
+                out.announce_nlri(a, *n);
             }
         }
         for n in &own.withdraw {
-            out.push(n.prefix, &Change::Withdraw);
+            out.withdraw_nlri(*n);
         }
         out
     }
@@ -531,6 +548,8 @@ pub(crate) struct Group {
     pub old_key: Option<GroupKey>,
     pub pending: Pending,
     pub exceptions: FastMap<PeerId, Exception>,
+    /// What each member was sent in the families it gets ADD-PATH in.
+    pub add_path_out: FastMap<PeerId, super::add_path::AdjOut>,
 }
 
 impl Group {
@@ -543,6 +562,7 @@ impl Group {
             old_key: None,
             pending: Pending::default(),
             exceptions: FastMap::default(),
+            add_path_out: FastMap::default(),
         }
     }
 

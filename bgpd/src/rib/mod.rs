@@ -14,6 +14,7 @@
 //! Never does: I/O, clocks (callers pass `now`), session FSM work, or
 //! decoding. Never sends a peer the route it sent us.
 
+mod add_path;
 mod decision;
 mod export;
 mod fib;
@@ -598,6 +599,8 @@ pub struct Rib {
     nht: Nht,
     seq: u32,
     out: OutBuf,
+    /// TX path ids toward ADD-PATH peers (RFC 7911); empty without them.
+    tx_ids: add_path::TxIds,
     fib: FibQueue,
 }
 
@@ -616,6 +619,7 @@ impl Rib {
             nht: Nht::default(),
             seq: 0,
             out: OutBuf::default(),
+            tx_ids: add_path::TxIds::default(),
             fib: FibQueue::default(),
         }
     }
@@ -717,6 +721,7 @@ impl Rib {
         let old_key = old.key.clone();
         old.members.retain(|m| *m != id);
         old.exceptions.remove(&id);
+        let sent = old.add_path_out.remove(&id);
         if old.members.is_empty() {
             self.groups.remove(&old_gid);
         }
@@ -725,6 +730,9 @@ impl Rib {
         let mut g = Group::new(key);
         g.members.push(id);
         g.old_key = Some(old_key);
+        if let Some(sent) = sent {
+            g.add_path_out.insert(id, sent);
+        }
         self.groups.insert(gid, g);
         ps.group = gid;
         tracing::debug!(
@@ -825,6 +833,7 @@ impl Rib {
         if let Some(g) = self.groups.get_mut(&gid) {
             g.members.retain(|m| *m != id);
             g.exceptions.remove(&id);
+            g.add_path_out.remove(&id);
             if g.members.is_empty() {
                 self.groups.remove(&gid);
             }
@@ -1092,6 +1101,13 @@ impl Rib {
 
     /// Queue the whole Adj-RIB-Out of one family for one peer.
     fn dump(&mut self, id: PeerId, fam: Fam) {
+        if self
+            .peers
+            .get(&id)
+            .is_some_and(|p| p.info.caps.add_path_tx(fam.afi_safi()))
+        {
+            return self.dump_add_path(id, fam);
+        }
         let Rib {
             cfg,
             policies,
@@ -1144,6 +1160,60 @@ impl Rib {
         }
     }
 
+    /// [`Rib::dump`] toward a peer we send ADD-PATH ids to: every path
+    /// it gets, recorded in its Adj-RIB-Out.
+    fn dump_add_path(&mut self, id: PeerId, fam: Fam) {
+        let Rib {
+            cfg,
+            policies,
+            peers,
+            groups,
+            tables,
+            interner,
+            nht,
+            out,
+            tx_ids,
+            ..
+        } = self;
+        let Some(gid) = peers.get(&id).map(|p| p.group) else {
+            return;
+        };
+        let Some(g) = groups.get_mut(&gid) else {
+            return;
+        };
+        let memo = decision::Memo::new(None);
+        let ctx = Ctx::new(cfg, peers, nht, &memo);
+        let sources = |p: PeerId| source_of(peers, p);
+        let env = add_path::Env {
+            cfg,
+            policies,
+            ctx: &ctx,
+            sources: &sources,
+        };
+        let mut pending = Pending::default();
+        let mut count = 0u64;
+        for slot in 0..tables.slots(fam) {
+            let (Some(dest), Some(prefix)) = (tables.dest(fam, slot), tables.prefix(fam, slot))
+            else {
+                continue;
+            };
+            count += add_path::dump_prefix(
+                &env,
+                g,
+                interner,
+                tx_ids,
+                id,
+                prefix,
+                Some(dest),
+                &mut pending,
+            ) as u64;
+        }
+        out.send(id, pending.pack(&g.key.caps, &[id]));
+        if let Some(ps) = peers.get_mut(&id) {
+            ps.counts[fam.idx()].advertised = count;
+        }
+    }
+
     /// Re-run the decision for prefixes whose next hops changed.
     fn scan_nexthops(&mut self) {
         let changed = mem::take(&mut self.nht.changed);
@@ -1179,6 +1249,13 @@ impl Rib {
         }
         let mut dirty = mem::take(&mut self.dirty);
         let reload = self.old_policies.is_some();
+        // Families some group sends ADD-PATH in (no work here otherwise).
+        let add_path_fams =
+            [Fam::V4, Fam::V6].map(|f| self.groups.values().any(|g| g.key.add_path(f)));
+        if add_path_fams == [false, false] {
+            // Nobody takes TX ids any more: none is advertised.
+            self.tx_ids.clear();
+        }
         let Rib {
             cfg,
             policies,
@@ -1190,6 +1267,7 @@ impl Rib {
             nht,
             out,
             fib,
+            tx_ids,
             ..
         } = self;
         let old_pol: &Policies = old_policies.as_ref().unwrap_or(policies);
@@ -1217,10 +1295,39 @@ impl Rib {
                 (None, None) => true,
                 _ => false,
             };
+            if add_path_fams.get(d.fam.idx()).copied().unwrap_or(false) {
+                let ctx = Ctx::new(cfg, peers, nht, &memo);
+                let sources = |p: PeerId| source_of(peers, p);
+                let env = add_path::Env {
+                    cfg,
+                    policies,
+                    ctx: &ctx,
+                    sources: &sources,
+                };
+                let dest: &Dest = dest;
+                let mut counts = Vec::new();
+                for g in groups.values_mut().filter(|g| g.key.add_path(d.fam)) {
+                    counts.extend(add_path::update(
+                        &env,
+                        g,
+                        interner,
+                        tx_ids,
+                        prefix,
+                        Some(dest),
+                    ));
+                }
+                tx_ids.retain(&prefix, Some(dest));
+                for (m, old, new) in counts {
+                    if let Some(ps) = peers.get_mut(&m) {
+                        let c = &mut ps.counts[d.fam.idx()];
+                        c.advertised = (c.advertised + new as u64).saturating_sub(old as u64);
+                    }
+                }
+            }
             if !same || reload {
                 let old_src = d.old.as_ref().and_then(|(p, _)| source_of(peers, *p));
                 let new_src = new.as_ref().and_then(|(p, _)| source_of(peers, *p));
-                for g in groups.values_mut() {
+                for g in groups.values_mut().filter(|g| !g.key.add_path(d.fam)) {
                     let old_cache = if reload {
                         &mut g.old_cache
                     } else {
@@ -1444,6 +1551,28 @@ impl Rib {
             return Vec::new();
         };
         let mut v = Vec::new();
+        if g.key.add_path(fam) {
+            let sent = g.add_path_out.get(&peer);
+            for (prefix, tx, attrs) in sent.into_iter().flat_map(|a| a.iter()) {
+                if Fam::of(&prefix) != fam {
+                    continue;
+                }
+                v.push(PathView {
+                    prefix,
+                    peer,
+                    attrs: attrs.clone(),
+                    best: true,
+                    multipath: false,
+                    accepted: true,
+                    reason: None,
+                    stale: false,
+                    rx_path_id: None,
+                    tx_path_id: Some(tx),
+                });
+            }
+            v.sort_by_key(|p| (p.prefix, p.tx_path_id));
+            return v;
+        }
         for slot in 0..self.tables.slots(fam) {
             let Some(best) = self.tables.dest(fam, slot).and_then(|d| d.best()) else {
                 continue;
