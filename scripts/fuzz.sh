@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzz every decoder that takes outside input: BGP messages and UPDATE
 # attributes, OSPF packets (null, simple and MD5 authentication) and LSAs,
-# the three config loaders, and zebrad's gRPC route conversion.
+# the three config loaders, the gRPC request conversions of zebrad (routes),
+# bgpd and ospfd, and ApplyConfig's secrets handling in front of the loaders.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #

@@ -1,9 +1,11 @@
 //! bgpd's management gRPC service (`proto/proto/bgp.proto`): neighbors,
 //! the RIBs and resets, for vtysh and operators' scripts. Requests go to
 //! the daemon task as [`Cmd`]s; the conversions from RIB and session state
-//! to the wire live here. It holds no state of its own.
+//! to the wire live here. It holds no state of its own; requests are
+//! checked by [`request`] first.
 
-use std::net::IpAddr;
+pub mod request;
+
 use std::time::Instant;
 
 use proto::bgp as pb;
@@ -11,7 +13,7 @@ use proto::bgp::bgp_server::Bgp;
 use tokio::sync::{mpsc, oneshot};
 use tonic::{Request, Response, Status};
 
-use crate::config::{parse_family, Neighbor};
+use crate::config::Neighbor;
 use crate::daemon::{Cmd, Daemon};
 use crate::packet::attribute::{MpNextHop, Origin, PathAttributes};
 use crate::packet::capability::AddPathMode;
@@ -43,13 +45,9 @@ impl BgpService {
     }
 }
 
-fn addr_opt(b: &[u8]) -> Result<Option<IpAddr>, Status> {
-    if b.is_empty() {
-        return Ok(None);
-    }
-    proto::addr_from_bytes(b)
-        .map(Some)
-        .map_err(|e| Status::invalid_argument(e.to_string()))
+/// A refused request: INVALID_ARGUMENT with the reason.
+fn invalid(e: request::RequestError) -> Status {
+    Status::invalid_argument(e.to_string())
 }
 
 #[tonic::async_trait]
@@ -58,15 +56,15 @@ impl Bgp for BgpService {
         &self,
         r: Request<pb::NeighborsRequest>,
     ) -> Result<Response<pb::NeighborsReply>, Status> {
-        let addr = addr_opt(&r.into_inner().address)?;
+        let addr = request::neighbors(&r.into_inner()).map_err(invalid)?;
         Ok(Response::new(
             self.ask(|reply| Cmd::Neighbors { addr, reply }).await?,
         ))
     }
 
     async fn rib(&self, r: Request<pb::RibRequest>) -> Result<Response<pb::RibReply>, Status> {
-        let req = r.into_inner();
-        let out = self.ask(|reply| Cmd::Rib { req, reply }).await?;
+        let query = request::rib(&r.into_inner()).map_err(invalid)?;
+        let out = self.ask(|reply| Cmd::Rib { query, reply }).await?;
         out.map(Response::new).map_err(Status::invalid_argument)
     }
 
@@ -74,19 +72,15 @@ impl Bgp for BgpService {
         &self,
         r: Request<pb::ResetRequest>,
     ) -> Result<Response<pb::ResetReply>, Status> {
-        let req = r.into_inner();
-        addr_opt(&req.address)?;
-        let n = self.ask(|reply| Cmd::Reset { req, reply }).await?;
+        let query = request::reset(&r.into_inner()).map_err(invalid)?;
+        let n = self.ask(|reply| Cmd::Reset { query, reply }).await?;
         Ok(Response::new(pb::ResetReply { neighbors: n }))
     }
 
     async fn evpn(&self, r: Request<pb::EvpnRequest>) -> Result<Response<pb::EvpnReply>, Status> {
-        let req = r.into_inner();
-        if !matches!(req.route_type, 0 | 2 | 3) {
-            return Err(Status::invalid_argument("route type is 2 or 3"));
-        }
+        let route_type = request::evpn(&r.into_inner()).map_err(invalid)?;
         Ok(Response::new(
-            self.ask(|reply| Cmd::Evpn { req, reply }).await?,
+            self.ask(|reply| Cmd::Evpn { route_type, reply }).await?,
         ))
     }
 
@@ -94,18 +88,8 @@ impl Bgp for BgpService {
         &self,
         r: Request<pb::ClearEvpnDuplicatesRequest>,
     ) -> Result<Response<pb::ClearEvpnDuplicatesReply>, Status> {
-        let req = r.into_inner();
-        if req.vni > 0x00ff_ffff {
-            return Err(Status::invalid_argument("a VNI is 1-16777215 (0: all)"));
-        }
-        let mac = match req.mac.len() {
-            0 => None,
-            _ => Some(crate::evpn::nlri::Mac(
-                <[u8; 6]>::try_from(req.mac.as_slice())
-                    .map_err(|_| Status::invalid_argument("a MAC is 6 bytes"))?,
-            )),
-        };
-        let vni = req.vni;
+        let request::ClearDuplicatesQuery { vni, mac } =
+            request::clear_evpn_duplicates(&r.into_inner()).map_err(invalid)?;
         let cleared = self
             .ask(|reply| Cmd::ClearEvpnDuplicates { vni, mac, reply })
             .await?;
@@ -615,44 +599,20 @@ pub fn path(d: &Daemon, v: &PathView) -> pb::Path {
     }
 }
 
-/// `show bgp ...` tables.
-pub fn rib_reply(d: &Daemon, req: &pb::RibRequest) -> Result<pb::RibReply, String> {
-    let fam_name = if req.family.is_empty() {
-        "ipv4-unicast"
-    } else {
-        &req.family
-    };
-    let family = parse_family(fam_name).ok_or_else(|| format!("unknown family `{fam_name}`"))?;
-    let prefix = match &req.prefix {
-        Some(p) if !p.addr.is_empty() => Some(
-            proto::prefix_from_wire(&proto::zebra::Prefix {
-                addr: p.addr.clone(),
-                len: p.len,
-            })
-            .map_err(|e| e.to_string())?,
-        ),
-        _ => None,
-    };
-    let views = match pb::rib_request::Table::try_from(req.table) {
-        Ok(pb::rib_request::Table::LocRib) | Err(_) => d.rib().loc_rib(family, prefix),
-        Ok(t) => {
-            let addr = proto::addr_from_bytes(&req.neighbor)
-                .map_err(|_| "a neighbor address is needed".to_string())?;
-            let id = d
-                .peer_id(addr)
-                .ok_or_else(|| format!("no neighbor {addr}"))?;
-            let v = if t == pb::rib_request::Table::AdjRibIn {
-                d.rib().adj_rib_in(id, family)
-            } else {
-                d.rib().adj_rib_out(id, family)
-            };
-            v.into_iter()
-                .filter(|p| prefix.is_none_or(|x| x == p.prefix))
-                .collect()
-        }
+/// `show bgp ...` tables: the paths `q` selects.
+pub fn rib_reply(d: &Daemon, q: &request::RibQuery) -> Result<pb::RibReply, String> {
+    let neighbor = |addr| d.peer_id(addr).ok_or_else(|| format!("no neighbor {addr}"));
+    let views = match q.table {
+        request::RibTable::LocRib => d.rib().loc_rib(q.family, q.prefix),
+        request::RibTable::AdjRibIn(addr) => d.rib().adj_rib_in(neighbor(addr)?, q.family),
+        request::RibTable::AdjRibOut(addr) => d.rib().adj_rib_out(neighbor(addr)?, q.family),
     };
     Ok(pb::RibReply {
-        paths: views.iter().map(|v| path(d, v)).collect(),
+        paths: views
+            .iter()
+            .filter(|v| q.prefix.is_none_or(|x| x == v.prefix))
+            .map(|v| path(d, v))
+            .collect(),
         local_as: d.config().asn,
         router_id: d.config().router_id.octets().to_vec(),
     })
@@ -660,14 +620,13 @@ pub fn rib_reply(d: &Daemon, req: &pb::RibRequest) -> Result<pb::RibReply, Strin
 
 /// `show bgp l2vpn evpn [route type 2|3]`: every EVPN path, and the MACs
 /// found duplicate.
-pub fn evpn_reply(d: &Daemon, req: &pb::EvpnRequest) -> pb::EvpnReply {
+pub fn evpn_reply(d: &Daemon, route_type: Option<u8>) -> pb::EvpnReply {
     use crate::evpn::community::describe;
     use crate::evpn::mobility::Location;
     use crate::evpn::nlri::EvpnRoute;
-    let rt = u8::try_from(req.route_type).ok().filter(|t| *t != 0);
     let paths = d
         .evpn()
-        .routes(rt)
+        .routes(route_type)
         .into_iter()
         .map(|v| {
             let a = &v.path.attrs;

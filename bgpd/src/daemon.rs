@@ -52,15 +52,16 @@ pub enum Cmd {
         reply: oneshot::Sender<proto::bgp::NeighborsReply>,
     },
     Rib {
-        req: proto::bgp::RibRequest,
+        query: crate::api::request::RibQuery,
         reply: oneshot::Sender<Result<proto::bgp::RibReply, String>>,
     },
     Reset {
-        req: proto::bgp::ResetRequest,
+        query: crate::api::request::ResetQuery,
         reply: oneshot::Sender<u32>,
     },
     Evpn {
-        req: proto::bgp::EvpnRequest,
+        /// 2 or 3; `None`: every type.
+        route_type: Option<u8>,
         reply: oneshot::Sender<proto::bgp::EvpnReply>,
     },
     ClearEvpnDuplicates {
@@ -886,11 +887,11 @@ impl Daemon {
             Cmd::Neighbors { addr, reply } => {
                 let _ = reply.send(self.neighbors(addr));
             }
-            Cmd::Rib { req, reply } => {
-                let _ = reply.send(crate::api::rib_reply(self, &req));
+            Cmd::Rib { query, reply } => {
+                let _ = reply.send(crate::api::rib_reply(self, &query));
             }
-            Cmd::Reset { req, reply } => {
-                let target = proto::addr_from_bytes(&req.address).ok();
+            Cmd::Reset { query: req, reply } => {
+                let target = req.neighbor;
                 let mut n = 0;
                 let ids: Vec<session::PeerId> = self
                     .peers
@@ -926,8 +927,8 @@ impl Daemon {
                 }
                 let _ = reply.send(n);
             }
-            Cmd::Evpn { req, reply } => {
-                let _ = reply.send(crate::api::evpn_reply(self, &req));
+            Cmd::Evpn { route_type, reply } => {
+                let _ = reply.send(crate::api::evpn_reply(self, route_type));
             }
             Cmd::ClearEvpnDuplicates { vni, mac, reply } => {
                 let n = self.evpn.clear_duplicates(vni, mac);

@@ -1,5 +1,6 @@
 //! Secrets in a running configuration's text: every `password` key (bgpd's
-//! TCP-MD5 keys, RFC 2385) is shown as `<hidden>` to readers of the
+//! TCP-MD5 keys, RFC 2385) and every `key` (ospfd's simple and MD5
+//! authentication keys, RFC 2328 appendix D) is shown as `<hidden>` to readers of the
 //! running configuration (`GetConfig`, `show running-config`, JSON), and
 //! a text applied back with `<hidden>` keeps the running key of the same
 //! table.
@@ -15,12 +16,13 @@ use toml_edit::{DocumentMut, Item, Table, Value};
 pub const HIDDEN: &str = "<hidden>";
 
 /// Keys whose values are secrets.
-const SECRET_KEYS: &[&str] = &["password"];
+const SECRET_KEYS: &[&str] = &["password", "key"];
 /// Keys that identify an element of an array of tables.
 const IDENTITY_KEYS: &[&str] = &["address", "name", "prefix"];
 
 /// `text` with every secret replaced by [`HIDDEN`]. A text that is not
-/// valid TOML is masked line by line (`password = ...` lines).
+/// valid TOML is masked line by line: a line assigning a secret anywhere
+/// (also inside an inline table) keeps only what precedes its first `=`.
 pub fn mask(text: &str) -> String {
     match text.parse::<DocumentMut>() {
         Ok(mut doc) => {
@@ -36,14 +38,25 @@ pub fn mask(text: &str) -> String {
         Err(_) => text
             .lines()
             .map(|l| match l.split_once('=') {
-                Some((k, _)) if SECRET_KEYS.contains(&k.trim()) => {
-                    format!("{k}= \"{HIDDEN}\"")
-                }
+                Some((k, _)) if assigns_secret(l) => format!("{k}= \"{HIDDEN}\""),
                 _ => l.to_string(),
             })
             .collect::<Vec<_>>()
             .join("\n"),
     }
+}
+
+/// True when `line` has `<secret key> =` anywhere, the key standing as a
+/// word of its own (`key_id = 1` and `password_file = ...` do not count).
+fn assigns_secret(line: &str) -> bool {
+    SECRET_KEYS.iter().any(|k| {
+        line.match_indices(k).any(|(at, _)| {
+            let before = line[..at].chars().next_back();
+            let word_start = before.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-'));
+            let after = line[at + k.len()..].trim_start_matches([' ', '\t', '"', '\'']);
+            word_start && after.starts_with('=')
+        })
+    })
 }
 
 /// `text` (a configuration applied by a client that read a masked one)
@@ -140,6 +153,41 @@ password_file = "/etc/routing/secrets/n3"
         assert!(m.contains("/etc/routing/secrets/n3"));
         let broken = "password = \"x\"\n[[[";
         assert!(!mask(broken).contains("\"x\""));
+        let broken = "auth = { type = \"md5\", key_id = 1, key = \"x\" }\nkey_id = 2\n[[[";
+        let m = mask(broken);
+        assert!(!m.contains("\"x\""), "{m}");
+        assert!(m.contains("key_id = 2"), "{m}");
+    }
+
+    const OSPF: &str = r#"router_id = "192.0.2.1"
+
+[[interface]]
+name = "eth0"
+authentication = { type = "md5", key_id = 1, key = "md5-secret" } # rollover soon
+
+[[interface]]
+name = "eth1"
+[interface.authentication]
+type = "simple"
+key = "simple-secret"
+
+[[interface]]
+name = "eth2"
+authentication = { type = "md5", key_id = 2, key_file = "/etc/routing/eth2.key" }
+"#;
+
+    #[test]
+    fn ospf_keys_hidden_and_restored() {
+        let m = mask(OSPF);
+        assert!(!m.contains("secret"), "{m}");
+        assert_eq!(m.matches(HIDDEN).count(), 2, "{m}");
+        assert!(m.contains("key_id = 1"));
+        assert!(m.contains("/etc/routing/eth2.key"));
+        assert!(m.contains("# rollover soon"));
+        let back = unmask(&m, OSPF);
+        assert!(back.contains("key = \"md5-secret\""), "{back}");
+        assert!(back.contains("key = \"simple-secret\""), "{back}");
+        assert!(!back.contains(HIDDEN));
     }
 
     #[test]

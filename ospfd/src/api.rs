@@ -4,7 +4,9 @@
 //! The service never touches the protocol state itself: each call becomes
 //! a request on a bounded channel to the daemon's loop, which owns the
 //! [`Instance`] and answers with a snapshot built by the `*_reply`
-//! functions here.
+//! functions here. Requests are checked by [`request`] first.
+
+pub mod request;
 
 use std::net::Ipv4Addr;
 
@@ -31,9 +33,10 @@ use crate::spf::{NextHop, PathType};
 #[derive(Debug)]
 pub enum ApiRequest {
     Summary(oneshot::Sender<SummaryReply>),
-    Interfaces(String, oneshot::Sender<InterfacesReply>),
+    /// One interface by name; `None`: all.
+    Interfaces(Option<String>, oneshot::Sender<InterfacesReply>),
     Neighbors(oneshot::Sender<NeighborsReply>),
-    Database(DatabaseRequest, oneshot::Sender<DatabaseReply>),
+    Database(request::DatabaseQuery, oneshot::Sender<DatabaseReply>),
     Routes(oneshot::Sender<RoutesReply>),
     /// Running configuration: get, apply, write (config.proto).
     Config(ConfigRequest),
@@ -71,6 +74,11 @@ impl OspfService {
     }
 }
 
+/// A refused request: INVALID_ARGUMENT with the reason.
+fn invalid(e: request::RequestError) -> Status {
+    Status::invalid_argument(e.to_string())
+}
+
 #[tonic::async_trait]
 impl Ospf for OspfService {
     async fn summary(&self, _: Request<SummaryRequest>) -> Result<Response<SummaryReply>, Status> {
@@ -80,7 +88,7 @@ impl Ospf for OspfService {
         &self,
         r: Request<InterfacesRequest>,
     ) -> Result<Response<InterfacesReply>, Status> {
-        let name = r.into_inner().name;
+        let name = request::interfaces(&r.into_inner()).map_err(invalid)?;
         self.ask(|tx| ApiRequest::Interfaces(name, tx)).await
     }
     async fn neighbors(
@@ -93,8 +101,8 @@ impl Ospf for OspfService {
         &self,
         r: Request<DatabaseRequest>,
     ) -> Result<Response<DatabaseReply>, Status> {
-        let r = r.into_inner();
-        self.ask(|tx| ApiRequest::Database(r, tx)).await
+        let q = request::database(&r.into_inner()).map_err(invalid)?;
+        self.ask(|tx| ApiRequest::Database(q, tx)).await
     }
     async fn routes(&self, _: Request<RoutesRequest>) -> Result<Response<RoutesReply>, Status> {
         self.ask(ApiRequest::Routes).await
@@ -184,13 +192,13 @@ pub fn summary_reply(inst: &Instance, reference_bandwidth: u32, now: Millis) -> 
 /// The reply to Interfaces.
 pub fn interfaces_reply(
     inst: &Instance,
-    name: &str,
+    name: Option<&str>,
     auth: impl Fn(&str) -> AuthConfig,
     now: Millis,
 ) -> InterfacesReply {
     let mut out = Vec::new();
     for i in inst.ifaces.values() {
-        if !name.is_empty() && i.params.name != name {
+        if name.is_some_and(|n| i.params.name != n) {
             continue;
         }
         let rid_of = |addr: Ipv4Addr| -> String {
@@ -299,7 +307,7 @@ pub fn neighbors_reply(inst: &Instance, now: Millis) -> NeighborsReply {
 }
 
 /// The reply to Database.
-pub fn database_reply(inst: &Instance, req: &DatabaseRequest, now: Millis) -> DatabaseReply {
+pub fn database_reply(inst: &Instance, req: &request::DatabaseQuery, now: Millis) -> DatabaseReply {
     let s = secs(now);
     let mut scopes: Vec<Scope> = inst.areas.keys().map(|a| Scope::Area(*a)).collect();
     scopes.push(Scope::As);
@@ -307,7 +315,7 @@ pub fn database_reply(inst: &Instance, req: &DatabaseRequest, now: Millis) -> Da
     for scope in scopes {
         let Some(db) = inst.lsdb(scope) else { continue };
         for (key, e) in db.iter() {
-            if req.lsa_type != 0 && u32::from(key.lsa_type.0) != req.lsa_type {
+            if req.lsa_type.is_some_and(|t| t != key.lsa_type) {
                 continue;
             }
             let h = e.header_at(s);

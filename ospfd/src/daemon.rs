@@ -269,7 +269,12 @@ impl Daemon {
             }
             ApiRequest::Interfaces(name, tx) => {
                 let cfg = &self.cfg;
-                let _ = tx.send(api::interfaces_reply(inst, &name, |n| cfg.auth_of(n), now));
+                let _ = tx.send(api::interfaces_reply(
+                    inst,
+                    name.as_deref(),
+                    |n| cfg.auth_of(n),
+                    now,
+                ));
             }
             ApiRequest::Neighbors(tx) => {
                 let _ = tx.send(api::neighbors_reply(inst, now));
