@@ -17,7 +17,8 @@ use crate::config::Neighbor;
 use crate::daemon::{Cmd, Daemon};
 use crate::packet::attribute::{MpNextHop, Origin, PathAttributes};
 use crate::packet::capability::AddPathMode;
-use crate::packet::{Afi, AfiSafi, Capability, Open};
+use crate::packet::notification::OpenSubcode;
+use crate::packet::{Afi, AfiSafi, Capability, ErrorCode, Open};
 use crate::policy::{show, Policies};
 use crate::rib::{AddPathSend, PathView, PeerInfo, Reason, LOCAL_PEER};
 use crate::session::limit::LimitState;
@@ -263,6 +264,7 @@ fn capability_text(c: &Capability) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        Capability::Role(r) => format!("Role ({r})"),
         Capability::Unknown { code, .. } => format!("Unknown capability {code}"),
     }
 }
@@ -430,6 +432,53 @@ pub fn neighbor(
             .as_ref()
             .map(|l| prefix_limit(d, id, l, limit)),
         add_path: Some(add_path(cfg, s.remote_open.as_ref(), up)),
+        role: Some(role(d, id, cfg, &s)),
+    }
+}
+
+/// The BGP role of a neighbor (RFC 9234): configured, announced, the
+/// result of the §4.2 check on the last OPEN, and the leaks dropped.
+fn role(d: &Daemon, id: PeerId, cfg: &Neighbor, s: &crate::session::StatsSnapshot) -> pb::BgpRole {
+    let ebgp = cfg.remote_as != d.config().asn;
+    let ours = cfg.role.filter(|_| ebgp);
+    let remote = s
+        .remote_open
+        .as_ref()
+        .filter(|_| s.state == State::Established);
+    let announced = remote.map(crate::packet::role::announced);
+    let mismatch = |n: &Option<crate::packet::Notification>| {
+        n.as_ref()
+            .is_some_and(|n| n.error == ErrorCode::Open(OpenSubcode::RoleMismatch))
+    };
+    let negotiation = match (ours, remote) {
+        (None, _) => String::new(),
+        (Some(_), None) if mismatch(&s.last_notification_sent) => {
+            "mismatch (NOTIFICATION 2/11 sent)".into()
+        }
+        (Some(_), None) if mismatch(&s.last_notification_received) => {
+            "mismatch (NOTIFICATION 2/11 received)".into()
+        }
+        (Some(_), None) => String::new(),
+        (Some(_), Some(open)) => match crate::packet::role::check(ours, cfg.strict_role, open) {
+            Ok(Some(_)) => "ok".into(),
+            Ok(None) => "no role received".into(),
+            Err(e) => format!("mismatch: {e}"),
+        },
+    };
+    pb::BgpRole {
+        local_role: ours.map(|r| r.name().to_string()).unwrap_or_default(),
+        strict: cfg.strict_role,
+        peer_role: match announced {
+            Some(Ok(Some(r))) => r.name().into(),
+            Some(Err(crate::packet::role::RoleMismatch::UnknownValue(v))) => {
+                format!("unknown ({v})")
+            }
+            Some(Err(_)) => "conflicting".into(),
+            _ => String::new(),
+        },
+        negotiation,
+        leaks: d.rib().peer_leaks(id),
+        mismatches: s.role_mismatches,
     }
 }
 
@@ -566,6 +615,7 @@ pub fn path(d: &Daemon, v: &PathView) -> pb::Path {
                         | Reason::AsLoop
                         | Reason::OriginatorLoop
                         | Reason::ClusterLoop
+                        | Reason::RouteLeak
                         | Reason::NoNextHop
                         | Reason::NextHopPending
                         | Reason::NextHopUnreachable
@@ -596,6 +646,8 @@ pub fn path(d: &Daemon, v: &PathView) -> pb::Path {
         rx_path_id: v.rx_path_id.unwrap_or(0),
         has_tx_path_id: v.tx_path_id.is_some(),
         tx_path_id: v.tx_path_id.unwrap_or(0),
+        has_otc: a.otc.is_some(),
+        otc: a.otc.unwrap_or(0),
     }
 }
 

@@ -128,6 +128,12 @@ pub struct Neighbor {
     pub prefix_limit: Option<PrefixLimit>,
     /// The `[[peer_group]]` it inherits from.
     pub peer_group: Option<String>,
+    /// Our BGP role toward the neighbor (RFC 9234; FRR `local-role`):
+    /// advertised in OPEN, checked against the neighbor's, and the
+    /// Only-to-Customer rules follow it. eBGP only.
+    pub role: Option<crate::packet::Role>,
+    /// Refuse a neighbor that announces no role (FRR `strict-mode`).
+    pub strict_role: bool,
 }
 
 #[derive(Deserialize)]
@@ -231,6 +237,8 @@ struct RawNeighbor {
     max_prefixes_warning: Option<Spanned<i64>>,
     max_prefixes_action: Option<Spanned<String>>,
     max_prefixes_restart: Option<Spanned<i64>>,
+    role: Option<Spanned<String>>,
+    strict_role: Option<Spanned<bool>>,
 }
 
 impl RawNeighbor {
@@ -266,7 +274,9 @@ impl RawNeighbor {
             extended_nexthop,
             graceful_shutdown,
             add_path,
-            add_path_send
+            add_path_send,
+            role,
+            strict_role
         );
         // One key, two spellings: a neighbor's own of either wins.
         if self.password.is_none() && self.password_file.is_none() {
@@ -419,6 +429,12 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         },
     )?;
     let groups = peer_groups(&loc, &raw.peer_groups)?;
+    let defaults = Defaults {
+        asn,
+        hold_time,
+        policies: &policies,
+        gshut,
+    };
     let mut neighbors: Vec<Neighbor> = Vec::new();
     for n in &raw.neighbors {
         let x = with_group(&loc, n, &groups)?;
@@ -433,24 +449,9 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
                 format!("{address} is configured twice"),
             );
         }
-        neighbors.push(neighbor(
-            &loc,
-            &x,
-            n.span(),
-            address,
-            hold_time,
-            &policies,
-            gshut,
-        )?);
+        neighbors.push(neighbor(&loc, &x, n.span(), address, &defaults)?);
     }
-    let listen_ranges = listen_ranges(
-        &loc,
-        &raw.listen_ranges,
-        &groups,
-        hold_time,
-        &policies,
-        gshut,
-    )?;
+    let listen_ranges = listen_ranges(&loc, &raw.listen_ranges, &groups, &defaults)?;
     Ok(Config {
         asn,
         router_id,
@@ -542,9 +543,7 @@ fn listen_ranges(
     loc: &Locator<'_>,
     raw: &[Spanned<RawListenRange>],
     groups: &std::collections::BTreeMap<String, Spanned<RawNeighbor>>,
-    hold_time: u16,
-    policies: &Policies,
-    gshut: bool,
+    defaults: &Defaults<'_>,
 ) -> Result<Vec<ListenRange>, ConfigError> {
     let mut out: Vec<ListenRange> = Vec::new();
     for r in raw {
@@ -569,15 +568,7 @@ fn listen_ranges(
         };
         let mut g = group.get_ref().clone();
         g.peer_group = Some(x.peer_group.clone());
-        let template = neighbor(
-            loc,
-            &g,
-            group.span(),
-            prefix.network(),
-            hold_time,
-            policies,
-            gshut,
-        )?;
+        let template = neighbor(loc, &g, group.span(), prefix.network(), defaults)?;
         out.push(ListenRange {
             prefix,
             peer_group: x.peer_group.get_ref().clone(),
@@ -588,6 +579,15 @@ fn listen_ranges(
     Ok(out)
 }
 
+/// What a neighbor takes from `[bgp]` and the policy sections.
+struct Defaults<'p> {
+    asn: u32,
+    hold_time: u16,
+    policies: &'p Policies,
+    /// `bgp.graceful_shutdown`, the default of the neighbor's.
+    gshut: bool,
+}
+
 /// A `[[neighbor]]` after its peer group's keys were merged in; `span` is
 /// its table (errors about missing keys point there).
 fn neighbor(
@@ -595,11 +595,14 @@ fn neighbor(
     x: &RawNeighbor,
     span: std::ops::Range<usize>,
     address: IpAddr,
-    hold_time: u16,
-    policies: &Policies,
-    // `bgp.graceful_shutdown`, the default of the neighbor's.
-    gshut: bool,
+    defaults: &Defaults<'_>,
 ) -> Result<Neighbor, ConfigError> {
+    let Defaults {
+        hold_time,
+        policies,
+        gshut,
+        ..
+    } = *defaults;
     let remote_as = match &x.remote_as {
         Some(r) => loc.int(r, "neighbor.remote_as", 1, u32::MAX as i64)? as u32,
         None => {
@@ -688,6 +691,7 @@ fn neighbor(
             "ttl_security (GTSM, one hop) and multihop exclude each other",
         );
     }
+    let (role, strict_role) = role(loc, x, defaults.asn, remote_as)?;
     Ok(Neighbor {
         address,
         remote_as,
@@ -720,7 +724,44 @@ fn neighbor(
         ttl_security,
         prefix_limit,
         peer_group: x.peer_group.as_ref().map(|g| g.get_ref().clone()),
+        role,
+        strict_role,
     })
+}
+
+/// `role` and `strict_role` (RFC 9234): roles are for eBGP sessions, and
+/// strict mode needs a role.
+fn role(
+    loc: &Locator<'_>,
+    x: &RawNeighbor,
+    local_as: u32,
+    remote_as: u32,
+) -> Result<(Option<crate::packet::Role>, bool), ConfigError> {
+    let strict = x.strict_role.as_ref().is_some_and(|s| *s.get_ref());
+    let Some(r) = &x.role else {
+        if let Some(s) = x.strict_role.as_ref().filter(|_| strict) {
+            return loc.err(s.span(), "neighbor.strict_role", "needs a `role`");
+        }
+        return Ok((None, false));
+    };
+    let Some(role) = crate::packet::Role::parse(r.get_ref()) else {
+        return loc.err(
+            r.span(),
+            "neighbor.role",
+            format!(
+                "`{}` is not provider, customer, rs, rs-client or peer",
+                r.get_ref()
+            ),
+        );
+    };
+    if remote_as == local_as {
+        return loc.err(
+            r.span(),
+            "neighbor.role",
+            "BGP roles are for eBGP sessions (RFC 9234 §4); this neighbor is iBGP",
+        );
+    }
+    Ok((Some(role), strict))
 }
 
 /// A hold time: 0 (no keepalives) or 3..=65535 (RFC 4271 §4.2).
@@ -982,5 +1023,36 @@ limit = 20
         assert_eq!(e.key, "neighbor.remote_as");
         let e = err(&format!("{head}[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\npassword_file = \"/nonexistent/key\"\n"));
         assert_eq!((e.line, e.key.as_str()), (7, "neighbor.password_file"));
+    }
+
+    #[test]
+    fn roles_from_neighbor_and_group() {
+        let head = "[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\n";
+        let c = parse(
+            "b.toml",
+            &format!(
+                "{head}[[peer_group]]\nname = \"UP\"\nremote_as = 65010\nrole = \"customer\"\nstrict_role = true\n\
+                 [[neighbor]]\naddress = \"192.0.2.2\"\npeer_group = \"UP\"\n\
+                 [[neighbor]]\naddress = \"192.0.2.3\"\nremote_as = 65003\nrole = \"rs\"\n"
+            ),
+        )
+        .unwrap();
+        assert_eq!(c.neighbors[0].role, Some(crate::packet::Role::Customer));
+        assert!(c.neighbors[0].strict_role);
+        assert_eq!(c.neighbors[1].role, Some(crate::packet::Role::RouteServer));
+        assert!(!c.neighbors[1].strict_role);
+        let e = err(&format!(
+            "{head}[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\nrole = \"transit\"\n"
+        ));
+        assert_eq!((e.line, e.key.as_str()), (7, "neighbor.role"));
+        let e = err(&format!(
+            "{head}[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 65000\nrole = \"peer\"\n"
+        ));
+        assert_eq!(e.key, "neighbor.role");
+        assert!(e.msg.contains("eBGP"), "{e}");
+        let e = err(&format!(
+            "{head}[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\nstrict_role = true\n"
+        ));
+        assert_eq!((e.line, e.key.as_str()), (7, "neighbor.strict_role"));
     }
 }

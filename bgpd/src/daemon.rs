@@ -308,6 +308,8 @@ impl Daemon {
             extended_message: true,
             extended_next_hop: n.extended_next_hop,
             add_path: n.add_path.mode,
+            role: n.role,
+            strict_role: n.strict_role,
             description: n.description.clone(),
             password: n.password.clone(),
             ttl_security: n.ttl_security,

@@ -50,6 +50,8 @@ fn config(
         extended_message: true,
         extended_next_hop: true,
         add_path: None,
+        role: None,
+        strict_role: false,
         description: format!("test peer {id}"),
         password: None,
         ttl_security: false,

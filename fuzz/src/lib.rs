@@ -31,6 +31,7 @@ pub fn session_caps(sel: u8) -> SessionCaps {
         } else {
             Vec::new()
         },
+        ..SessionCaps::default()
     }
 }
 

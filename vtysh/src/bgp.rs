@@ -599,6 +599,45 @@ fn add_path_block(o: &mut String, n: &pb::Neighbor) {
     }
 }
 
+/// The BGP role lines of `show bgp neighbors` (RFC 9234), FRR's words.
+fn role_block(o: &mut String, n: &pb::Neighbor) {
+    let Some(r) = &n.role else {
+        return;
+    };
+    if r.local_role.is_empty() && r.peer_role.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "  Local Role: {}{}",
+        if r.local_role.is_empty() {
+            "undefined"
+        } else {
+            &r.local_role
+        },
+        if r.strict { " (strict mode)" } else { "" }
+    );
+    let _ = writeln!(
+        o,
+        "  Neighbor Role: {}",
+        if r.peer_role.is_empty() {
+            "undefined"
+        } else {
+            &r.peer_role
+        }
+    );
+    if !r.negotiation.is_empty() {
+        let _ = writeln!(o, "  Role negotiation: {}", r.negotiation);
+    }
+    if r.leaks > 0 || r.mismatches > 0 {
+        let _ = writeln!(
+            o,
+            "  Route leaks dropped (OTC): {}, role mismatches: {}",
+            r.leaks, r.mismatches
+        );
+    }
+}
+
 /// `show bgp neighbors ADDR` in FRR's layout.
 pub fn neighbor(n: &pb::Neighbor) -> String {
     let mut o = format!(
@@ -636,6 +675,7 @@ pub fn neighbor(n: &pb::Neighbor) -> String {
     graceful_restart_block(&mut o, n);
     extended_nexthop_block(&mut o, n);
     add_path_block(&mut o, n);
+    role_block(&mut o, n);
     counters_block(&mut o, n);
     for f in &n.families {
         let _ = writeln!(
@@ -830,6 +870,14 @@ pub fn neighbors_json(r: &pb::NeighborsReply) -> Value {
                     "staleFamilies": g.stale_families,
                     "stalePaths": g.stale_paths,
                     "staleRemainingSecs": g.stale_remaining_secs,
+                })),
+                "bgpRole": n.role.as_ref().map(|r| json!({
+                    "localRole": r.local_role,
+                    "strictMode": r.strict,
+                    "neighborRole": r.peer_role,
+                    "negotiation": r.negotiation,
+                    "routeLeaks": r.leaks,
+                    "roleMismatches": r.mismatches,
                 })),
                 "extendedNexthopInfo": n.extended_nexthop.as_ref().map(|e| json!({
                     "advertised": e.advertised,
@@ -1043,6 +1091,9 @@ pub fn rib_detail(r: &pb::RibReply) -> String {
                 id(p.has_tx_path_id, p.tx_path_id)
             );
         }
+        if p.has_otc {
+            let _ = writeln!(o, "      Only to Customer: {}", p.otc);
+        }
         if !p.reason.is_empty() {
             let _ = writeln!(o, "      Not best: {}", p.reason);
         }
@@ -1072,6 +1123,7 @@ pub fn rib_json(r: &pb::RibReply) -> Value {
             "extendedCommunity": p.ext_communities,
             "atomicAggregate": p.atomic_aggregate,
             "aggregator": (!p.aggregator.is_empty()).then_some(&p.aggregator),
+            "otc": p.has_otc.then_some(p.otc),
             "stale": p.stale,
             "addpathRxId": p.has_rx_path_id.then_some(p.rx_path_id),
             "addpathTxId": p.has_tx_path_id.then_some(p.tx_path_id),

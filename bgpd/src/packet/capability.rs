@@ -4,7 +4,8 @@
 //! Decoded: Multiprotocol (RFC 4760), Route Refresh (RFC 2918), Enhanced
 //! Route Refresh (RFC 7313), 4-octet AS (RFC 6793), Graceful Restart
 //! (RFC 4724, N bit of RFC 8538), Extended Message (RFC 8654), Extended
-//! Next Hop (RFC 8950), ADD-PATH (RFC 7911). Everything else (FQDN, LLGR,
+//! Next Hop (RFC 8950), ADD-PATH (RFC 7911), BGP Role (RFC 9234 §4.1,
+//! values in [`super::role`]). Everything else (FQDN, LLGR,
 //! the old Cisco route refresh, ...) is kept raw as (code, bytes).
 //! Never decides whether a capability is acceptable: that is session policy.
 
@@ -13,12 +14,14 @@ use bytes::{BufMut, BytesMut};
 use super::header::{MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN};
 use super::nlri::{Afi, AfiSafi, Safi};
 use super::open::Open;
+use super::role::Role;
 use super::wire;
 
 pub const CAP_MULTIPROTOCOL: u8 = 1;
 pub const CAP_ROUTE_REFRESH: u8 = 2;
 pub const CAP_EXTENDED_NEXT_HOP: u8 = 5;
 pub const CAP_EXTENDED_MESSAGE: u8 = 6;
+pub const CAP_ROLE: u8 = 9;
 pub const CAP_GRACEFUL_RESTART: u8 = 64;
 pub const CAP_FOUR_OCTET_AS: u8 = 65;
 pub const CAP_ADD_PATH: u8 = 69;
@@ -41,6 +44,11 @@ pub struct SessionCaps {
     /// IPv4 families both sides agreed to carry with an IPv6 next hop in
     /// MP_REACH_NLRI (RFC 8950 §4).
     pub extended_next_hop: Vec<AfiSafi>,
+    /// Our BGP role on this session (RFC 9234), when we advertised one:
+    /// the Only-to-Customer rules of §5 follow it.
+    pub local_role: Option<Role>,
+    /// The role the neighbor announced (already checked against ours).
+    pub peer_role: Option<Role>,
 }
 
 impl SessionCaps {
@@ -106,12 +114,20 @@ impl SessionCaps {
             .filter(|e| remote.extended_next_hop().any(|r| r == *e))
             .map(|e| e.nlri)
             .collect();
+        let role = |o: &Open| {
+            o.capabilities.iter().find_map(|c| match c {
+                Capability::Role(r) => Some(*r),
+                _ => None,
+            })
+        };
         Self {
             four_octet_as,
             extended_message,
             add_path_rx,
             add_path_tx,
             extended_next_hop,
+            local_role: role(local),
+            peer_role: role(remote),
         }
     }
 }
@@ -208,6 +224,9 @@ pub enum Capability {
     ExtendedNextHop(Vec<ExtendedNextHop>),
     /// RFC 7911 §4: (AFI (2), SAFI (1), Send/Receive (1))*.
     AddPath(Vec<(AfiSafi, AddPathMode)>),
+    /// RFC 9234 §4.1: one octet, the sender's role. An unassigned value
+    /// stays [`Capability::Unknown`] (and is a Role Mismatch).
+    Role(Role),
     /// Anything else, FQDN included, kept as received.
     Unknown {
         code: u8,
@@ -234,6 +253,7 @@ impl Capability {
             Self::ExtendedMessage => CAP_EXTENDED_MESSAGE,
             Self::ExtendedNextHop(_) => CAP_EXTENDED_NEXT_HOP,
             Self::AddPath(_) => CAP_ADD_PATH,
+            Self::Role(_) => CAP_ROLE,
             Self::Unknown { code, .. } => *code,
         }
     }
@@ -333,6 +353,18 @@ impl Capability {
                 }
                 Self::AddPath(entries)
             }
+            CAP_ROLE => {
+                let [v] = *value else {
+                    return Err(bad);
+                };
+                match Role::from_code(v) {
+                    Some(r) => Self::Role(r),
+                    None => Self::Unknown {
+                        code,
+                        value: value.to_vec(),
+                    },
+                }
+            }
             _ => Self::Unknown {
                 code,
                 value: value.to_vec(),
@@ -382,6 +414,7 @@ impl Capability {
                     value.put_u8(*mode as u8);
                 }
             }
+            Self::Role(r) => value.put_u8(r.code()),
             Self::Unknown { value: v, .. } => value.put_slice(v),
         }
         value.truncate(255);
@@ -462,6 +495,13 @@ mod tests {
             (AfiSafi::IPV4_UNICAST, AddPathMode::Both),
             (AfiSafi::IPV6_UNICAST, AddPathMode::Receive),
         ]));
+        for r in Role::ALL {
+            round(Capability::Role(r));
+        }
+        round(Capability::Unknown {
+            code: CAP_ROLE,
+            value: vec![5],
+        });
         round(Capability::Unknown {
             code: CAP_FQDN,
             value: vec![3, b'r', b't', b'1', 0],
@@ -474,6 +514,12 @@ mod tests {
         assert!(Capability::decode(CAP_MULTIPROTOCOL, &[0, 1, 0]).is_err());
         assert!(Capability::decode(CAP_ROUTE_REFRESH, &[0]).is_err());
         assert!(Capability::decode(CAP_GRACEFUL_RESTART, &[0, 1, 0]).is_err());
+        assert!(Capability::decode(CAP_ROLE, &[]).is_err());
+        assert!(Capability::decode(CAP_ROLE, &[3, 3]).is_err());
+        assert_eq!(
+            Capability::decode(CAP_ROLE, &[3]),
+            Ok(Capability::Role(Role::Customer))
+        );
         // Unknown ADD-PATH mode: ignored, kept raw.
         assert_eq!(
             Capability::decode(CAP_ADD_PATH, &[0, 1, 1, 9]),

@@ -18,6 +18,7 @@ pub mod nlri;
 pub mod notification;
 pub mod open;
 pub mod pack;
+pub mod role;
 pub mod route_refresh;
 pub mod update;
 
@@ -37,6 +38,7 @@ pub use nlri::{Afi, AfiSafi, Nlri, NlriError, Safi};
 pub use notification::{ErrorCode, Notification};
 pub use open::{Open, OpenError};
 pub use pack::{pack_announcements, pack_withdrawals};
+pub use role::Role;
 pub use route_refresh::{RouteRefresh, RouteRefreshError, RouteRefreshSubtype};
 pub use update::{
     decode_update, AttributeIssue, MpReach, MpUnreach, ParsedUpdate, Problem, Update, UpdateAction,

@@ -27,6 +27,7 @@ fn all_caps() -> Vec<SessionCaps> {
                         .copied()
                         .filter(|f| *f == AfiSafi::IPV4_UNICAST)
                         .collect(),
+                    ..SessionCaps::default()
                 });
             }
         }
@@ -185,11 +186,12 @@ fn attributes(four: bool) -> impl Strategy<Value = PathAttributes> {
             ),
             0..3,
         ),
+        prop::option::of(any::<u32>()),
     );
     (a, b).prop_map(
         |(
             (origin, as_path, next_hop, med, local_pref, atomic_aggregate, aggregator),
-            (communities, originator_id, cluster_list, extended_communities, large, unknown),
+            (communities, originator_id, cluster_list, extended_communities, large, unknown, otc),
         )| PathAttributes {
             origin,
             as_path,
@@ -207,6 +209,7 @@ fn attributes(four: bool) -> impl Strategy<Value = PathAttributes> {
             as4_aggregator: None,
             large_communities: large,
             pmsi_tunnel: None,
+            otc,
             weight: 0,
             unknown: unknown
                 .into_iter()
@@ -310,8 +313,9 @@ fn capability() -> impl Strategy<Value = Capability> {
             0..3
         )
         .prop_map(Capability::AddPath),
+        prop::sample::select(Role::ALL.to_vec()).prop_map(Capability::Role),
         (
-            prop::sample::select(vec![9u8, 71, 73, 128, 200]),
+            prop::sample::select(vec![10u8, 71, 73, 128, 200]),
             prop::collection::vec(any::<u8>(), 0..12)
         )
             .prop_map(|(code, value)| Capability::Unknown { code, value }),

@@ -29,6 +29,8 @@ pub enum Reason {
     PolicyRejected,
     /// Our AS appears in AS_PATH more often than allowas-in permits.
     AsLoop,
+    /// A route leak by the Only-to-Customer rules (RFC 9234 §5).
+    RouteLeak,
     /// ORIGINATOR_ID is our router id (RFC 4456 §8).
     OriginatorLoop,
     /// CLUSTER_LIST holds our cluster id (RFC 4456 §8).

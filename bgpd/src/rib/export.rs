@@ -169,6 +169,10 @@ pub(crate) fn rewrite(
     fam: Fam,
 ) -> Option<PathAttributes> {
     let (mut out, set_self) = rewrite_common(cfg, g, src, attrs)?;
+    // RFC 9234 §5 (unicast only): OTC toward a neighbor with a role.
+    if !super::otc::egress(g.caps.local_role, cfg.local_as, &mut out) {
+        return None;
+    }
     let our_v6_global = g.local_v6_global.or(match g.local_addr {
         IpAddr::V6(a) => Some(a),
         IpAddr::V4(_) => None,

@@ -21,6 +21,7 @@ mod fib;
 mod graceful;
 mod intern;
 mod nht;
+mod otc;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -216,6 +217,8 @@ pub(crate) struct PeerState {
     import_cache: ImportCache,
     import_last: Option<((usize, Applied), Option<Attrs>)>,
     counts: [PeerCounts; 2],
+    /// Routes dropped as leaks (RFC 9234 §5) since the session came up.
+    leaks: u64,
     /// Paths of a restarting peer kept stale (RFC 4724 §4.2).
     stale: Option<graceful::Stale>,
     /// The interned attributes of the peer's last UPDATE: a run of
@@ -470,6 +473,12 @@ fn import(
     prefix: &IpNetwork,
     attrs_in: &Attrs,
 ) -> Option<Attrs> {
+    let role = ps.info.caps.local_role;
+    let mark = match otc::ingress(role, ps.info.remote_as, attrs_in) {
+        otc::Ingress::Leak => return None,
+        otc::Ingress::Mark(asn) => Some(asn),
+        otc::Ingress::Keep => None,
+    };
     let filter = ps.info.policy.inbound(Fam::of(prefix).afi_safi());
     let route = Route {
         prefix,
@@ -499,10 +508,13 @@ fn import(
     } else {
         // RFC 4271 §5.1.5: LOCAL_PREF from an eBGP peer is ignored.
         let strip = !ps.info.ibgp && attrs_in.local_pref.is_some();
-        if strip || gshut || !key.1.is_none() {
+        if strip || gshut || mark.is_some() || !key.1.is_none() {
             let mut a = PathAttributes::clone(attrs_in);
             if strip {
                 a.local_pref = None;
+            }
+            if mark.is_some() {
+                a.otc = mark;
             }
             let (self_v4, self_v6) = self_addrs(ps.info.local_addr, ps.info.local_v6_global);
             let env = Env {
@@ -787,6 +799,7 @@ impl Rib {
                 import_cache: ImportCache::default(),
                 import_last: None,
                 counts: [PeerCounts::default(); 2],
+                leaks: 0,
                 stale: None,
                 last_in: None,
             },
@@ -946,11 +959,18 @@ impl Rib {
                     }
                 }
             };
+            let leak = ps.info.caps.local_role.is_some()
+                && otc::ingress(ps.info.caps.local_role, ps.info.remote_as, &attrs_in)
+                    == otc::Ingress::Leak;
+            if leak {
+                tracing::info!(peer = id, addr = %ps.info.addr, otc = ?attrs_in.otc, "route leak dropped (RFC 9234 OTC)");
+            }
             for (family, nlri) in announced {
                 let Some(fam) = Fam::from_afi_safi(family) else {
                     continue;
                 };
                 let prefix = nlri.prefix;
+                ps.leaks += u64::from(leak);
                 let post = import(cfg, policies, interner, ps, &prefix, &attrs_in);
                 let nh = post.as_ref().and_then(|a| nexthop_of(a, fam));
                 let accepted = post.is_some();
@@ -1433,8 +1453,21 @@ impl Rib {
     fn reason_rejected(&self, path: &Path) -> Reason {
         self.peers
             .get(&path.peer)
-            .and_then(|ps| loop_reason(&self.cfg, &ps.info, &path.attrs_in))
+            .and_then(|ps| {
+                let i = &ps.info;
+                loop_reason(&self.cfg, i, &path.attrs_in).or((otc::ingress(
+                    i.caps.local_role,
+                    i.remote_as,
+                    &path.attrs_in,
+                ) == otc::Ingress::Leak)
+                    .then_some(Reason::RouteLeak))
+            })
             .unwrap_or(Reason::PolicyRejected)
+    }
+
+    /// Routes from `peer` dropped as leaks (RFC 9234 §5) in its session.
+    pub fn peer_leaks(&self, peer: PeerId) -> u64 {
+        self.peers.get(&peer).map_or(0, |p| p.leaks)
     }
 
     fn view(

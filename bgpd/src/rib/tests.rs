@@ -20,6 +20,7 @@ mod add_path;
 mod extended_next_hop;
 mod fib;
 mod graceful;
+mod roles;
 
 const LOCAL_AS: u32 = 65000;
 

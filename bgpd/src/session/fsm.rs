@@ -33,6 +33,7 @@ use crate::packet::capability::{
     AddPathMode, Capability, ExtendedNextHop, GracefulRestart, GracefulRestartFamily,
 };
 use crate::packet::notification::{CeaseSubcode, ErrorCode, FsmSubcode, OpenSubcode};
+use crate::packet::role::{self, Role};
 use crate::packet::{
     Afi, AfiSafi, Message, Notification, Open, ParsedUpdate, RouteRefresh, RouteRefreshSubtype,
     SessionCaps,
@@ -165,6 +166,10 @@ pub struct FsmConfig {
     /// ADD-PATH (RFC 7911) advertised for each unicast family of
     /// `families`; `None`: not advertised.
     pub add_path: Option<AddPathMode>,
+    /// Our BGP role toward the neighbor (RFC 9234), advertised on eBGP.
+    pub role: Option<Role>,
+    /// RFC 9234 §4.2 strict mode: a neighbor without a role is refused.
+    pub strict_role: bool,
     pub idle_hold_initial: Duration,
     pub idle_hold_max: Duration,
     pub stable_time: Duration,
@@ -173,6 +178,11 @@ pub struct FsmConfig {
 impl FsmConfig {
     pub fn is_ibgp(&self) -> bool {
         self.local_as == self.remote_as
+    }
+
+    /// The role that applies: RFC 9234 roles are for eBGP sessions only.
+    pub fn ebgp_role(&self) -> Option<Role> {
+        self.role.filter(|_| !self.is_ibgp())
     }
 
     fn hold_time(&self) -> u16 {
@@ -230,6 +240,9 @@ impl FsmConfig {
             if !families.is_empty() {
                 caps.push(Capability::AddPath(families));
             }
+        }
+        if let Some(role) = self.ebgp_role() {
+            caps.push(Capability::Role(role));
         }
         Open::new(self.local_as, self.hold_time(), self.router_id, caps)
     }
@@ -788,6 +801,10 @@ impl Fsm {
                 ErrorCode::Open(OpenSubcode::UnacceptableHoldTime),
                 vec![],
             ));
+        }
+        if let Err(e) = role::check(self.cfg.ebgp_role(), self.cfg.strict_role, open) {
+            tracing::warn!(peer_as = open.asn(), error = %e, "BGP role mismatch (RFC 9234)");
+            return Err(e.notification());
         }
         Ok(())
     }

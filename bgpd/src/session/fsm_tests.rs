@@ -24,6 +24,8 @@ fn cfg() -> FsmConfig {
         extended_message: true,
         extended_next_hop: false,
         add_path: None,
+        role: None,
+        strict_role: false,
         idle_hold_initial: IDLE_HOLD_INITIAL,
         idle_hold_max: IDLE_HOLD_MAX,
         stable_time: STABLE_TIME,
@@ -851,4 +853,87 @@ fn add_path_is_advertised_for_unicast_families_only() {
             (AfiSafi::IPV6_UNICAST, AddPathMode::Both)
         ]
     );
+}
+
+/// The reply of an FSM with our `role` (and `strict`) to an OPEN from
+/// AS 65001 carrying `caps` on top of the typical ones.
+fn role_reply(role: Role, strict: bool, caps: Vec<Capability>) -> (Vec<Action>, Fsm) {
+    let t = Instant::now();
+    let mut c = cfg();
+    c.role = Some(role);
+    c.strict_role = strict;
+    let mut fsm = Fsm::new(c, 1);
+    fsm.handle(Event::ManualStart, t);
+    fsm.handle(Event::TcpConnectionAcknowledged { conn: C1 }, t);
+    let mut open = peer_open(65001, [192, 0, 2, 2], 90);
+    open.capabilities.extend(caps);
+    let a = fsm.handle(Event::BgpOpen { conn: C1, open }, t);
+    (a, fsm)
+}
+
+#[test]
+fn role_capability_advertised_on_ebgp_only() {
+    let mut c = cfg();
+    c.role = Some(Role::Customer);
+    assert!(c
+        .local_open()
+        .capabilities
+        .contains(&Capability::Role(Role::Customer)));
+    c.remote_as = c.local_as;
+    assert!(!c
+        .local_open()
+        .capabilities
+        .iter()
+        .any(|cap| matches!(cap, Capability::Role(_))));
+}
+
+#[test]
+fn role_pairs_and_mismatch() {
+    // RFC 9234 §4.2: customer–provider is fine; the caps say so.
+    let (a, fsm) = role_reply(
+        Role::Customer,
+        false,
+        vec![Capability::Role(Role::Provider)],
+    );
+    assert_eq!(notification_on(&a, C1), None);
+    assert_eq!(fsm.state(), State::OpenConfirm);
+    // Both providers: Role Mismatch 2/11, and the session does not come up.
+    let (a, fsm) = role_reply(
+        Role::Provider,
+        false,
+        vec![Capability::Role(Role::Provider)],
+    );
+    assert_eq!(codes(&notification_on(&a, C1).unwrap()), (2, 11));
+    assert_eq!(fsm.state(), State::Idle);
+    // No role from the peer: fine, unless strict.
+    let (a, _) = role_reply(Role::Peer, false, vec![]);
+    assert_eq!(notification_on(&a, C1), None);
+    let (a, _) = role_reply(Role::Peer, true, vec![]);
+    assert_eq!(codes(&notification_on(&a, C1).unwrap()), (2, 11));
+    // Two different roles from the peer: mismatch.
+    let (a, _) = role_reply(
+        Role::Peer,
+        false,
+        vec![
+            Capability::Role(Role::Peer),
+            Capability::Role(Role::Customer),
+        ],
+    );
+    assert_eq!(codes(&notification_on(&a, C1).unwrap()), (2, 11));
+}
+
+#[test]
+fn negotiated_roles_reach_session_caps() {
+    let t = Instant::now();
+    let (_, mut fsm) = role_reply(Role::Customer, true, vec![Capability::Role(Role::Provider)]);
+    let a = fsm.handle(Event::KeepAliveMsg { conn: C1 }, t);
+    let caps = a
+        .iter()
+        .find_map(|a| match a {
+            Action::SessionUp { caps, .. } => Some(caps.clone()),
+            _ => None,
+        })
+        .expect("session up");
+    assert_eq!(caps.local_role, Some(Role::Customer));
+    assert_eq!(caps.peer_role, Some(Role::Provider));
 }

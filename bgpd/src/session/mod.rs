@@ -68,6 +68,9 @@ pub struct SessionConfig {
     pub extended_next_hop: bool,
     /// ADD-PATH (RFC 7911) for the unicast families.
     pub add_path: Option<crate::packet::capability::AddPathMode>,
+    /// BGP role (RFC 9234) and its strict mode.
+    pub role: Option<crate::packet::Role>,
+    pub strict_role: bool,
     pub description: String,
     /// TCP-MD5 key (RFC 2385) of the dialing socket (the listening
     /// sockets get theirs from the daemon).
@@ -91,6 +94,8 @@ impl SessionConfig {
             extended_message: self.extended_message,
             extended_next_hop: self.extended_next_hop,
             add_path: self.add_path,
+            role: self.role,
+            strict_role: self.strict_role,
             idle_hold_initial: fsm::IDLE_HOLD_INITIAL,
             idle_hold_max: fsm::IDLE_HOLD_MAX,
             stable_time: fsm::STABLE_TIME,
@@ -245,6 +250,8 @@ pub struct StatsSnapshot {
     /// GTSM mismatch shows only here: the kernel drops the segments).
     pub connect_failures: u64,
     pub last_connect_error: Option<String>,
+    /// Role Mismatch NOTIFICATIONs (RFC 9234 §4.2) sent or received.
+    pub role_mismatches: u64,
 }
 
 impl Default for StatsSnapshot {
@@ -270,6 +277,7 @@ impl Default for StatsSnapshot {
             flaps: 0,
             connect_failures: 0,
             last_connect_error: None,
+            role_mismatches: 0,
         }
     }
 }

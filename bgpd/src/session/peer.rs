@@ -42,7 +42,15 @@ use super::{
     DownReason, SessionCommand, SessionConfig, SessionEvent, SessionHandle, SessionStats, State,
 };
 use crate::packet::header::{frame_length, HeaderError};
-use crate::packet::{decode_message, Message, MessageError, ParsedUpdate, SessionCaps};
+use crate::packet::notification::OpenSubcode;
+use crate::packet::{
+    decode_message, ErrorCode, Message, MessageError, Notification, ParsedUpdate, SessionCaps,
+};
+
+/// NOTIFICATION 2/11 (RFC 9234 §4.2), counted either way.
+fn is_role_mismatch(n: &Notification) -> bool {
+    n.error == ErrorCode::Open(OpenSubcode::RoleMismatch)
+}
 
 /// Commands waiting for the session task.
 const COMMAND_QUEUE: usize = 64;
@@ -399,8 +407,12 @@ impl Peer {
                     Message::Notification(notification) => {
                         warn!(peer = %self.cfg.remote_addr, %notification, "NOTIFICATION received");
                         let n = notification.clone();
-                        self.stats
-                            .update(|s| s.last_notification_received = Some(n));
+                        self.stats.update(|s| {
+                            if is_role_mismatch(&n) {
+                                s.role_mismatches += 1;
+                            }
+                            s.last_notification_received = Some(n)
+                        });
                         Event::NotifMsg { conn, notification }
                     }
                     Message::Keepalive => Event::KeepAliveMsg { conn },
@@ -522,7 +534,12 @@ impl Peer {
                         let kind = message.message_type();
                         if let Message::Notification(n) = message {
                             warn!(%peer, notification = %n, "NOTIFICATION sent");
-                            self.stats.update(|s| s.last_notification_sent = Some(n));
+                            self.stats.update(|s| {
+                                if is_role_mismatch(&n) {
+                                    s.role_mismatches += 1;
+                                }
+                                s.last_notification_sent = Some(n)
+                            });
                         }
                         self.stats.update(|s| s.msgs_out.count(kind, 1));
                     }

@@ -44,6 +44,8 @@ pub mod code {
     pub const AS4_AGGREGATOR: u8 = 18;
     pub const PMSI_TUNNEL: u8 = 22;
     pub const LARGE_COMMUNITIES: u8 = 32;
+    /// Only to Customer (RFC 9234 §5).
+    pub const ONLY_TO_CUSTOMER: u8 = 35;
 }
 
 /// Attribute flag bits (RFC 4271 §4.3).
@@ -128,6 +130,9 @@ pub struct PathAttributes {
     pub large_communities: Vec<LargeCommunity>,
     /// PMSI_TUNNEL (RFC 6514 §5): EVPN inclusive multicast routes.
     pub pmsi_tunnel: Option<PmsiTunnel>,
+    /// ONLY_TO_CUSTOMER (RFC 9234 §5): the AS that first sent the route
+    /// down to a customer or across to a peer; it must go no further up.
+    pub otc: Option<u32>,
     /// Unrecognised optional attributes, in the order received.
     pub unknown: Vec<RawAttribute>,
     /// FRR's weight: this router's own preference, set by an import route
@@ -167,7 +172,7 @@ fn expected_flags(type_code: u8) -> Option<u8> {
             flag::OPTIONAL
         }
         AGGREGATOR | COMMUNITIES | EXTENDED_COMMUNITIES | AS4_PATH | AS4_AGGREGATOR
-        | LARGE_COMMUNITIES | PMSI_TUNNEL => flag::OPTIONAL | flag::TRANSITIVE,
+        | LARGE_COMMUNITIES | PMSI_TUNNEL | ONLY_TO_CUSTOMER => flag::OPTIONAL | flag::TRANSITIVE,
         _ => return None,
     })
 }
@@ -252,6 +257,7 @@ pub fn attribute_name(type_code: u8) -> String {
         code::AS4_AGGREGATOR => "AS4_AGGREGATOR",
         code::LARGE_COMMUNITIES => "LARGE_COMMUNITIES",
         code::PMSI_TUNNEL => "PMSI_TUNNEL",
+        code::ONLY_TO_CUSTOMER => "ONLY_TO_CUSTOMER",
         other => return format!("attribute {other}"),
     };
     name.to_string()
@@ -357,6 +363,9 @@ impl PathAttributes {
                 self.as4_path = Some(path);
             }
             code::PMSI_TUNNEL => self.pmsi_tunnel = Some(PmsiTunnel::decode(value)?),
+            // RFC 9234 §5: a length other than 4 is treat-as-withdraw
+            // (RFC 7606's default, see `malformed_action`).
+            code::ONLY_TO_CUSTOMER => self.otc = Some(u32::from_be_bytes(exact::<4>(value)?)),
             code::AS4_AGGREGATOR => {
                 if caps.four_octet_as {
                     return Err(Problem::FromFourOctetPeer);
@@ -468,6 +477,9 @@ impl PathAttributes {
             v.clear();
             pmsi.encode(&mut v);
             put_attr(buf, opt_t, code::PMSI_TUNNEL, &v);
+        }
+        if let Some(otc) = self.otc {
+            put_attr(buf, opt_t, code::ONLY_TO_CUSTOMER, &otc.to_be_bytes());
         }
         for raw in &self.unknown {
             put_attr(buf, raw.flags, raw.type_code, &raw.value);

@@ -50,6 +50,7 @@ fn full() -> PathAttributes {
             100,
             "192.0.2.9".parse().unwrap(),
         )),
+        otc: Some(4_200_000_002),
         unknown: vec![RawAttribute {
             flags: flag::OPTIONAL | flag::TRANSITIVE | flag::PARTIAL,
             type_code: 222,
@@ -185,6 +186,12 @@ fn flag_expectations() {
     assert!(flags_ok(code::MULTI_EXIT_DISC, 0x80));
     assert!(!flags_ok(code::MULTI_EXIT_DISC, 0xa0));
     assert!(flags_ok(200, 0x00));
+    assert!(flags_ok(code::ONLY_TO_CUSTOMER, 0xc0));
+    assert!(!flags_ok(code::ONLY_TO_CUSTOMER, 0x80));
+    assert_eq!(
+        malformed_action(code::ONLY_TO_CUSTOMER),
+        ErrorAction::TreatAsWithdraw
+    );
     assert_eq!(
         malformed_action(code::AGGREGATOR),
         ErrorAction::AttributeDiscard

@@ -366,6 +366,17 @@ fn treat_as_withdraw_per_attribute() {
             LARGE_COMMUNITIES,
             Problem::Length(13),
         ),
+        // RFC 9234 §5: an OTC that is not 4 octets is treat-as-withdraw.
+        (
+            attr(0xc0, ONLY_TO_CUSTOMER, &[0, 0, 0xfd]),
+            ONLY_TO_CUSTOMER,
+            Problem::Length(3),
+        ),
+        (
+            attr(0xc0, ONLY_TO_CUSTOMER, &[0; 5]),
+            ONLY_TO_CUSTOMER,
+            Problem::Length(5),
+        ),
     ];
     for (bad, type_code, problem) in cases {
         // Replace the valid attribute of the same type, or add the bad one.
