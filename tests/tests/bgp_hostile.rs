@@ -57,6 +57,8 @@ fn cases() -> Vec<(&'static str, Want)> {
         ("header_length_short", Notify(1, 2, "0012")),
         ("header_length_keepalive", Notify(1, 2, "0014")),
         ("header_length_huge", Notify(1, 2, "1001")),
+        // The header alone: the answer cannot wait for the body.
+        ("header_length_huge_no_body", Notify(1, 2, "1001")),
         ("header_type", Notify(1, 3, "09")),
         // §6.2: the version data is the largest version we support.
         ("open_version", Notify(2, 1, "0004")),

@@ -23,7 +23,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -123,6 +123,9 @@ struct ConnIo {
     reader: JoinHandle<()>,
     writer: JoinHandle<()>,
     caps: SessionCaps,
+    /// Extended Message (RFC 8654) negotiated with this connection's OPEN:
+    /// the reader frames up to 65535 octets, else up to 4096.
+    extended: Arc<AtomicBool>,
     local: Option<SocketAddr>,
     remote: Option<SocketAddr>,
 }
@@ -346,7 +349,8 @@ impl Peer {
         let (tx, rx) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
         let drained = Arc::new(Notify::new());
-        let reader = tokio::spawn(read_loop(id, rd, self.read_tx.clone()));
+        let extended = Arc::new(AtomicBool::new(false));
+        let reader = tokio::spawn(read_loop(id, rd, extended.clone(), self.read_tx.clone()));
         let writer = tokio::spawn(write_loop(wr, rx, queued.clone(), drained.clone()));
         self.conns.insert(
             id,
@@ -357,6 +361,7 @@ impl Peer {
                 reader,
                 writer,
                 caps: SessionCaps::default(),
+                extended,
                 local,
                 remote,
             },
@@ -386,7 +391,14 @@ impl Peer {
                 let kind = decoded.message.message_type();
                 self.stats.update(|s| s.msgs_in.count(kind, 1));
                 match decoded.message {
-                    Message::Open(open) => Event::BgpOpen { conn, open },
+                    Message::Open(open) => {
+                        // Before the FSM answers (and our KEEPALIVE lets the
+                        // peer send UPDATEs): the reader's limit from now on.
+                        let ext =
+                            SessionCaps::negotiate(self.fsm.local_open(), &open).extended_message;
+                        io.extended.store(ext, Ordering::Relaxed);
+                        Event::BgpOpen { conn, open }
+                    }
                     Message::Update(update) => {
                         let mut update = Box::new(ParsedUpdate {
                             update,
@@ -664,18 +676,24 @@ async fn dial(cfg: SessionConfig) -> io::Result<TcpStream> {
     sock.connect(remote).await
 }
 
-/// Split the byte stream into messages. Frames with the extended maximum
-/// so that the session task, which knows the negotiated limit, reports
-/// a too-long message with the right NOTIFICATION.
-async fn read_loop(conn: ConnId, mut rd: OwnedReadHalf, tx: mpsc::Sender<(ConnId, ReadEvent)>) {
-    let framing = SessionCaps {
-        extended_message: true,
-        ..SessionCaps::default()
-    };
+/// Split the byte stream into messages. Each header is checked as soon as
+/// its 19 octets are in (RFC 4271 §6.1), against 4096 octets until the
+/// peer's OPEN negotiated Extended Message (`extended`, set by the session
+/// task), so a too-long message is answered without waiting for its body.
+async fn read_loop(
+    conn: ConnId,
+    mut rd: OwnedReadHalf,
+    extended: Arc<AtomicBool>,
+    tx: mpsc::Sender<(ConnId, ReadEvent)>,
+) {
     let mut buf = BytesMut::with_capacity(64 << 10);
     loop {
         let mut frames = Vec::new();
         let mut bad = None;
+        let framing = SessionCaps {
+            extended_message: extended.load(Ordering::Relaxed),
+            ..SessionCaps::default()
+        };
         loop {
             match frame_length(&buf, &framing) {
                 Ok(Some(len)) if buf.len() >= len => frames.push(buf.split_to(len).freeze()),

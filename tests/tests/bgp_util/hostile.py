@@ -88,6 +88,8 @@ def cases():
     c["header_length_keepalive"] = ("established", msg(4, b"\x00", length=20))
     # 4097 octets without the Extended Message capability (RFC 8654).
     c["header_length_huge"] = ("established", msg(2, b"\x00" * 4078))
+    # The same header alone: answered without waiting for a body.
+    c["header_length_huge_no_body"] = ("established", msg(2, b"", length=4097))
     c["header_type"] = ("established", msg(9, b""))
     # OPEN (section 6.2).
     c["open_version"] = ("open", open_msg(version=3))
