@@ -648,6 +648,8 @@ pub fn path(d: &Daemon, v: &PathView) -> pb::Path {
         tx_path_id: v.tx_path_id.unwrap_or(0),
         has_otc: a.otc.is_some(),
         otc: a.otc.unwrap_or(0),
+        aggregate: v.aggregate,
+        suppressed: v.suppressed,
     }
 }
 

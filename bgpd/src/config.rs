@@ -54,6 +54,8 @@ pub struct Config {
     /// Whether to talk to zebrad at all (install routes, track nexthops).
     pub zebra: bool,
     pub networks: Vec<IpNetwork>,
+    /// `[[aggregate]]` (RFC 4271 §9.2.2.2, FRR `aggregate-address`).
+    pub aggregates: Vec<crate::rib::AggregateConfig>,
     pub redistribute: Vec<Redistribute>,
     pub neighbors: Vec<Neighbor>,
     /// Dynamic neighbors: connections accepted from these ranges.
@@ -154,6 +156,8 @@ struct Raw {
     listen_ranges: Vec<Spanned<RawListenRange>>,
     #[serde(default, rename = "redistribute")]
     redistribute: Vec<Spanned<RawRedist>>,
+    #[serde(default, rename = "aggregate")]
+    aggregates: Vec<Spanned<RawAggregate>>,
     #[serde(default, rename = "prefix_list")]
     prefix_lists: Vec<Spanned<RawPrefixList>>,
     #[serde(default, rename = "as_path_list")]
@@ -306,6 +310,14 @@ struct RawListenRange {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawAggregate {
+    prefix: Spanned<String>,
+    summary_only: Option<bool>,
+    as_set: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawRedist {
     source: Spanned<String>,
     med: Option<Spanned<i64>>,
@@ -392,6 +404,30 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     for n in &b.networks {
         networks.push(loc.prefix(n, "bgp.networks")?);
     }
+    let mut aggregates: Vec<crate::rib::AggregateConfig> = Vec::new();
+    for a in &raw.aggregates {
+        let x = a.get_ref();
+        let prefix = loc.prefix(&x.prefix, "aggregate.prefix")?;
+        if aggregates.iter().any(|o| o.prefix == prefix) {
+            return loc.err(
+                x.prefix.span(),
+                "aggregate.prefix",
+                format!("{prefix} is aggregated twice"),
+            );
+        }
+        if networks.contains(&prefix) {
+            return loc.err(
+                x.prefix.span(),
+                "aggregate.prefix",
+                format!("{prefix} is also in bgp.networks: originate it one way"),
+            );
+        }
+        aggregates.push(crate::rib::AggregateConfig {
+            prefix,
+            summary_only: x.summary_only.unwrap_or(false),
+            as_set: x.as_set.unwrap_or(false),
+        });
+    }
     let log_level = loc.log_level(&raw.log.level, "log.level")?;
     let mut redistribute = Vec::new();
     for r in &raw.redistribute {
@@ -468,6 +504,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         zebra_socket: raw.zebra.socket.map(PathBuf::from),
         zebra: raw.zebra.enabled.unwrap_or(true),
         networks,
+        aggregates,
         redistribute,
         neighbors,
         listen_ranges,

@@ -259,6 +259,7 @@ impl Daemon {
         for p in &cfg.networks {
             d.rib.originate(*p, Origin::Igp, None, None, Vec::new());
         }
+        d.rib.set_aggregates(cfg.aggregates.clone());
         d.flush().await;
         info!(asn = cfg.asn, router_id = %cfg.router_id, neighbors = cfg.neighbors.len(), "bgpd started");
         Ok((d, erx, zrx))
@@ -1028,6 +1029,10 @@ impl Daemon {
                 changes.push(format!("network {p} originated"));
             }
         }
+        if new.aggregates != self.cfg.aggregates {
+            self.rib.set_aggregates(new.aggregates.clone());
+            changes.push("aggregates changed".to_string());
+        }
         if new.listen_ranges != self.cfg.listen_ranges {
             for r in &self.cfg.listen_ranges {
                 self.range_md5(r, false);
@@ -1252,11 +1257,16 @@ fn zebra_route(r: &ZebraRoute) -> zpb::Route {
                 weight: 1,
             })
             .collect(),
-        distance: if r.ibgp { 200 } else { 20 },
+        // Our aggregates: local BGP routes, distance 200 as in FRR.
+        distance: if r.ibgp || r.blackhole { 200 } else { 20 },
         metric: r.med,
         table: 0,
         tag: 0,
-        kind: zpb::RouteKind::Unicast as i32,
+        kind: if r.blackhole {
+            zpb::RouteKind::Blackhole
+        } else {
+            zpb::RouteKind::Unicast
+        } as i32,
     }
 }
 

@@ -912,7 +912,7 @@ fn origin_code(o: &str) -> &'static str {
 pub fn rib_table(r: &pb::RibReply) -> String {
     let mut o = format!(
         "BGP table, local router ID is {}\nDefault local pref 100, local AS {}\n\
-Status codes:  s suppressed, * valid, > best, = multipath,\n               i internal, S Stale\n\
+Status codes:  s suppressed, * valid, > best, = multipath,\n               i internal, S Stale, a aggregate\n\
 Origin codes:  i - IGP, e - EGP, ? - incomplete\n\n",
         ip(&r.router_id),
         r.local_as
@@ -937,6 +937,8 @@ Origin codes:  i - IGP, e - EGP, ? - incomplete\n\n",
             "{}{}{}",
             if p.stale {
                 'S'
+            } else if p.suppressed {
+                's'
             } else if p.valid {
                 '*'
             } else {
@@ -949,7 +951,13 @@ Origin codes:  i - IGP, e - EGP, ? - incomplete\n\n",
             } else {
                 ' '
             },
-            if p.ibgp { 'i' } else { ' ' }
+            if p.ibgp {
+                'i'
+            } else if p.aggregate {
+                'a'
+            } else {
+                ' '
+            }
         );
         let nh = if p.next_hop.is_empty() {
             "0.0.0.0".into()
@@ -1094,6 +1102,12 @@ pub fn rib_detail(r: &pb::RibReply) -> String {
         if p.has_otc {
             let _ = writeln!(o, "      Only to Customer: {}", p.otc);
         }
+        if p.aggregate {
+            let _ = writeln!(o, "      Aggregate of our more-specific routes (blackhole in the FIB)");
+        }
+        if p.suppressed {
+            let _ = writeln!(o, "      Suppressed by a summary-only aggregate: not advertised");
+        }
         if !p.reason.is_empty() {
             let _ = writeln!(o, "      Not best: {}", p.reason);
         }
@@ -1124,6 +1138,8 @@ pub fn rib_json(r: &pb::RibReply) -> Value {
             "atomicAggregate": p.atomic_aggregate,
             "aggregator": (!p.aggregator.is_empty()).then_some(&p.aggregator),
             "otc": p.has_otc.then_some(p.otc),
+            "aggregate": p.aggregate,
+            "suppressed": p.suppressed,
             "stale": p.stale,
             "addpathRxId": p.has_rx_path_id.then_some(p.rx_path_id),
             "addpathTxId": p.has_tx_path_id.then_some(p.tx_path_id),

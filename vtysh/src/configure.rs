@@ -313,6 +313,7 @@ pub const CONFIG_WORDS: &[(&str, &str)] = &[
 pub const BGP_WORDS: &[(&str, &str)] = &[
     ("neighbor", "neighbor ADDRESS remote-as|peer-group|description|shutdown|passive|password|ebgp-multihop|update-source|port|timers|route-map|prefix-list|next-hop-self|route-reflector-client|allowas-in|activate|capability|addpath-tx-all-paths|addpath-tx-best-selected"),
     ("network", "network PREFIX: originate a prefix"),
+    ("aggregate-address", "aggregate-address PREFIX [summary-only] [as-set]: originate an aggregate"),
     ("address-family", "address-family ipv4|ipv6 [unicast]"),
     ("exit-address-family", "leave the address family"),
     ("no", "remove a setting"),
@@ -702,10 +703,12 @@ fn bgp_line(neg: bool, w: &[&str], first: &str, family: Option<&str>) -> Result<
         &[
             "neighbor",
             "network",
+            "aggregate-address",
             "address-family",
             "exit-address-family",
         ],
     ) {
+        Some("aggregate-address") => aggregate_address(neg, w, family),
         Some("address-family") if !neg => {
             let f = kw(need(w, 1)?, &["ipv4", "ipv6"]).ok_or_else(unknown)?;
             if let Some(x) = w.get(2) {
@@ -750,6 +753,46 @@ fn bgp_line(neg: bool, w: &[&str], first: &str, family: Option<&str>) -> Result<
         }
         _ => Err(unknown()),
     }
+}
+
+/// `aggregate-address PREFIX [summary-only] [as-set]` (FRR's words, in
+/// `router bgp` or its address family): a `[[aggregate]]` entry.
+fn aggregate_address(neg: bool, w: &[&str], family: Option<&str>) -> Result<Step, String> {
+    let p = prefix(need(w, 1)?)?;
+    let v6 = family == Some("ipv6-unicast");
+    if family.is_some() && v6 != p.is_ipv6() {
+        return Err(format!("% {p} is not of this address family"));
+    }
+    let target = Target::Entry {
+        aot: "aggregate",
+        key: "prefix",
+        id: Val::Str(p.to_string()),
+    };
+    let (mut summary_only, mut as_set) = (false, false);
+    for x in w.iter().skip(2) {
+        match kw(x, &["summary-only", "as-set"]) {
+            Some("summary-only") => summary_only = true,
+            Some("as-set") => as_set = true,
+            _ => return Err(format!("% Unknown option: `{x}`")),
+        }
+    }
+    let op = if neg {
+        Op::Remove {
+            target,
+            missing: "% No such aggregate",
+        }
+    } else {
+        Op::Set {
+            target,
+            create: true,
+            missing: "% No such aggregate",
+            keys: vec![
+                ("summary_only", summary_only.then_some(Val::Bool(true))),
+                ("as_set", as_set.then_some(Val::Bool(true))),
+            ],
+        }
+    };
+    Ok(Step::Edit(vec![(Daemon::Bgpd, op)]))
 }
 
 /// What `neighbor X` names: a neighbor by address, or a peer group
@@ -1826,6 +1869,25 @@ mod tests {
         assert!(run(&m, BGP, "network 203.0.113.1/24")
             .unwrap_err()
             .contains("host bits"));
+    }
+
+    #[test]
+    fn aggregate_address_words() {
+        let m = Mode::RouterBgp;
+        let t = run(&m, BGP, "aggregate-address 198.51.100.0/24 summary-only").unwrap();
+        assert!(t.contains("[[aggregate]]"), "{t}");
+        assert!(t.contains("prefix = \"198.51.100.0/24\""), "{t}");
+        assert!(t.contains("summary_only = true"), "{t}");
+        assert!(!t.contains("as_set"), "{t}");
+        let t = run(&m, &t, "aggregate-address 198.51.100.0/24 as-set").unwrap();
+        assert!(t.contains("as_set = true") && !t.contains("summary_only"), "{t}");
+        let t = run(&m, &t, "no aggregate-address 198.51.100.0/24").unwrap();
+        assert!(!t.contains("aggregate"), "{t}");
+        let af = Mode::BgpFamily("ipv6-unicast");
+        let t = run(&af, BGP, "aggregate-address 2001:db8::/32").unwrap();
+        assert!(t.contains("prefix = \"2001:db8::/32\""), "{t}");
+        assert!(run(&af, BGP, "aggregate-address 198.51.100.0/24").is_err());
+        assert!(run(&m, BGP, "aggregate-address 198.51.100.0/24 everything").is_err());
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! decoding. Never sends a peer the route it sent us.
 
 mod add_path;
+mod aggregate;
 mod decision;
 mod export;
 mod fib;
@@ -43,6 +44,7 @@ use crate::packet::{
 };
 use crate::policy::{Applied, Bindings, Env, Policies, Route, Verdict};
 
+pub use aggregate::AggregateConfig;
 pub use decision::{Reason, LOCAL_WEIGHT};
 pub use fib::FibBatch;
 pub use graceful::{GrStatus, PeerGr};
@@ -122,6 +124,8 @@ pub struct ZebraRoute {
     /// iBGP (distance 200) or eBGP (distance 20).
     pub ibgp: bool,
     pub med: u32,
+    /// One of our aggregates: installed as a blackhole (distance 200).
+    pub blackhole: bool,
 }
 
 /// Everything a batch produced for peers and nexthop tracking (routes for
@@ -162,6 +166,10 @@ pub struct PathView {
     /// Adj-RIB-Out toward a peer we send ADD-PATH ids to: the id it goes
     /// with.
     pub tx_path_id: Option<u32>,
+    /// One of our aggregates (`a` in `show bgp`).
+    pub aggregate: bool,
+    /// Suppressed toward peers by a summary-only aggregate (`s`).
+    pub suppressed: bool,
 }
 
 /// Per-family counters of one peer.
@@ -234,6 +242,9 @@ struct Dirty {
     slot: u32,
     old: Option<(PeerId, Attrs)>,
     old_fp: u64,
+    /// Whether peers had the prefix suppressed by an aggregate before
+    /// (None: as the suppressed set says).
+    suppressed: Option<bool>,
 }
 
 /// Both families' tables.
@@ -370,8 +381,12 @@ fn mark(dirty: &mut Vec<Dirty>, dest: &mut Dest, fam: Fam, slot: u32) {
             .best()
             .and_then(|p| p.attrs.clone().map(|a| (p.peer, a))),
         old_fp: fingerprint(dest, fam),
+        suppressed: None,
     });
 }
+
+/// The fingerprint of an installed aggregate (a blackhole).
+const AGGREGATE_FP: u64 = 0xa99_0001;
 
 /// Next hops of the installed multipath set, sorted and deduplicated.
 fn fib_nexthops(dest: &Dest, fam: Fam) -> Vec<IpAddr> {
@@ -397,7 +412,13 @@ fn fingerprint(dest: &Dest, fam: Fam) -> u64 {
         return 0;
     };
     if best.peer == LOCAL_PEER {
-        return 0;
+        // Our aggregates go to zebrad as blackholes; other local routes
+        // are zebrad's own.
+        return if attrs.aggregator.is_some() {
+            AGGREGATE_FP
+        } else {
+            0
+        };
     }
     let mut h = FastHasher::default();
     h.write_u32(best.peer);
@@ -428,11 +449,17 @@ fn zebra_route(
 ) -> Option<ZebraRoute> {
     let best = dest.best()?;
     let attrs = best.attrs.as_ref()?;
+    let blackhole = best.peer == LOCAL_PEER;
     Some(ZebraRoute {
         prefix,
-        nexthops: fib_nexthops(dest, fam),
+        nexthops: if blackhole {
+            Vec::new()
+        } else {
+            fib_nexthops(dest, fam)
+        },
         ibgp: peers.get(&best.peer).is_some_and(|p| p.info.ibgp),
         med: attrs.med.unwrap_or(0),
+        blackhole,
     })
 }
 
@@ -614,6 +641,8 @@ pub struct Rib {
     /// TX path ids toward ADD-PATH peers (RFC 7911); empty without them.
     tx_ids: add_path::TxIds,
     fib: FibQueue,
+    /// `[[aggregate]]`s (RFC 4271 §9.2.2.2); empty: no cost.
+    aggregates: aggregate::Aggregates,
 }
 
 impl Rib {
@@ -633,6 +662,87 @@ impl Rib {
             out: OutBuf::default(),
             tx_ids: add_path::TxIds::default(),
             fib: FibQueue::default(),
+            aggregates: aggregate::Aggregates::default(),
+        }
+    }
+
+    /// Replaces the aggregates; the next batch originates, changes or
+    /// withdraws them and their contributors' suppression.
+    pub fn set_aggregates(&mut self, list: Vec<AggregateConfig>) {
+        let mut before = Vec::new();
+        for fam in [Fam::V4, Fam::V6] {
+            for slot in 0..self.tables.slots(fam) {
+                if let Some(p) = self.tables.prefix(fam, slot) {
+                    before.push((p, self.aggregates.is_suppressed(&p)));
+                }
+            }
+        }
+        for gone in self.aggregates.set(list) {
+            self.withdraw_local(gone);
+        }
+        let changes = before
+            .into_iter()
+            .filter(|(p, was)| self.aggregates.is_suppressed(p) != *was)
+            .collect();
+        self.mark_suppression(changes);
+    }
+
+    pub fn aggregates(&self) -> impl Iterator<Item = &AggregateConfig> {
+        self.aggregates.configs()
+    }
+
+    /// Re-export prefixes whose suppression changed (`was`: before).
+    fn mark_suppression(&mut self, changes: Vec<(IpNetwork, bool)>) {
+        for (prefix, was) in changes {
+            let Some((fam, slot)) = self.tables.find(&prefix) else {
+                continue;
+            };
+            let Some(dest) = self.tables.dest_mut(fam, slot) else {
+                continue;
+            };
+            if dest.flags & DIRTY == 0 {
+                mark(&mut self.dirty, dest, fam, slot);
+                if let Some(d) = self.dirty.last_mut() {
+                    d.suppressed = Some(was);
+                }
+            }
+        }
+    }
+
+    /// Recompute the aggregates a batch touched: scan their more-specific
+    /// best paths, originate or withdraw the aggregate (marked dirty for
+    /// the next round).
+    fn refresh_aggregates(&mut self) {
+        for agg in self.aggregates.take_touched() {
+            let fam = Fam::of(&agg.prefix);
+            let mut found: Vec<(IpNetwork, Attrs)> = Vec::new();
+            for slot in 0..self.tables.slots(fam) {
+                let Some(prefix) = self.tables.prefix(fam, slot) else {
+                    continue;
+                };
+                if !aggregate::more_specific(&agg.prefix, &prefix) {
+                    continue;
+                }
+                if let Some(a) = self
+                    .tables
+                    .dest(fam, slot)
+                    .and_then(|d| d.best())
+                    .and_then(|b| b.attrs.clone())
+                {
+                    found.push((prefix, a));
+                }
+            }
+            found.sort_by_key(|(p, _)| *p);
+            let contributors = found.iter().map(|(p, _)| *p).collect();
+            self.aggregates.set_contributors(&agg.prefix, contributors);
+            if found.is_empty() {
+                tracing::debug!(prefix = %agg.prefix, "aggregate without contributors: withdrawn");
+                self.withdraw_local(agg.prefix);
+            } else {
+                let attrs: Vec<&PathAttributes> = found.iter().map(|(_, a)| &**a).collect();
+                let summary = aggregate::summarize(&self.cfg, &agg, &attrs);
+                self.originate_attrs(agg.prefix, None, summary);
+            }
         }
     }
 
@@ -1136,6 +1246,7 @@ impl Rib {
             tables,
             interner,
             out,
+            aggregates,
             ..
         } = self;
         let Some(gid) = peers.get(&id).map(|p| p.group) else {
@@ -1160,6 +1271,9 @@ impl Rib {
             ) else {
                 continue;
             };
+            if aggregates.is_suppressed(&prefix) {
+                continue;
+            }
             if let Some(a) = export(
                 cfg,
                 policies,
@@ -1288,6 +1402,7 @@ impl Rib {
             out,
             fib,
             tx_ids,
+            aggregates,
             ..
         } = self;
         let old_pol: &Policies = old_policies.as_ref().unwrap_or(policies);
@@ -1314,6 +1429,16 @@ impl Rib {
                 (Some((pa, a)), Some((pb, b))) => pa == pb && Arc::ptr_eq(a, b),
                 (None, None) => true,
                 _ => false,
+            };
+            // Aggregates: a contributor changed; summary-only suppression.
+            let (was_suppressed, suppressed) = if aggregates.is_empty() {
+                (false, false)
+            } else {
+                if !same {
+                    aggregates.touch(&prefix);
+                }
+                let now = aggregates.is_suppressed(&prefix);
+                (d.suppressed.unwrap_or(now), now)
             };
             if add_path_fams.get(d.fam.idx()).copied().unwrap_or(false) {
                 let ctx = Ctx::new(cfg, peers, nht, &memo);
@@ -1344,7 +1469,7 @@ impl Rib {
                     }
                 }
             }
-            if !same || reload {
+            if !same || reload || was_suppressed != suppressed {
                 let old_src = d.old.as_ref().and_then(|(p, _)| source_of(peers, *p));
                 let new_src = new.as_ref().and_then(|(p, _)| source_of(peers, *p));
                 for g in groups.values_mut().filter(|g| !g.key.add_path(d.fam)) {
@@ -1354,6 +1479,7 @@ impl Rib {
                         &mut g.cache
                     };
                     let old_g = match (&d.old, &old_src) {
+                        _ if was_suppressed => None,
                         (Some((_, a)), Some(src)) => {
                             let key = g.old_key.as_ref().unwrap_or(&g.key);
                             export(cfg, old_pol, key, old_cache, interner, src, &prefix, a)
@@ -1361,6 +1487,7 @@ impl Rib {
                         _ => None,
                     };
                     let new_g = match (&new, &new_src) {
+                        _ if suppressed => None,
                         (Some((_, a)), Some(src)) => export(
                             cfg,
                             policies,
@@ -1444,6 +1571,14 @@ impl Rib {
             }
             interner.purge();
         }
+        // Aggregates follow their contributors' final best paths; what
+        // that changes (the aggregate, suppression) is one more round.
+        if !self.aggregates.is_empty() {
+            self.refresh_aggregates();
+            if !self.dirty.is_empty() {
+                self.process();
+            }
+        }
     }
 
     fn ctx<'a>(&'a self, memo: &'a decision::Memo) -> Ctx<'a> {
@@ -1516,6 +1651,10 @@ impl Rib {
                         .get(&p.peer)
                         .and_then(|ps| ps.stale.as_ref())
                         .is_some_and(|s| s.covers(fam, p.seq)),
+                    aggregate: p.peer == LOCAL_PEER
+                        && self.aggregates.is_aggregate(&prefix)
+                        && p.attrs_in.aggregator.is_some(),
+                    suppressed: self.aggregates.is_suppressed(&prefix),
                     rx_path_id: self
                         .peers
                         .get(&p.peer)
@@ -1601,6 +1740,8 @@ impl Rib {
                     stale: false,
                     rx_path_id: None,
                     tx_path_id: Some(tx),
+                    aggregate: false,
+                    suppressed: false,
                 });
             }
             v.sort_by_key(|p| (p.prefix, p.tx_path_id));
@@ -1620,6 +1761,9 @@ impl Rib {
             ) else {
                 continue;
             };
+            if self.aggregates.is_suppressed(&prefix) {
+                continue;
+            }
             if let Some(a) =
                 export_uncached(&self.cfg, &self.policies, &g.key, &src, &prefix, attrs)
             {
@@ -1634,6 +1778,8 @@ impl Rib {
                     stale: false,
                     rx_path_id: None,
                     tx_path_id: None,
+                    aggregate: false,
+                    suppressed: false,
                 });
             }
         }

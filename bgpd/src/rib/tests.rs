@@ -21,6 +21,7 @@ mod extended_next_hop;
 mod fib;
 mod graceful;
 mod roles;
+mod aggregate;
 
 const LOCAL_AS: u32 = 65000;
 
