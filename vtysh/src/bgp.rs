@@ -1103,10 +1103,16 @@ pub fn rib_detail(r: &pb::RibReply) -> String {
             let _ = writeln!(o, "      Only to Customer: {}", p.otc);
         }
         if p.aggregate {
-            let _ = writeln!(o, "      Aggregate of our more-specific routes (blackhole in the FIB)");
+            let _ = writeln!(
+                o,
+                "      Aggregate of our more-specific routes (blackhole in the FIB)"
+            );
         }
         if p.suppressed {
-            let _ = writeln!(o, "      Suppressed by a summary-only aggregate: not advertised");
+            let _ = writeln!(
+                o,
+                "      Suppressed by a summary-only aggregate: not advertised"
+            );
         }
         if !p.reason.is_empty() {
             let _ = writeln!(o, "      Not best: {}", p.reason);

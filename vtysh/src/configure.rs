@@ -1880,7 +1880,10 @@ mod tests {
         assert!(t.contains("summary_only = true"), "{t}");
         assert!(!t.contains("as_set"), "{t}");
         let t = run(&m, &t, "aggregate-address 198.51.100.0/24 as-set").unwrap();
-        assert!(t.contains("as_set = true") && !t.contains("summary_only"), "{t}");
+        assert!(
+            t.contains("as_set = true") && !t.contains("summary_only"),
+            "{t}"
+        );
         let t = run(&m, &t, "no aggregate-address 198.51.100.0/24").unwrap();
         assert!(!t.contains("aggregate"), "{t}");
         let af = Mode::BgpFamily("ipv6-unicast");

@@ -280,7 +280,10 @@ mod tests {
         assert!(aggs.take_touched().is_empty());
         assert!(aggs.is_suppressed(&p("198.51.100.0/25")));
         assert!(!aggs.is_suppressed(&p("198.51.100.0/24")));
-        assert!(!aggs.is_suppressed(&p("203.0.113.0/25")), "not summary-only");
+        assert!(
+            !aggs.is_suppressed(&p("203.0.113.0/25")),
+            "not summary-only"
+        );
         assert_eq!(
             aggs.set(vec![]),
             vec![p("198.51.100.0/24"), p("203.0.113.0/24")]

@@ -17,11 +17,11 @@ use crate::packet::{
 use crate::policy::{Action, Entry, Match, Policies, RouteMap, Set};
 
 mod add_path;
+mod aggregate;
 mod extended_next_hop;
 mod fib;
 mod graceful;
 mod roles;
-mod aggregate;
 
 const LOCAL_AS: u32 = 65000;
 

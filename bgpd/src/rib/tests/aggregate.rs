@@ -47,7 +47,11 @@ fn aggregate_follows_its_contributors() {
     assert_eq!(a.as_path, Some(AsPath::from_sequence([LOCAL_AS])));
     assert!(s.announced.contains_key(&p(C1)) && s.announced.contains_key(&p(C2)));
     // A blackhole toward zebrad.
-    let z = out.zebra_add.iter().find(|r| r.prefix == p(AGG)).expect("in FIB");
+    let z = out
+        .zebra_add
+        .iter()
+        .find(|r| r.prefix == p(AGG))
+        .expect("in FIB");
     assert!(z.blackhole && z.nexthops.is_empty());
     let v = best_of(&rib, AGG).unwrap();
     assert!(v.aggregate && v.peer == LOCAL_PEER);
