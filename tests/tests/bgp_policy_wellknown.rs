@@ -2,7 +2,8 @@
 //! GoBGP sends four routes, one plain and one each with NO_EXPORT,
 //! NO_ADVERTISE and NO_EXPORT_SUBCONFED. We keep all four; BIRD (eBGP)
 //! gets only the plain one; FRR (iBGP) gets all but NO_ADVERTISE, with
-//! the communities intact.
+//! the communities intact, and the plain one with the LOCAL_PREF our
+//! export route map sets toward iBGP.
 //!
 //! Topology: r1 (ours, AS 65000) in the middle: eth0 192.0.2.1/30 -- r2
 //! (GoBGP, AS 64502) 192.0.2.2; eth1 192.0.2.5/30 -- r3 (BIRD, AS 64503)
@@ -62,9 +63,21 @@ remote_as = 64503
 import = "ALL"
 export = "ALL"
 
+[[prefix_list]]
+name = "PLAIN"
+entries = [ {{ seq = 10, action = "permit", prefix = "{PLAIN}" }} ]
+
+[[route_map]]
+name = "TO-IBGP"
+entries = [
+  {{ seq = 10, action = "permit", match = {{ prefix_list = "PLAIN" }}, set = {{ local_pref = 300 }} }},
+  {{ seq = 20, action = "permit" }},
+]
+
 [[neighbor]]
 address = "192.0.2.10"
 remote_as = 65000
+export = "TO-IBGP"
 "#,
         ours_head(65000, "192.0.2.1", "")
     )
@@ -118,8 +131,13 @@ fn bgp_well_known_communities_with_gobgp_bird_frr() {
         let comms = last[0]["community"]["list"].to_string();
         assert!(comms.contains(name), "{name} on {p}: {last:#?}");
     }
-    let r = try_wait_until(T, "PLAIN at FRR", || !frr.paths(PLAIN).is_empty());
-    assert!(r.is_ok(), "{r:?}");
+    // `set local_pref` toward iBGP, seen in FRR's table.
+    let mut last = Vec::new();
+    let r = try_wait_until(T, "PLAIN at FRR with LOCAL_PREF 300", || {
+        last = frr.paths(PLAIN);
+        last.first().is_some_and(|p| p["locPrf"] == 300)
+    });
+    assert!(r.is_ok(), "{r:?}: {last:#?}");
     // eBGP: the plain one only.
     bird.wait_route(PLAIN);
     for (p, _, _) in MARKED {

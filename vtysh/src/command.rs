@@ -458,6 +458,50 @@ mod tests {
     }
 
     #[test]
+    fn policy_show_commands() {
+        use crate::bgp_policy::{Communities, PolicyCmd};
+        assert_eq!(
+            p("sh route-map IN"),
+            Command::Policy(PolicyCmd::RouteMap {
+                name: Some("IN".into())
+            })
+        );
+        assert_eq!(
+            p("show ip prefix-list detail P"),
+            Command::Policy(PolicyCmd::PrefixList {
+                v6: false,
+                detail: true,
+                name: Some("P".into())
+            })
+        );
+        assert_eq!(
+            p("show ipv6 prefix-list"),
+            Command::Policy(PolicyCmd::PrefixList {
+                v6: true,
+                detail: false,
+                name: None
+            })
+        );
+        assert_eq!(
+            p("show bgp as-path"),
+            Command::Policy(PolicyCmd::AsPathList { name: None })
+        );
+        assert_eq!(
+            p("show ip bgp extcommunity-list E"),
+            Command::Policy(PolicyCmd::CommunityList {
+                which: Communities::Extended,
+                name: Some("E".into())
+            })
+        );
+        let l = parse("show bgp community-list json").unwrap();
+        assert!(l.json);
+        // `show bgp` keeps its other forms.
+        assert!(matches!(p("show bgp summary"), Command::Bgp(_)));
+        assert!(matches!(p("show bgp 198.51.100.0/24"), Command::Bgp(_)));
+        assert!(parse("show route-map A B").is_err());
+    }
+
+    #[test]
     fn full_and_abbreviated_words() {
         let all = Command::ShowRoute {
             v6: false,

@@ -790,6 +790,30 @@ mod tests {
         assert!(next_nodes(&["clear", "bgp", "192.0.2.2", "soft"]).is_some());
         let svc = next_nodes(&["anycast", "drain"]).unwrap();
         assert!(svc.iter().any(|n| n.live == Some(Live::Service)));
+        // The policy show commands complete the running names.
+        for (words, kind) in [
+            (&["show", "route-map"][..], Live::RouteMap),
+            (&["show", "ip", "prefix-list"][..], Live::PrefixList),
+            (
+                &["show", "ipv6", "prefix-list", "detail"][..],
+                Live::PrefixList,
+            ),
+            (
+                &["show", "bgp", "as-path-access-list"][..],
+                Live::AsPathList,
+            ),
+            (
+                &["show", "bgp", "large-community-list"][..],
+                Live::CommunityList,
+            ),
+            (
+                &["show", "ip", "bgp", "extcommunity-list"][..],
+                Live::CommunityList,
+            ),
+        ] {
+            let next = next_nodes(words).unwrap();
+            assert!(next.iter().any(|n| n.live == Some(kind)), "{words:?}");
+        }
     }
 
     #[test]
