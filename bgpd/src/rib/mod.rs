@@ -1307,6 +1307,7 @@ impl Rib {
             nht,
             out,
             tx_ids,
+            aggregates,
             ..
         } = self;
         let Some(gid) = peers.get(&id).map(|p| p.group) else {
@@ -1331,6 +1332,9 @@ impl Rib {
             else {
                 continue;
             };
+            if aggregates.is_suppressed(&prefix) {
+                continue;
+            }
             count += add_path::dump_prefix(
                 &env,
                 g,
@@ -1451,15 +1455,10 @@ impl Rib {
                 };
                 let dest: &Dest = dest;
                 let mut counts = Vec::new();
+                // Suppressed by a summary-only aggregate: no path offered.
+                let offered = (!suppressed).then_some(dest);
                 for g in groups.values_mut().filter(|g| g.key.add_path(d.fam)) {
-                    counts.extend(add_path::update(
-                        &env,
-                        g,
-                        interner,
-                        tx_ids,
-                        prefix,
-                        Some(dest),
-                    ));
+                    counts.extend(add_path::update(&env, g, interner, tx_ids, prefix, offered));
                 }
                 tx_ids.retain(&prefix, Some(dest));
                 for (m, old, new) in counts {

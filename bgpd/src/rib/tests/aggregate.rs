@@ -106,3 +106,59 @@ fn as_set_carries_the_contributors() {
     assert_eq!(segs[1].asns, vec![65001, 65010]);
     assert_eq!(a.communities, vec![Community::new(65001, 7)]);
 }
+
+#[test]
+fn summary_only_holds_for_add_path_peers_too() {
+    let mut rib = rib_with(cfg(), &[peer(1, 65001)]);
+    rib.set_aggregates(vec![agg(true, false)]);
+    rib.take_all();
+    send(
+        &mut rib,
+        1,
+        announce(attrs(&[65001], "198.51.100.1"), &[C1, C2]),
+    );
+    resolve_all(&mut rib);
+    let mut ap = peer(9, 65009);
+    ap.caps = SessionCaps {
+        add_path_tx: vec![AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST],
+        ..SessionCaps::four_octet()
+    };
+    ap.add_path_send = AddPathSend::All;
+    rib.peer_up(ap, Instant::now());
+    let rx = SessionCaps {
+        add_path_rx: vec![AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST],
+        ..SessionCaps::four_octet()
+    };
+    let s = seen_with(&rib.take_all(), 9, &rx);
+    assert_eq!(s.announced.keys().collect::<Vec<_>>(), vec![&p(AGG)]);
+    // A change of a contributor sends nothing for it.
+    send(
+        &mut rib,
+        1,
+        announce(attrs(&[65001, 65011], "198.51.100.1"), &[C1]),
+    );
+    let s = seen_with(&rib.take_all(), 9, &rx);
+    assert!(!s.announced.contains_key(&p(C1)), "{s:?}");
+}
+
+#[test]
+fn ipv6_aggregate() {
+    let mut rib = rib_with(cfg(), &[peer(1, 65001), peer(2, 65002)]);
+    rib.set_aggregates(vec![AggregateConfig {
+        prefix: p("2001:db8:100::/40"),
+        summary_only: false,
+        as_set: false,
+    }]);
+    rib.take_all();
+    let mut a = attrs(&[65001], "198.51.100.1");
+    a.next_hop = None;
+    a.mp_next_hop = Some(MpNextHop::V6 {
+        global: "2001:db8::1".parse().unwrap(),
+        link_local: None,
+    });
+    send(&mut rib, 1, announce(a, &["2001:db8:100::/48"]));
+    let out = resolve_all(&mut rib);
+    let agg = p("2001:db8:100::/40");
+    assert!(seen(&out, 2).announced.contains_key(&agg));
+    assert!(out.zebra_add.iter().any(|r| r.prefix == agg && r.blackhole));
+}
