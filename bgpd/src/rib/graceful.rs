@@ -215,13 +215,15 @@ impl Rib {
             .map(|fam| {
                 (0..self.tables.slots(fam))
                     .filter_map(|slot| self.tables.dest(fam, slot))
-                    .filter(|d| {
+                    // Several per prefix with ADD-PATH (RFC 7911).
+                    .map(|d| {
                         d.paths
                             .as_slice()
                             .iter()
-                            .any(|p| p.peer == id && s.covers(fam, p.seq))
+                            .filter(|p| p.peer == id && s.covers(fam, p.seq))
+                            .count()
                     })
-                    .count()
+                    .sum::<usize>()
             })
             .sum()
     }

@@ -407,3 +407,45 @@ fn paths_received_with_ids_are_sent_with_ours() {
     let w = seen_ids(&out, 9);
     assert_eq!(w.withdrawn.len(), 1);
 }
+
+#[test]
+fn graceful_restart_keeps_then_sweeps_each_path_id() {
+    let now = Instant::now();
+    let mut info = rx_peer(1, 65001);
+    info.graceful_restart = Some(PeerGr {
+        restart_time: std::time::Duration::from_secs(120),
+        stale_time: std::time::Duration::from_secs(360),
+        families: vec![AfiSafi::IPV4_UNICAST],
+        forwarding: vec![AfiSafi::IPV4_UNICAST],
+    });
+    let mut rib = rib_with(cfg(), &[info.clone()]);
+    send(
+        &mut rib,
+        1,
+        announce_id(attrs(&[65001, 1], "192.0.2.1"), A, 1),
+    );
+    send(
+        &mut rib,
+        1,
+        announce_id(attrs(&[65001, 2], "192.0.2.1"), A, 2),
+    );
+    resolve_all(&mut rib);
+    rib.peer_restarting(1, now);
+    rib.take_all();
+    assert_eq!(rib.stale_paths(1), 2);
+    assert_eq!(ids(&rib, A), vec![(1, Some(1)), (1, Some(2))]);
+    // The new session sends id 1 again; its End-of-RIB sweeps id 2 only.
+    rib.peer_up(info, now);
+    rib.take_all();
+    send(
+        &mut rib,
+        1,
+        announce_id(attrs(&[65001, 1], "192.0.2.1"), A, 1),
+    );
+    rib.take_all();
+    assert_eq!(rib.stale_paths(1), 1);
+    rib.end_of_rib(1, AfiSafi::IPV4_UNICAST);
+    rib.take_all();
+    assert_eq!(ids(&rib, A), vec![(1, Some(1))]);
+    assert_eq!(rib.stale_paths(1), 0);
+}
