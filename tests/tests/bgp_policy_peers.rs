@@ -1,8 +1,8 @@
 //! bgpd's policy language against BIRD 2 and GoBGP 3, one route map pair
 //! for both: every match inbound (prefix list with ge/le, AS-path list
 //! with `_`, community standard and expanded, large, extended, next hop,
-//! origin, local-pref, MED, peer) chained with `on_match next` and
-//! `continue`, and every set outbound seen on the peer (BIRD's `show
+//! origin, local-pref, MED, peer) chained with `on_match goto` (skipping
+//! an entry that would match) and `continue N`, and every set outbound seen on the peer (BIRD's `show
 //! route all`, GoBGP's `global rib -j`): MED, community replace, large
 //! and extended communities, AS-path prepend, origin, next hop address and
 //! self, community additive then delete; an unmatched route not sent.
@@ -136,10 +136,11 @@ name = "IN"
 entries = [
   {{ seq = 5, action = "deny", match = {{ community = "BAD" }} }},
   {{ seq = 10, action = "permit", match = {{ as_path = "VIA-64510", community = "STD" }},
-    set = {{ local_pref = 200, as_path_exclude = [64511] }}, on_match = "next" }},
+    set = {{ local_pref = 200, as_path_exclude = [64511] }}, on_match = "goto 20" }},
+  {{ seq = 15, action = "permit", match = {{ as_path = "VIA-64510" }}, set = {{ local_pref = 999 }} }},
   {{ seq = 20, action = "permit", match = {{ large_community = "LG", extcommunity = "EXT" }},
     set = {{ community = ["65000:20"], community_additive = true, community_delete = "STD" }},
-    continue = true }},
+    continue = 30 }},
   {{ seq = 30, action = "permit", match = {{ med = 42, origin = "egp" }},
     set = {{ origin = "incomplete" }}, on_match = "next" }},
   {{ seq = 40, action = "permit", match = {{ local_pref = 200 }}, set = {{ med = 5 }} }},
@@ -253,8 +254,9 @@ fn lab(
 
 /// What our import map made of the peer's routes, in our Loc-RIB.
 fn check_inbound(r1: &topotests::Node) {
-    // R1: seq 10 (AS path with `_`, standard community) -> 20 (large,
-    // extended) -> 30 (MED, origin) -> 40 (the local-pref seq 10 set).
+    // R1: seq 10 (AS path with `_`, standard community) -> goto 20,
+    // skipping 15 (large, extended) -> continue 30 (MED, origin) -> 40
+    // (the local-pref seq 10 set).
     let p = wait_best(r1, R1);
     assert_eq!(p["locPrf"].as_u64(), Some(200), "{p:#}");
     assert_attrs(&p, &[64502, 64510], Some(5), &["65000:20"], &["64502:1:2"]);
@@ -280,14 +282,20 @@ fn check_inbound(r1: &topotests::Node) {
 }
 
 /// The counters of `show route-map` and `show ip prefix-list`: the deny
-/// and every entry ran.
+/// and every entry ran, except seq 15 that the goto skips.
 fn check_counters(r1: &topotests::Node) {
     let rm = vtysh_json(r1, "show route-map IN json");
     let rules = rm["IN"]["rules"].as_array().cloned().unwrap_or_default();
-    assert_eq!(rules.len(), 7, "{rm:#}");
+    assert_eq!(rules.len(), 8, "{rm:#}");
     for r in &rules {
-        assert!(r["invoked"].as_u64() >= Some(1), "{r:#} in {rm:#}");
+        if r["sequenceNumber"] == 15 {
+            assert_eq!(r["invoked"], 0, "{r:#} in {rm:#}");
+        } else {
+            assert!(r["invoked"].as_u64() >= Some(1), "{r:#} in {rm:#}");
+        }
     }
+    let text = vtysh(r1, "show route-map IN").unwrap_or_default();
+    assert!(text.contains("  Action:\n    Goto 20\n"), "{text}");
     assert!(rm["IN"]["invoked"].as_u64() >= Some(5), "{rm:#}");
     let text = vtysh(r1, "show route-map IN").unwrap_or_default();
     assert!(
