@@ -290,33 +290,38 @@ fn wait_mismatch(node: &topotests::Node, addr: &str) -> Value {
     last
 }
 
-#[test]
-fn bgp_roles_mismatch_frr() {
-    if !can_run(&["/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", "vtysh"]) {
-        return;
-    }
-    let (_lab, r1, r2) = pair("bgp_roles_mismatch_frr");
-    // Both say provider.
-    let (_z, b) = start_ours(
-        &r1,
-        &ours_conf(&[("192.0.2.2", 64502, "provider", false)], ""),
-    );
+/// Ours with `role` (and `strict`) against an FRR with `frr_role` (""
+/// for none): the session must fail with 2/11 seen on both sides.
+/// Returns our neighbor state.
+fn frr_mismatch(test: &str, role: &str, strict: bool, frr_role: &str) -> Value {
+    let (_lab, r1, r2) = pair(test);
+    let (_z, b) = start_ours(&r1, &ours_conf(&[("192.0.2.2", 64502, role, strict)], ""));
     let frr = start_frr(
         &r2,
         &frr_conf(
             64502,
             "192.0.2.2",
-            &[("192.0.2.1", 65000, "provider", "ALL")],
+            &[("192.0.2.1", 65000, frr_role, "ALL")],
             &[],
         ),
     );
-    wait_mismatch(&r1, "192.0.2.2");
+    let n = wait_mismatch(&r1, "192.0.2.2");
     let state = frr.vtysh(&["show bgp neighbors 192.0.2.1"]);
     assert!(
         frr.daemon.log().contains("Role Mismatch") || state.contains("Role Mismatch"),
         "FRR saw no 2/11: {state}"
     );
     b.assert_running();
+    n
+}
+
+#[test]
+fn bgp_roles_mismatch_frr() {
+    if !can_run(&["/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", "vtysh"]) {
+        return;
+    }
+    // Both say provider.
+    frr_mismatch("bgp_roles_mismatch_frr", "provider", false, "provider");
 }
 
 #[test]
@@ -324,28 +329,14 @@ fn bgp_roles_strict_frr() {
     if !can_run(&["/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", "vtysh"]) {
         return;
     }
-    let (_lab, r1, r2) = pair("bgp_roles_strict_frr");
-    let (_z, b) = start_ours(
-        &r1,
-        &ours_conf(&[("192.0.2.2", 64502, "customer", true)], ""),
-    );
-    let frr = start_frr(
-        &r2,
-        &frr_conf(64502, "192.0.2.2", &[("192.0.2.1", 65000, "", "ALL")], &[]),
-    );
-    let n = wait_mismatch(&r1, "192.0.2.2");
+    // Strict mode on our side, FRR without a role: we refuse it.
+    let n = frr_mismatch("bgp_roles_strict_frr", "customer", true, "");
     assert!(
         n["lastResetDueTo"]
             .as_str()
             .is_some_and(|s| s.contains("Role Mismatch")),
         "{n:#}"
     );
-    let state = frr.vtysh(&["show bgp neighbors 192.0.2.1"]);
-    assert!(
-        frr.daemon.log().contains("Role Mismatch") || state.contains("Role Mismatch"),
-        "FRR saw no 2/11: {state}"
-    );
-    b.assert_running();
 }
 
 #[test]
