@@ -2,14 +2,15 @@
 //! for both: every match inbound (prefix list with ge/le, AS-path list
 //! with `_`, community standard and expanded, large, extended, next hop,
 //! origin, local-pref, MED, peer) chained with `on_match goto` (skipping
-//! an entry that would match) and `continue N`, and every set outbound seen on the peer (BIRD's `show
-//! route all`, GoBGP's `global rib -j`): MED, community replace, large
-//! and extended communities, AS-path prepend, origin, next hop address and
-//! self, community additive then delete; an unmatched route not sent.
-//! Inbound sets (local-pref, AS-path exclude, community additive and
-//! delete, origin, MED) are seen in our Loc-RIB, and a deny by an expanded
-//! community list. `show route-map` and `show ip prefix-list` count what
-//! matched.
+//! an entry that would match) and `continue N`, and every set outbound
+//! seen on the peer (BIRD's `show route all`, GoBGP's `global rib -j`):
+//! MED, community replace, large and extended communities (RT and SoO),
+//! AS-path prepend, origin, next hop address and self, community additive
+//! then delete; an unmatched route not sent. Inbound sets (local-pref,
+//! weight, AS-path exclude, community additive and delete, large
+//! community delete, origin, MED) are seen in our Loc-RIB, and a deny by
+//! an expanded community list. `show route-map` and `show ip prefix-list`
+//! count what matched.
 //!
 //! With BIRD also over IPv6: an IPv6 prefix list (a more specific deny
 //! before a permit with `le`) inbound, MED and an IPv6 third-party next
@@ -142,7 +143,7 @@ entries = [
     set = {{ community = ["65000:20"], community_additive = true, community_delete = "STD" }},
     continue = 30 }},
   {{ seq = 30, action = "permit", match = {{ med = 42, origin = "egp" }},
-    set = {{ origin = "incomplete" }}, on_match = "next" }},
+    set = {{ origin = "incomplete", community_delete = "LG" }}, on_match = "next" }},
   {{ seq = 40, action = "permit", match = {{ local_pref = 200 }}, set = {{ med = 5 }} }},
   {{ seq = 50, action = "permit", match = {{ prefix_list = "GELE" }}, set = {{ local_pref = 150, weight = 7 }} }},
   {{ seq = 60, action = "permit", match = {{ next_hop = "NH", peer = "192.0.2.2" }}, set = {{ med = 60 }} }},
@@ -259,7 +260,8 @@ fn check_inbound(r1: &topotests::Node) {
     // (the local-pref seq 10 set).
     let p = wait_best(r1, R1);
     assert_eq!(p["locPrf"].as_u64(), Some(200), "{p:#}");
-    assert_attrs(&p, &[64502, 64510], Some(5), &["65000:20"], &["64502:1:2"]);
+    assert_attrs(&p, &[64502, 64510], Some(5), &["65000:20"], &[]);
+    assert_eq!(strings(&p["largeCommunity"]), Vec::<String>::new(), "{p:#}");
     assert!(
         !strings(&p["community"]).contains(&"64502:7".to_string()),
         "community_delete: {p:#}"
@@ -296,6 +298,7 @@ fn check_counters(r1: &topotests::Node) {
     }
     let text = vtysh(r1, "show route-map IN").unwrap_or_default();
     assert!(text.contains("  Action:\n    Goto 20\n"), "{text}");
+    assert!(text.contains("    large-comm-list LG delete\n"), "{text}");
     assert!(rm["IN"]["invoked"].as_u64() >= Some(5), "{rm:#}");
     let text = vtysh(r1, "show route-map IN").unwrap_or_default();
     assert!(
