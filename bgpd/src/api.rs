@@ -288,7 +288,7 @@ fn add_path(cfg: &Neighbor, remote: Option<&Open>, up: Option<&PeerInfo>) -> pb:
         .filter(|f| f.is_prefix_family())
         .map(|&f| pb::AddPathFamily {
             family: family_name(f).into(),
-            advertised: add_path_word(cfg.add_path.mode).into(),
+            advertised: add_path_word(cfg.add_path.mode(f)).into(),
             received: add_path_word(
                 remote.and_then(|o| o.add_path().find(|(x, _)| *x == f).map(|(_, m)| m)),
             )

@@ -232,6 +232,7 @@ struct RawNeighbor {
     shutdown: Option<bool>,
     extended_nexthop: Option<Spanned<bool>>,
     add_path: Option<Spanned<String>>,
+    family_add_path: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
     add_path_send: Option<Spanned<String>>,
     password: Option<Spanned<String>>,
     password_file: Option<Spanned<String>>,
@@ -278,6 +279,7 @@ impl RawNeighbor {
             extended_nexthop,
             graceful_shutdown,
             add_path,
+            family_add_path,
             add_path_send,
             role,
             strict_role
@@ -729,6 +731,16 @@ fn neighbor(
         );
     }
     let (role, strict_role) = role(loc, x, defaults.asn, remote_as)?;
+    let add_path = add_path::add_path(
+        loc,
+        &add_path::RawAddPath {
+            add_path: &x.add_path,
+            family_add_path: &x.family_add_path,
+            add_path_send: &x.add_path_send,
+        },
+        &families,
+        "neighbor",
+    )?;
     Ok(Neighbor {
         address,
         remote_as,
@@ -756,7 +768,7 @@ fn neighbor(
         rr_client: x.rr_client.unwrap_or(false),
         shutdown: x.shutdown.unwrap_or(false),
         extended_next_hop,
-        add_path: add_path::add_path(loc, &x.add_path, &x.add_path_send, "neighbor")?,
+        add_path,
         password: peering::password(loc, &x.password, &x.password_file, "neighbor")?,
         ttl_security,
         prefix_limit,
@@ -940,11 +952,30 @@ extended_nexthop = true
             &format!("{head}[[peer_group]]\nname = \"RR\"\nremote_as = 65000\nadd_path = \"both\"\nadd_path_send = \"best-3\"\n[[neighbor]]\naddress = \"192.0.2.2\"\npeer_group = \"RR\"\n[[neighbor]]\naddress = \"192.0.2.3\"\nremote_as = 1\nadd_path = \"receive\"\n[[neighbor]]\naddress = \"192.0.2.4\"\nremote_as = 1\n"),
         )
         .unwrap();
-        assert_eq!(c.neighbors[0].add_path.mode, Some(AddPathMode::Both));
+        let v4 = AfiSafi::IPV4_UNICAST;
+        assert_eq!(c.neighbors[0].add_path.mode(v4), Some(AddPathMode::Both));
         assert_eq!(c.neighbors[0].add_path.send, AddPathSend::Best(3));
-        assert_eq!(c.neighbors[1].add_path.mode, Some(AddPathMode::Receive));
+        assert_eq!(c.neighbors[1].add_path.mode(v4), Some(AddPathMode::Receive));
         assert_eq!(c.neighbors[1].add_path.send, AddPathSend::All);
-        assert_eq!(c.neighbors[2].add_path.mode, None);
+        assert_eq!(c.neighbors[2].add_path.mode(v4), None);
+        assert!(c.neighbors[2].add_path.families.is_empty());
+        // Per family: an override, "off" included.
+        let c = parse(
+            "b.toml",
+            &format!("{head}[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\nfamilies = [\"ipv4-unicast\", \"ipv6-unicast\", \"l2vpn-evpn\"]\nadd_path = \"receive\"\nfamily_add_path = {{ \"ipv6-unicast\" = \"both\" }}\n[[neighbor]]\naddress = \"192.0.2.3\"\nremote_as = 1\nfamilies = [\"ipv4-unicast\", \"ipv6-unicast\"]\nadd_path = \"both\"\nfamily_add_path = {{ \"ipv4-unicast\" = \"off\" }}\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.neighbors[0].add_path.families,
+            vec![
+                (v4, AddPathMode::Receive),
+                (AfiSafi::IPV6_UNICAST, AddPathMode::Both)
+            ]
+        );
+        assert_eq!(
+            c.neighbors[1].add_path.families,
+            vec![(AfiSafi::IPV6_UNICAST, AddPathMode::Both)]
+        );
         let nb = format!("{head}[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\n");
         let e = err(&format!("{nb}add_path = \"sometimes\"\n"));
         assert_eq!((e.line, e.key.as_str()), (7, "neighbor.add_path"));
@@ -964,6 +995,16 @@ extended_nexthop = true
             "{nb}add_path = \"receive\"\nadd_path_send = \"all\"\n"
         ));
         assert_eq!((e.line, e.key.as_str()), (8, "neighbor.add_path_send"));
+        let e = err(&format!(
+            "{nb}family_add_path = {{ \"ipv6-unicast\" = \"both\" }}\n"
+        ));
+        assert_eq!((e.line, e.key.as_str()), (7, "neighbor.family_add_path"));
+        let e = err(&format!(
+            "{nb}family_add_path = {{ \"ipv4-unicast\" = \"maybe\" }}\n"
+        ));
+        assert_eq!(e.key, "neighbor.family_add_path");
+        let e = err(&format!("{nb}add_path = \"off\"\n"));
+        assert_eq!(e.key, "neighbor.add_path");
     }
 
     const PEERING: &str = r#"

@@ -308,7 +308,7 @@ impl Daemon {
             }),
             extended_message: true,
             extended_next_hop: n.extended_next_hop,
-            add_path: n.add_path.mode,
+            add_path: n.add_path.families.clone(),
             role: n.role,
             strict_role: n.strict_role,
             description: n.description.clone(),

@@ -49,7 +49,7 @@ fn config(
         graceful_restart: None,
         extended_message: true,
         extended_next_hop: true,
-        add_path: None,
+        add_path: Vec::new(),
         role: None,
         strict_role: false,
         description: format!("test peer {id}"),

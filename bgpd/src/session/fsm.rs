@@ -163,9 +163,9 @@ pub struct FsmConfig {
     /// Advertise Extended Next Hop for IPv4 unicast with IPv6 next hops
     /// (RFC 8950 §4), when IPv4 unicast is one of `families`.
     pub extended_next_hop: bool,
-    /// ADD-PATH (RFC 7911) advertised for each unicast family of
-    /// `families`; `None`: not advertised.
-    pub add_path: Option<AddPathMode>,
+    /// ADD-PATH (RFC 7911) advertised, per family (those of `families`
+    /// that are unicast); empty: not advertised.
+    pub add_path: Vec<(AfiSafi, AddPathMode)>,
     /// Our BGP role toward the neighbor (RFC 9234), advertised on eBGP.
     pub role: Option<Role>,
     /// RFC 9234 §4.2 strict mode: a neighbor without a role is refused.
@@ -230,16 +230,14 @@ impl FsmConfig {
                 next_hop_afi: Afi::IPV6,
             }]));
         }
-        if let Some(mode) = self.add_path {
-            let families: Vec<(AfiSafi, AddPathMode)> = self
-                .families
-                .iter()
-                .filter(|f| f.is_prefix_family())
-                .map(|&f| (f, mode))
-                .collect();
-            if !families.is_empty() {
-                caps.push(Capability::AddPath(families));
-            }
+        let add_path: Vec<(AfiSafi, AddPathMode)> = self
+            .add_path
+            .iter()
+            .copied()
+            .filter(|(f, _)| f.is_prefix_family() && self.families.contains(f))
+            .collect();
+        if !add_path.is_empty() {
+            caps.push(Capability::AddPath(add_path));
         }
         if let Some(role) = self.ebgp_role() {
             caps.push(Capability::Role(role));

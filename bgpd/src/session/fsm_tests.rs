@@ -23,7 +23,7 @@ fn cfg() -> FsmConfig {
         }),
         extended_message: true,
         extended_next_hop: false,
-        add_path: None,
+        add_path: Vec::new(),
         role: None,
         strict_role: false,
         idle_hold_initial: IDLE_HOLD_INITIAL,
@@ -845,7 +845,11 @@ fn add_path_is_advertised_for_unicast_families_only() {
     assert!(cfg().local_open().add_path().next().is_none());
     let mut c = cfg();
     c.families.push(AfiSafi::L2VPN_EVPN);
-    c.add_path = Some(AddPathMode::Both);
+    c.add_path = vec![
+        (AfiSafi::IPV4_UNICAST, AddPathMode::Both),
+        (AfiSafi::IPV6_UNICAST, AddPathMode::Both),
+        (AfiSafi::L2VPN_EVPN, AddPathMode::Both),
+    ];
     assert_eq!(
         c.local_open().add_path().collect::<Vec<_>>(),
         vec![

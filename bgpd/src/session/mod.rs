@@ -66,8 +66,8 @@ pub struct SessionConfig {
     pub extended_message: bool,
     /// RFC 8950: IPv4 unicast with IPv6 next hops.
     pub extended_next_hop: bool,
-    /// ADD-PATH (RFC 7911) for the unicast families.
-    pub add_path: Option<crate::packet::capability::AddPathMode>,
+    /// ADD-PATH (RFC 7911) per unicast family.
+    pub add_path: Vec<(AfiSafi, crate::packet::capability::AddPathMode)>,
     /// BGP role (RFC 9234) and its strict mode.
     pub role: Option<crate::packet::Role>,
     pub strict_role: bool,
@@ -93,7 +93,7 @@ impl SessionConfig {
             graceful_restart: self.graceful_restart,
             extended_message: self.extended_message,
             extended_next_hop: self.extended_next_hop,
-            add_path: self.add_path,
+            add_path: self.add_path.clone(),
             role: self.role,
             strict_role: self.strict_role,
             idle_hold_initial: fsm::IDLE_HOLD_INITIAL,
