@@ -457,4 +457,62 @@ mod tests {
         assert_eq!(ic, ia, "slot reused");
         assert_eq!(t.iter().count(), 2);
     }
+
+    /// What `Paths` must behave like: a list of (peer, ADD-PATH id).
+    fn model(p: &Paths) -> Vec<(PeerId, u32)> {
+        p.as_slice()
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (x.peer, p.id(i)))
+            .collect()
+    }
+
+    fn path(peer: PeerId) -> Path {
+        let a: Attrs = Arc::new(PathAttributes::default());
+        Path {
+            attrs_in: a.clone(),
+            attrs: Some(a),
+            peer,
+            seq: 0,
+        }
+    }
+
+    proptest::proptest! {
+        /// Pushes, removals and reorders in any order keep every path
+        /// with its id, find each by (peer, id), and fall back to the
+        /// inline or untagged forms when the ids allow.
+        #[test]
+        fn paths_keep_their_ids(ops in proptest::collection::vec((0u8..3, 0u32..4, 0u32..3, 0usize..6), 0..40)) {
+            let mut p = Paths::EMPTY;
+            let mut m: Vec<(PeerId, u32)> = Vec::new();
+            for (op, peer, id, at) in ops {
+                match op {
+                    0 if p.position(peer, id).is_none() => {
+                        p.push(path(peer), id);
+                        m.push((peer, id));
+                    }
+                    1 if at < m.len() => {
+                        let (old, old_id) = p.remove(at).expect("in range");
+                        proptest::prop_assert_eq!((old.peer, old_id), m.remove(at));
+                    }
+                    2 => {
+                        let mut order: Vec<usize> = (0..m.len()).collect();
+                        order.rotate_left(at.min(m.len()));
+                        p.reorder(&order);
+                        m = order.iter().map(|&i| m[i]).collect();
+                    }
+                    _ => {}
+                }
+                proptest::prop_assert_eq!(model(&p), m.clone());
+                for (i, &(peer, id)) in m.iter().enumerate() {
+                    proptest::prop_assert_eq!(p.position(peer, id), Some(i));
+                }
+                let tagged = matches!(p, Paths::Many(Some(Many::Tagged(_))));
+                proptest::prop_assert_eq!(tagged, m.iter().any(|&(_, id)| id != 0));
+                if m.len() == 1 && m[0].1 == 0 {
+                    proptest::prop_assert!(matches!(p, Paths::One(_)));
+                }
+            }
+        }
+    }
 }
