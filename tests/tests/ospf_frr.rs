@@ -161,4 +161,14 @@ fn ospf_frr_point_to_point_md5() {
     wait_route(&r1, "192.0.2.2/32", &["198.51.100.2"], T);
     wait_route(&r2, "192.0.2.1/32", &["198.51.100.1"], T);
     wait_until_lsdb_matches(&r1, &frr);
+    // The key is never shown: the running configuration hides it.
+    let run = r1.run_dir().to_string_lossy().into_owned();
+    let vtysh = topotests::bin("vtysh").to_string_lossy().into_owned();
+    let running = r1
+        .exec(&[&vtysh, "--run-dir", &run, "-c", "show running-config ospfd"])
+        .expect("show running-config ospfd");
+    assert!(
+        !running.contains("s3cret") && running.contains("key = \"<hidden>\""),
+        "{running}"
+    );
 }
