@@ -5,13 +5,16 @@
 //! per prefix (RSS delta from /proc/self/status).
 //!
 //! Run: `cargo bench -p bgpd --bench rib` (plain timing, no harness).
+//! With `RIB_BENCH_ROLES=1` the sessions have BGP roles (RFC 9234): A is
+//! our provider (every route gets OTC on import) and B our customer (OTC
+//! kept on export), to measure what the Only-to-Customer rules cost.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
 use bgpd::packet::{
-    decode_message, AfiSafi, AsPath, Community, Message, Nlri, Origin, PathAttributes, SessionCaps,
-    Update,
+    decode_message, AfiSafi, AsPath, Community, Message, Nlri, Origin, PathAttributes, Role,
+    SessionCaps, Update,
 };
 use bgpd::policy::{Action, Bindings, Entry, Policies, RouteMap};
 use bgpd::rib::{PeerInfo, Rib, RibConfig};
@@ -145,8 +148,14 @@ fn main() {
     let rss0 = rss_kb("VmRSS:");
 
     let mut rib = Rib::new(cfg, pol);
-    rib.peer_up(peer(1, 65001), now);
-    rib.peer_up(peer(2, 65002), now);
+    let (mut a, mut b) = (peer(1, 65001), peer(2, 65002));
+    if std::env::var_os("RIB_BENCH_ROLES").is_some() {
+        a.caps.local_role = Some(Role::Customer);
+        b.caps.local_role = Some(Role::Provider);
+        println!("rib: with roles (A our provider, B our customer)");
+    }
+    rib.peer_up(a, now);
+    rib.peer_up(b, now);
     drop(rib.take_output());
 
     let start = Instant::now();
