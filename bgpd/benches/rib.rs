@@ -8,6 +8,7 @@
 //! With `RIB_BENCH_ROLES=1` the sessions have BGP roles (RFC 9234): A is
 //! our provider (every route gets OTC on import) and B our customer (OTC
 //! kept on export), to measure what the Only-to-Customer rules cost.
+//! `RIB_BENCH_ADD_PATH=1` makes peer B an ADD-PATH receiver.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
@@ -153,6 +154,12 @@ fn main() {
         a.caps.local_role = Some(Role::Customer);
         b.caps.local_role = Some(Role::Provider);
         println!("rib: with roles (A our provider, B our customer)");
+    }
+    if std::env::var_os("RIB_BENCH_ADD_PATH").is_some() {
+        // Peer B takes ADD-PATH ids (RFC 7911): every path, our TX ids,
+        // its Adj-RIB-Out stored.
+        b.caps.add_path_tx = vec![AfiSafi::IPV4_UNICAST];
+        println!("rib: peer B receives with ADD-PATH");
     }
     rib.peer_up(a, now);
     rib.peer_up(b, now);

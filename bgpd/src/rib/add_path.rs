@@ -2,10 +2,10 @@
 //! receiving path identifiers, every usable path of a prefix (or the best
 //! N in decision order) that passes export, each with its own TX path id.
 //!
-//! Owns the TX ids ([`TxIds`]: stable per (prefix, source peer, RX id),
-//! allocated on first advertisement, freed when the path leaves the
-//! table, so an id never names another path while the old one is still
-//! advertised) and the Adj-RIB-Out of each ADD-PATH member ([`AdjOut`]):
+//! Owns the TX ids ([`TxIds`]: one per path source, source peer and RX
+//! id, so stable per (prefix, path) without any state per prefix; freed
+//! with the peer, so an id never names another path while the old one is
+//! still advertised) and the Adj-RIB-Out of each ADD-PATH member ([`AdjOut`]):
 //! unlike the best-path export, what such a peer has is not a function of
 //! one best path, so it is stored and diffed. Only peers with ADD-PATH
 //! send pay for this; nothing here runs for a family no group sends
@@ -29,44 +29,60 @@ use super::table::{Attrs, Dest, FastMap};
 use super::{AddPathSend, Fam, PeerId, RibConfig};
 use crate::policy::Policies;
 
-/// TX path ids per prefix: (source peer, RX id, TX id).
-#[derive(Debug, Default)]
+/// TX path ids, one per path source (source peer, RX id), as BIRD numbers
+/// its route sources: a prefix holds at most one path per source, so the
+/// id is unique within the prefix and stable for the path, at no cost per
+/// prefix. An id is freed only when its peer is forgotten (after the
+/// batch that withdrew its paths), so it never names another path while
+/// the old one is still advertised.
+#[derive(Debug)]
 pub(crate) struct TxIds {
-    map: FastMap<IpNetwork, Vec<(PeerId, u32, u32)>>,
+    ids: FastMap<(PeerId, u32), u32>,
+    free: Vec<u32>,
+    next: u32,
+}
+
+impl Default for TxIds {
+    fn default() -> Self {
+        TxIds {
+            ids: FastMap::default(),
+            free: Vec::new(),
+            next: 1,
+        }
+    }
 }
 
 impl TxIds {
-    /// The TX id of the path (`peer`, `rx`) of `prefix`: the one it has,
-    /// or the lowest free one from 1.
-    pub fn get_or_alloc(&mut self, prefix: IpNetwork, peer: PeerId, rx: u32) -> u32 {
-        let ids = self.map.entry(prefix).or_default();
-        if let Some(&(_, _, tx)) = ids.iter().find(|(p, r, _)| *p == peer && *r == rx) {
+    /// The TX id of the paths of `peer` with RX id `rx`.
+    pub fn of(&mut self, peer: PeerId, rx: u32) -> u32 {
+        if let Some(&tx) = self.ids.get(&(peer, rx)) {
             return tx;
         }
-        let mut tx = 1;
-        while ids.iter().any(|&(_, _, t)| t == tx) {
-            tx += 1;
-        }
-        ids.push((peer, rx, tx));
+        let tx = self.free.pop().unwrap_or_else(|| {
+            let t = self.next;
+            self.next = self.next.wrapping_add(1).max(1);
+            t
+        });
+        self.ids.insert((peer, rx), tx);
         tx
     }
 
-    /// Free the ids of paths `dest` no longer holds (all when it is gone).
-    pub fn retain(&mut self, prefix: &IpNetwork, dest: Option<&Dest>) {
-        let Some(ids) = self.map.get_mut(prefix) else {
-            return;
-        };
-        match dest {
-            Some(d) => ids.retain(|&(p, r, _)| d.position(p, r).is_some()),
-            None => ids.clear(),
-        }
-        if ids.is_empty() {
-            self.map.remove(prefix);
-        }
+    /// The peer is gone and its paths withdrawn: its ids are free.
+    pub fn forget_peer(&mut self, peer: PeerId) {
+        let free = &mut self.free;
+        self.ids.retain(|&(p, _), tx| {
+            if p == peer {
+                free.push(*tx);
+            }
+            p != peer
+        });
     }
 
+    /// Nobody takes TX ids any more: none is advertised.
     pub fn clear(&mut self) {
-        self.map.clear();
+        if !self.ids.is_empty() {
+            *self = TxIds::default();
+        }
     }
 }
 
@@ -169,7 +185,7 @@ fn offers(
         };
         out.push(Offer {
             src: p.peer,
-            tx: tx_ids.get_or_alloc(prefix, p.peer, dest.paths.id(i)),
+            tx: tx_ids.of(p.peer, dest.paths.id(i)),
             attrs: a,
         });
     }

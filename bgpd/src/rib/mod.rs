@@ -1460,7 +1460,6 @@ impl Rib {
                 for g in groups.values_mut().filter(|g| g.key.add_path(d.fam)) {
                     counts.extend(add_path::update(&env, g, interner, tx_ids, prefix, offered));
                 }
-                tx_ids.retain(&prefix, Some(dest));
                 for (m, old, new) in counts {
                     if let Some(ps) = peers.get_mut(&m) {
                         let c = &mut ps.counts[d.fam.idx()];
@@ -1550,6 +1549,7 @@ impl Rib {
             .collect();
         for id in gone {
             peers.remove(&id);
+            self.tx_ids.forget_peer(id);
             for g in groups.values_mut() {
                 g.cache.forget_source(id);
             }
