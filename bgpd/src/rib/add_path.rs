@@ -22,7 +22,7 @@ use ipnetwork::IpNetwork;
 
 use crate::packet::Nlri;
 
-use super::decision::{compare, Cand, Ctx};
+use super::decision::{candidates, compare, Ctx};
 use super::export::{export, Group, Pending, Source};
 use super::intern::Interner;
 use super::table::{Attrs, Dest, FastMap};
@@ -113,16 +113,7 @@ struct Offer {
 /// Indexes of the usable paths of `dest` in decision order (the first
 /// `n` of it for best-N; every usable one, in table order, for all).
 fn usable(dest: &Dest, fam: Fam, ctx: &Ctx, send: AddPathSend) -> Vec<usize> {
-    let paths = dest.paths.as_slice();
-    let mut cands: Vec<Cand> = paths
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| {
-            let igp = ctx.eligibility(p, fam).ok()?;
-            let attrs = p.attrs.as_ref()?;
-            Some(Cand::new(i, p, dest.paths.id(i), attrs, igp, ctx))
-        })
-        .collect();
+    let mut cands = candidates(dest, fam, ctx);
     let AddPathSend::Best(n) = send else {
         return cands.iter().map(|c| c.idx).collect();
     };

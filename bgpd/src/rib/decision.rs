@@ -285,6 +285,21 @@ pub(crate) fn compare(a: &Cand, b: &Cand, cfg: &RibConfig) -> (Ordering, Reason)
         .unwrap_or((Ordering::Equal, Reason::Equal))
 }
 
+/// The usable paths of `dest` (accepted, next hop resolved) as decision
+/// candidates, in table order.
+pub(crate) fn candidates(dest: &Dest, fam: Fam, ctx: &Ctx) -> Vec<Cand> {
+    dest.paths
+        .as_slice()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let igp = ctx.eligibility(p, fam).ok()?;
+            let attrs = p.attrs.as_ref()?;
+            Some(Cand::new(i, p, dest.paths.id(i), attrs, igp, ctx))
+        })
+        .collect()
+}
+
 /// Run the decision for one prefix: move the best path to index 0 and
 /// the other multipath members right after it, set `n_mp`.
 pub(crate) fn select(dest: &mut Dest, fam: Fam, ctx: &Ctx) {
@@ -294,15 +309,7 @@ pub(crate) fn select(dest: &mut Dest, fam: Fam, ctx: &Ctx) {
         dest.n_mp = u8::from(ctx.eligibility(only, fam).is_ok());
         return;
     }
-    let cands: Vec<Cand> = paths
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| {
-            let igp = ctx.eligibility(p, fam).ok()?;
-            let attrs = p.attrs.as_ref()?;
-            Some(Cand::new(i, p, dest.paths.id(i), attrs, igp, ctx))
-        })
-        .collect();
+    let cands = candidates(dest, fam, ctx);
     let Some(mut best) = cands.first().copied() else {
         dest.n_mp = 0;
         return;
