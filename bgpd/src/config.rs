@@ -34,6 +34,8 @@ mod peering;
 pub struct Config {
     pub asn: u32,
     pub router_id: Ipv4Addr,
+    /// Route-reflector cluster id (RFC 4456 §7); None: the router id.
+    pub cluster_id: Option<Ipv4Addr>,
     /// TCP port to listen on (179); 0 disables listening.
     pub listen_port: u16,
     /// Addresses to listen on (default: 0.0.0.0 and ::).
@@ -175,6 +177,7 @@ struct Raw {
 struct RawBgp {
     asn: Spanned<i64>,
     router_id: Spanned<String>,
+    cluster_id: Option<Spanned<String>>,
     listen_port: Option<Spanned<i64>>,
     listen: Option<Vec<Spanned<String>>>,
     hold_time: Option<Spanned<i64>>,
@@ -357,6 +360,19 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
             )
         }
     };
+    let cluster_id = match &b.cluster_id {
+        None => None,
+        Some(c) => match c.get_ref().parse::<Ipv4Addr>() {
+            Ok(a) if !a.is_unspecified() => Some(a),
+            _ => {
+                return loc.err(
+                    c.span(),
+                    "bgp.cluster_id",
+                    format!("`{}` is not a nonzero IPv4 address", c.get_ref()),
+                )
+            }
+        },
+    };
     let listen_port = match &b.listen_port {
         Some(p) => loc.int(p, "bgp.listen_port", 0, 65535)? as u16,
         None => 179,
@@ -493,6 +509,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     Ok(Config {
         asn,
         router_id,
+        cluster_id,
         listen_port,
         listen,
         hold_time,
@@ -932,6 +949,8 @@ extended_nexthop = true
         assert!(e.msg.contains("remote_az"), "{e}");
         let e = err("[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\n[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\nfamilies = [\"l2vpn\"]\n");
         assert_eq!(e.key, "neighbor.families");
+        let e = err("[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\ncluster_id = \"10.0\"\n");
+        assert_eq!((e.line, e.key.as_str()), (4, "bgp.cluster_id"));
         let e = err("[bgp]\nasn = 0\nrouter_id = \"192.0.2.1\"\n");
         assert_eq!(e.key, "bgp.asn");
         let e = err("[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\n[[prefix_list]]\nname = \"A\"\nentries = [{ action = \"permit\", prefix = \"192.0.2.0/24\", ge = 8 }]\n");

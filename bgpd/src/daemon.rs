@@ -155,7 +155,7 @@ fn rib_config(c: &Config) -> RibConfig {
         multipath_ebgp: c.multipath_ebgp,
         multipath_ibgp: c.multipath_ibgp,
         always_compare_med: c.always_compare_med,
-        cluster_id: None,
+        cluster_id: c.cluster_id,
     }
 }
 
@@ -983,9 +983,13 @@ impl Daemon {
     /// changed, one line each.
     fn apply(&mut self, new: Config) -> Vec<String> {
         let mut changes = Vec::new();
-        if new.asn != self.cfg.asn || new.router_id != self.cfg.router_id {
-            warn!("reload: the AS number and router id change only with a restart");
-            changes.push("the AS number and router id change only with a restart".into());
+        if new.asn != self.cfg.asn
+            || new.router_id != self.cfg.router_id
+            || new.cluster_id != self.cfg.cluster_id
+        {
+            warn!("reload: the AS number, router id and cluster id change only with a restart");
+            changes
+                .push("the AS number, router id and cluster id change only with a restart".into());
         }
         self.evpn.set_config(new.evpn.clone());
         // A neighbor whose only change is its policy keeps its session:
