@@ -11,26 +11,6 @@ use std::time::{Duration, Instant};
 
 use bgp_util::*;
 
-const GOBGP_CONF: &str = r#"
-[global.config]
-  as = 64503
-  router-id = "192.0.2.2"
-  port = 179
-  local-address-list = ["192.0.2.2"]
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "192.0.2.1"
-    peer-as = 65000
-  [neighbors.timers.config]
-    connect-retry = 1
-    hold-time = 30
-    keepalive-interval = 10
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-"#;
-
 fn ours_conf() -> String {
     format!(
         r#"{}
@@ -55,7 +35,7 @@ fn bgp_gobgp_ebgp_v4() {
     }
     let (_lab, r1, r2) = pair("bgp_gobgp_ebgp_v4");
     let (_z, b) = start_ours(&r1, &ours_conf());
-    let g = start_gobgp(&r2, GOBGP_CONF);
+    let g = start_gobgp(&r2, &gobgp_conf(64503, "192.0.2.2", "192.0.2.1", ""));
     for (p, extra) in [("198.51.100.0/25", true), ("198.51.100.128/25", false)] {
         let mut args = vec!["global", "rib", "add", p, "-a", "ipv4"];
         if extra {
