@@ -106,6 +106,35 @@ impl Bgp for BgpService {
             self.ask(|reply| Cmd::Policy { req, reply }).await?,
         ))
     }
+
+    async fn clear_policy_counters(
+        &self,
+        r: Request<pb::ClearPolicyCountersRequest>,
+    ) -> Result<Response<pb::ClearPolicyCountersReply>, Status> {
+        let query = request::clear_policy_counters(&r.into_inner()).map_err(invalid)?;
+        let n = self
+            .ask(|reply| Cmd::ClearPolicyCounters { query, reply })
+            .await?
+            .map_err(|e| Status::not_found(e.to_string()))?;
+        Ok(Response::new(pb::ClearPolicyCountersReply {
+            cleared: u32::try_from(n).unwrap_or(u32::MAX),
+        }))
+    }
+}
+
+/// Reset the counters a `ClearPolicyCounters` request names.
+pub fn clear_policy_counters(
+    pol: &Policies,
+    q: &request::ClearCountersQuery,
+) -> Result<usize, crate::policy::ClearError> {
+    match q {
+        request::ClearCountersQuery::RouteMaps { name } => {
+            pol.clear_route_map_counts(name.as_deref())
+        }
+        request::ClearCountersQuery::PrefixLists { v6, name, within } => {
+            pol.clear_prefix_list_counts(*v6, name.as_deref(), within.as_ref())
+        }
+    }
 }
 
 /// The route maps and lists a `Policy` request asks for, with their

@@ -74,6 +74,12 @@ pub enum Cmd {
         req: proto::bgp::PolicyRequest,
         reply: oneshot::Sender<proto::bgp::PolicyReply>,
     },
+    /// `clear route-map counter`, `clear ip|ipv6 prefix-list`: how many
+    /// were reset, or the unknown name.
+    ClearPolicyCounters {
+        query: crate::api::request::ClearCountersQuery,
+        reply: oneshot::Sender<Result<usize, crate::policy::ClearError>>,
+    },
     Reload,
     /// Running configuration: get, apply, write (config.proto).
     Config(ConfigRequest),
@@ -939,6 +945,14 @@ impl Daemon {
             }
             Cmd::Policy { req, reply } => {
                 let _ = reply.send(crate::api::policy_reply(self.rib.policies(), &req));
+            }
+            Cmd::ClearPolicyCounters { query, reply } => {
+                let r = crate::api::clear_policy_counters(self.rib.policies(), &query);
+                match &r {
+                    Ok(n) => info!(?query, cleared = n, "policy counters cleared"),
+                    Err(e) => info!(?query, error = %e, "policy counters not cleared"),
+                }
+                let _ = reply.send(r);
             }
             Cmd::Reload => self.reload(),
             Cmd::Config(req) => {

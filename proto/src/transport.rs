@@ -165,7 +165,7 @@ pub fn is_read_only(path: &str) -> bool {
         .iter()
         .any(|v| method.starts_with(v))
         || match service {
-            "bgp.v1.Bgp" => matches!(method, "Neighbors" | "Rib" | "Evpn"),
+            "bgp.v1.Bgp" => matches!(method, "Neighbors" | "Rib" | "Evpn" | "Policy"),
             "ospf.v1.Ospf" => matches!(
                 method,
                 "Summary" | "Interfaces" | "Neighbors" | "Database" | "Routes"
@@ -349,6 +349,7 @@ mod tests {
             "/bgp.v1.Bgp/Neighbors",
             "/bgp.v1.Bgp/Rib",
             "/bgp.v1.Bgp/Evpn",
+            "/bgp.v1.Bgp/Policy",
             "/ospf.v1.Ospf/Database",
             "/zebra.v1.LoadBalancer/WatchServices",
             "/config.v1.Config/Logging",
@@ -363,6 +364,7 @@ mod tests {
             "/zebra.v1.Zebra/Redistribute",
             "/zebra.v1.Zebra/Neighbors",
             "/bgp.v1.Bgp/Reset",
+            "/bgp.v1.Bgp/ClearPolicyCounters",
             "/zebra.v1.LoadBalancer/ReportHealth",
             "/zebra.v1.LoadBalancer/Drain",
             "/config.v1.Config/GetConfig",

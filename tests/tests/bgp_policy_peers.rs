@@ -10,7 +10,10 @@
 //! weight, AS-path exclude, community additive and delete, large
 //! community delete, origin, MED) are seen in our Loc-RIB, and a deny by
 //! an expanded community list. `show route-map` and `show ip prefix-list`
-//! count what matched.
+//! count what matched; `clear route-map counter` and `clear ip|ipv6
+//! prefix-list` (whole lists and the entries covering a prefix) reset
+//! them, unknown names are refused, and a soft inbound refresh makes them
+//! count again.
 //!
 //! With BIRD also over IPv6: an IPv6 prefix list (a more specific deny
 //! before a permit with `le`) inbound, MED and an IPv6 third-party next
@@ -312,6 +315,83 @@ fn check_counters(r1: &topotests::Node) {
     );
 }
 
+/// The route map's counters, its own then its entries'.
+fn route_map_counts(r1: &topotests::Node, name: &str) -> (u64, Vec<u64>) {
+    let rm = vtysh_json(r1, &format!("show route-map {name} json"));
+    let entries = rm[name]["rules"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|r| r["invoked"].as_u64()).collect())
+        .unwrap_or_default();
+    (rm[name]["invoked"].as_u64().unwrap_or(u64::MAX), entries)
+}
+
+/// The hit counts of a prefix list's entries of one family.
+fn prefix_list_hits(r1: &topotests::Node, v6: bool, name: &str) -> Vec<u64> {
+    let ip = if v6 { "ipv6" } else { "ip" };
+    let pl = vtysh_json(r1, &format!("show {ip} prefix-list detail {name} json"));
+    pl["BGP"][name]["entries"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["hitCount"].as_u64()).collect())
+        .unwrap_or_default()
+}
+
+/// `clear route-map counter` and `clear ip|ipv6 prefix-list` (FRR's
+/// words): the counters go to zero, unknown names are errors, and a soft
+/// inbound refresh (the peer sends its routes again) counts again.
+fn check_clearing(r1: &topotests::Node) {
+    let (total, entries) = route_map_counts(r1, "IN");
+    assert!(total >= 5 && entries.iter().any(|&n| n > 0), "{entries:?}");
+    assert!(prefix_list_hits(r1, false, "GELE").iter().any(|&n| n > 0));
+    let out = vtysh(r1, "clear route-map counter IN").expect("clear route-map counter IN");
+    assert_eq!(out.trim(), "", "FRR prints nothing");
+    let (total, entries) = route_map_counts(r1, "IN");
+    assert_eq!((total, entries.len()), (0, 8), "{entries:?}");
+    assert!(entries.iter().all(|&n| n == 0), "{entries:?}");
+    vtysh(r1, "clear ip prefix-list GELE").expect("clear ip prefix-list GELE");
+    let hits = prefix_list_hits(r1, false, "GELE");
+    assert!(!hits.is_empty() && hits.iter().all(|&n| n == 0), "{hits:?}");
+    // V6: seq 10 is 2001:db8:100:100::/56, seq 20 2001:db8:100::/48; the
+    // /48 is covered by seq 20 alone.
+    let v6 = prefix_list_hits(r1, true, "V6");
+    assert!(v6.len() == 2 && v6.iter().all(|&n| n >= 1), "{v6:?}");
+    vtysh(r1, "clear ipv6 prefix-list V6 2001:db8:100::/48").expect("clear ipv6 prefix-list");
+    let after = prefix_list_hits(r1, true, "V6");
+    assert_eq!(after, vec![v6[0], 0], "before {v6:?}");
+    // Unknown names, as FRR says it.
+    let e = vtysh(r1, "clear route-map counter NOPE").expect_err("unknown route map");
+    assert!(e.stderr.contains("'route-map NOPE' not found"), "{e}");
+    let e = vtysh(r1, "clear ip prefix-list NOPE").expect_err("unknown prefix list");
+    assert!(e.stderr.contains("Can't find specified prefix-list"), "{e}");
+    let e = vtysh(r1, "clear ip prefix-list GELE 2001:db8::/32").expect_err("wrong family");
+    assert!(e.stderr.contains("not an IPv4 prefix"), "{e}");
+    // The peer sends its routes again: the map and the list count again.
+    vtysh(r1, "clear bgp 192.0.2.2 soft in").expect("clear bgp soft in");
+    let mut last = (0, Vec::new());
+    let r = try_wait_until(T, "route map IN counting again", || {
+        last = route_map_counts(r1, "IN");
+        last.0 >= 5
+    });
+    assert!(r.is_ok(), "{r:?}: {last:?}");
+    assert!(last.1.iter().any(|&n| n > 0), "{last:?}");
+    assert!(prefix_list_hits(r1, false, "GELE").iter().any(|&n| n > 0));
+    // Every route map and every IPv4 entry at once.
+    vtysh(r1, "clear route-map counter").expect("clear route-map counter");
+    vtysh(r1, "clear ip prefix-list").expect("clear ip prefix-list");
+    for name in ["IN", "OUT", "IN6", "OUT6"] {
+        let (total, entries) = route_map_counts(r1, name);
+        assert!(
+            total == 0 && entries.iter().all(|&n| n == 0),
+            "{name}: {entries:?}"
+        );
+    }
+    assert!(prefix_list_hits(r1, false, "GELE").iter().all(|&n| n == 0));
+    assert_eq!(
+        prefix_list_hits(r1, true, "V6"),
+        vec![v6[0], 0],
+        "IPv6 untouched"
+    );
+}
+
 #[test]
 fn bgp_policy_every_match_and_set_with_bird() {
     if !can_run(&["bird", "birdc"]) {
@@ -360,6 +440,7 @@ fn bgp_policy_every_match_and_set_with_bird() {
         .unwrap_or_default();
     assert!(hits.len() == 2 && hits.iter().all(|&h| h >= 1), "{pl:#}");
     check_counters(&r1);
+    check_clearing(&r1);
     b.assert_running();
 }
 

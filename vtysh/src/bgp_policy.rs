@@ -1,9 +1,12 @@
 //! bgpd's routing policy in FRR's show formats: `show route-map [NAME]`,
 //! `show ip|ipv6 prefix-list [detail] [NAME]`, `show bgp
 //! as-path-access-list [NAME]`, `show bgp community-list|
-//! large-community-list|extcommunity-list [NAME]`, each with `json`.
-//! bgpd sends the clauses already in FRR's words with the counters
-//! (bgp.proto `Policy`); parsing and rendering here are pure.
+//! large-community-list|extcommunity-list [NAME]`, each with `json`, and
+//! the counters reset as FRR's `clear route-map counter [NAME]` and
+//! `clear ip|ipv6 prefix-list [NAME [PREFIX]]` do (bgp.proto
+//! `ClearPolicyCounters`). bgpd sends the clauses already in FRR's words
+//! with the counters (bgp.proto `Policy`); parsing and rendering here are
+//! pure.
 
 use std::fmt::Write;
 
@@ -58,6 +61,15 @@ pub enum PolicyCmd {
     CommunityList {
         which: Communities,
         name: Option<String>,
+    },
+    /// `clear route-map counter [NAME]`
+    ClearRouteMap { name: Option<String> },
+    /// `clear ip|ipv6 prefix-list [NAME [PREFIX]]`: with a prefix, the
+    /// entries covering it.
+    ClearPrefixList {
+        v6: bool,
+        name: Option<String>,
+        prefix: Option<IpNetwork>,
     },
 }
 
@@ -117,19 +129,95 @@ pub fn parse_route_map(rest: &[&str]) -> Result<PolicyCmd, String> {
     })
 }
 
+/// `clear route-map counter [NAME]`: the words after `route-map`.
+pub fn parse_clear_route_map(rest: &[&str]) -> Result<PolicyCmd, String> {
+    match rest {
+        [w, more @ ..] if !w.is_empty() && "counter".starts_with(&w.to_ascii_lowercase()) => {
+            Ok(PolicyCmd::ClearRouteMap {
+                name: one_name(more)?,
+            })
+        }
+        [x, ..] => Err(format!(
+            "% Unknown command: `{x}` (clear route-map counter [NAME])"
+        )),
+        [] => Err("% Incomplete command: clear route-map counter [NAME]".into()),
+    }
+}
+
+/// `clear ip|ipv6 prefix-list [NAME [PREFIX]]`: the words after
+/// `prefix-list`; the prefix is of the command's family.
+pub fn parse_clear_prefix_list(v6: bool, rest: &[&str]) -> Result<PolicyCmd, String> {
+    let (name, prefix) = match rest {
+        [] => (None, None),
+        [n] => (Some(n.to_string()), None),
+        [n, p] => {
+            let net = proto::parse_prefix(p).map_err(|e| format!("% {e}"))?;
+            if net.is_ipv6() != v6 {
+                let fam = if v6 { "IPv6" } else { "IPv4" };
+                return Err(format!("% `{p}` is not an {fam} prefix"));
+            }
+            (Some(n.to_string()), Some(net))
+        }
+        [_, _, x, ..] => return Err(format!("% Unexpected `{x}`")),
+    };
+    Ok(PolicyCmd::ClearPrefixList { v6, name, prefix })
+}
+
+/// Resets counters (`clear route-map counter`, `clear ip|ipv6
+/// prefix-list`): nothing printed, as FRR; with `json`, how many were
+/// reset. An unknown name is bgpd's NOT_FOUND, in FRR's words.
+async fn clear(
+    c: &mut BgpClient<tonic::transport::Channel>,
+    cmd: &PolicyCmd,
+    json: bool,
+) -> Result<String, String> {
+    use pb::clear_policy_counters_request::Kind as ClearKind;
+    let req = match cmd {
+        PolicyCmd::ClearRouteMap { name } => pb::ClearPolicyCountersRequest {
+            kind: ClearKind::RouteMap as i32,
+            name: name.clone().unwrap_or_default(),
+            ipv6: false,
+            prefix: None,
+        },
+        PolicyCmd::ClearPrefixList { v6, name, prefix } => pb::ClearPolicyCountersRequest {
+            kind: ClearKind::PrefixList as i32,
+            name: name.clone().unwrap_or_default(),
+            ipv6: *v6,
+            prefix: prefix.map(|p| pb::Prefix {
+                addr: proto::addr_to_bytes(p.network()),
+                len: u32::from(p.prefix()),
+            }),
+        },
+        _ => return Err("% not a clear command".into()),
+    };
+    let r = c
+        .clear_policy_counters(req)
+        .await
+        .map_err(|e| format!("% bgpd: {}", e.message()))?
+        .into_inner();
+    Ok(if json {
+        serde_json::to_string_pretty(&json!({ "cleared": r.cleared })).unwrap_or_default() + "\n"
+    } else {
+        String::new()
+    })
+}
+
 /// Runs a policy command against bgpd's socket.
 pub async fn run(cmd: &PolicyCmd, json: bool, addr: &Address) -> Result<String, String> {
+    let ch = transport::connect(addr)
+        .await
+        .map_err(|e| format!("% bgpd is not running (cannot connect to {addr}): {e}"))?;
+    let mut c = BgpClient::new(ch).max_decoding_message_size(transport::MAX_MESSAGE_SIZE);
     let (kind, name) = match cmd {
         PolicyCmd::RouteMap { name } => (Kind::RouteMap, name),
         PolicyCmd::PrefixList { name, .. } => (Kind::PrefixList, name),
         PolicyCmd::AsPathList { name } => (Kind::AsPathList, name),
         PolicyCmd::CommunityList { name, .. } => (Kind::CommunityList, name),
+        PolicyCmd::ClearRouteMap { .. } | PolicyCmd::ClearPrefixList { .. } => {
+            return clear(&mut c, cmd, json).await
+        }
     };
-    let ch = transport::connect(addr)
-        .await
-        .map_err(|e| format!("% bgpd is not running (cannot connect to {addr}): {e}"))?;
-    let r = BgpClient::new(ch)
-        .max_decoding_message_size(transport::MAX_MESSAGE_SIZE)
+    let r = c
         .policy(pb::PolicyRequest {
             kind: kind as i32,
             name: name.clone().unwrap_or_default(),
@@ -152,6 +240,7 @@ pub async fn run(cmd: &PolicyCmd, json: bool, addr: &Address) -> Result<String, 
         (PolicyCmd::AsPathList { .. }, true) => pretty(as_path_lists_json(&r)),
         (PolicyCmd::CommunityList { which, .. }, false) => community_lists(&r, *which),
         (PolicyCmd::CommunityList { which, .. }, true) => pretty(community_lists_json(&r, *which)),
+        (PolicyCmd::ClearRouteMap { .. } | PolicyCmd::ClearPrefixList { .. }, _) => String::new(),
     })
 }
 

@@ -161,6 +161,14 @@ pub const HELP: &[(&str, &str)] = &[
         "advertise frozen duplicate MACs again",
     ),
     (
+        "clear route-map counter [NAME]",
+        "reset route maps' invocation counts (show route-map)",
+    ),
+    (
+        "clear ip|ipv6 prefix-list [NAME [PREFIX]]",
+        "reset prefix lists' hit counts (show ip prefix-list detail)",
+    ),
+    (
         "show running-config [zebrad|bgpd|ospfd|diff] [json]",
         "the daemons' running configuration, or what is not saved",
     ),
@@ -257,7 +265,38 @@ pub fn parse(line: &str) -> Result<Line, String> {
         }
         "clear" => {
             let what = it.next().ok_or("% Incomplete command: clear what?")?;
-            let what = keyword(what, &["bgp", "evpn"])?;
+            let mut what = keyword(what, &["bgp", "evpn", "route-map", "ip", "ipv6"])?;
+            if what == "route-map" {
+                let rest: Vec<&str> = it.by_ref().collect();
+                return Ok(Line {
+                    cmd: Command::Policy(crate::bgp_policy::parse_clear_route_map(&rest)?),
+                    json,
+                });
+            }
+            if what == "ip" || what == "ipv6" {
+                let v6 = what == "ipv6";
+                let sub = it
+                    .next()
+                    .ok_or("% Incomplete command: clear ip|ipv6 prefix-list ...")?;
+                // FRR's `clear ip bgp` is `clear bgp`.
+                what = keyword(
+                    sub,
+                    if v6 {
+                        &["prefix-list"]
+                    } else {
+                        &["prefix-list", "bgp"]
+                    },
+                )?;
+                if what == "prefix-list" {
+                    let rest: Vec<&str> = it.by_ref().collect();
+                    return Ok(Line {
+                        cmd: Command::Policy(crate::bgp_policy::parse_clear_prefix_list(
+                            v6, &rest,
+                        )?),
+                        json,
+                    });
+                }
+            }
             if what == "evpn" {
                 let w = it
                     .next()
@@ -499,6 +538,56 @@ mod tests {
         assert!(matches!(p("show bgp summary"), Command::Bgp(_)));
         assert!(matches!(p("show bgp 198.51.100.0/24"), Command::Bgp(_)));
         assert!(parse("show route-map A B").is_err());
+    }
+
+    #[test]
+    fn policy_clear_commands() {
+        use crate::bgp_policy::PolicyCmd;
+        assert_eq!(
+            p("clear route-map counter"),
+            Command::Policy(PolicyCmd::ClearRouteMap { name: None })
+        );
+        assert_eq!(
+            p("clear route-map count IN"),
+            Command::Policy(PolicyCmd::ClearRouteMap {
+                name: Some("IN".into())
+            })
+        );
+        assert!(parse("clear route-map").is_err());
+        assert!(parse("clear route-map IN").is_err());
+        assert!(parse("clear route-map counter A B").is_err());
+        assert_eq!(
+            p("clear ip prefix-list"),
+            Command::Policy(PolicyCmd::ClearPrefixList {
+                v6: false,
+                name: None,
+                prefix: None
+            })
+        );
+        assert_eq!(
+            p("clear ip prefix-list P 192.0.2.0/24"),
+            Command::Policy(PolicyCmd::ClearPrefixList {
+                v6: false,
+                name: Some("P".into()),
+                prefix: Some("192.0.2.0/24".parse().unwrap())
+            })
+        );
+        assert_eq!(
+            p("clear ipv6 prefix-list P 2001:db8::/32"),
+            Command::Policy(PolicyCmd::ClearPrefixList {
+                v6: true,
+                name: Some("P".into()),
+                prefix: Some("2001:db8::/32".parse().unwrap())
+            })
+        );
+        assert!(parse("clear ipv6 prefix-list P 192.0.2.0/24").is_err());
+        assert!(parse("clear ip prefix-list P 2001:db8::/32").is_err());
+        assert!(parse("clear ip prefix-list P 192.0.2.1/24").is_err());
+        assert!(parse("clear ip prefix-list P 192.0.2.0/24 x").is_err());
+        assert!(parse("clear ipv6 bgp *").is_err());
+        // FRR's `clear ip bgp` is `clear bgp`.
+        assert_eq!(p("clear ip bgp *"), p("clear bgp *"));
+        assert!(parse("clear route-map counter json").unwrap().json);
     }
 
     #[test]

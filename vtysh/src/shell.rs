@@ -145,6 +145,41 @@ const OSPF_ARGS: &[Node] = &[
     JSON,
 ];
 
+const CLEAR_BGP_ARGS: &[Node] = &[
+    n(
+        "*",
+        "every neighbor",
+        &[n(
+            "soft",
+            "refresh routes, keep the session",
+            &[
+                n("in", "ask for the routes again", &[]),
+                n("out", "send ours again", &[]),
+            ],
+        )],
+    ),
+    v(
+        "<ADDRESS>",
+        "one neighbor",
+        Live::Neighbor,
+        &[n(
+            "soft",
+            "refresh routes, keep the session",
+            &[
+                n("in", "ask for the routes again", &[]),
+                n("out", "send ours again", &[]),
+            ],
+        )],
+    ),
+];
+
+const CLEAR_PREFIX_LIST_ARGS: &[Node] = &[v(
+    "<NAME>",
+    "one list",
+    Live::PrefixList,
+    &[n("<PREFIX>", "the entries covering it", &[])],
+)];
+
 /// The command words.
 pub const TREE: &[Node] = &[
     n(
@@ -256,36 +291,36 @@ pub const TREE: &[Node] = &[
                     )],
                 )],
             ),
+            n("bgp", "BGP sessions", CLEAR_BGP_ARGS),
             n(
-                "bgp",
-                "BGP sessions",
+                "route-map",
+                "route maps",
+                &[n(
+                    "counter",
+                    "reset the invocation counts",
+                    &[v("<NAME>", "one route map", Live::RouteMap, &[])],
+                )],
+            ),
+            n(
+                "ip",
+                "IPv4",
                 &[
                     n(
-                        "*",
-                        "every neighbor",
-                        &[n(
-                            "soft",
-                            "refresh routes, keep the session",
-                            &[
-                                n("in", "ask for the routes again", &[]),
-                                n("out", "send ours again", &[]),
-                            ],
-                        )],
+                        "prefix-list",
+                        "reset the hit counts",
+                        CLEAR_PREFIX_LIST_ARGS,
                     ),
-                    v(
-                        "<ADDRESS>",
-                        "one neighbor",
-                        Live::Neighbor,
-                        &[n(
-                            "soft",
-                            "refresh routes, keep the session",
-                            &[
-                                n("in", "ask for the routes again", &[]),
-                                n("out", "send ours again", &[]),
-                            ],
-                        )],
-                    ),
+                    n("bgp", "BGP sessions (clear bgp)", CLEAR_BGP_ARGS),
                 ],
+            ),
+            n(
+                "ipv6",
+                "IPv6",
+                &[n(
+                    "prefix-list",
+                    "reset the hit counts",
+                    CLEAR_PREFIX_LIST_ARGS,
+                )],
             ),
         ],
     ),
@@ -794,6 +829,9 @@ mod tests {
         for (words, kind) in [
             (&["show", "route-map"][..], Live::RouteMap),
             (&["show", "ip", "prefix-list"][..], Live::PrefixList),
+            (&["clear", "route-map", "counter"][..], Live::RouteMap),
+            (&["clear", "ipv6", "prefix-list"][..], Live::PrefixList),
+            (&["clear", "ip", "bgp"][..], Live::Neighbor),
             (
                 &["show", "ipv6", "prefix-list", "detail"][..],
                 Live::PrefixList,

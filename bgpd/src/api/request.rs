@@ -43,6 +43,10 @@ pub enum RequestError {
     Vni(u32),
     #[error("a MAC is 6 bytes, got {0}")]
     MacLength(usize),
+    #[error("unknown policy counter kind {0} (1: route maps, 2: prefix lists)")]
+    CounterKind(i32),
+    #[error("a prefix is given only with a prefix list's name")]
+    PrefixWithoutList,
 }
 
 /// An address field where empty means "every one".
@@ -189,6 +193,67 @@ pub fn clear_evpn_duplicates(
         )),
     };
     Ok(ClearDuplicatesQuery { vni: r.vni, mac })
+}
+
+/// A checked `ClearPolicyCounters` request (`clear route-map counter`,
+/// `clear ip|ipv6 prefix-list`); whether the name exists is the daemon's
+/// to say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClearCountersQuery {
+    /// `None`: every route map.
+    RouteMaps { name: Option<String> },
+    /// One family's entries of one list (`None`: every list), with a
+    /// prefix of that family only the entries covering it.
+    PrefixLists {
+        v6: bool,
+        name: Option<String>,
+        within: Option<IpNetwork>,
+    },
+}
+
+/// `ClearPolicyCounters`: a known kind; a prefix only for a named prefix
+/// list, of the family asked, without host bits.
+pub fn clear_policy_counters(
+    r: &pb::ClearPolicyCountersRequest,
+) -> Result<ClearCountersQuery, RequestError> {
+    use pb::clear_policy_counters_request::Kind;
+    let name = (!r.name.is_empty()).then(|| r.name.clone());
+    let within = match &r.prefix {
+        Some(p) if !p.addr.is_empty() => Some(
+            proto::prefix_from_wire(&proto::zebra::Prefix {
+                addr: p.addr.clone(),
+                len: p.len,
+            })
+            .map_err(|source| RequestError::Wire {
+                what: "prefix",
+                source,
+            })?,
+        ),
+        _ => None,
+    };
+    match Kind::try_from(r.kind) {
+        Ok(Kind::RouteMap) if within.is_none() => Ok(ClearCountersQuery::RouteMaps { name }),
+        Ok(Kind::PrefixList) => {
+            if let Some(p) = within {
+                if name.is_none() {
+                    return Err(RequestError::PrefixWithoutList);
+                }
+                if p.is_ipv6() != r.ipv6 {
+                    return Err(RequestError::PrefixFamily {
+                        prefix: p,
+                        family: if r.ipv6 { "ipv6" } else { "ipv4" },
+                    });
+                }
+            }
+            Ok(ClearCountersQuery::PrefixLists {
+                v6: r.ipv6,
+                name,
+                within,
+            })
+        }
+        Ok(Kind::RouteMap) => Err(RequestError::PrefixWithoutList),
+        _ => Err(RequestError::CounterKind(r.kind)),
+    }
 }
 
 #[cfg(test)]
@@ -348,6 +413,70 @@ mod tests {
                 mac: vec![1, 2, 3],
             }),
             Err(RequestError::MacLength(3))
+        );
+    }
+
+    #[test]
+    fn clear_policy_counters_checked() {
+        use pb::clear_policy_counters_request::Kind;
+        let req = |kind: Kind, name: &str, ipv6: bool, p: Option<pb::Prefix>| {
+            clear_policy_counters(&pb::ClearPolicyCountersRequest {
+                kind: kind as i32,
+                name: name.into(),
+                ipv6,
+                prefix: p,
+            })
+        };
+        assert_eq!(
+            req(Kind::RouteMap, "", false, None),
+            Ok(ClearCountersQuery::RouteMaps { name: None })
+        );
+        assert_eq!(
+            req(Kind::RouteMap, "IN", false, None),
+            Ok(ClearCountersQuery::RouteMaps {
+                name: Some("IN".into())
+            })
+        );
+        assert_eq!(
+            req(
+                Kind::PrefixList,
+                "P",
+                true,
+                prefix(&Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0).octets(), 32)
+            )
+            .map(|q| match q {
+                ClearCountersQuery::PrefixLists { v6, name, within } =>
+                    (v6, name, within.map(|p| p.to_string())),
+                q => panic!("{q:?}"),
+            }),
+            Ok((true, Some("P".into()), Some("2001:db8::/32".into())))
+        );
+        assert_eq!(
+            req(Kind::PrefixList, "", false, prefix(&[192, 0, 2, 0], 24)),
+            Err(RequestError::PrefixWithoutList)
+        );
+        assert_eq!(
+            req(Kind::RouteMap, "IN", false, prefix(&[192, 0, 2, 0], 24)),
+            Err(RequestError::PrefixWithoutList)
+        );
+        assert!(matches!(
+            req(Kind::PrefixList, "P", true, prefix(&[192, 0, 2, 0], 24)),
+            Err(RequestError::PrefixFamily { .. })
+        ));
+        assert!(matches!(
+            req(Kind::PrefixList, "P", false, prefix(&[192, 0, 2, 1], 24)),
+            Err(RequestError::Wire { .. })
+        ));
+        assert_eq!(
+            req(Kind::Unspecified, "", false, None),
+            Err(RequestError::CounterKind(0))
+        );
+        assert_eq!(
+            clear_policy_counters(&pb::ClearPolicyCountersRequest {
+                kind: 9,
+                ..Default::default()
+            }),
+            Err(RequestError::CounterKind(9))
         );
     }
 }

@@ -4,7 +4,9 @@
 //! policies, so a counter is a relaxed load and store (no locked
 //! instruction on the hot path); `show` reads it from the same task.
 //!
-//! Owns only the counting. A counter never takes part in comparing
+//! Owns only the counting and its reset (`clear route-map counter`,
+//! `clear ip prefix-list`, done by the same task, so the single writer
+//! stays single). A counter never takes part in comparing
 //! configurations: two policies that differ only in their counts are
 //! equal, so a reload does not re-evaluate because routes were counted.
 
@@ -77,6 +79,21 @@ impl Counters {
         }
     }
 
+    /// Reset the object's own count and every entry's.
+    pub fn clear(&self) {
+        self.total.set(0);
+        for h in self.entries.iter() {
+            h.set(0);
+        }
+    }
+
+    /// Reset entry `i` (out of range: nothing).
+    pub fn clear_entry(&self, i: usize) {
+        if let Some(h) = self.entries.get(i) {
+            h.set(0);
+        }
+    }
+
     /// Carry the counts of an unchanged object over a reload.
     pub fn take_from(&self, old: &Counters) {
         self.total.set(old.total.get());
@@ -104,5 +121,25 @@ mod tests {
         b.take_from(&a);
         assert_eq!((b.total.get(), b.entries[1].get()), (1, 2));
         assert_eq!(a.clone().entries[1].get(), 2);
+    }
+
+    #[test]
+    fn clear_resets_and_counting_goes_on() {
+        let a = Counters::new(3);
+        a.total.bump();
+        a.entry(0);
+        a.entry(2);
+        a.clear_entry(2);
+        a.clear_entry(9);
+        assert_eq!(
+            (a.total.get(), a.entries[0].get(), a.entries[2].get()),
+            (1, 1, 0)
+        );
+        a.clear();
+        assert_eq!(a.total.get(), 0);
+        assert!(a.entries.iter().all(|h| h.get() == 0));
+        a.total.bump();
+        a.entry(1);
+        assert_eq!((a.total.get(), a.entries[1].get()), (1, 1));
     }
 }

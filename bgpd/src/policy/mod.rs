@@ -195,6 +195,15 @@ impl Bindings {
     }
 }
 
+/// A counter reset naming an object that does not exist, in FRR's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClearError {
+    #[error("'route-map {0}' not found")]
+    RouteMap(String),
+    #[error("Can't find specified prefix-list {0}")]
+    PrefixList(String),
+}
+
 /// FNV-1a: names are looked up once per route, SipHash would dominate.
 #[derive(Default, Clone, Copy)]
 struct NameHasher(u64);
@@ -314,6 +323,49 @@ impl Policies {
             if let Some(o) = old.prefix_lists.get(name) {
                 l.keep_counts(o);
             }
+        }
+    }
+
+    /// `clear route-map counter [NAME]`: reset the counts of one route map
+    /// or of every one. Returns how many maps were reset.
+    pub fn clear_route_map_counts(&self, name: Option<&str>) -> Result<usize, ClearError> {
+        match name {
+            Some(n) => {
+                self.route_map(n)
+                    .ok_or_else(|| ClearError::RouteMap(n.to_string()))?
+                    .clear_counts();
+                Ok(1)
+            }
+            None => {
+                for (_, m) in &self.route_maps {
+                    m.clear_counts();
+                }
+                Ok(self.route_maps.len())
+            }
+        }
+    }
+
+    /// `clear ip|ipv6 prefix-list [NAME [PREFIX]]`: reset the hit counts
+    /// of one family's entries of one list or of every list, given a
+    /// prefix only of the entries covering it. Returns how many entries
+    /// were reset.
+    pub fn clear_prefix_list_counts(
+        &self,
+        v6: bool,
+        name: Option<&str>,
+        within: Option<&IpNetwork>,
+    ) -> Result<usize, ClearError> {
+        match name {
+            Some(n) => Ok(self
+                .prefix_lists
+                .get(n)
+                .ok_or_else(|| ClearError::PrefixList(n.to_string()))?
+                .clear_counts(v6, within)),
+            None => Ok(self
+                .prefix_lists
+                .values()
+                .map(|l| l.clear_counts(v6, within))
+                .sum()),
         }
     }
 

@@ -72,6 +72,29 @@ impl PrefixList {
         self.hits.entries.get(i).map_or(0, |h| h.get())
     }
 
+    /// Reset the hit counts of the entries of one family (FRR's prefix
+    /// lists are per family, ours hold both) and, given `within`, only
+    /// of the entries whose prefix covers it, as FRR's `clear ip
+    /// prefix-list NAME A.B.C.D/M` does. Returns how many were reset.
+    pub fn clear_counts(&self, v6: bool, within: Option<&IpNetwork>) -> usize {
+        let mut n = 0;
+        for (i, e) in self.entries.iter().enumerate() {
+            let covers = match within {
+                Some(p) => {
+                    p.is_ipv6() == e.prefix.is_ipv6()
+                        && p.prefix() >= e.prefix.prefix()
+                        && e.prefix.contains(p.network())
+                }
+                None => true,
+            };
+            if e.prefix.is_ipv6() == v6 && covers {
+                self.hits.clear_entry(i);
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Keep the counts of `old` when the entries did not change (reload).
     pub fn keep_counts(&self, old: &PrefixList) {
         if self.entries == old.entries {
@@ -147,5 +170,33 @@ mod tests {
         let again = PrefixList::new(list.entries().to_vec());
         again.keep_counts(&list);
         assert_eq!(again.hits(1), 2);
+    }
+
+    #[test]
+    fn clear_by_family_and_covering_prefix() {
+        let list = PrefixList::new(vec![
+            entry(10, Action::Permit, "192.0.2.0/24", None, Some(32)),
+            entry(20, Action::Permit, "198.51.100.0/24", None, None),
+            entry(30, Action::Permit, "2001:db8::/32", None, Some(64)),
+        ]);
+        for q in ["192.0.2.1/32", "198.51.100.0/24", "2001:db8:1::/48"] {
+            assert!(list.permits(&p(q)));
+        }
+        let hits = |l: &PrefixList| (0..3).map(|i| l.hits(i)).collect::<Vec<_>>();
+        assert_eq!(hits(&list), vec![1, 1, 1]);
+        // A prefix no entry covers, and one of the other family: nothing.
+        assert_eq!(list.clear_counts(false, Some(&p("203.0.113.0/24"))), 0);
+        assert_eq!(list.clear_counts(false, Some(&p("2001:db8::/48"))), 0);
+        // Covered by seq 10 only.
+        assert_eq!(list.clear_counts(false, Some(&p("192.0.2.128/25"))), 1);
+        assert_eq!(hits(&list), vec![0, 1, 1]);
+        // `clear ipv6 prefix-list NAME`: the IPv6 entries only.
+        assert_eq!(list.clear_counts(true, None), 1);
+        assert_eq!(hits(&list), vec![0, 1, 0]);
+        assert_eq!(list.clear_counts(false, None), 2);
+        assert_eq!(hits(&list), vec![0, 0, 0]);
+        // Counting goes on after a clear.
+        assert!(list.permits(&p("192.0.2.7/32")));
+        assert_eq!(hits(&list), vec![1, 0, 0]);
     }
 }

@@ -179,6 +179,11 @@ impl RouteMap {
         self.hits.entries.get(i).map_or(0, |h| h.get())
     }
 
+    /// Reset the map's count and its entries' (`clear route-map counter`).
+    pub fn clear_counts(&self) {
+        self.hits.clear();
+    }
+
     /// Keep the counts of `old` when the entries did not change (reload).
     pub fn keep_counts(&self, old: &RouteMap) {
         if self.entries == old.entries {

@@ -547,3 +547,67 @@ fn config_errors_name_the_key() {
         assert!(e.line > 3, "{e}");
     }
 }
+
+#[test]
+fn clear_counters_of_one_or_every_map_and_list() {
+    let pol = policies(
+        r#"
+[[route_map]]
+name = "M"
+entries = [ { seq = 10, action = "permit", match = { prefix_list = "CUSTOMER" }, set = { med = 7 } } ]
+
+[[route_map]]
+name = "N"
+entries = [ { seq = 10, action = "permit" } ]
+"#,
+    );
+    let a = route_attrs();
+    for _ in 0..3 {
+        assert!(run(&pol, "M", "198.51.100.0/24", &a).is_some());
+        assert!(run(&pol, "N", "198.51.100.0/24", &a).is_some());
+    }
+    let counts = |pol: &Policies| {
+        let m = pol.route_map("M").unwrap();
+        let n = pol.route_map("N").unwrap();
+        let pl = pol.prefix_list("CUSTOMER").unwrap();
+        (m.invoked(), m.entry_invoked(0), n.invoked(), pl.hits(0))
+    };
+    assert_eq!(counts(&pol), (3, 3, 3, 3));
+    assert_eq!(pol.clear_route_map_counts(Some("M")), Ok(1));
+    assert_eq!(counts(&pol), (0, 0, 3, 3), "only M, and not its lists");
+    assert_eq!(
+        pol.clear_route_map_counts(Some("NOPE")),
+        Err(ClearError::RouteMap("NOPE".into()))
+    );
+    assert_eq!(
+        ClearError::RouteMap("NOPE".into()).to_string(),
+        "'route-map NOPE' not found"
+    );
+    // The IPv6 entries of CUSTOMER: none.
+    assert_eq!(
+        pol.clear_prefix_list_counts(true, Some("CUSTOMER"), None),
+        Ok(0)
+    );
+    assert_eq!(counts(&pol).3, 3);
+    let other = p("203.0.113.0/24");
+    assert_eq!(
+        pol.clear_prefix_list_counts(false, Some("CUSTOMER"), Some(&other)),
+        Ok(0)
+    );
+    let inside = p("198.51.100.128/25");
+    assert_eq!(
+        pol.clear_prefix_list_counts(false, Some("CUSTOMER"), Some(&inside)),
+        Ok(1)
+    );
+    assert_eq!(counts(&pol), (0, 0, 3, 0));
+    assert!(matches!(
+        pol.clear_prefix_list_counts(false, Some("NOPE"), None),
+        Err(ClearError::PrefixList(_))
+    ));
+    // Counting goes on from zero; then every map and list at once.
+    assert!(run(&pol, "M", "198.51.100.0/24", &a).is_some());
+    assert_eq!(counts(&pol), (1, 1, 3, 1));
+    assert_eq!(pol.clear_route_map_counts(None), Ok(2));
+    assert_eq!(pol.clear_prefix_list_counts(false, None, None), Ok(2));
+    assert_eq!(counts(&pol), (0, 0, 0, 0));
+}
