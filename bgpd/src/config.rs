@@ -17,8 +17,8 @@ use toml::Spanned;
 
 use crate::packet::nlri::AfiSafi;
 use crate::policy::config::{
-    RawAsPathList, RawBindings, RawCommunityList, RawFamilyPolicy, RawPrefixList, RawRouteMap,
-    RawSections,
+    RawAsPathList, RawBindings, RawCommunityList, RawFamilyPolicy, RawNetworkPolicy, RawPrefixList,
+    RawRouteMap, RawSections,
 };
 use crate::policy::{Bindings, Policies};
 
@@ -56,6 +56,10 @@ pub struct Config {
     /// Whether to talk to zebrad at all (install routes, track nexthops).
     pub zebra: bool,
     pub networks: Vec<IpNetwork>,
+    /// The route maps of networks (`bgp.network_policy`, FRR's `network
+    /// PREFIX route-map NAME`): applied to the local path, a deny keeps
+    /// the network from being originated.
+    pub network_route_maps: Vec<(IpNetwork, String)>,
     /// `[[aggregate]]` (RFC 4271 §9.2.2.2, FRR `aggregate-address`).
     pub aggregates: Vec<crate::rib::AggregateConfig>,
     pub redistribute: Vec<Redistribute>,
@@ -66,6 +70,16 @@ pub struct Config {
     pub policies: Policies,
     /// L2VPN EVPN (`[evpn]`).
     pub evpn: crate::evpn::config::EvpnConfig,
+}
+
+impl Config {
+    /// The route map of network `p` (`bgp.network_policy`).
+    pub fn network_route_map(&self, p: &IpNetwork) -> Option<&str> {
+        self.network_route_maps
+            .iter()
+            .find(|(n, _)| n == p)
+            .map(|(_, m)| m.as_str())
+    }
 }
 
 /// `[bgp] graceful_restart = true` with its timers (RFC 4724 §3, §4.2).
@@ -191,6 +205,7 @@ struct RawBgp {
     stale_time: Option<Spanned<i64>>,
     #[serde(default)]
     networks: Vec<Spanned<String>>,
+    network_policy: Option<Spanned<std::collections::BTreeMap<String, RawNetworkPolicy>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -482,6 +497,8 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
             route_maps: &raw.route_maps,
         },
     )?;
+    let network_route_maps =
+        crate::policy::config::network_route_maps(&loc, &policies, &b.network_policy, &networks)?;
     let groups = peer_groups(&loc, &raw.peer_groups)?;
     let defaults = Defaults {
         asn,
@@ -523,6 +540,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         zebra_socket: raw.zebra.socket.map(PathBuf::from),
         zebra: raw.zebra.enabled.unwrap_or(true),
         networks,
+        network_route_maps,
         aggregates,
         redistribute,
         neighbors,
@@ -959,6 +977,34 @@ extended_nexthop = true
         assert_eq!((e.line, e.key.as_str()), (7, "neighbor.extended_nexthop"));
         let e = err("asn = 1\n");
         assert!(!e.msg.is_empty());
+    }
+
+    #[test]
+    fn network_route_maps() {
+        let head = "[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\n";
+        let maps =
+            "[[route_map]]\nname = \"TAG\"\nentries = [ { seq = 10, action = \"permit\" } ]\n";
+        let c = parse(
+            "b.toml",
+            &format!("{head}networks = [\"192.0.2.0/24\", \"2001:db8:5::/48\"]\nnetwork_policy = {{ \"2001:db8:5::/48\" = {{ route_map = \"TAG\" }} }}\n{maps}"),
+        )
+        .unwrap();
+        let v6: IpNetwork = "2001:db8:5::/48".parse().unwrap();
+        assert_eq!(c.network_route_map(&v6), Some("TAG"));
+        assert_eq!(c.network_route_map(&"192.0.2.0/24".parse().unwrap()), None);
+        let e = err(&format!("{head}networks = [\"192.0.2.0/24\"]\nnetwork_policy = {{ \"192.0.2.0/24\" = {{ route_map = \"NOPE\" }} }}\n{maps}"));
+        assert_eq!(
+            (e.line, e.key.as_str()),
+            (5, "bgp.network_policy.route_map")
+        );
+        assert!(e.msg.contains("no route map `NOPE`"), "{e}");
+        let e = err(&format!("{head}networks = [\"192.0.2.0/24\"]\nnetwork_policy = {{ \"198.51.100.0/24\" = {{ route_map = \"TAG\" }} }}\n{maps}"));
+        assert_eq!((e.line, e.key.as_str()), (5, "bgp.network_policy"));
+        assert!(e.msg.contains("not in bgp.networks"), "{e}");
+        let e = err(&format!("{head}networks = [\"192.0.2.0/24\"]\nnetwork_policy = {{ \"192.0.2.1/24\" = {{ route_map = \"TAG\" }} }}\n{maps}"));
+        assert_eq!(e.key, "bgp.network_policy");
+        let e = err(&format!("{head}networks = [\"192.0.2.0/24\"]\nnetwork_policy = {{ \"192.0.2.0/24\" = {{ route-map = \"TAG\" }} }}\n{maps}"));
+        assert!(e.msg.contains("route-map"), "{e}");
     }
 
     #[test]

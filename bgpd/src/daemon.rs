@@ -263,7 +263,7 @@ impl Daemon {
             d.range_md5(r, true);
         }
         for p in &cfg.networks {
-            d.rib.originate(*p, Origin::Igp, None, None, Vec::new());
+            d.rib.originate_network(*p, cfg.network_route_map(p));
         }
         d.rib.set_aggregates(cfg.aggregates.clone());
         d.flush().await;
@@ -1028,7 +1028,8 @@ impl Daemon {
                 rebind.push((id, n.policy.clone()));
             }
         }
-        if new.policies != self.cfg.policies || !rebind.is_empty() {
+        let policies_changed = new.policies != self.cfg.policies;
+        if policies_changed || !rebind.is_empty() {
             let policies = new.policies.clone();
             policies.keep_counts(self.rib.policies());
             self.rib.set_policies(policies, &rebind);
@@ -1042,9 +1043,17 @@ impl Daemon {
             }
         }
         for p in &new.networks {
-            if !self.cfg.networks.contains(p) {
-                self.rib.originate(*p, Origin::Igp, None, None, Vec::new());
-                changes.push(format!("network {p} originated"));
+            let map = new.network_route_map(p);
+            let known = self.cfg.networks.contains(p);
+            // New, another route map, or its route map's policies changed.
+            if !known || map != self.cfg.network_route_map(p) || (map.is_some() && policies_changed)
+            {
+                let what = if self.rib.originate_network(*p, map) {
+                    "originated"
+                } else {
+                    "denied by its route map"
+                };
+                changes.push(format!("network {p} {what}"));
             }
         }
         if new.aggregates != self.cfg.aggregates {

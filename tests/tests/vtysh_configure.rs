@@ -10,7 +10,10 @@
 //! prefix list; the new session comes up, the route reaches the kernel,
 //! and the IPv4 session is not reset. A refused change names the line and
 //! key and changes nothing; `show running-config diff` shows what is not
-//! saved, `write memory` saves it.
+//! saved, `write memory` saves it. Later sessions build an anycast
+//! service, a route map bound inbound, and a network with a route map and
+//! an aggregate in `address-family ipv6 unicast`, each seen in `show
+//! running-config` and in what the daemons do.
 
 mod bgp_util;
 
@@ -297,6 +300,75 @@ fn vtysh_configure_session_applies_and_saves() {
     ] {
         assert!(running.contains(want), "{want:?} missing in\n{running}");
     }
+
+    // Originated routes in FRR's words, inside the address family: a
+    // network through a route map and an aggregate of it; both show up in
+    // the running configuration and at r2 with the map's sets. Changing
+    // the map changes what r2 gets; `no network` withdraws the network
+    // and the aggregate that only it fed.
+    let (ok, out, err) = vtysh_file(
+        &r1,
+        "network.conf",
+        "configure\n\
+         route-map TAG permit 10\n\
+         set community 65001:99\n\
+         set metric 42\n\
+         exit\n\
+         router bgp 65001\n\
+         address-family ipv6 unicast\n\
+         network 2001:db8:77::/48 route-map TAG\n\
+         aggregate-address 2001:db8:70::/44 as-set\n\
+         exit-address-family\n\
+         end\n",
+    );
+    assert!(ok, "{out}{err}\n{}", lab.log_tails(30));
+    let running = vtysh(&r1, "show running-config bgpd").unwrap();
+    for want in [
+        "networks = [\"2001:db8:77::/48\"]",
+        "network_policy = { \"2001:db8:77::/48\" = { route_map = \"TAG\" } }",
+        "[[aggregate]]",
+        "prefix = \"2001:db8:70::/44\"",
+        "as_set = true",
+    ] {
+        assert!(running.contains(want), "{want:?} missing in\n{running}");
+    }
+    let with = |med: u64| {
+        move |p: &serde_json::Value| {
+            p["metric"] == med
+                && p["community"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|x| x == "65001:99"))
+        }
+    };
+    wait_until(T, "r1's network at r2 with the route map's sets", || {
+        paths(&r2, "2001:db8:77::/48").iter().any(with(42))
+    });
+    wait_until(T, "r1's aggregate at r2", || {
+        !paths(&r2, "2001:db8:70::/44").is_empty()
+    });
+    let (ok, out, err) = vtysh_file(
+        &r1,
+        "network-map.conf",
+        "configure\nroute-map TAG permit 10\nset metric 7\nend\n",
+    );
+    assert!(ok, "{out}{err}");
+    wait_until(T, "the changed route map's MED at r2", || {
+        paths(&r2, "2001:db8:77::/48").iter().any(with(7))
+    });
+    let (ok, out, err) = vtysh_file(
+        &r1,
+        "no-network.conf",
+        "configure\nrouter bgp 65001\nno network 2001:db8:77::/48\nend\n",
+    );
+    assert!(ok, "{out}{err}");
+    wait_until(T, "the network and its aggregate gone at r2", || {
+        paths(&r2, "2001:db8:77::/48").is_empty() && paths(&r2, "2001:db8:70::/44").is_empty()
+    });
+    let running = vtysh(&r1, "show running-config bgpd").unwrap();
+    assert!(
+        !running.contains("2001:db8:77::/48") && running.contains("2001:db8:70::/44"),
+        "{running}"
+    );
 
     // show logging, and log level at runtime.
     let l = vtysh_json(&r1, "show logging bgpd json");

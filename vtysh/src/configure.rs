@@ -312,7 +312,7 @@ pub const CONFIG_WORDS: &[(&str, &str)] = &[
 
 pub const BGP_WORDS: &[(&str, &str)] = &[
     ("neighbor", "neighbor ADDRESS remote-as|peer-group|description|shutdown|passive|password|ebgp-multihop|update-source|port|timers|route-map|prefix-list|next-hop-self|route-reflector-client|allowas-in|activate|capability|addpath-tx-all-paths|addpath-tx-best-selected"),
-    ("network", "network PREFIX: originate a prefix"),
+    ("network", "network PREFIX [route-map NAME]: originate a prefix"),
     ("aggregate-address", "aggregate-address PREFIX [summary-only] [as-set]: originate an aggregate"),
     ("address-family", "address-family ipv4|ipv6 [unicast]"),
     ("exit-address-family", "leave the address family"),
@@ -725,20 +725,7 @@ fn bgp_line(neg: bool, w: &[&str], first: &str, family: Option<&str>) -> Result<
             ))
         }
         Some("exit-address-family") => Ok(Step::Enter(Mode::RouterBgp, Vec::new())),
-        Some("network") => {
-            let p = prefix(need(w, 1)?)?;
-            no_more(w, 2)?;
-            Ok(Step::Edit(vec![(
-                Daemon::Bgpd,
-                Op::List {
-                    target: Target::Table("bgp"),
-                    key: "networks",
-                    val: Val::Str(p.to_string()),
-                    add: !neg,
-                    drop_empty: false,
-                },
-            )]))
-        }
+        Some("network") => network(neg, w, family),
         Some("neighbor") => {
             let who = need(w, 1)?;
             let peer = match who.parse::<IpAddr>() {
@@ -753,6 +740,46 @@ fn bgp_line(neg: bool, w: &[&str], first: &str, family: Option<&str>) -> Result<
         }
         _ => Err(unknown()),
     }
+}
+
+/// `network PREFIX [route-map NAME]` (in `router bgp` or its address
+/// family, whose family the prefix must be): the prefix in
+/// `bgp.networks`, its route map in `bgp.network_policy` (a `network`
+/// without one removes it, as FRR). `no network PREFIX` removes both.
+fn network(neg: bool, w: &[&str], family: Option<&str>) -> Result<Step, String> {
+    let p = prefix(need(w, 1)?)?;
+    if family.is_some() && (family == Some("ipv6-unicast")) != p.is_ipv6() {
+        return Err(format!("% {p} is not of this address family"));
+    }
+    let map = match w.get(2) {
+        None => None,
+        Some(x) => {
+            kw(x, &["route-map"]).ok_or_else(|| format!("% Unknown option: `{x}`"))?;
+            let name = need(w, 3)?;
+            no_more(w, 4)?;
+            Some(name)
+        }
+    };
+    let policy = Op::Nested {
+        target: Target::Table("bgp"),
+        missing: "% No [bgp] table",
+        path: vec!["network_policy".into(), p.to_string()],
+        keys: vec![(
+            "route_map",
+            map.filter(|_| !neg).map(|m| Val::Str(m.to_string())),
+        )],
+    };
+    let list = Op::List {
+        target: Target::Table("bgp"),
+        key: "networks",
+        val: Val::Str(p.to_string()),
+        add: !neg,
+        drop_empty: false,
+    };
+    Ok(Step::Edit(vec![
+        (Daemon::Bgpd, list),
+        (Daemon::Bgpd, policy),
+    ]))
 }
 
 /// `aggregate-address PREFIX [summary-only] [as-set]` (FRR's words, in
@@ -1869,6 +1896,37 @@ mod tests {
         assert!(run(&m, BGP, "network 203.0.113.1/24")
             .unwrap_err()
             .contains("host bits"));
+    }
+
+    #[test]
+    fn network_route_map_and_family() {
+        let m = Mode::RouterBgp;
+        let t = run(&m, BGP, "network 203.0.113.0/24 route-map TAG").unwrap();
+        assert!(t.contains("networks = [\"203.0.113.0/24\"]"), "{t}");
+        assert!(
+            t.contains("network_policy = { \"203.0.113.0/24\" = { route_map = \"TAG\" } }"),
+            "{t}"
+        );
+        // Again without a route map: the map goes, the network stays.
+        let t2 = run(&m, &t, "network 203.0.113.0/24").unwrap();
+        assert!(t2.contains("networks = [\"203.0.113.0/24\"]"), "{t2}");
+        assert!(!t2.contains("network_policy"), "{t2}");
+        let t3 = run(&m, &t, "no network 203.0.113.0/24").unwrap();
+        assert!(!t3.contains("203.0.113.0/24"), "{t3}");
+        let af = Mode::BgpFamily("ipv6-unicast");
+        let t = run(&af, BGP, "network 2001:db8:5::/48 route-map TAG").unwrap();
+        assert!(
+            t.contains("\"2001:db8:5::/48\" = { route_map = \"TAG\" }"),
+            "{t}"
+        );
+        assert!(run(&af, BGP, "network 203.0.113.0/24")
+            .unwrap_err()
+            .contains("not of this address family"));
+        let v4 = Mode::BgpFamily("ipv4-unicast");
+        assert!(run(&v4, BGP, "network 2001:db8:5::/48").is_err());
+        assert!(run(&m, BGP, "network 203.0.113.0/24 route-map").is_err());
+        assert!(run(&m, BGP, "network 203.0.113.0/24 route-map A B").is_err());
+        assert!(run(&m, BGP, "network 203.0.113.0/24 backdoor").is_err());
     }
 
     #[test]

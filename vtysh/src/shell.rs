@@ -427,6 +427,10 @@ pub fn config_next(mode: &Mode, words: &[&str]) -> Option<ConfigNext> {
         (Mode::Config, 2) if (is(0, "ipv6") || is(0, "ip")) && is(1, "prefix-list") => {
             live(&[Live::PrefixList])
         }
+        (_, 2) if bgp && !nb && is(0, "network") => {
+            next(&[("route-map", "route-map NAME: the network's route map")])
+        }
+        (_, 3) if bgp && !nb && is(0, "network") && is(2, "route-map") => live(&[Live::RouteMap]),
         (_, 1) if nb => live(&[Live::Neighbor, Live::PeerGroup]),
         (_, 2) if nb => next(configure::NEIGHBOR_WORDS),
         (_, 3) if nb && is(2, "route-map") => live(&[Live::RouteMap]),

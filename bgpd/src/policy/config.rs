@@ -1,7 +1,8 @@
 //! The policy sections of bgpd's configuration file: `[[prefix_list]]`,
 //! `[[as_path_list]]`, `[[community_list]]`, `[[route_map]]`, and a
 //! neighbor's bindings (`import`, `export`, `prefix_list_in`,
-//! `prefix_list_out`, `family_policy`). The shape is FRR's, word for word
+//! `prefix_list_out`, `family_policy`) and the route maps of originated
+//! networks (`bgp.network_policy`). The shape is FRR's, word for word
 //! (see conf/bgpd.toml and the README's policy section).
 //!
 //! Owns validation: every name a route map or a neighbor uses must be
@@ -142,6 +143,53 @@ struct RawSet {
 pub struct RawFamilyPolicy {
     import: Option<Spanned<String>>,
     export: Option<Spanned<String>>,
+}
+
+/// One originated network's `bgp.network_policy` value (FRR's `network
+/// PREFIX route-map NAME`).
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetworkPolicy {
+    route_map: Option<Spanned<String>>,
+}
+
+/// `bgp.network_policy = { "PREFIX" = { route_map = "NAME" } }`: each
+/// prefix one of `networks` (same text after normalisation), each route
+/// map defined. Returns (prefix, route map) pairs.
+pub fn network_route_maps(
+    loc: &Locator<'_>,
+    pol: &Policies,
+    raw: &Option<Spanned<BTreeMap<String, RawNetworkPolicy>>>,
+    networks: &[ipnetwork::IpNetwork],
+) -> Result<Vec<(ipnetwork::IpNetwork, String)>, ConfigError> {
+    let mut out = Vec::new();
+    let Some(np) = raw else {
+        return Ok(out);
+    };
+    for (key, p) in np.get_ref() {
+        let prefix = match proto::parse_prefix(key) {
+            Ok(p) if networks.contains(&p) => p,
+            Ok(p) => {
+                return loc.err(
+                    np.span(),
+                    "bgp.network_policy",
+                    format!("{p} is not in bgp.networks"),
+                )
+            }
+            Err(e) => return loc.err(np.span(), "bgp.network_policy", e),
+        };
+        if let Some(m) = &p.route_map {
+            let name = defined(
+                loc,
+                m,
+                "bgp.network_policy.route_map",
+                "route map",
+                pol.route_map(m.get_ref()).is_some(),
+            )?;
+            out.push((prefix, name));
+        }
+    }
+    Ok(out)
 }
 
 /// The policy keys of one `[[neighbor]]`.

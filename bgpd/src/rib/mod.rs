@@ -1174,6 +1174,44 @@ impl Rib {
         self.originate_attrs(prefix, nexthop, attrs);
     }
 
+    /// A `network` statement: the local path (origin IGP, empty AS path)
+    /// through its route map when it has one (FRR's `network PREFIX
+    /// route-map NAME`: the map's sets apply; a deny, or no such map,
+    /// withdraws the network instead). Returns whether it is originated.
+    pub fn originate_network(&mut self, prefix: IpNetwork, route_map: Option<&str>) -> bool {
+        let mut attrs = PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::default()),
+            weight: LOCAL_WEIGHT,
+            ..PathAttributes::default()
+        };
+        if let Some(name) = route_map {
+            let route = Route {
+                prefix: &prefix,
+                peer: None,
+            };
+            match self.policies.evaluate(name, &route, &attrs) {
+                Verdict::Reject => {
+                    tracing::info!(%prefix, route_map = name, "network denied by its route map");
+                    self.withdraw_local(prefix);
+                    return false;
+                }
+                Verdict::Accept(applied) => {
+                    let original = attrs.clone();
+                    let env = Env {
+                        prefix: &prefix,
+                        self_v4: None,
+                        self_v6: None,
+                        original: &original,
+                    };
+                    self.policies.apply(&applied, &mut attrs, &env);
+                }
+            }
+        }
+        self.originate_attrs(prefix, None, attrs);
+        true
+    }
+
     /// A locally originated route with the given attributes (origin, AS
     /// path, MED, communities, weight...: what a redistributed anycast
     /// route carries); the next hop is set from `nexthop`.

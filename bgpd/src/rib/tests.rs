@@ -317,6 +317,61 @@ fn locally_originated_wins() {
     assert_eq!(loser_reason(&rib, "203.0.113.0/24"), Some(Reason::Weight));
 }
 
+/// `network PREFIX route-map NAME`: the map's sets on the local path, a
+/// deny (or a map that no longer permits) withdraws the network.
+#[test]
+fn network_through_its_route_map() {
+    let mut pol = accept_all();
+    pol.add_prefix_list(
+        "ONLY",
+        crate::policy::PrefixList::new(vec![crate::policy::PrefixListEntry {
+            seq: 10,
+            action: Action::Permit,
+            prefix: p("203.0.113.0/24"),
+            ge: None,
+            le: None,
+        }]),
+    );
+    pol.add_route_map(
+        "TAG",
+        RouteMap::new(vec![entry(
+            10,
+            Action::Permit,
+            vec![Match::PrefixList("ONLY".into())],
+            vec![
+                Set::Med(42),
+                Set::Community {
+                    values: vec![Community::new(65000, 9)],
+                    additive: false,
+                },
+            ],
+        )]),
+    );
+    let mut rib = rib_with(cfg(), &[peer(1, LOCAL_AS)]);
+    rib.set_policies(pol, &[]);
+    resolve_all(&mut rib);
+    assert!(rib.originate_network(p("203.0.113.0/24"), Some("TAG")));
+    resolve_all(&mut rib);
+    let best = best_of(&rib, "203.0.113.0/24").unwrap();
+    assert_eq!(best.peer, LOCAL_PEER);
+    assert_eq!(best.attrs.med, Some(42));
+    assert_eq!(best.attrs.communities, vec![Community::new(65000, 9)]);
+    assert_eq!(best.attrs.origin, Some(Origin::Igp));
+    // Not in ONLY: the map denies, nothing originated.
+    assert!(!rib.originate_network(p("198.51.100.0/24"), Some("TAG")));
+    resolve_all(&mut rib);
+    assert!(best_of(&rib, "198.51.100.0/24").is_none());
+    // An unknown map denies too; a network originated before is withdrawn.
+    assert!(!rib.originate_network(p("203.0.113.0/24"), Some("NOPE")));
+    resolve_all(&mut rib);
+    assert!(best_of(&rib, "203.0.113.0/24").is_none());
+    // Without a map: plain.
+    assert!(rib.originate_network(p("203.0.113.0/24"), None));
+    resolve_all(&mut rib);
+    assert_eq!(best_of(&rib, "203.0.113.0/24").unwrap().attrs.med, None);
+    assert_eq!(rib.policies().route_map("TAG").unwrap().invoked(), 2);
+}
+
 #[test]
 fn weight_set_on_import_wins_before_local_pref() {
     let mut pol = accept_all();
