@@ -28,8 +28,8 @@ use crate::evpn::nlri::Mac;
 use crate::evpn::rib::{EvpnRib, LocalDevice, RemoteDelta};
 use crate::packet::attribute::Origin;
 use crate::packet::attribute::{AsPath, Community, LargeCommunity};
-use crate::packet::PathAttributes;
 use crate::packet::{AfiSafi, Capability, Open};
+use crate::packet::{ParsedUpdate, PathAttributes};
 use crate::rib::{PeerGr, PeerInfo, Rib, RibConfig, RibOutput, ZebraRoute, LOCAL_WEIGHT};
 use crate::session::limit::{LimitState, Verdict};
 use crate::session::{
@@ -41,6 +41,9 @@ use crate::session::{
 pub const CMD_QUEUE: usize = 64;
 /// Connections from listen ranges waiting for the daemon.
 const DYNAMIC_QUEUE: usize = 64;
+/// Routes the RIB takes from the sessions before it runs the decision and
+/// hands the peers their UPDATEs (`flush`).
+const ROUND_ROUTES: usize = 4096;
 /// How long a dynamic neighbor may take to reach Established before it
 /// is removed again.
 const DYNAMIC_GRACE: Duration = Duration::from_secs(30);
@@ -177,9 +180,10 @@ impl Daemon {
         mpsc::Receiver<SessionEvent>,
         Option<mpsc::Receiver<ZEvent>>,
     )> {
-        // Shallow: a decoded UPDATE waiting here holds its routes in memory, so
+        // Shallow: decoded UPDATEs waiting here hold their routes in memory
+        // (an event carries up to `UpdateBatch::MESSAGES` of them), so
         // backpressure must reach the peer's TCP window instead.
-        let (etx, erx) = mpsc::channel(64);
+        let (etx, erx) = mpsc::channel(16);
         let sessions = session::session_map();
         let dynamic = Dynamic::default();
         let (dyn_tx, dynamic_rx) = mpsc::channel(DYNAMIC_QUEUE);
@@ -436,11 +440,17 @@ impl Daemon {
                 ev = events.recv() => {
                     let Some(ev) = ev else { break };
                     let now = Instant::now();
+                    // Take whatever else is queued so the RIB works in
+                    // batches, up to ROUND_ROUTES so that peers get their
+                    // UPDATEs in a steady stream rather than in bursts.
+                    let mut routes = ev.routes();
                     self.session_event(ev, now);
-                    // Take whatever else is queued so the RIB works in batches.
-                    for _ in 0..256 {
+                    while routes < ROUND_ROUTES {
                         match events.try_recv() {
-                            Ok(ev) => self.session_event(ev, now),
+                            Ok(ev) => {
+                                routes += ev.routes();
+                                self.session_event(ev, now);
+                            }
                             Err(_) => break,
                         }
                     }
@@ -519,23 +529,17 @@ impl Daemon {
                 self.evpn.peer_up(info.clone(), now);
                 self.rib.peer_up(info, now);
             }
-            SessionEvent::Update { id, update } => {
-                let Some(p) = self.peers.get_mut(&id).filter(|p| p.up.is_some()) else {
-                    return;
-                };
-                let eor = update.update.end_of_rib_family();
-                if let Some(f) = eor {
-                    if !p.eor.contains(&f) {
-                        p.eor.push(f);
+            SessionEvent::Updates { id, batch } => {
+                for update in batch.iter() {
+                    self.update(id, update, now);
+                }
+                // Back to the session to be freed there, if its queue has
+                // room to spare for the commands that matter.
+                if let Some(p) = self.peers.get(&id) {
+                    if p.handle.tx.capacity() > session::COMMAND_QUEUE / 2 {
+                        let _ = p.handle.tx.try_send(SessionCommand::Recycle(batch));
                     }
                 }
-                self.evpn.update(id, &update);
-                self.rib.update(id, &update, now);
-                if let Some(f) = eor {
-                    self.rib.end_of_rib(id, f);
-                    self.evpn.end_of_rib(id, f);
-                }
-                self.check_prefix_limit(id, now);
             }
             SessionEvent::RouteRefresh { id, family, .. } => {
                 self.rib.route_refresh(id, family);
@@ -567,6 +571,27 @@ impl Daemon {
                 }
             }
         }
+    }
+
+    /// One UPDATE of a peer: its routes into both RIBs, End-of-RIB, then
+    /// the peer's prefix limit.
+    fn update(&mut self, id: session::PeerId, update: &ParsedUpdate, now: Instant) {
+        let Some(p) = self.peers.get_mut(&id).filter(|p| p.up.is_some()) else {
+            return;
+        };
+        let eor = update.update.end_of_rib_family();
+        if let Some(f) = eor {
+            if !p.eor.contains(&f) {
+                p.eor.push(f);
+            }
+        }
+        self.evpn.update(id, update);
+        self.rib.update(id, update, now);
+        if let Some(f) = eor {
+            self.rib.end_of_rib(id, f);
+            self.evpn.end_of_rib(id, f);
+        }
+        self.check_prefix_limit(id, now);
     }
 
     /// Maximum prefixes (RFC 4486): after an UPDATE of a limited peer,

@@ -204,13 +204,15 @@ async fn established_and_update_v4() {
     ];
     let msgs = pack_announcements(&attrs, &prefixes, &caps).unwrap();
     a.send(SessionCommand::Send(msgs)).await;
-    let Some(SessionEvent::Update { id, update }) = b
-        .wait_for(WAIT, |e| matches!(e, SessionEvent::Update { .. }))
+    let Some(SessionEvent::Updates { id, batch }) = b
+        .wait_for(WAIT, |e| matches!(e, SessionEvent::Updates { .. }))
         .await
     else {
         panic!("no UPDATE")
     };
     assert_eq!(id, 2);
+    assert_eq!((batch.len(), batch.routes()), (1, 2));
+    let update = batch.iter().next().unwrap();
     assert!(!update.is_treat_as_withdraw());
     let announced: Vec<_> = update.announced().map(|(_, n)| n).collect();
     assert_eq!(announced, prefixes);
@@ -598,12 +600,13 @@ async fn treat_as_withdraw_is_delivered_and_counted() {
     msg.push(2);
     msg.extend_from_slice(body);
     raw.stream.write_all(&msg).await.unwrap();
-    let Some(SessionEvent::Update { update, .. }) = s
-        .wait_for(WAIT, |e| matches!(e, SessionEvent::Update { .. }))
+    let Some(SessionEvent::Updates { batch, .. }) = s
+        .wait_for(WAIT, |e| matches!(e, SessionEvent::Updates { .. }))
         .await
     else {
         panic!("no UPDATE")
     };
+    let update = batch.iter().next().unwrap();
     assert!(update.is_treat_as_withdraw());
     assert_eq!(
         update.withdrawn().collect::<Vec<_>>(),
@@ -728,7 +731,9 @@ async fn interop_with_bird() {
     let want = Nlri::new("198.51.100.0/24".parse().unwrap());
     let got = s
         .wait_for(WAIT, |e| match e {
-            SessionEvent::Update { update, .. } => update.announced().any(|(_, n)| n == want),
+            SessionEvent::Updates { batch, .. } => {
+                batch.iter().any(|u| u.announced().any(|(_, n)| n == want))
+            }
             _ => false,
         })
         .await;

@@ -636,6 +636,9 @@ pub struct Rib {
     dirty: Vec<Dirty>,
     interner: Interner,
     nht: Nht,
+    /// One UPDATE's next-hop reference changes (kept for its allocation:
+    /// a list per UPDATE showed in profiles of one-prefix UPDATEs).
+    nh_deltas: NhDeltas,
     seq: u32,
     out: OutBuf,
     /// TX path ids toward ADD-PATH peers (RFC 7911); empty without them.
@@ -658,6 +661,7 @@ impl Rib {
             dirty: Vec::new(),
             interner: Interner::default(),
             nht: Nht::default(),
+            nh_deltas: NhDeltas::default(),
             seq: 0,
             out: OutBuf::default(),
             tx_ids: add_path::TxIds::default(),
@@ -1013,6 +1017,7 @@ impl Rib {
             dirty,
             interner,
             nht,
+            nh_deltas: deltas,
             seq,
             ..
         } = self;
@@ -1028,7 +1033,7 @@ impl Rib {
         }
         *seq = seq.wrapping_add(1);
         let seq = *seq;
-        let mut deltas = NhDeltas::default();
+
         for (family, nlri) in u.withdrawn() {
             let Some(fam) = Fam::from_afi_safi(family) else {
                 continue;

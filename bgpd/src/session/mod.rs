@@ -8,7 +8,7 @@
 //! and per-session counters ([`SessionStats`]).
 //!
 //! Never does: route processing, policy or UPDATE packing. UPDATEs travel
-//! decoded to the RIB as [`SessionEvent::Update`] and come back pre-encoded
+//! decoded to the RIB in [`SessionEvent::Updates`] batches and come back pre-encoded
 //! as [`SessionCommand::Send`]. A session never blocks another one: each
 //! has its own task, bounded channels and its own write queue.
 
@@ -41,6 +41,9 @@ pub type PeerId = u32;
 
 /// BGP's well-known port.
 pub const BGP_PORT: u16 = 179;
+
+/// Commands waiting for a session task.
+pub const COMMAND_QUEUE: usize = 64;
 
 /// Everything a session needs to know about its peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,12 +139,10 @@ pub enum SessionEvent {
         local_addr: SocketAddr,
         remote_addr: SocketAddr,
     },
-    /// A received UPDATE. Under RFC 7606 treat-as-withdraw
-    /// (`update.is_treat_as_withdraw()`) all its NLRI are withdrawals.
-    Update {
-        id: PeerId,
-        update: Box<ParsedUpdate>,
-    },
+    /// Received UPDATEs, in the order they arrived. Under RFC 7606
+    /// treat-as-withdraw (`update.is_treat_as_withdraw()`) all the NLRI of
+    /// an UPDATE are withdrawals.
+    Updates { id: PeerId, batch: UpdateBatch },
     RouteRefresh {
         id: PeerId,
         family: AfiSafi,
@@ -149,6 +150,98 @@ pub enum SessionEvent {
     },
     /// An Established session ended: flush the peer's routes.
     Down { id: PeerId, reason: DownReason },
+}
+
+impl SessionEvent {
+    /// The routes it carries (one for an event without any), the measure
+    /// by which the daemon bounds the work of one round.
+    pub fn routes(&self) -> usize {
+        match self {
+            SessionEvent::Updates { batch, .. } => batch.routes(),
+            _ => 1,
+        }
+    }
+}
+
+/// The UPDATEs of a batch. Boxed on purpose: each comes boxed from the
+/// FSM and its box goes back to the session to be decoded into again
+/// ([`SessionCommand::Recycle`]), so lists move pointers, not
+/// half-kilobyte UPDATEs.
+#[allow(clippy::vec_box)]
+pub type UpdateList = Vec<Box<ParsedUpdate>>;
+
+/// Consecutive UPDATEs of one session that travel to the RIB as one
+/// event. A batch is bounded by the routes it carries and by its
+/// messages, whichever comes first: a peer sending one prefix per UPDATE
+/// costs one channel hop (and one task wake-up) per
+/// [`UpdateBatch::MESSAGES`] UPDATEs, while an UPDATE packed with
+/// hundreds of prefixes travels alone, so the memory that decoded UPDATEs
+/// hold between the session and the RIB stays bounded whatever the
+/// packing (a decoded UPDATE costs its attributes plus its routes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateBatch {
+    updates: UpdateList,
+    /// The routes of `updates`, an UPDATE without any counting as one.
+    weight: usize,
+}
+
+impl UpdateBatch {
+    /// Routes past which a batch takes no more UPDATEs.
+    pub const ROUTES: usize = 256;
+    /// UPDATEs after which a batch takes no more.
+    pub const MESSAGES: usize = 64;
+
+    /// A batch of `update`, in `list` (a spent batch's, emptied first).
+    pub fn new_in(mut list: UpdateList, update: Box<ParsedUpdate>) -> Self {
+        list.clear();
+        let weight = Self::weight_of(&update);
+        list.push(update);
+        Self {
+            updates: list,
+            weight,
+        }
+    }
+
+    fn weight_of(update: &ParsedUpdate) -> usize {
+        update.update.route_count().max(1)
+    }
+
+    /// Appends `update` if the batch stays within [`Self::ROUTES`] and
+    /// [`Self::MESSAGES`] (an empty batch takes any); gives it back
+    /// otherwise.
+    pub fn push(&mut self, update: Box<ParsedUpdate>) -> Result<(), Box<ParsedUpdate>> {
+        let weight = Self::weight_of(&update);
+        let full = self.weight + weight > Self::ROUTES || self.updates.len() >= Self::MESSAGES;
+        if full && !self.updates.is_empty() {
+            return Err(update);
+        }
+        self.weight += weight;
+        self.updates.push(update);
+        Ok(())
+    }
+
+    /// The routes the batch carries (at least one per UPDATE).
+    pub fn routes(&self) -> usize {
+        self.weight
+    }
+
+    pub fn len(&self) -> usize {
+        self.updates.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.updates.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &ParsedUpdate> {
+        self.updates.iter().map(|u| &**u)
+    }
+}
+
+impl From<UpdateBatch> for UpdateList {
+    fn from(batch: UpdateBatch) -> Self {
+        batch.updates
+    }
 }
 
 /// What the daemon asks of a session.
@@ -169,6 +262,12 @@ pub enum SessionCommand {
     /// The peer exceeded its maximum prefixes: Cease/1 (RFC 4486), then
     /// down until `Start`.
     PrefixLimitExceeded { family: AfiSafi, max: u32 },
+    /// UPDATEs the RIB is done with, back to the session that decoded
+    /// them: it frees them (or decodes into their allocations again), so
+    /// memory goes back to the thread that took it and the RIB, the
+    /// busier side, does not pay for it. Sent only while the command
+    /// queue has room to spare; a batch that cannot go back is dropped.
+    Recycle(UpdateBatch),
 }
 
 /// The daemon's grip on a running session. Dropping every clone of it
@@ -321,4 +420,53 @@ impl SessionStats {
 /// Map of sessions by remote address, shared with the listeners.
 pub fn session_map() -> SessionMap {
     Arc::new(Mutex::new(HashMap::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::Nlri;
+
+    fn update(prefixes: u32) -> Box<ParsedUpdate> {
+        let mut u = Box::<ParsedUpdate>::default();
+        u.update.nlri = (0..prefixes)
+            .map(|i| Nlri::new(format!("10.{}.{}.0/24", i >> 8, i & 255).parse().unwrap()))
+            .collect();
+        u
+    }
+
+    #[test]
+    fn one_prefix_updates_travel_together_up_to_the_message_bound() {
+        let mut batch = UpdateBatch::new_in(Vec::new(), update(1));
+        for _ in 1..UpdateBatch::MESSAGES {
+            assert!(batch.push(update(1)).is_ok());
+        }
+        assert_eq!(batch.len(), UpdateBatch::MESSAGES);
+        assert_eq!(batch.routes(), UpdateBatch::MESSAGES);
+        assert!(batch.push(update(1)).is_err());
+    }
+
+    #[test]
+    fn a_packed_update_travels_alone() {
+        let mut batch = UpdateBatch::new_in(Vec::new(), update(1));
+        let packed = update(UpdateBatch::ROUTES as u32);
+        let packed = batch.push(packed).expect_err("over the route bound");
+        let mut alone = UpdateBatch::new_in(Vec::new(), packed);
+        assert_eq!(alone.routes(), UpdateBatch::ROUTES);
+        assert!(alone.push(update(1)).is_err());
+    }
+
+    #[test]
+    fn an_update_without_routes_counts_as_one() {
+        let eor = Box::new(ParsedUpdate {
+            update: crate::packet::Update::end_of_rib(AfiSafi::IPV4_UNICAST),
+            report: Default::default(),
+        });
+        let mut batch = UpdateBatch::new_in(vec![update(3)], eor);
+        assert_eq!((batch.len(), batch.routes()), (1, 1));
+        assert!(batch.push(update(2)).is_ok());
+        let updates = Vec::from(batch);
+        assert_eq!(updates.len(), 2);
+        assert_eq!(updates[1].update.nlri.len(), 2);
+    }
 }

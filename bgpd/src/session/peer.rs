@@ -40,6 +40,7 @@ use super::fsm::{Action, ConnId, Event, Fsm, TimerKind};
 use super::security;
 use super::{
     DownReason, SessionCommand, SessionConfig, SessionEvent, SessionHandle, SessionStats, State,
+    UpdateBatch, UpdateList, COMMAND_QUEUE,
 };
 use crate::packet::header::{frame_length, HeaderError};
 use crate::packet::notification::OpenSubcode;
@@ -52,14 +53,18 @@ fn is_role_mismatch(n: &Notification) -> bool {
     n.error == ErrorCode::Open(OpenSubcode::RoleMismatch)
 }
 
-/// Commands waiting for the session task.
-const COMMAND_QUEUE: usize = 64;
 /// Accepted connections waiting for the session task.
 const INBOUND_QUEUE: usize = 4;
 /// Frames read ahead of the session task, per session.
 const FRAME_QUEUE: usize = 64;
-/// Events decoded but not yet taken by the daemon before we stop reading.
-const PENDING_EVENTS: usize = 32;
+/// Events decoded but not yet taken by the daemon before we stop reading
+/// (an UPDATE event holds up to `UpdateBatch::MESSAGES` UPDATEs and
+/// `UpdateBatch::ROUTES` routes, or one larger UPDATE).
+const PENDING_EVENTS: usize = 8;
+/// Spent UPDATEs' allocations a session keeps for decoding into.
+const SPARE_UPDATES: usize = 1024;
+/// Spent batches' lists a session keeps.
+const SPARE_LISTS: usize = 16;
 /// Bytes queued for a connection before the RIB's UPDATEs wait.
 const WRITE_QUEUE_LIMIT: usize = 4 << 20;
 /// Largest single write the writer builds from queued messages.
@@ -86,6 +91,7 @@ pub(super) fn spawn(cfg: SessionConfig, events: mpsc::Sender<SessionEvent>) -> S
         events,
         pending: VecDeque::new(),
         actions: Vec::new(),
+        spares: Spares::default(),
         stats,
         conns: HashMap::new(),
         read_tx,
@@ -157,6 +163,48 @@ impl ConnIo {
     }
 }
 
+/// The allocations of UPDATEs the RIB gave back
+/// ([`SessionCommand::Recycle`]), decoded into again: one-prefix UPDATEs
+/// then cost no allocation for their box and batch, and their contents
+/// are freed by the thread that allocated them.
+#[derive(Default)]
+struct Spares {
+    updates: UpdateList,
+    lists: Vec<UpdateList>,
+}
+
+impl Spares {
+    fn take_back(&mut self, batch: UpdateBatch) {
+        let mut list = UpdateList::from(batch);
+        for mut update in list.drain(..) {
+            if self.updates.len() >= SPARE_UPDATES {
+                break;
+            }
+            // Frees its routes and attributes here, keeps the box.
+            *update = ParsedUpdate::default();
+            self.updates.push(update);
+        }
+        if self.lists.len() < SPARE_LISTS {
+            list.clear();
+            self.lists.push(list);
+        }
+    }
+
+    fn boxed(&mut self, update: ParsedUpdate) -> Box<ParsedUpdate> {
+        match self.updates.pop() {
+            Some(mut b) => {
+                *b = update;
+                b
+            }
+            None => Box::new(update),
+        }
+    }
+
+    fn list(&mut self) -> UpdateList {
+        self.lists.pop().unwrap_or_default()
+    }
+}
+
 struct Peer {
     cfg: SessionConfig,
     fsm: Fsm,
@@ -174,6 +222,7 @@ struct Peer {
     established: Option<ConnId>,
     /// The FSM's actions of one event (kept to reuse its allocation).
     actions: Vec<Action>,
+    spares: Spares,
 }
 
 fn timer_index(kind: TimerKind) -> usize {
@@ -306,6 +355,7 @@ impl Peer {
             SessionCommand::PrefixLimitExceeded { family, max } => {
                 self.fsm_event(Event::PrefixLimitExceeded { family, max })
             }
+            SessionCommand::Recycle(batch) => self.spares.take_back(batch),
         }
     }
 
@@ -400,7 +450,7 @@ impl Peer {
                         Event::BgpOpen { conn, open }
                     }
                     Message::Update(update) => {
-                        let mut update = Box::new(ParsedUpdate {
+                        let mut update = self.spares.boxed(ParsedUpdate {
                             update,
                             report: decoded.report,
                         });
@@ -614,16 +664,30 @@ impl Peer {
                 info!(%peer, %reason, "connection attempt failed");
                 self.record_error(&reason, false);
             }
-            Action::DeliverUpdate(update) => self.pending.push_back(SessionEvent::Update {
-                id: self.cfg.id,
-                update,
-            }),
+            Action::DeliverUpdate(update) => self.deliver_update(update),
             Action::DeliverRouteRefresh(rr) => self.pending.push_back(SessionEvent::RouteRefresh {
                 id: self.cfg.id,
                 family: rr.family,
                 subtype: rr.subtype,
             }),
         }
+    }
+
+    /// Onto the last event still waiting for the daemon if it is an
+    /// UPDATE batch with room, else in a new one: the order of events is
+    /// kept, and UPDATEs queue up in few events while the daemon is busy.
+    fn deliver_update(&mut self, update: Box<ParsedUpdate>) {
+        let update = match self.pending.back_mut() {
+            Some(SessionEvent::Updates { batch, .. }) => match batch.push(update) {
+                Ok(()) => return,
+                Err(update) => update,
+            },
+            _ => update,
+        };
+        self.pending.push_back(SessionEvent::Updates {
+            id: self.cfg.id,
+            batch: UpdateBatch::new_in(self.spares.list(), update),
+        });
     }
 
     fn record_error(&self, reason: &DownReason, flap: bool) {
@@ -751,4 +815,24 @@ async fn write_loop(
         drained.notify_one();
     }
     let _ = wr.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spent_updates_are_decoded_into_again() {
+        let mut spares = Spares::default();
+        let spent = Box::new(ParsedUpdate::default());
+        let at: *const ParsedUpdate = &*spent;
+        spares.take_back(UpdateBatch::new_in(Vec::new(), spent));
+        assert_eq!((spares.updates.len(), spares.lists.len()), (1, 1));
+        let again = spares.boxed(ParsedUpdate::default());
+        assert!(std::ptr::eq(&*again, at));
+        assert!(spares.list().capacity() > 0);
+        // Nothing spare: a new allocation.
+        let fresh = spares.boxed(ParsedUpdate::default());
+        assert!(!std::ptr::eq(&*fresh, at));
+    }
 }

@@ -253,6 +253,17 @@ impl Update {
         )
     }
 
+    /// How many routes (NLRI) it announces and withdraws, every family
+    /// and EVPN included.
+    pub fn route_count(&self) -> usize {
+        self.withdrawn.len()
+            + self.nlri.len()
+            + self.mp_reach.as_ref().map_or(0, |m| m.nlri.len())
+            + self.mp_unreach.as_ref().map_or(0, |m| m.withdrawn.len())
+            + self.evpn_reach.len()
+            + self.evpn_unreach.len()
+    }
+
     /// The End-of-RIB marker of `family` (RFC 4724 §2): an empty UPDATE
     /// for IPv4 unicast, an empty MP_UNREACH_NLRI otherwise.
     pub fn end_of_rib(family: AfiSafi) -> Self {

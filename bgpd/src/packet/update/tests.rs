@@ -877,3 +877,20 @@ fn ebgp_local_pref_is_discarded_even_malformed() {
     assert_eq!(parsed.update.attributes.local_pref, None);
     assert_eq!(parsed.report, UpdateReport::default());
 }
+
+#[test]
+fn route_count_covers_every_family() {
+    let mut u = Update::end_of_rib(AfiSafi::IPV4_UNICAST);
+    assert_eq!(u.route_count(), 0);
+    u.withdrawn = vec![n("10.0.0.0/24")];
+    u.nlri = vec![n("10.0.1.0/24"), n("10.0.2.0/24")];
+    u.mp_reach = Some(MpReach {
+        family: AfiSafi::IPV6_UNICAST,
+        nlri: vec![n("2001:db8::/48")],
+    });
+    u.mp_unreach = Some(MpUnreach {
+        family: AfiSafi::IPV6_UNICAST,
+        withdrawn: vec![n("2001:db8:1::/48"), n("2001:db8:2::/48")],
+    });
+    assert_eq!(u.route_count(), 6);
+}
