@@ -861,7 +861,7 @@ impl Daemon {
         let out: RibOutput = self.rib.take_output();
         if self.zebra.is_none() {
             // No zebrad to install into.
-            self.rib.take_fib(usize::MAX);
+            self.rib.discard_fib();
         }
         if out.is_empty() {
             return;
