@@ -23,7 +23,7 @@ use crate::zebra as pb;
 use crate::zebra::zebra_client::ZebraClient;
 
 /// Routes per batch sent to zebrad.
-pub const BATCH: usize = 10_000;
+pub const BATCH: usize = 5_000;
 
 /// What the daemon asks of the client task.
 #[derive(Debug)]
@@ -79,12 +79,21 @@ pub struct ZConfig {
     pub evpn_client: Option<String>,
 }
 
+/// Commands queued for the client task.
+const CMD_QUEUE: usize = 2;
+/// Requests queued for the push stream, on top of the one being written.
+const PUSH_QUEUE: usize = 1;
+
 /// Starts the client task. Send [`ZCmd`]s on the returned sender; events
 /// arrive on `events`. The channel is short on purpose: a route batch here
-/// is protobuf (about 130 bytes a route), so what waits for zebrad should
-/// wait in the daemon's own compact queue (bgpd: the RIB's FIB queue).
+/// is protobuf (about 130 bytes a route plus three allocations), so what
+/// waits for zebrad should wait in the daemon's own compact queue (bgpd:
+/// the RIB's FIB queue). With the push stream's queue, at most about five
+/// batches exist at once (two here, one in the task's hands, one queued,
+/// one being written), enough to keep zebrad busy: it takes longer to
+/// install a batch than bgpd takes to build the next.
 pub fn spawn(cfg: ZConfig, events: mpsc::Sender<ZEvent>) -> mpsc::Sender<ZCmd> {
-    let (tx, rx) = mpsc::channel(4);
+    let (tx, rx) = mpsc::channel(CMD_QUEUE);
     tokio::spawn(run(cfg, rx, events));
     tx
 }
@@ -155,7 +164,7 @@ async fn session(
         .max_encoding_message_size(transport::MAX_MESSAGE_SIZE);
 
     // Route push stream: Hello; the daemon re-sends its routes on Connected.
-    let (push_tx, push_rx) = mpsc::channel::<pb::PushRequest>(4);
+    let (push_tx, push_rx) = mpsc::channel::<pb::PushRequest>(PUSH_QUEUE);
     push_tx
         .send(pb::PushRequest {
             msg: Some(pb::push_request::Msg::Hello(pb::Hello {
