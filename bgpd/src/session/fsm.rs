@@ -323,8 +323,10 @@ pub enum Event {
 /// What the shell must do, in order.
 // DeliverUpdate is by far the most frequent action; its UPDATE is boxed
 // once at decoding so the half-kilobyte is not copied at every hop to the
-// RIB.
-#[allow(clippy::large_enum_variant)]
+// RIB. The messages and OPENs of the rarer actions are boxed too, so that
+// every action (two per UPDATE received) is a few words to move, not the
+// size of the largest message.
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Dial the peer (replacing any dial in progress).
@@ -334,7 +336,7 @@ pub enum Action {
     /// Write a message on a connection.
     Send {
         conn: ConnId,
-        message: Message,
+        message: Box<Message>,
     },
     /// Close a connection once what was sent on it is flushed.
     DropConnection {
@@ -345,9 +347,9 @@ pub enum Action {
     /// The session reached Established on `conn`.
     SessionUp {
         conn: ConnId,
-        caps: SessionCaps,
-        local_open: Open,
-        remote_open: Open,
+        caps: Box<SessionCaps>,
+        local_open: Box<Open>,
+        remote_open: Box<Open>,
         hold_time: u16,
         keepalive_time: u16,
     },
@@ -570,7 +572,7 @@ impl Fsm {
                 {
                     out.push(Action::Send {
                         conn: p.id,
-                        message: Message::Keepalive,
+                        message: Box::new(Message::Keepalive),
                     });
                     self.start_keepalive(out);
                 }
@@ -668,10 +670,10 @@ impl Fsm {
                 if let (State::Established, Some(p), true) = (self.state, self.primary, supported) {
                     out.push(Action::Send {
                         conn: p.id,
-                        message: Message::RouteRefresh(RouteRefresh::new(
+                        message: Box::new(Message::RouteRefresh(RouteRefresh::new(
                             family,
                             RouteRefreshSubtype::Request,
-                        )),
+                        ))),
                     });
                 }
             }
@@ -726,7 +728,7 @@ impl Fsm {
         out.push(Action::StopTimer(TimerKind::IdleHold));
         out.push(Action::Send {
             conn,
-            message: Message::Open(self.local_open.clone()),
+            message: Box::new(Message::Open(self.local_open.clone())),
         });
         out.push(Action::StartTimer(TimerKind::Hold, OPEN_SENT_HOLD));
         self.state = State::OpenSent;
@@ -740,7 +742,7 @@ impl Fsm {
                     Notification::new(ErrorCode::Cease(CeaseSubcode::ConnectionRejected), vec![]);
                 out.push(Action::Send {
                     conn,
-                    message: Message::Notification(n),
+                    message: Box::new(Message::Notification(n)),
                 });
                 out.push(Action::DropConnection { conn });
             }
@@ -758,7 +760,7 @@ impl Fsm {
                 self.secondary = Some(Conn { id: conn, dir });
                 out.push(Action::Send {
                     conn,
-                    message: Message::Open(self.local_open.clone()),
+                    message: Box::new(Message::Open(self.local_open.clone())),
                 });
             }
             State::Established => {
@@ -766,7 +768,7 @@ impl Fsm {
                 // new connection.
                 out.push(Action::Send {
                     conn,
-                    message: Message::Notification(collision_cease()),
+                    message: Box::new(Message::Notification(collision_cease())),
                 });
                 out.push(Action::DropConnection { conn });
             }
@@ -874,7 +876,7 @@ impl Fsm {
     fn close_with_collision(&mut self, conn: ConnId, out: &mut Vec<Action>) {
         out.push(Action::Send {
             conn,
-            message: Message::Notification(collision_cease()),
+            message: Box::new(Message::Notification(collision_cease())),
         });
         out.push(Action::DropConnection { conn });
     }
@@ -884,7 +886,7 @@ impl Fsm {
             if let Some(n) = notify {
                 out.push(Action::Send {
                     conn: s.id,
-                    message: Message::Notification(n),
+                    message: Box::new(Message::Notification(n)),
                 });
             }
             out.push(Action::DropConnection { conn: s.id });
@@ -911,7 +913,7 @@ impl Fsm {
         self.remote_open = Some(open);
         out.push(Action::Send {
             conn: p.id,
-            message: Message::Keepalive,
+            message: Box::new(Message::Keepalive),
         });
         if hold > 0 {
             self.start_keepalive(out);
@@ -952,9 +954,9 @@ impl Fsm {
         self.established_at = Some(now);
         out.push(Action::SessionUp {
             conn: p.id,
-            caps: SessionCaps::negotiate(&self.local_open, &remote_open),
-            local_open: self.local_open.clone(),
-            remote_open,
+            caps: Box::new(SessionCaps::negotiate(&self.local_open, &remote_open)),
+            local_open: Box::new(self.local_open.clone()),
+            remote_open: Box::new(remote_open),
             hold_time: self.hold_time,
             keepalive_time: self.keepalive_time,
         });
@@ -992,7 +994,7 @@ impl Fsm {
                 if let Some(n) = notify {
                     out.push(Action::Send {
                         conn: p.id,
-                        message: Message::Notification(n),
+                        message: Box::new(Message::Notification(n)),
                     });
                 }
                 out.push(Action::DropConnection { conn: p.id });
@@ -1021,7 +1023,7 @@ impl Fsm {
             if let Some(n) = &notify {
                 out.push(Action::Send {
                     conn: c.id,
-                    message: Message::Notification(n.clone()),
+                    message: Box::new(Message::Notification(n.clone())),
                 });
             }
             out.push(Action::DropConnection { conn: c.id });

@@ -45,7 +45,7 @@ fn sends(actions: &[Action]) -> Vec<(ConnId, Message)> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::Send { conn, message } => Some((*conn, message.clone())),
+            Action::Send { conn, message } => Some((*conn, (**message).clone())),
             _ => None,
         })
         .collect()

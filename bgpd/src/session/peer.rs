@@ -594,7 +594,7 @@ impl Peer {
                     Ok(bytes) => {
                         io.enqueue(vec![bytes]);
                         let kind = message.message_type();
-                        if let Message::Notification(n) = message {
+                        if let Message::Notification(n) = *message {
                             warn!(%peer, notification = %n, "NOTIFICATION sent");
                             self.stats.update(|s| {
                                 if is_role_mismatch(&n) {
@@ -624,7 +624,7 @@ impl Peer {
                 let Some(io) = self.conns.get_mut(&conn) else {
                     return;
                 };
-                io.caps = caps.clone();
+                io.caps = (*caps).clone();
                 let (local_addr, remote_addr) = (io.local, io.remote);
                 self.established = Some(conn);
                 info!(%peer, id = self.cfg.id, remote_as = remote_open.asn(), remote_id = %remote_open.bgp_id, hold_time, "session Established");
@@ -636,17 +636,17 @@ impl Peer {
                     s.established_count += 1;
                     s.hold_time = hold_time;
                     s.keepalive_time = keepalive_time;
-                    s.caps = Some(caps.clone());
-                    s.remote_open = Some(remote_open.clone());
+                    s.caps = Some((*caps).clone());
+                    s.remote_open = Some((*remote_open).clone());
                     s.local_addr = local_addr;
                     s.remote_addr = remote_addr;
                 });
                 let unspecified = SocketAddr::new(IpAddr::from([0u8; 4]), 0);
                 self.pending.push_back(SessionEvent::Established {
                     id: self.cfg.id,
-                    caps: Box::new(caps),
-                    local_open: Box::new(local_open),
-                    remote_open: Box::new(remote_open),
+                    caps,
+                    local_open,
+                    remote_open,
                     local_addr: local_addr.unwrap_or(unspecified),
                     remote_addr: remote_addr.unwrap_or(unspecified),
                 });
