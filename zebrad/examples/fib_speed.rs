@@ -110,6 +110,7 @@ fn routes(v4: bool, n: usize, ifindex: u32) -> Vec<FibRoute> {
                     ifindex,
                     weight: 1,
                 }],
+                nh_id: 0,
             }
         })
         .collect()

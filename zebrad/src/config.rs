@@ -30,6 +30,9 @@ pub struct Config {
     pub ecmp_max: usize,
     pub stale_time: u64,
     pub resolve_via_default: bool,
+    /// `[rib] nexthop_objects`: install routes through kernel nexthop
+    /// objects when the kernel has them (read at start only).
+    pub nexthop_objects: bool,
     /// `[rib] max_routes_per_client`: routes one client (one PushRoutes
     /// stream's source and instance) may hold; more are rejected.
     pub max_routes_per_client: u64,
@@ -48,6 +51,7 @@ impl Default for Config {
             ecmp_max: 16,
             stale_time: 120,
             resolve_via_default: false,
+            nexthop_objects: true,
             max_routes_per_client: DEFAULT_MAX_ROUTES_PER_CLIENT,
             log_level: None,
             statics: Vec::new(),
@@ -92,6 +96,7 @@ struct RawRib {
     ecmp_max: Option<Spanned<i64>>,
     stale_time: Option<Spanned<i64>>,
     resolve_via_default: Option<bool>,
+    nexthop_objects: Option<bool>,
     max_routes_per_client: Option<Spanned<i64>>,
 }
 
@@ -259,6 +264,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         cfg.stale_time = loc.int(v, "rib.stale_time", 0, 86400)? as u64;
     }
     cfg.resolve_via_default = raw.rib.resolve_via_default.unwrap_or(false);
+    cfg.nexthop_objects = raw.rib.nexthop_objects.unwrap_or(true);
     if let Some(v) = &raw.rib.max_routes_per_client {
         cfg.max_routes_per_client = loc.int(v, "rib.max_routes_per_client", 1, 100_000_000)? as u64;
     }

@@ -306,6 +306,21 @@ impl Daemon {
         for (ifindex, addr) in iface::dump_addrs().await? {
             rib.addr_added(ifindex, addr);
         }
+        if cfg.nexthop_objects {
+            // Before adopting routes: they may name objects of ours.
+            match fib::dump_nexthops().await {
+                Ok(found) => {
+                    info!(
+                        objects = found.len(),
+                        "routes go in through kernel nexthop objects"
+                    );
+                    rib.enable_kernel_nexthops(&found, &our_protocols());
+                }
+                Err(e) => {
+                    warn!(error = %e, "this kernel has no nexthop objects: routes carry their nexthops inline")
+                }
+            }
+        }
         let stale = Duration::from_secs(cfg.stale_time);
         let now = Instant::now();
         let (mut adopted, mut kernel) = (0u64, 0u64);
@@ -421,12 +436,22 @@ impl Daemon {
                 Some(batch) = vtep_rx.recv() => self.vtep.outcomes(&batch),
                 Some(batch) = outcomes.recv() => {
                     for o in &batch {
-                        if let Some(errno) = o.error {
-                            if o.replace {
-                                warn!(prefix = %o.prefix, table = o.table, errno, "kernel refused route");
-                            } else if errno.abs() != libc::ESRCH {
-                                debug!(prefix = %o.prefix, table = o.table, errno, "kernel refused delete");
+                        match (o.error, o.target) {
+                            (Some(errno), fib::FibTarget::Route(table, prefix, _)) => {
+                                if o.replace {
+                                    warn!(%prefix, table, errno, "kernel refused route");
+                                } else if errno.abs() != libc::ESRCH {
+                                    debug!(%prefix, table, errno, "kernel refused delete");
+                                }
                             }
+                            (Some(errno), fib::FibTarget::Nexthop(id)) => {
+                                if o.replace {
+                                    warn!(id, errno, "kernel refused nexthop object");
+                                } else if errno.abs() != libc::ENOENT {
+                                    debug!(id, errno, "kernel refused nexthop object delete");
+                                }
+                            }
+                            (None, _) => {}
                         }
                         self.rib.fib_outcome(o);
                     }
@@ -682,6 +707,22 @@ impl Daemon {
                 if !self.anycast_address(i, a) {
                     self.rib.addr_added(i, a);
                 }
+            }
+        }
+        if self.rib.kernel_nexthops_enabled() {
+            // Objects first: the routes re-installed below may name them.
+            match fib::dump_nexthops().await {
+                Ok(found) => {
+                    let present: HashSet<u32> = found.iter().map(|n| n.id).collect();
+                    let n = self.rib.resync_kernel_nexthops(&present);
+                    if n > 0 {
+                        warn!(
+                            objects = n,
+                            "nexthop objects missing from the kernel re-created"
+                        );
+                    }
+                }
+                Err(e) => error!(error = %e, "cannot dump nexthop objects to resynchronise"),
             }
         }
         match fib::dump_routes().await {
@@ -1150,6 +1191,13 @@ impl Daemon {
     /// static routes and rules are not touched. Returns what changed.
     async fn apply_config(&mut self, cfg: Config) -> Vec<String> {
         let mut changes = Vec::new();
+        if cfg.nexthop_objects != self.cfg.nexthop_objects {
+            warn!(
+                nexthop_objects = cfg.nexthop_objects,
+                "rib.nexthop_objects takes effect at the next start"
+            );
+            changes.push("rib.nexthop_objects changed: takes effect at the next start".into());
+        }
         self.rib.set_config(rib_config(&cfg));
         let old: Vec<RouteIn> = self.cfg.statics.clone();
         for r in &old {

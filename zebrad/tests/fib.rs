@@ -109,6 +109,7 @@ fn unicast(prefix: &str, table: u32, nexthops: Vec<FibNexthop>) -> FibRoute {
         priority: 20,
         kind: FibKind::Unicast,
         nexthops,
+        nh_id: 0,
     }
 }
 

@@ -24,6 +24,7 @@
 pub mod dump;
 pub mod monitor;
 pub mod msg;
+pub mod nhobj;
 pub(crate) mod nl;
 pub mod rules;
 pub mod writer;
@@ -34,6 +35,7 @@ use ipnetwork::IpNetwork;
 
 pub use dump::dump_routes;
 pub use monitor::{spawn_monitor, KernelEvent};
+pub use nhobj::{dump_nexthops, NexthopObject};
 pub use rules::{add_rule, del_rule, dump_rules, FibRule};
 pub use writer::{
     spawn_nl_writer, spawn_writer, FibClosed, FibWriter, NlOp, NlWriter, WriterConfig,
@@ -82,6 +84,9 @@ pub struct FibRoute {
     /// Paths; empty for blackhole/unreachable/prohibit. More than one makes an
     /// `RTA_MULTIPATH` route.
     pub nexthops: Vec<FibNexthop>,
+    /// A kernel nexthop object holding `nexthops` (`RTA_NH_ID` is sent
+    /// instead of them); 0: the nexthops go inline.
+    pub nh_id: u32,
 }
 
 /// One change to the kernel FIB.
@@ -98,40 +103,50 @@ pub enum FibOp {
         protocol: u8,
         priority: u32,
     },
+    /// Create or replace a kernel nexthop object (`RTM_NEWNEXTHOP` with
+    /// `NLM_F_CREATE | NLM_F_REPLACE`); routes name it by id.
+    Nexthop(NexthopObject),
+    /// Delete a kernel nexthop object (with any route still using it).
+    DeleteNexthop { id: u32 },
+}
+
+/// What a [`FibOp`] changes in the kernel: a route or a nexthop object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FibTarget {
+    /// (table, prefix, metric).
+    Route(u32, IpNetwork, u32),
+    Nexthop(u32),
 }
 
 impl FibOp {
-    /// The destination this op is about.
-    pub fn prefix(&self) -> IpNetwork {
+    /// The route or object this op changes.
+    pub fn target(&self) -> FibTarget {
         match self {
-            FibOp::Replace(r) => r.prefix,
-            FibOp::Delete { prefix, .. } => *prefix,
+            FibOp::Replace(r) => FibTarget::Route(r.table, r.prefix, r.priority),
+            FibOp::Delete {
+                prefix,
+                table,
+                priority,
+                ..
+            } => FibTarget::Route(*table, *prefix, *priority),
+            FibOp::Nexthop(o) => FibTarget::Nexthop(o.id),
+            FibOp::DeleteNexthop { id } => FibTarget::Nexthop(*id),
         }
     }
 
-    /// The table this op is about.
-    pub fn table(&self) -> u32 {
-        match self {
-            FibOp::Replace(r) => r.table,
-            FibOp::Delete { table, .. } => *table,
-        }
-    }
-
-    /// The metric this op is about.
-    pub fn priority(&self) -> u32 {
-        match self {
-            FibOp::Replace(r) => r.priority,
-            FibOp::Delete { priority, .. } => *priority,
-        }
+    /// Whether it creates or replaces (rather than deletes).
+    pub fn is_replace(&self) -> bool {
+        matches!(self, FibOp::Replace(_) | FibOp::Nexthop(_))
     }
 }
 
 /// The kernel's answer to one [`FibOp`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FibOutcome {
-    pub prefix: IpNetwork,
-    pub table: u32,
-    /// `true` for a [`FibOp::Replace`], `false` for a delete.
+    /// The route or nexthop object the op was about.
+    pub target: FibTarget,
+    /// `true` for a [`FibOp::Replace`] or [`FibOp::Nexthop`], `false` for a
+    /// delete.
     pub replace: bool,
     /// `None` on success, else the positive errno from the kernel's ack
     /// (e.g. `libc::ENETUNREACH`), or from `sendto` when the request could
@@ -142,9 +157,8 @@ pub struct FibOutcome {
 impl FibOutcome {
     pub(crate) fn of(op: &FibOp, error: Option<i32>) -> FibOutcome {
         FibOutcome {
-            prefix: op.prefix(),
-            table: op.table(),
-            replace: matches!(op, FibOp::Replace(_)),
+            target: op.target(),
+            replace: op.is_replace(),
             error,
         }
     }

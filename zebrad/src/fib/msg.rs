@@ -95,6 +95,10 @@ pub fn replace_message(r: &FibRoute) -> RouteMessage {
     if r.kind != FibKind::Unicast {
         return m;
     }
+    if r.nh_id != 0 {
+        m.attributes.push(RouteAttribute::NhId(r.nh_id));
+        return m;
+    }
     match r.nexthops.as_slice() {
         [] => {}
         [nh] => {
@@ -187,6 +191,7 @@ pub fn route_from_message(m: &RouteMessage) -> Result<FibRoute, Skip> {
         weight: 1,
     };
     let mut multi: Option<Vec<FibNexthop>> = None;
+    let mut nh_id = 0;
     for a in &m.attributes {
         match a {
             RouteAttribute::Destination(d) => dst = route_address(d),
@@ -198,6 +203,9 @@ pub fn route_from_message(m: &RouteMessage) -> Result<FibRoute, Skip> {
             RouteAttribute::MultiPath(hops) => {
                 multi = Some(hops.iter().map(nexthop_from).collect());
             }
+            // With nexthop objects the kernel also reports the object's
+            // gateway and interface (`nexthop_compat_mode`, on by default).
+            RouteAttribute::NhId(id) => nh_id = *id,
             _ => {}
         }
     }
@@ -226,6 +234,7 @@ pub fn route_from_message(m: &RouteMessage) -> Result<FibRoute, Skip> {
         priority,
         kind,
         nexthops,
+        nh_id,
     })
 }
 
@@ -271,6 +280,7 @@ mod tests {
             priority: 20,
             kind: FibKind::Unicast,
             nexthops,
+            nh_id: 0,
         }
     }
 

@@ -69,8 +69,8 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, trace, warn};
 
 use super::msg::{delete_message, replace_message};
-use super::nl;
-use super::{FibOp, FibOutcome};
+use super::{nhobj, nl};
+use super::{FibOp, FibOutcome, FibTarget};
 
 /// How many times a request whose ack was lost is re-sent.
 pub const MAX_RETRIES: u8 = 3;
@@ -125,8 +125,9 @@ pub trait NlOp: Debug + Clone + Send + 'static {
     type Key: Hash + Eq;
     /// What goes back to the caller for one op.
     type Outcome: Debug + Send + 'static;
-    /// The message and its flags other than `NLM_F_REQUEST`/`NLM_F_ACK`.
-    fn request(&self) -> (RouteNetlinkMessage, u16);
+    /// Appends the request to `out` with `flags` (`NLM_F_REQUEST`, maybe
+    /// `NLM_F_ACK`) plus its own.
+    fn encode(&self, flags: u16, seq: u32, out: &mut Vec<u8>);
     fn key(&self) -> Self::Key;
     /// A delete: when re-sent after a lost ack, "not found" means done.
     fn is_delete(&self) -> bool;
@@ -134,33 +135,41 @@ pub trait NlOp: Debug + Clone + Send + 'static {
 }
 
 impl NlOp for FibOp {
-    type Key = (ipnetwork::IpNetwork, u32, u32);
+    type Key = FibTarget;
     type Outcome = FibOutcome;
 
-    fn request(&self) -> (RouteNetlinkMessage, u16) {
+    fn encode(&self, flags: u16, seq: u32, out: &mut Vec<u8>) {
         match self {
-            FibOp::Replace(r) => (
+            FibOp::Replace(r) => nl::encode(
                 RouteNetlinkMessage::NewRoute(replace_message(r)),
-                NLM_F_CREATE | NLM_F_REPLACE,
+                flags | NLM_F_CREATE | NLM_F_REPLACE,
+                seq,
+                out,
             ),
             FibOp::Delete {
                 prefix,
                 table,
                 protocol,
                 priority,
-            } => (
+            } => nl::encode(
                 RouteNetlinkMessage::DelRoute(delete_message(prefix, *table, *protocol, *priority)),
-                0,
+                flags,
+                seq,
+                out,
             ),
+            FibOp::Nexthop(o) => {
+                nhobj::encode_new(o, flags | NLM_F_CREATE | NLM_F_REPLACE, seq, out)
+            }
+            FibOp::DeleteNexthop { id } => nhobj::encode_del(*id, flags, seq, out),
         }
     }
 
-    fn key(&self) -> Self::Key {
-        (self.prefix(), self.table(), self.priority())
+    fn key(&self) -> FibTarget {
+        self.target()
     }
 
     fn is_delete(&self) -> bool {
-        matches!(self, FibOp::Delete { .. })
+        !self.is_replace()
     }
 
     fn outcome(&self, error: Option<i32>) -> FibOutcome {
@@ -430,8 +439,7 @@ impl<O: NlOp> Writer<O> {
         for i in 0..n {
             let seq = base.wrapping_add(i as u32);
             let ack = if slots[i].ack { NLM_F_ACK } else { 0 };
-            let (msg, flags) = slots[i].op.request();
-            nl::encode(msg, NLM_F_REQUEST | ack | flags, seq, &mut self.sbuf);
+            slots[i].op.encode(NLM_F_REQUEST | ack, seq, &mut self.sbuf);
             let full = i + 1 - start >= self.per_send || self.sbuf.len() >= MAX_SEND_BYTES;
             if full || i + 1 == n {
                 if let Err(e) = self.send_buf().await {

@@ -14,6 +14,7 @@
 //! `daemon`). It never talks to the kernel or to clients: every operation
 //! leaves its consequences in an [`Output`] that the owner carries out.
 
+pub mod kernel_nh;
 pub mod nexthop;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -25,7 +26,7 @@ use prefix_trie::PrefixMap;
 use proto::Source;
 use smallvec::SmallVec;
 
-use crate::fib::{FibKind, FibNexthop, FibOp, FibOutcome, FibRoute};
+use crate::fib::{FibKind, FibNexthop, FibOp, FibOutcome, FibRoute, FibTarget};
 pub use nexthop::{GroupKey, Groups, Leg, Nexthop, NexthopStatus, Resolution, RouteKind};
 
 /// The kernel's main table.
@@ -306,6 +307,8 @@ pub struct Rib {
     /// Whether someone subscribed to redistribution (changes are only
     /// reported then).
     pub redist_wanted: bool,
+    /// Kernel nexthop objects the groups' routes name.
+    knh: kernel_nh::KernelNexthops,
     // Work pending until `settle`.
     dirty: Vec<(u32, IpNetwork)>,
     resolution_dirty: bool,
@@ -326,6 +329,7 @@ impl Rib {
             gw_v6: PrefixMap::new(),
             nht: HashMap::new(),
             redist_wanted: false,
+            knh: kernel_nh::KernelNexthops::default(),
             dirty: Vec::new(),
             resolution_dirty: false,
             out: Output::default(),
@@ -341,6 +345,32 @@ impl Rib {
             self.resolution_dirty = true;
             self.settle();
         }
+    }
+
+    /// Installs routes through kernel nexthop objects from now on (call
+    /// at start, before adopting routes, with every object the kernel has).
+    pub fn enable_kernel_nexthops(
+        &mut self,
+        found: &[crate::fib::nhobj::DumpedNexthop],
+        our_protocols: &[u8],
+    ) {
+        self.knh.enable(found, our_protocols);
+    }
+
+    /// The kernel nexthop objects, for `show`.
+    pub fn kernel_nexthops(&self) -> Vec<kernel_nh::ObjView> {
+        self.knh.view()
+    }
+
+    /// Whether routes go in through kernel nexthop objects.
+    pub fn kernel_nexthops_enabled(&self) -> bool {
+        self.knh.enabled()
+    }
+
+    /// After a resync dump of the kernel's nexthop objects: re-creates the
+    /// ones in use that are gone. Returns how many.
+    pub fn resync_kernel_nexthops(&mut self, present: &HashSet<u32>) -> usize {
+        self.knh.resync(present, &mut self.out.fib)
     }
 
     pub fn config(&self) -> &RibConfig {
@@ -709,6 +739,9 @@ impl Rib {
     }
 
     fn on_group_freed(&mut self, gid: u32) {
+        if let Some(g) = self.groups.get(gid).filter(|g| g.knh != 0) {
+            self.knh.release(g.knh);
+        }
         let gws: Vec<IpAddr> = self
             .groups
             .get(gid)
@@ -777,6 +810,9 @@ impl Rib {
         let changed = e.up != up || e.name != name;
         e.name = name.to_string();
         e.up = up;
+        if !up {
+            self.knh.link_down(index);
+        }
         if changed {
             self.resolution_dirty = true;
             self.settle();
@@ -788,6 +824,7 @@ impl Rib {
         let Some(st) = self.ifaces.remove(&index) else {
             return;
         };
+        self.knh.link_down(index);
         for a in st.addrs {
             self.sync_connected(a);
         }
@@ -969,9 +1006,33 @@ impl Rib {
         match self.groups.get_mut(gid) {
             Some(g) if g.res != res => {
                 g.res = res;
+                self.sync_kernel_nexthop(gid);
                 true
             }
             _ => false,
+        }
+    }
+
+    /// Points a group whose resolution changed at the kernel nexthop
+    /// object of its new single leg (or none). The old object's reference
+    /// is dropped now, its deletion waits for the end of `settle` (after
+    /// the group's routes have moved off it).
+    fn sync_kernel_nexthop(&mut self, gid: u32) {
+        let Some(g) = self.groups.get(gid) else {
+            return;
+        };
+        let old = g.knh;
+        let leg = match g.res.legs.as_slice() {
+            [leg] if g.key.protocol != 0 && g.key.kind == RouteKind::Unicast => Some(*leg),
+            _ => None,
+        };
+        let protocol = g.key.protocol;
+        let new = leg.map_or(0, |l| self.knh.acquire(protocol, &l, &mut self.out.fib));
+        if let Some(g) = self.groups.get_mut(gid) {
+            g.knh = new;
+        }
+        if old != 0 {
+            self.knh.release(old);
         }
     }
 
@@ -1027,6 +1088,8 @@ impl Rib {
                 self.evaluate(tid, p, &changed_groups);
             }
         }
+        // Every route has moved off the objects no group holds any more.
+        self.knh.flush(&mut self.out.fib);
     }
 
     /// Selects the best route of (table, prefix) and emits the kernel and
@@ -1131,10 +1194,20 @@ impl Rib {
 
     /// The kernel answered an install or removal.
     pub fn fib_outcome(&mut self, o: &FibOutcome) {
-        let Some(t) = self.tables.get_mut(&o.table) else {
+        let (table, prefix) = match o.target {
+            FibTarget::Route(table, prefix, _) => (table, prefix),
+            FibTarget::Nexthop(id) => {
+                if o.replace && o.error.is_some() {
+                    self.stats.fib_errors += 1;
+                    self.knh.create_failed(id);
+                }
+                return;
+            }
+        };
+        let Some(t) = self.tables.get_mut(&table) else {
             return;
         };
-        let Some(d) = t.get_mut(&o.prefix) else {
+        let Some(d) = t.get_mut(&prefix) else {
             return;
         };
         match (o.replace, o.error) {
@@ -1489,6 +1562,7 @@ fn fib_route(prefix: IpNetwork, table: u32, g: &nexthop::Group) -> FibRoute {
                 weight: l.weight,
             })
             .collect(),
+        nh_id: g.knh,
     }
 }
 

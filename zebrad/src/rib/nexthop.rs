@@ -93,6 +93,9 @@ pub struct Group {
     pub key: GroupKey,
     pub refs: u32,
     pub res: Resolution,
+    /// The kernel nexthop object its routes name (see `kernel_nh`); 0:
+    /// they carry their nexthops inline.
+    pub knh: u32,
 }
 
 /// The group table: a slab of groups plus the interning map.
@@ -117,6 +120,7 @@ impl Groups {
             key: key.clone(),
             refs: 1,
             res: Resolution::default(),
+            knh: 0,
         };
         let id = match self.free.pop() {
             Some(id) => {

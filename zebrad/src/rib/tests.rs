@@ -348,6 +348,7 @@ fn adopted_kernel_routes_go_to_the_returning_client() {
             ifindex: 2,
             weight: 1,
         }],
+        nh_id: 0,
     };
     rib.adopt(Source::Bgp, &k, Duration::from_secs(120), t0);
     rib.settle();
@@ -386,8 +387,7 @@ fn kernel_errors_and_outside_deletions() {
     // A deletion of a route we do not have installed is not ours.
     assert!(!rib.kernel_route_deleted(MAIN_TABLE, net("198.18.0.0/15"), KERNEL_PRIORITY));
     rib.fib_outcome(&FibOutcome {
-        prefix: net("203.0.113.0/24"),
-        table: MAIN_TABLE,
+        target: FibTarget::Route(MAIN_TABLE, net("203.0.113.0/24"), KERNEL_PRIORITY),
         replace: true,
         error: Some(-101),
     });
@@ -588,4 +588,192 @@ fn route_limit_per_client_rejects_new_prefixes_and_keeps_the_rest() {
     rib.remove_route(b, MAIN_TABLE, net("203.0.113.128/25"));
     rib.add(b, &via("198.51.100.128/25", &["192.0.2.2"]))
         .unwrap();
+}
+
+/// The kernel as far as kernel nexthop objects go: objects (id ->
+/// interface) and routes (prefix -> object id, 0 inline). Deleting an
+/// object takes its routes with it, as the kernel does.
+#[derive(Default)]
+struct KernelModel {
+    objs: HashMap<u32, u32>,
+    routes: HashMap<IpNetwork, u32>,
+}
+
+impl KernelModel {
+    fn apply(&mut self, ops: &[FibOp]) {
+        for op in ops {
+            match op {
+                FibOp::Nexthop(o) => {
+                    self.objs.insert(o.id, o.ifindex);
+                }
+                FibOp::DeleteNexthop { id } => {
+                    self.objs.remove(id);
+                    self.routes.retain(|_, n| n != id);
+                }
+                FibOp::Replace(r) => {
+                    assert!(
+                        r.nh_id == 0 || self.objs.contains_key(&r.nh_id),
+                        "{} names object {} before it exists",
+                        r.prefix,
+                        r.nh_id
+                    );
+                    self.routes.insert(r.prefix, r.nh_id);
+                }
+                FibOp::Delete { prefix, .. } => {
+                    self.routes.remove(prefix);
+                }
+            }
+        }
+    }
+
+    /// What the kernel does when a link goes down.
+    fn link_down(&mut self, ifindex: u32) {
+        let gone: Vec<u32> = self
+            .objs
+            .iter()
+            .filter(|(_, &i)| i == ifindex)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in gone {
+            self.objs.remove(&id);
+            self.routes.retain(|_, n| *n != id);
+        }
+    }
+
+    fn prefixes(&self) -> Vec<IpNetwork> {
+        let mut v: Vec<IpNetwork> = self.routes.keys().copied().collect();
+        v.sort();
+        v
+    }
+}
+
+/// The prefixes the RIB believes installed by zebrad.
+fn installed(rib: &Rib) -> Vec<IpNetwork> {
+    let mut v: Vec<IpNetwork> = rib
+        .show(MAIN_TABLE, None, None)
+        .iter()
+        .filter(|r| r.installed && r.source != Source::Connected)
+        .map(|r| r.prefix)
+        .collect();
+    v.sort();
+    v
+}
+
+fn lab_with_objects() -> Rib {
+    let mut rib = lab();
+    rib.enable_kernel_nexthops(&[], &[186, 196]);
+    rib
+}
+
+#[test]
+fn routes_share_one_kernel_nexthop_object_created_first_deleted_last() {
+    let mut rib = lab_with_objects();
+    let mut k = KernelModel::default();
+    let b = rib.client(Source::Bgp, "default");
+    rib.add(b, &via("203.0.113.0/25", &["192.0.2.2"])).unwrap();
+    rib.add(b, &via("203.0.113.128/25", &["192.0.2.2"]))
+        .unwrap();
+    rib.settle();
+    let out = rib.take_output();
+    let id = match out.fib.as_slice() {
+        [FibOp::Nexthop(o), FibOp::Replace(r1), FibOp::Replace(r2)] => {
+            assert_eq!(
+                (o.gateway, o.ifindex, o.protocol),
+                (Some(ip("192.0.2.2")), 2, 186)
+            );
+            assert_eq!((r1.nh_id, r2.nh_id), (o.id, o.id));
+            o.id
+        }
+        other => panic!("unexpected ops {other:?}"),
+    };
+    k.apply(&out.fib);
+    assert_eq!(rib.kernel_nexthops().len(), 1);
+    assert_eq!(rib.kernel_nexthops()[0].refs, 1, "one group holds it");
+
+    // Another gateway: a second object for that route only.
+    rib.add(b, &via("203.0.113.128/25", &["198.51.100.2"]))
+        .unwrap();
+    rib.settle();
+    let out = rib.take_output();
+    assert!(
+        matches!(out.fib.as_slice(), [FibOp::Nexthop(o), FibOp::Replace(r)] if o.id != id && r.nh_id == o.id)
+    );
+    k.apply(&out.fib);
+
+    // The last route through the first object goes, then the object.
+    rib.remove_route(b, MAIN_TABLE, net("203.0.113.0/25"));
+    rib.settle();
+    let out = rib.take_output();
+    assert!(
+        matches!(out.fib.as_slice(), [FibOp::Delete { .. }, FibOp::DeleteNexthop { id: d }] if *d == id)
+    );
+    k.apply(&out.fib);
+    assert_eq!(k.prefixes(), installed(&rib));
+    assert_eq!(rib.kernel_nexthops().len(), 1);
+}
+
+#[test]
+fn kernel_objects_follow_resolution_changes_and_link_flaps() {
+    let mut rib = lab_with_objects();
+    let mut k = KernelModel::default();
+    let s = rib.client(Source::Static, "config");
+    let b = rib.client(Source::Bgp, "default");
+    // A BGP next hop resolved recursively through a static route.
+    rib.add(s, &via("203.0.113.0/24", &["192.0.2.2"])).unwrap();
+    rib.add(b, &via("203.0.113.64/26", &["203.0.113.9"]))
+        .unwrap();
+    rib.add(b, &via("203.0.113.128/25", &["203.0.113.9"]))
+        .unwrap();
+    rib.settle();
+    k.apply(&rib.take_output().fib);
+    assert_eq!(k.prefixes(), installed(&rib));
+    assert_eq!(k.routes.len(), 3);
+    assert!(k.routes.values().all(|&n| n != 0));
+
+    // The static route moves to eth1: the BGP routes follow it onto new
+    // objects, and nothing is left on the old ones.
+    rib.add(s, &via("203.0.113.0/24", &["198.51.100.2"]))
+        .unwrap();
+    rib.settle();
+    let out = rib.take_output();
+    k.apply(&out.fib);
+    assert_eq!(k.prefixes(), installed(&rib));
+    assert!(out
+        .fib
+        .iter()
+        .any(|op| matches!(op, FibOp::DeleteNexthop { .. })));
+    assert!(k.objs.values().all(|&i| i == 3));
+    assert_eq!(rib.kernel_nexthops().len(), k.objs.len());
+
+    // eth1 goes down: the kernel drops its objects and their routes.
+    k.link_down(3);
+    rib.link_update(3, "eth1", false);
+    rib.settle();
+    k.apply(&rib.take_output().fib);
+    assert_eq!(k.prefixes(), installed(&rib));
+    assert!(installed(&rib).is_empty());
+    // And up again: objects re-created before the routes name them.
+    rib.link_update(3, "eth1", true);
+    rib.settle();
+    k.apply(&rib.take_output().fib);
+    assert_eq!(k.routes.len(), 3);
+    assert_eq!(k.prefixes(), installed(&rib));
+}
+
+#[test]
+fn multipath_and_blackholes_stay_inline() {
+    let mut rib = lab_with_objects();
+    let b = rib.client(Source::Bgp, "default");
+    rib.add(b, &via("203.0.113.0/24", &["192.0.2.2", "198.51.100.2"]))
+        .unwrap();
+    let mut bh = via("198.51.100.128/25", &[]);
+    bh.kind = RouteKind::Blackhole;
+    rib.add(b, &bh).unwrap();
+    rib.settle();
+    let out = rib.take_output();
+    assert_eq!(out.fib.len(), 2);
+    assert!(out
+        .fib
+        .iter()
+        .all(|op| matches!(op, FibOp::Replace(r) if r.nh_id == 0)));
 }

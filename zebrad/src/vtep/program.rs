@@ -125,10 +125,8 @@ fn neigh_message(ifindex: u32, ip: IpAddr, mac: Option<Mac>) -> NeighbourMessage
     m
 }
 
-impl NlOp for VtepOp {
-    type Key = Key;
-    type Outcome = VtepOutcome;
-
+impl VtepOp {
+    /// The message and its flags other than `NLM_F_REQUEST`/`NLM_F_ACK`.
     fn request(&self) -> (RouteNetlinkMessage, u16) {
         let new = |m| RouteNetlinkMessage::NewNeighbour(m);
         let del = |m| RouteNetlinkMessage::DelNeighbour(m);
@@ -168,6 +166,16 @@ impl NlOp for VtepOp {
             ),
             (Want::Neigh { ifindex, ip, .. }, true) => (del(neigh_message(ifindex, ip, None)), 0),
         }
+    }
+}
+
+impl NlOp for VtepOp {
+    type Key = Key;
+    type Outcome = VtepOutcome;
+
+    fn encode(&self, flags: u16, seq: u32, out: &mut Vec<u8>) {
+        let (msg, own) = self.request();
+        crate::fib::nl::encode(msg, flags | own, seq, out);
     }
 
     fn key(&self) -> Key {
