@@ -15,7 +15,8 @@ use ipnetwork::IpNetwork;
 use nix::sched::{unshare, CloneFlags};
 use tokio::sync::mpsc;
 use zebrad::fib::{
-    self, FibKind, FibNexthop, FibOp, FibOutcome, FibRoute, FibRule, FibWriter, KernelEvent,
+    self, FibKind, FibNexthop, FibOp, FibOutcome, FibRoute, FibRule, FibTarget, FibWriter,
+    KernelEvent,
 };
 use zebrad::iface;
 
@@ -199,8 +200,7 @@ fn replace_ecmp_blackhole_tables_v6_and_delete() {
             assert_eq!(
                 o,
                 &FibOutcome {
-                    prefix: r.prefix,
-                    table: r.table,
+                    target: FibTarget::Route(r.table, r.prefix, r.priority),
                     replace: true,
                     error: None
                 }
@@ -273,7 +273,7 @@ fn a_failing_op_does_not_stall_the_batch() {
         let out = apply(&w, &mut rx, ops).await;
         let errors: Vec<_> = out.iter().map(|o| o.error).collect();
         assert_eq!(errors, vec![None, Some(libc::ENETUNREACH), None]);
-        assert_eq!(out[1].prefix, net("198.51.100.0/25"));
+        assert_eq!(out[1].prefix(), Some(net("198.51.100.0/25")));
         assert_eq!(ours().await, vec![ok1, ok2]);
     });
 }
@@ -311,7 +311,7 @@ fn without_acks_only_failures_come_back() {
             .unwrap()
             .unwrap();
         assert_eq!(out.len(), 1, "{out:?}");
-        assert_eq!(out[0].prefix, net("198.51.100.0/25"));
+        assert_eq!(out[0].prefix(), Some(net("198.51.100.0/25")));
         assert_eq!(out[0].error, Some(libc::ENETUNREACH));
         let v = ours().await;
         assert!(v.contains(&ok1) && v.contains(&ok2));
@@ -365,7 +365,10 @@ fn hundred_thousand_routes_in_one_batch() {
         .await;
         assert!(out.iter().all(|o| o.error.is_none()));
         // One outcome per op, in op order.
-        assert!(out.iter().zip(&routes).all(|(o, r)| o.prefix == r.prefix));
+        assert!(out
+            .iter()
+            .zip(&routes)
+            .all(|(o, r)| o.prefix() == Some(r.prefix)));
         let got: HashSet<IpNetwork> = ours().await.into_iter().map(|r| r.prefix).collect();
         assert_eq!(got.len(), N);
         assert!(routes.iter().all(|r| got.contains(&r.prefix)));
@@ -665,7 +668,72 @@ fn a_caller_that_submits_without_reading_outcomes_does_not_deadlock() {
         assert!(out
             .iter()
             .zip(&routes)
-            .all(|(o, r)| o.prefix == r.prefix && o.error.is_none()));
+            .all(|(o, r)| o.prefix() == Some(r.prefix) && o.error.is_none()));
         assert_eq!(ours().await.len(), routes.len());
+    });
+}
+
+/// Nexthop objects through the writer, on the real kernel: an object, IPv4
+/// and IPv6 routes naming it (an IPv4 route through an IPv6 gateway
+/// object, RFC 8950), the dump seeing both sides, deleting the object.
+#[test]
+fn nexthop_objects_and_routes_naming_them() {
+    netns(|| async {
+        let idx = veth().await;
+        let (w, mut rx) = writer();
+        let obj = |id, g: &str| {
+            let gateway = Some(g.parse::<IpAddr>().unwrap());
+            fib::NexthopObject {
+                id,
+                protocol: P,
+                family: fib::NexthopObject::family_of(gateway, false),
+                gateway,
+                ifindex: idx,
+            }
+        };
+        let named = |prefix: &str, g: &str, id| FibRoute {
+            nh_id: id,
+            ..unicast(prefix, 254, vec![gw(g, idx)])
+        };
+        let v4 = named("198.51.100.0/25", "192.0.2.2", 70);
+        let v6 = named("2001:db8:100::/48", "2001:db8::2", 71);
+        let v4_over_v6 = named("203.0.113.0/24", "2001:db8::2", 71);
+        let out = apply(
+            &w,
+            &mut rx,
+            vec![
+                FibOp::Nexthop(obj(70, "192.0.2.2")),
+                FibOp::Nexthop(obj(71, "2001:db8::2")),
+                FibOp::Replace(v4.clone()),
+                FibOp::Replace(v6.clone()),
+                FibOp::Replace(v4_over_v6.clone()),
+            ],
+        )
+        .await;
+        assert!(out.iter().all(|o| o.error.is_none()), "{out:?}");
+        let found = fib::dump_nexthops().await.unwrap();
+        let mut singles: Vec<_> = found.iter().filter_map(|d| d.single()).collect();
+        singles.sort_by_key(|o| o.id);
+        assert_eq!(singles, vec![obj(70, "192.0.2.2"), obj(71, "2001:db8::2")]);
+        // The kernel reports the object's id and, in compat mode, its
+        // gateway and interface: what adoption at start relies on.
+        assert_eq!(
+            ours().await,
+            vec![v4.clone(), v4_over_v6.clone(), v6.clone()]
+        );
+        let shown = ip("route show 198.51.100.0/25");
+        assert!(shown.contains("nhid 70"), "{shown}");
+
+        // A route naming a missing object is refused, the others stay.
+        let missing = named("198.51.100.128/25", "192.0.2.2", 99);
+        let out = apply(&w, &mut rx, vec![FibOp::Replace(missing)]).await;
+        assert!(out[0].error.is_some());
+
+        // Deleting an object takes its routes with it.
+        let out = apply(&w, &mut rx, vec![FibOp::DeleteNexthop { id: 71 }]).await;
+        assert_eq!(out[0].error, None);
+        assert_eq!(ours().await, vec![v4]);
+        let out = apply(&w, &mut rx, vec![FibOp::DeleteNexthop { id: 71 }]).await;
+        assert_eq!(out[0].error, Some(libc::ENOENT), "already gone");
     });
 }

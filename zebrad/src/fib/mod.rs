@@ -155,6 +155,14 @@ pub struct FibOutcome {
 }
 
 impl FibOutcome {
+    /// The route's prefix (`None` for a nexthop object).
+    pub fn prefix(&self) -> Option<IpNetwork> {
+        match self.target {
+            FibTarget::Route(_, prefix, _) => Some(prefix),
+            FibTarget::Nexthop(_) => None,
+        }
+    }
+
     pub(crate) fn of(op: &FibOp, error: Option<i32>) -> FibOutcome {
         FibOutcome {
             target: op.target(),
