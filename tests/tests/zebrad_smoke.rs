@@ -100,9 +100,19 @@ fn pushed_routes_reach_the_kernel() {
     });
     let bgp = r1.must(&["ip", "-4", "route", "show", "table", "254", "proto", "186"]);
     assert!(
-        bgp.contains("198.51.100.0/24 via 192.0.2.2") && bgp.contains("203.0.113.0/25"),
+        bgp.contains("198.51.100.0/24 nhid ")
+            && bgp.contains("via 192.0.2.2")
+            && bgp.contains("203.0.113.0/25"),
         "{bgp}"
     );
+    // Both routes name one kernel nexthop object of zebrad's (proto bgp).
+    let route = r1.route(254, "198.51.100.0/24").unwrap_or_default();
+    let nhid = route["nhid"].as_u64().unwrap_or(0);
+    assert!(nhid != 0, "{route}");
+    let other = r1.route(254, "203.0.113.0/25").unwrap_or_default();
+    assert_eq!(other["nhid"].as_u64(), Some(nhid), "{other}");
+    let obj = r1.must(&["ip", "nexthop", "show", "id", &nhid.to_string()]);
+    assert!(obj.contains("via 192.0.2.2") && obj.contains("proto bgp"), "{obj}");
     p.assert_running();
     drop(tx);
     drop(rt);
