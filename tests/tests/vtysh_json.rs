@@ -263,6 +263,7 @@ fn vtysh_json_matches_the_schemas() {
         ("show interface eth0 json", "show-interface"),
         ("show ip rule json", "show-ip-rule"),
         ("show zebra json", "show-zebra"),
+        ("show nexthop-group rib json", "show-nexthop-group-rib"),
         ("show anycast services json", "show-anycast"),
         ("show anycast service web json", "show-anycast"),
         ("show evpn vni json", "show-evpn-vni"),

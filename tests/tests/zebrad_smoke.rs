@@ -112,7 +112,10 @@ fn pushed_routes_reach_the_kernel() {
     let other = r1.route(254, "203.0.113.0/25").unwrap_or_default();
     assert_eq!(other["nhid"].as_u64(), Some(nhid), "{other}");
     let obj = r1.must(&["ip", "nexthop", "show", "id", &nhid.to_string()]);
-    assert!(obj.contains("via 192.0.2.2") && obj.contains("proto bgp"), "{obj}");
+    assert!(
+        obj.contains("via 192.0.2.2") && obj.contains("proto bgp"),
+        "{obj}"
+    );
     p.assert_running();
     drop(tx);
     drop(rt);

@@ -20,6 +20,8 @@ pub enum Command {
     ShowRule,
     /// `show zebra [json]`: RIB manager status and clients.
     ShowZebra,
+    /// `show nexthop-group rib [json]`: zebrad's kernel nexthop objects.
+    ShowNexthopGroups,
     /// `show anycast services` / `show anycast service NAME`
     ShowAnycast { name: Option<String> },
     /// `anycast drain NAME` / `anycast undrain NAME`
@@ -72,6 +74,10 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("show ip rule [json]", "policy-routing rules zebrad keeps"),
     ("show zebra [json]", "RIB manager status and its clients"),
+    (
+        "show nexthop-group rib [json]",
+        "kernel nexthop objects zebrad installs routes through",
+    ),
     (
         "show version [json]",
         "vtysh's version and each running daemon's",
@@ -318,6 +324,7 @@ pub fn parse(line: &str) -> Result<Line, String> {
                     "ipv6",
                     "interface",
                     "zebra",
+                    "nexthop-group",
                     "bgp",
                     "anycast",
                     "evpn",
@@ -385,6 +392,13 @@ pub fn parse(line: &str) -> Result<Line, String> {
                     name: it.next().map(str::to_string),
                 },
                 "zebra" => Command::ShowZebra,
+                "nexthop-group" => {
+                    let w = it
+                        .next()
+                        .ok_or("% Incomplete command: show nexthop-group rib")?;
+                    keyword(w, &["rib"])?;
+                    Command::ShowNexthopGroups
+                }
                 fam => {
                     let v6 = fam == "ipv6";
                     let sub = it.next().ok_or("% Incomplete command: show ip what?")?;
@@ -676,6 +690,8 @@ mod tests {
             .unwrap_err()
             .contains("Incomplete"));
         assert!(parse("show").unwrap_err().contains("Incomplete"));
+        assert_eq!(p("sh nexthop-group rib"), Command::ShowNexthopGroups);
+        assert!(parse("show nexthop-group").is_err());
         assert!(parse("show zebra extra")
             .unwrap_err()
             .contains("Unexpected"));

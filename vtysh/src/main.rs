@@ -246,6 +246,20 @@ impl Shell {
                 self.set_mode(Mode::Config);
                 Ok(String::new())
             }
+            Command::ShowNexthopGroups => {
+                let r = self
+                    .zebra()
+                    .await?
+                    .show_nexthop_groups(pb::ShowNexthopGroupsRequest {})
+                    .await
+                    .map_err(st)?
+                    .into_inner();
+                Ok(if json {
+                    to_text(render::nexthop_groups_json(&r))
+                } else {
+                    render::nexthop_groups(&r)
+                })
+            }
             Command::ShowZebra => {
                 let r = self
                     .zebra()

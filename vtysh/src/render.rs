@@ -316,6 +316,58 @@ pub fn rules(r: &pb::ShowRulesReply) -> String {
     out
 }
 
+/// `show nexthop-group rib`, in FRR's layout.
+pub fn nexthop_groups(r: &pb::ShowNexthopGroupsReply) -> String {
+    let mut out = String::new();
+    if !r.enabled {
+        out.push_str(
+            "Kernel nexthop objects are off (rib.nexthop_objects, or the kernel has none): routes carry their nexthops inline.\n",
+        );
+        return out;
+    }
+    for n in &r.nexthops {
+        let _ = writeln!(out, "ID: {} ({})", n.id, n.protocol);
+        let _ = writeln!(out, "     RefCnt: {}", n.ref_count);
+        let _ = writeln!(
+            out,
+            "     Valid{}",
+            if n.installed { ", Installed" } else { "" }
+        );
+        let _ = writeln!(out, "     Interface Index: {}", n.ifindex);
+        let _ = writeln!(out, "           via {}, {}", n.gateway, n.interface);
+    }
+    out
+}
+
+/// `show nexthop-group rib json`: FRR's object keyed by id.
+pub fn nexthop_groups_json(r: &pb::ShowNexthopGroupsReply) -> Value {
+    let mut m = Map::new();
+    for n in &r.nexthops {
+        let afi = if n.gateway.contains(':') {
+            "ipv6"
+        } else {
+            "ipv4"
+        };
+        m.insert(
+            n.id.to_string(),
+            json!({
+                "type": n.protocol,
+                "refCount": n.ref_count,
+                "valid": true,
+                "installed": n.installed,
+                "nexthops": [{
+                    "ip": n.gateway,
+                    "afi": afi,
+                    "interfaceIndex": n.ifindex,
+                    "interfaceName": n.interface,
+                    "active": true,
+                }],
+            }),
+        );
+    }
+    Value::Object(m)
+}
+
 pub fn rules_json(r: &pb::ShowRulesReply) -> Value {
     Value::Array(
         r.rules

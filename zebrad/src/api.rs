@@ -365,6 +365,16 @@ impl Zebra for ZebraService {
         ))
     }
 
+    async fn show_nexthop_groups(
+        &self,
+        _request: Request<pb::ShowNexthopGroupsRequest>,
+    ) -> Result<Response<pb::ShowNexthopGroupsReply>, Status> {
+        Ok(Response::new(
+            self.ask(|reply| RibCmd::ShowNexthopGroups { reply })
+                .await?,
+        ))
+    }
+
     async fn status(
         &self,
         _request: Request<pb::StatusRequest>,

@@ -120,6 +120,9 @@ pub enum RibCmd {
     ShowRules {
         reply: Reply<pb::ShowRulesReply>,
     },
+    ShowNexthopGroups {
+        reply: Reply<pb::ShowNexthopGroupsReply>,
+    },
     Status {
         reply: Reply<pb::StatusReply>,
     },
@@ -1014,6 +1017,27 @@ impl Daemon {
                     })
                     .collect();
                 let _ = reply.send(pb::ShowRulesReply { rules });
+            }
+            RibCmd::ShowNexthopGroups { reply } => {
+                let nexthops = self
+                    .rib
+                    .kernel_nexthops()
+                    .into_iter()
+                    .map(|o| pb::KernelNexthopEntry {
+                        id: o.id,
+                        protocol: Source::from_kernel_protocol(o.protocol)
+                            .map_or_else(|| o.protocol.to_string(), |s| s.name().to_string()),
+                        gateway: o.gateway.to_string(),
+                        ifindex: o.ifindex,
+                        interface: self.rib.ifname(o.ifindex).unwrap_or_default().to_string(),
+                        ref_count: o.refs,
+                        installed: o.in_kernel,
+                    })
+                    .collect();
+                let _ = reply.send(pb::ShowNexthopGroupsReply {
+                    enabled: self.rib.kernel_nexthops_enabled(),
+                    nexthops,
+                });
             }
             RibCmd::Status { reply } => {
                 let st = self.rib.stats();
