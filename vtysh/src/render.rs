@@ -333,8 +333,20 @@ pub fn nexthop_groups(r: &pb::ShowNexthopGroupsReply) -> String {
             "     Valid{}",
             if n.installed { ", Installed" } else { "" }
         );
-        let _ = writeln!(out, "     Interface Index: {}", n.ifindex);
-        let _ = writeln!(out, "           via {}, {}", n.gateway, n.interface);
+        if n.group {
+            let deps: Vec<String> = n.legs.iter().map(|l| format!("({})", l.id)).collect();
+            let _ = writeln!(out, "     Depends: {}", deps.join(" "));
+        } else if let Some(l) = n.legs.first() {
+            let _ = writeln!(out, "     Interface Index: {}", l.ifindex);
+        }
+        for l in &n.legs {
+            let weight = if n.group {
+                format!(", weight {}", l.weight)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(out, "           via {}, {}{weight}", l.gateway, l.interface);
+        }
     }
     out
 }
@@ -343,27 +355,31 @@ pub fn nexthop_groups(r: &pb::ShowNexthopGroupsReply) -> String {
 pub fn nexthop_groups_json(r: &pb::ShowNexthopGroupsReply) -> Value {
     let mut m = Map::new();
     for n in &r.nexthops {
-        let afi = if n.gateway.contains(':') {
-            "ipv6"
-        } else {
-            "ipv4"
-        };
-        m.insert(
-            n.id.to_string(),
-            json!({
-                "type": n.protocol,
-                "refCount": n.ref_count,
-                "valid": true,
-                "installed": n.installed,
-                "nexthops": [{
-                    "ip": n.gateway,
-                    "afi": afi,
-                    "interfaceIndex": n.ifindex,
-                    "interfaceName": n.interface,
+        let legs: Vec<Value> = n
+            .legs
+            .iter()
+            .map(|l| {
+                json!({
+                    "ip": l.gateway,
+                    "afi": if l.gateway.contains(':') { "ipv6" } else { "ipv4" },
+                    "interfaceIndex": l.ifindex,
+                    "interfaceName": l.interface,
+                    "weight": l.weight,
                     "active": true,
-                }],
-            }),
-        );
+                })
+            })
+            .collect();
+        let mut o = json!({
+            "type": n.protocol,
+            "refCount": n.ref_count,
+            "valid": true,
+            "installed": n.installed,
+            "nexthops": legs,
+        });
+        if n.group {
+            o["depends"] = Value::Array(n.legs.iter().map(|l| json!(l.id)).collect());
+        }
+        m.insert(n.id.to_string(), o);
     }
     Value::Object(m)
 }

@@ -1027,9 +1027,18 @@ impl Daemon {
                         id: o.id,
                         protocol: Source::from_kernel_protocol(o.protocol)
                             .map_or_else(|| o.protocol.to_string(), |s| s.name().to_string()),
-                        gateway: o.gateway.to_string(),
-                        ifindex: o.ifindex,
-                        interface: self.rib.ifname(o.ifindex).unwrap_or_default().to_string(),
+                        group: o.group,
+                        legs: o
+                            .legs
+                            .iter()
+                            .map(|&(id, gateway, ifindex, weight)| pb::KernelNexthopLeg {
+                                id,
+                                gateway: gateway.to_string(),
+                                ifindex,
+                                interface: self.rib.ifname(ifindex).unwrap_or_default().to_string(),
+                                weight: u32::from(weight),
+                            })
+                            .collect(),
                         ref_count: o.refs,
                         installed: o.in_kernel,
                     })

@@ -35,7 +35,7 @@ use ipnetwork::IpNetwork;
 
 pub use dump::dump_routes;
 pub use monitor::{spawn_monitor, KernelEvent};
-pub use nhobj::{dump_nexthops, NexthopObject};
+pub use nhobj::{dump_nexthops, GroupMember, NexthopObject, ObjectBody};
 pub use rules::{add_rule, del_rule, dump_rules, FibRule};
 pub use writer::{
     spawn_nl_writer, spawn_writer, FibClosed, FibWriter, NlOp, NlWriter, WriterConfig,

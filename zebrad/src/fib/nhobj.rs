@@ -7,9 +7,9 @@
 //! (BENCHMARKS.md), and a million routes through one upstream share one
 //! object, as FRR's zebra does with its kernel nexthop groups.
 //!
-//! Owns the wire form of one object (`struct nhmsg` + `NHA_ID`, `NHA_OIF`,
-//! `NHA_GATEWAY`), its deletion, and the dump that finds the objects in the
-//! kernel at start. Never decides which objects exist (that is the RIB's
+//! Owns the wire form of one object (`struct nhmsg` + `NHA_ID` and either
+//! `NHA_OIF`/`NHA_GATEWAY` or a multipath `NHA_GROUP` of such objects), its
+//! deletion, and the dump that finds the objects in the kernel at start. Never decides which objects exist (that is the RIB's
 //! `kernel_nh`), and never touches an object of a protocol it was not given.
 
 use std::io;
@@ -39,31 +39,58 @@ const NHMSG_LEN: usize = 8;
 const AF_INET: u8 = libc::AF_INET as u8;
 const AF_INET6: u8 = libc::AF_INET6 as u8;
 
-/// One single-leg nexthop object: a gateway (or none: straight onto the
-/// link) over an interface.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// One member of a group object with its ECMP weight (1..=256).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupMember {
+    pub id: u32,
+    pub weight: u16,
+}
+
+/// What an object is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ObjectBody {
+    /// A gateway (or none: straight onto the link) over an interface.
+    /// `family` is `AF_INET` or `AF_INET6`: the gateway's, or for a
+    /// link-only object the family of the routes using it (an IPv6 route
+    /// cannot use an IPv4 object).
+    Single {
+        family: u8,
+        gateway: Option<IpAddr>,
+        ifindex: u32,
+    },
+    /// A multipath group of single objects (`NHA_GROUP`).
+    Group(Vec<GroupMember>),
+}
+
+/// One kernel nexthop object.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NexthopObject {
     /// Object id (global in the network namespace).
     pub id: u32,
     /// `nh_protocol`, zebrad's protocol id for the routes using it.
     pub protocol: u8,
-    /// `AF_INET` or `AF_INET6`: the gateway's family, or for a link-only
-    /// object the family of the routes using it (an IPv6 route cannot use
-    /// an IPv4 object).
-    pub family: u8,
-    pub gateway: Option<IpAddr>,
-    pub ifindex: u32,
+    pub body: ObjectBody,
 }
 
 impl NexthopObject {
-    /// The family byte for a leg: the gateway's, else the routes'.
-    pub fn family_of(gateway: Option<IpAddr>, route_v6: bool) -> u8 {
-        match gateway {
-            Some(IpAddr::V4(_)) => AF_INET,
-            Some(IpAddr::V6(_)) => AF_INET6,
-            None if route_v6 => AF_INET6,
-            None => AF_INET,
+    /// A single-leg object through `gateway`'s family.
+    pub fn single(id: u32, protocol: u8, gateway: IpAddr, ifindex: u32) -> NexthopObject {
+        NexthopObject {
+            id,
+            protocol,
+            body: ObjectBody::Single {
+                family: family_of(gateway),
+                gateway: Some(gateway),
+                ifindex,
+            },
         }
+    }
+}
+
+fn family_of(gateway: IpAddr) -> u8 {
+    match gateway {
+        IpAddr::V4(_) => AF_INET,
+        IpAddr::V6(_) => AF_INET6,
     }
 }
 
@@ -103,16 +130,34 @@ fn addr_bytes(a: IpAddr) -> Vec<u8> {
 
 /// Appends an `RTM_NEWNEXTHOP` for `o` (`flags` besides the caller's
 /// `NLM_F_REQUEST`/`NLM_F_ACK`: zebrad uses `CREATE|REPLACE`, so sending it
-/// again is harmless).
+/// again is harmless, and a group sent again gets its members back).
 pub fn encode_new(o: &NexthopObject, flags: u16, seq: u32, out: &mut Vec<u8>) {
-    let mut body = nhmsg(o.family, o.protocol);
-    let mut nlas = vec![
-        DefaultNla::new(NHA_ID, o.id.to_ne_bytes().to_vec()),
-        DefaultNla::new(NHA_OIF, o.ifindex.to_ne_bytes().to_vec()),
-    ];
-    if let Some(gw) = o.gateway {
-        nlas.push(DefaultNla::new(NHA_GATEWAY, addr_bytes(gw)));
-    }
+    let mut nlas = vec![DefaultNla::new(NHA_ID, o.id.to_ne_bytes().to_vec())];
+    let family = match &o.body {
+        ObjectBody::Single {
+            family,
+            gateway,
+            ifindex,
+        } => {
+            nlas.push(DefaultNla::new(NHA_OIF, ifindex.to_ne_bytes().to_vec()));
+            if let Some(gw) = gateway {
+                nlas.push(DefaultNla::new(NHA_GATEWAY, addr_bytes(*gw)));
+            }
+            *family
+        }
+        ObjectBody::Group(members) => {
+            // struct nexthop_grp: u32 id, u8 weight - 1, u8, u16.
+            let mut v = Vec::with_capacity(members.len() * 8);
+            for m in members {
+                v.extend_from_slice(&m.id.to_ne_bytes());
+                v.push(m.weight.clamp(1, 256).saturating_sub(1) as u8);
+                v.extend_from_slice(&[0, 0, 0]);
+            }
+            nlas.push(DefaultNla::new(NHA_GROUP, v));
+            0
+        }
+    };
+    let mut body = nhmsg(family, o.protocol);
     push_nlas(&mut body, &nlas);
     frame(RTM_NEWNEXTHOP, flags, seq, &body, out);
 }
@@ -137,19 +182,31 @@ pub struct DumpedNexthop {
     pub family: u8,
     pub gateway: Option<IpAddr>,
     pub ifindex: u32,
-    /// A group (`NHA_GROUP`) or blackhole object: never one of ours to reuse.
-    pub group_or_blackhole: bool,
+    /// Members of a group object (empty for a single one).
+    pub group: Vec<GroupMember>,
+    pub blackhole: bool,
 }
 
 impl DumpedNexthop {
-    /// The single-leg object it is, if it is one.
-    pub fn single(&self) -> Option<NexthopObject> {
-        (!self.group_or_blackhole && self.ifindex != 0).then_some(NexthopObject {
+    /// The object in the form zebrad creates, if it is one: a gateway
+    /// over an interface, or a group.
+    pub fn object(&self) -> Option<NexthopObject> {
+        if self.blackhole {
+            return None;
+        }
+        let body = match (self.group.is_empty(), self.gateway) {
+            (false, _) => ObjectBody::Group(self.group.clone()),
+            (true, Some(gw)) if self.ifindex != 0 => ObjectBody::Single {
+                family: family_of(gw),
+                gateway: Some(gw),
+                ifindex: self.ifindex,
+            },
+            _ => return None,
+        };
+        Some(NexthopObject {
             id: self.id,
             protocol: self.protocol,
-            family: self.family,
-            gateway: self.gateway,
-            ifindex: self.ifindex,
+            body,
         })
     }
 }
@@ -168,7 +225,8 @@ pub fn parse(body: &[u8]) -> Option<DumpedNexthop> {
         family: head[0],
         gateway: None,
         ifindex: 0,
-        group_or_blackhole: false,
+        group: Vec::new(),
+        blackhole: false,
     };
     for nla in NlasIterator::new(body.get(NHMSG_LEN..)?) {
         let nla: NlaBuffer<&[u8]> = nla.ok()?;
@@ -183,7 +241,14 @@ pub fn parse(body: &[u8]) -> Option<DumpedNexthop> {
                     _ => return None,
                 }
             }
-            NHA_GROUP | NHA_BLACKHOLE => n.group_or_blackhole = true,
+            NHA_GROUP => {
+                for m in v.chunks(8) {
+                    let id = ne_u32(m)?;
+                    let weight = u16::from(*m.get(4)?) + 1;
+                    n.group.push(GroupMember { id, weight });
+                }
+            }
+            NHA_BLACKHOLE => n.blackhole = true,
             _ => {}
         }
     }
@@ -241,18 +306,18 @@ mod tests {
 
     #[test]
     fn new_round_trips_through_the_dump_parser() {
-        for gw in [
-            Some("192.0.2.1".parse().unwrap()),
-            Some("2001:db8::1".parse().unwrap()),
-            None,
-        ] {
-            let o = NexthopObject {
-                id: 0x5a00_0001,
-                protocol: 186,
-                family: NexthopObject::family_of(gw, false),
-                gateway: gw,
-                ifindex: 7,
-            };
+        let singles = ["192.0.2.1", "2001:db8::1"]
+            .iter()
+            .map(|g| NexthopObject::single(0x5a00_0001, 186, g.parse().unwrap(), 7));
+        let group = NexthopObject {
+            id: 0x5a00_0003,
+            protocol: 188,
+            body: ObjectBody::Group(vec![
+                GroupMember { id: 1, weight: 1 },
+                GroupMember { id: 2, weight: 256 },
+            ]),
+        };
+        for o in singles.chain([group]) {
             let mut buf = Vec::new();
             encode_new(&o, 0x500, 9, &mut buf);
             assert_eq!(buf.len() % 4, 0);
@@ -261,7 +326,7 @@ mod tests {
             assert_eq!(nb.sequence_number(), 9);
             assert_eq!(nb.flags(), 0x500);
             let d = parse(body_of(&buf)).unwrap();
-            assert_eq!(d.single(), Some(o));
+            assert_eq!(d.object(), Some(o));
         }
     }
 
@@ -271,20 +336,20 @@ mod tests {
         encode_del(42, 0, 3, &mut buf);
         let d = parse(body_of(&buf)).unwrap();
         assert_eq!(d.id, 42);
-        assert_eq!(d.single(), None, "no interface: not a usable object");
+        assert_eq!(d.object(), None, "no interface: not a usable object");
     }
 
     #[test]
-    fn groups_and_junk_are_not_reused() {
+    fn blackholes_and_junk_are_not_reused() {
         let mut body = nhmsg(0, 186);
         push_nlas(
             &mut body,
             &[
                 DefaultNla::new(NHA_ID, 5u32.to_ne_bytes().to_vec()),
-                DefaultNla::new(NHA_GROUP, vec![0; 8]),
+                DefaultNla::new(NHA_BLACKHOLE, vec![]),
             ],
         );
-        assert_eq!(parse(&body).unwrap().single(), None);
+        assert_eq!(parse(&body).unwrap().object(), None);
         assert_eq!(parse(&[1, 2, 3]), None);
         let mut bad = nhmsg(2, 186);
         push_nlas(&mut bad, &[DefaultNla::new(NHA_GATEWAY, vec![1, 2, 3])]);

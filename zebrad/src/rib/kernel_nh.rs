@@ -3,10 +3,12 @@
 //!
 //! A RIB nexthop group ([`super::nexthop`]) whose resolution is one leg with
 //! a gateway holds a reference on the kernel object for (protocol, gateway,
-//! interface); its routes are installed naming that object (`RTA_NH_ID`)
-//! instead of carrying the gateway inline, which the kernel installs about
-//! 1.4x faster and a full table through one upstream shares. This is the
-//! kernel side of what FRR's zebra calls kernel nexthop groups.
+//! interface); one resolved to several legs holds a group object whose
+//! members are such objects (with their weights). Its routes are installed
+//! naming that object (`RTA_NH_ID`) instead of carrying the gateways
+//! inline, which the kernel installs about 1.4x faster and a full table
+//! through one upstream (or one ECMP set) shares. This is the kernel side of
+//! what FRR's zebra calls kernel nexthop groups.
 //!
 //! Ordering is what keeps it safe: an object is created (its op emitted)
 //! when a group first needs it, so before any route naming it; and it is
@@ -14,14 +16,14 @@
 //! that dropped it has been replaced or deleted (the kernel removes the
 //! routes still using an object it deletes). Objects the kernel removed on
 //! its own (their interface went down) are re-created before next use.
-//! Multipath routes, link-only legs and non-unicast routes stay inline.
+//! Routes with a link-only leg and non-unicast routes stay inline.
 //! Never talks to the kernel itself; it emits [`FibOp`]s.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use crate::fib::nhobj::DumpedNexthop;
-use crate::fib::{FibOp, NexthopObject};
+use crate::fib::{FibOp, GroupMember, NexthopObject, ObjectBody};
 
 use super::nexthop::Leg;
 
@@ -29,20 +31,40 @@ use super::nexthop::Leg;
 /// pick; ids found in the kernel at start are skipped.
 const FIRST_ID: u32 = 0x5a00_0000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct ObjKey {
-    protocol: u8,
-    gateway: IpAddr,
-    ifindex: u32,
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ObjKey {
+    Single {
+        protocol: u8,
+        gateway: IpAddr,
+        ifindex: u32,
+    },
+    /// Members sorted by id; each member is a `Single` this group holds a
+    /// reference on.
+    Group {
+        protocol: u8,
+        members: Vec<GroupMember>,
+    },
+}
+
+impl ObjKey {
+    fn protocol(&self) -> u8 {
+        match self {
+            ObjKey::Single { protocol, .. } | ObjKey::Group { protocol, .. } => *protocol,
+        }
+    }
 }
 
 #[derive(Debug)]
 struct Obj {
     key: ObjKey,
-    /// Groups holding it.
+    /// RIB groups holding it (for a single object: also the group
+    /// objects it is a member of).
     refs: u32,
     /// Created in the kernel (as far as we know).
     in_kernel: bool,
+    /// A group the kernel changed behind us (a member's link went down):
+    /// sent again before its next use.
+    stale: bool,
 }
 
 /// One object for `show`.
@@ -50,8 +72,10 @@ struct Obj {
 pub struct ObjView {
     pub id: u32,
     pub protocol: u8,
-    pub gateway: IpAddr,
-    pub ifindex: u32,
+    /// For a single object: its gateway and interface; for a group: its
+    /// members' ids, gateways, interfaces and weights.
+    pub legs: Vec<(u32, IpAddr, u32, u16)>,
+    pub group: bool,
     pub refs: u32,
     pub in_kernel: bool,
 }
@@ -74,50 +98,129 @@ impl KernelNexthops {
         self.enabled
     }
 
-    /// Turns objects on, given every object in the kernel now: ours
-    /// (single-leg, of one of `our_protocols`) are adopted unreferenced and
-    /// deleted at the next flush unless a group takes them meanwhile; the
-    /// ids of all others are never used.
+    /// Turns objects on, given every object in the kernel now: ours (of one
+    /// of `our_protocols`, in a form zebrad creates) are adopted
+    /// unreferenced and deleted at the next flush unless a RIB group takes
+    /// them meanwhile; the ids of all others are never used.
     pub fn enable(&mut self, found: &[DumpedNexthop], our_protocols: &[u8]) {
         self.enabled = true;
         self.next_id = FIRST_ID;
+        let ours: Vec<NexthopObject> = found
+            .iter()
+            .filter_map(|d| d.object().filter(|_| our_protocols.contains(&d.protocol)))
+            .collect();
         for d in found {
-            let single = d.single().filter(|_| our_protocols.contains(&d.protocol));
-            match single.and_then(|o| Some((o, o.gateway?))) {
-                Some((o, gateway)) => {
-                    let key = ObjKey {
-                        protocol: o.protocol,
-                        gateway,
-                        ifindex: o.ifindex,
-                    };
-                    // A duplicate of an adopted one is not indexed: it goes.
-                    self.by_key.entry(key).or_insert(o.id);
-                    self.objs.insert(
-                        o.id,
-                        Obj {
-                            key,
-                            refs: 0,
-                            in_kernel: true,
-                        },
-                    );
-                    self.released.push(o.id);
-                }
-                None => {
-                    self.taken.insert(d.id);
-                }
+            if !ours.iter().any(|o| o.id == d.id) {
+                self.taken.insert(d.id);
             }
+        }
+        // Singles first: groups take references on them.
+        let (singles, groups): (Vec<_>, Vec<_>) = ours
+            .into_iter()
+            .partition(|o| matches!(o.body, ObjectBody::Single { .. }));
+        for o in singles.into_iter().chain(groups) {
+            let key = match o.body {
+                ObjectBody::Single {
+                    gateway: Some(gateway),
+                    ifindex,
+                    ..
+                } => ObjKey::Single {
+                    protocol: o.protocol,
+                    gateway,
+                    ifindex,
+                },
+                ObjectBody::Single { gateway: None, .. } => {
+                    self.taken.insert(o.id);
+                    continue;
+                }
+                ObjectBody::Group(mut members) => {
+                    members.sort();
+                    if !members
+                        .iter()
+                        .all(|m| matches!(self.objs.get(&m.id), Some(x) if matches!(x.key, ObjKey::Single { .. })))
+                    {
+                        // Members we do not know: not a group of ours.
+                        self.taken.insert(o.id);
+                        continue;
+                    }
+                    for m in &members {
+                        if let Some(x) = self.objs.get_mut(&m.id) {
+                            x.refs += 1;
+                        }
+                    }
+                    ObjKey::Group {
+                        protocol: o.protocol,
+                        members,
+                    }
+                }
+            };
+            // A duplicate of an adopted one is not indexed: it goes.
+            self.by_key.entry(key.clone()).or_insert(o.id);
+            self.objs.insert(
+                o.id,
+                Obj {
+                    key,
+                    refs: 0,
+                    in_kernel: true,
+                    stale: false,
+                },
+            );
+            self.released.push(o.id);
         }
     }
 
-    /// The object for a group of `protocol` resolved to the single `leg`,
-    /// with a reference taken; 0 when the leg cannot have one (objects
-    /// off, no gateway, no interface). The create op goes to `out` when the
-    /// object is not in the kernel yet.
-    pub fn acquire(&mut self, protocol: u8, leg: &Leg, out: &mut Vec<FibOp>) -> u32 {
-        let Some(gateway) = leg.gateway.filter(|_| self.enabled && leg.ifindex != 0) else {
+    /// The object for a RIB group of `protocol` resolved to `legs`, with a
+    /// reference taken: a single object for one leg, a group object of
+    /// single ones for several. 0 when the legs cannot have one (objects
+    /// off, a leg without a gateway or interface). Create ops go to `out`,
+    /// members before their group, for whatever is not in the kernel yet.
+    pub fn acquire(&mut self, protocol: u8, legs: &[Leg], out: &mut Vec<FibOp>) -> u32 {
+        if !self.enabled
+            || legs.is_empty()
+            || legs.iter().any(|l| l.gateway.is_none() || l.ifindex == 0)
+        {
+            return 0;
+        }
+        if let [leg] = legs {
+            return self.acquire_single(protocol, leg, out);
+        }
+        let mut members: Vec<GroupMember> = legs
+            .iter()
+            .map(|l| GroupMember {
+                id: self.acquire_single(protocol, l, out),
+                weight: l.weight,
+            })
+            .collect();
+        members.sort();
+        let key = ObjKey::Group { protocol, members };
+        if let Some(&id) = self.by_key.get(&key) {
+            // The group holds its members already.
+            if let ObjKey::Group { members, .. } = &key {
+                for m in members {
+                    self.release(m.id);
+                }
+            }
+            return self.take(id, out);
+        }
+        let id = self.allocate();
+        self.by_key.insert(key.clone(), id);
+        self.objs.insert(
+            id,
+            Obj {
+                key,
+                refs: 0,
+                in_kernel: false,
+                stale: false,
+            },
+        );
+        self.take(id, out)
+    }
+
+    fn acquire_single(&mut self, protocol: u8, leg: &Leg, out: &mut Vec<FibOp>) -> u32 {
+        let Some(gateway) = leg.gateway else {
             return 0;
         };
-        let key = ObjKey {
+        let key = ObjKey::Single {
             protocol,
             gateway,
             ifindex: leg.ifindex,
@@ -126,24 +229,31 @@ impl KernelNexthops {
             Some(&id) => id,
             None => {
                 let id = self.allocate();
-                self.by_key.insert(key, id);
+                self.by_key.insert(key.clone(), id);
                 self.objs.insert(
                     id,
                     Obj {
                         key,
                         refs: 0,
                         in_kernel: false,
+                        stale: false,
                     },
                 );
                 id
             }
         };
+        self.take(id, out)
+    }
+
+    /// A reference on `id`, creating it in the kernel if it is not there.
+    fn take(&mut self, id: u32, out: &mut Vec<FibOp>) -> u32 {
         let Some(o) = self.objs.get_mut(&id) else {
             return 0;
         };
         o.refs += 1;
-        if !o.in_kernel {
+        if !o.in_kernel || o.stale {
             o.in_kernel = true;
+            o.stale = false;
             out.push(FibOp::Nexthop(object(id, &o.key)));
         }
         id
@@ -162,7 +272,7 @@ impl KernelNexthops {
         }
     }
 
-    /// Drops a group's reference; the object is deleted at the next
+    /// Drops a reference; the object is deleted at the next
     /// [`flush`](Self::flush) if nothing took it again by then.
     pub fn release(&mut self, id: u32) {
         if let Some(o) = self.objs.get_mut(&id) {
@@ -173,41 +283,83 @@ impl KernelNexthops {
         }
     }
 
-    /// Emits the deletes of objects left without references. Call after
-    /// the routes that used them have been replaced or deleted.
+    /// Emits the deletes of objects left without references (a group
+    /// before the members it released). Call after the routes that used
+    /// them have been replaced or deleted.
     pub fn flush(&mut self, out: &mut Vec<FibOp>) {
-        for id in std::mem::take(&mut self.released) {
-            let Some(o) = self.objs.get(&id).filter(|o| o.refs == 0) else {
-                continue;
-            };
-            if self.by_key.get(&o.key) == Some(&id) {
-                self.by_key.remove(&o.key);
+        while !self.released.is_empty() {
+            for id in std::mem::take(&mut self.released) {
+                let Some(o) = self.objs.get(&id).filter(|o| o.refs == 0) else {
+                    continue;
+                };
+                if self.by_key.get(&o.key) == Some(&id) {
+                    self.by_key.remove(&o.key);
+                }
+                if o.in_kernel {
+                    out.push(FibOp::DeleteNexthop { id });
+                }
+                if let Some(Obj {
+                    key: ObjKey::Group { members, .. },
+                    ..
+                }) = self.objs.remove(&id)
+                {
+                    for m in members {
+                        self.release(m.id);
+                    }
+                }
             }
-            if o.in_kernel {
-                out.push(FibOp::DeleteNexthop { id });
-            }
-            self.objs.remove(&id);
         }
     }
 
     /// The kernel removed the objects on `ifindex` (it does when a link
-    /// goes down): they are re-created when next needed.
+    /// goes down) and took them out of their groups: they are re-created,
+    /// and those groups sent again whole, when next needed. (A group is
+    /// still deleted when unused: the kernel keeps it while it has a
+    /// member left.)
     pub fn link_down(&mut self, ifindex: u32) {
-        for o in self.objs.values_mut().filter(|o| o.key.ifindex == ifindex) {
-            o.in_kernel = false;
+        let gone: HashSet<u32> = self
+            .objs
+            .iter()
+            .filter(|(_, o)| matches!(o.key, ObjKey::Single { ifindex: i, .. } if i == ifindex))
+            .map(|(&id, _)| id)
+            .collect();
+        for (id, o) in self.objs.iter_mut() {
+            match &o.key {
+                ObjKey::Single { .. } if gone.contains(id) => o.in_kernel = false,
+                ObjKey::Group { members, .. } if members.iter().any(|m| gone.contains(&m.id)) => {
+                    o.stale = true
+                }
+                _ => {}
+            }
         }
     }
 
     /// After a resync dump: objects in use but missing from `present` are
-    /// re-created (ops to `out`, before the routes the resync re-installs).
+    /// re-created (ops to `out`, members first, before the routes the
+    /// resync re-installs).
     pub fn resync(&mut self, present: &HashSet<u32>, out: &mut Vec<FibOp>) -> usize {
+        let mut ids: Vec<u32> = self.objs.keys().copied().collect();
+        // Singles before groups.
+        ids.sort_by_key(|id| {
+            (
+                matches!(self.objs.get(id), Some(o) if matches!(o.key, ObjKey::Group { .. })),
+                *id,
+            )
+        });
         let mut n = 0;
-        for (&id, o) in self.objs.iter_mut() {
-            if o.refs > 0 && !present.contains(&id) {
+        for id in ids {
+            let Some(o) = self.objs.get_mut(&id) else {
+                continue;
+            };
+            if present.contains(&id) {
+                continue;
+            }
+            if o.refs > 0 {
                 o.in_kernel = true;
+                o.stale = false;
                 out.push(FibOp::Nexthop(object(id, &o.key)));
                 n += 1;
-            } else if !present.contains(&id) {
+            } else {
                 o.in_kernel = false;
             }
         }
@@ -232,14 +384,25 @@ impl KernelNexthops {
 
     /// Every object, by id.
     pub fn view(&self) -> Vec<ObjView> {
+        let leg = |id: u32, weight: u16| match self.objs.get(&id).map(|o| &o.key) {
+            Some(ObjKey::Single {
+                gateway, ifindex, ..
+            }) => Some((id, *gateway, *ifindex, weight)),
+            _ => None,
+        };
         let mut v: Vec<ObjView> = self
             .objs
             .iter()
             .map(|(&id, o)| ObjView {
                 id,
-                protocol: o.key.protocol,
-                gateway: o.key.gateway,
-                ifindex: o.key.ifindex,
+                protocol: o.key.protocol(),
+                legs: match &o.key {
+                    ObjKey::Single { .. } => leg(id, 1).into_iter().collect(),
+                    ObjKey::Group { members, .. } => {
+                        members.iter().filter_map(|m| leg(m.id, m.weight)).collect()
+                    }
+                },
+                group: matches!(o.key, ObjKey::Group { .. }),
                 refs: o.refs,
                 in_kernel: o.in_kernel,
             })
@@ -250,12 +413,17 @@ impl KernelNexthops {
 }
 
 fn object(id: u32, k: &ObjKey) -> NexthopObject {
-    NexthopObject {
-        id,
-        protocol: k.protocol,
-        family: NexthopObject::family_of(Some(k.gateway), false),
-        gateway: Some(k.gateway),
-        ifindex: k.ifindex,
+    match k {
+        ObjKey::Single {
+            protocol,
+            gateway,
+            ifindex,
+        } => NexthopObject::single(id, *protocol, *gateway, *ifindex),
+        ObjKey::Group { protocol, members } => NexthopObject {
+            id,
+            protocol: *protocol,
+            body: ObjectBody::Group(members.clone()),
+        },
     }
 }
 
@@ -277,40 +445,54 @@ mod tests {
         k
     }
 
+    fn created(out: &[FibOp]) -> Vec<u32> {
+        out.iter()
+            .filter_map(|op| match op {
+                FibOp::Nexthop(o) => Some(o.id),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn disabled_or_unsuitable_legs_get_no_object() {
         let mut k = KernelNexthops::default();
         let mut out = Vec::new();
-        assert_eq!(k.acquire(186, &leg("192.0.2.1", 2), &mut out), 0);
+        assert_eq!(k.acquire(186, &[leg("192.0.2.1", 2)], &mut out), 0);
         let mut k = enabled();
-        assert_eq!(k.acquire(186, &leg("192.0.2.1", 0), &mut out), 0);
+        assert_eq!(k.acquire(186, &[leg("192.0.2.1", 0)], &mut out), 0);
         let link_only = Leg {
             gateway: None,
             ifindex: 2,
             weight: 1,
         };
-        assert_eq!(k.acquire(186, &link_only, &mut out), 0);
+        assert_eq!(k.acquire(186, &[link_only], &mut out), 0);
+        assert_eq!(
+            k.acquire(186, &[leg("192.0.2.1", 2), link_only], &mut out),
+            0
+        );
+        assert_eq!(k.acquire(186, &[], &mut out), 0);
         assert!(out.is_empty());
+        assert!(k.is_empty());
     }
 
     #[test]
     fn shared_created_once_deleted_after_last_release_at_flush() {
         let mut k = enabled();
         let mut out = Vec::new();
-        let a = k.acquire(186, &leg("192.0.2.1", 2), &mut out);
-        let b = k.acquire(186, &leg("192.0.2.1", 2), &mut out);
-        let c = k.acquire(188, &leg("192.0.2.1", 2), &mut out);
+        let a = k.acquire(186, &[leg("192.0.2.1", 2)], &mut out);
+        let b = k.acquire(186, &[leg("192.0.2.1", 2)], &mut out);
+        let c = k.acquire(188, &[leg("192.0.2.1", 2)], &mut out);
         assert_eq!(a, b);
         assert_ne!(a, c, "another protocol, another object");
-        assert_eq!(out.len(), 2);
-        assert!(matches!(out[0], FibOp::Nexthop(o) if o.id == a && o.ifindex == 2));
+        assert_eq!(created(&out), vec![a, c]);
         out.clear();
         k.release(a);
         k.flush(&mut out);
         assert!(out.is_empty(), "still referenced");
         k.release(a);
         // Taken again before the flush: kept, no churn.
-        assert_eq!(k.acquire(186, &leg("192.0.2.1", 2), &mut out), a);
+        assert_eq!(k.acquire(186, &[leg("192.0.2.1", 2)], &mut out), a);
         k.flush(&mut out);
         assert!(out.is_empty());
         k.release(a);
@@ -320,63 +502,143 @@ mod tests {
     }
 
     #[test]
+    fn groups_hold_their_members_and_go_before_them() {
+        let mut k = enabled();
+        let mut out = Vec::new();
+        let legs = [leg("192.0.2.1", 2), leg("198.51.100.1", 3)];
+        let g = k.acquire(186, &legs, &mut out);
+        // Members first, then the group naming them.
+        let ids = created(&out);
+        assert_eq!(ids.len(), 3);
+        assert_eq!(ids[2], g);
+        match &out[2] {
+            FibOp::Nexthop(NexthopObject {
+                body: ObjectBody::Group(m),
+                ..
+            }) => assert_eq!(m.iter().map(|m| m.id).collect::<Vec<_>>(), ids[..2]),
+            other => panic!("{other:?}"),
+        }
+        out.clear();
+        // The same set in another order is the same group; a member used
+        // alone too is shared.
+        assert_eq!(k.acquire(186, &[legs[1], legs[0]], &mut out), g);
+        let single = k.acquire(186, &[legs[0]], &mut out);
+        assert_eq!(single, ids[0]);
+        assert!(out.is_empty());
+        // Other weights, another group over the same members.
+        let mut heavy = legs;
+        heavy[0].weight = 3;
+        let h = k.acquire(186, &heavy, &mut out);
+        assert_ne!(h, g);
+        assert_eq!(created(&out), vec![h]);
+        out.clear();
+        k.release(g);
+        k.release(g);
+        k.release(h);
+        k.flush(&mut out);
+        // Both groups go; the member used alone stays, the other goes
+        // after the groups that held it.
+        assert_eq!(out.len(), 3);
+        assert!(matches!(out[2], FibOp::DeleteNexthop { id } if id == ids[1]));
+        assert_eq!(k.len(), 1);
+        k.release(single);
+        out.clear();
+        k.flush(&mut out);
+        assert_eq!(out, vec![FibOp::DeleteNexthop { id: single }]);
+        assert!(k.is_empty());
+    }
+
+    #[test]
     fn link_down_recreates_on_next_use_and_resync_restores() {
         let mut k = enabled();
         let mut out = Vec::new();
-        let a = k.acquire(186, &leg("192.0.2.1", 2), &mut out);
+        let a = k.acquire(186, &[leg("192.0.2.1", 2)], &mut out);
+        let g = k.acquire(
+            186,
+            &[leg("192.0.2.1", 2), leg("198.51.100.1", 3)],
+            &mut out,
+        );
         out.clear();
         k.link_down(2);
-        assert_eq!(k.acquire(186, &leg("192.0.2.1", 2), &mut out), a);
-        assert_eq!(out.len(), 1, "re-created");
+        assert_eq!(k.acquire(186, &[leg("192.0.2.1", 2)], &mut out), a);
+        assert_eq!(created(&out), vec![a], "re-created");
         out.clear();
-        assert_eq!(k.resync(&HashSet::new(), &mut out), 1);
-        assert_eq!(out.len(), 1);
+        // The group lost a member in the kernel: it is sent again whole.
+        assert_eq!(
+            k.acquire(
+                186,
+                &[leg("192.0.2.1", 2), leg("198.51.100.1", 3)],
+                &mut out
+            ),
+            g
+        );
+        assert_eq!(created(&out), vec![g]);
         out.clear();
-        assert_eq!(k.resync(&HashSet::from([a]), &mut out), 0);
+        assert_eq!(k.resync(&HashSet::new(), &mut out), 3);
+        assert_eq!(*created(&out).last().unwrap(), g, "members first");
+        out.clear();
+        let all: HashSet<u32> = k.view().iter().map(|o| o.id).collect();
+        assert_eq!(k.resync(&all, &mut out), 0);
         k.create_failed(a);
-        k.acquire(186, &leg("192.0.2.1", 2), &mut out);
+        k.acquire(186, &[leg("192.0.2.1", 2)], &mut out);
         assert_eq!(out.len(), 1, "a failed create is tried again");
+    }
+
+    fn dumped(id: u32, protocol: u8, gw: &str) -> DumpedNexthop {
+        DumpedNexthop {
+            id,
+            protocol,
+            family: 2,
+            gateway: Some(gw.parse().unwrap()),
+            ifindex: 2,
+            group: Vec::new(),
+            blackhole: false,
+        }
     }
 
     #[test]
     fn start_adopts_ours_skips_others_and_drops_unused() {
-        let found = vec![
-            DumpedNexthop {
+        let mut group = dumped(FIRST_ID + 4, 186, "192.0.2.1");
+        group.gateway = None;
+        group.ifindex = 0;
+        group.group = vec![
+            GroupMember {
                 id: FIRST_ID,
-                protocol: 186,
-                family: 2,
-                gateway: Some("192.0.2.1".parse().unwrap()),
-                ifindex: 2,
-                group_or_blackhole: false,
+                weight: 1,
             },
-            DumpedNexthop {
+            GroupMember {
                 id: FIRST_ID + 1,
-                protocol: 186,
-                family: 2,
-                gateway: Some("192.0.2.9".parse().unwrap()),
-                ifindex: 2,
-                group_or_blackhole: false,
+                weight: 1,
             },
-            DumpedNexthop {
-                id: FIRST_ID + 2,
-                protocol: 11,
-                family: 2,
-                gateway: Some("192.0.2.5".parse().unwrap()),
-                ifindex: 2,
-                group_or_blackhole: false,
-            },
+        ];
+        let found = vec![
+            dumped(FIRST_ID, 186, "192.0.2.1"),
+            dumped(FIRST_ID + 1, 186, "192.0.2.9"),
+            dumped(FIRST_ID + 2, 11, "192.0.2.5"),
+            group,
         ];
         let mut k = KernelNexthops::default();
         k.enable(&found, &[186]);
         let mut out = Vec::new();
-        // The adopted object is reused as it is: no create.
-        assert_eq!(k.acquire(186, &leg("192.0.2.1", 2), &mut out), FIRST_ID);
+        // The adopted objects are reused as they are: no create.
+        assert_eq!(k.acquire(186, &[leg("192.0.2.1", 2)], &mut out), FIRST_ID);
+        let g = k.acquire(186, &[leg("192.0.2.1", 2), leg("192.0.2.9", 2)], &mut out);
+        assert_eq!(g, FIRST_ID + 4);
         assert!(out.is_empty());
         // A new one skips the ids in use, ours or not.
-        let n = k.acquire(186, &leg("198.51.100.1", 3), &mut out);
+        let n = k.acquire(186, &[leg("198.51.100.1", 3)], &mut out);
         assert_eq!(n, FIRST_ID + 3);
         out.clear();
         k.flush(&mut out);
-        assert_eq!(out, vec![FibOp::DeleteNexthop { id: FIRST_ID + 1 }]);
+        assert!(out.is_empty(), "everything adopted is in use");
+        k.release(g);
+        k.flush(&mut out);
+        assert_eq!(
+            out,
+            vec![
+                FibOp::DeleteNexthop { id: g },
+                FibOp::DeleteNexthop { id: FIRST_ID + 1 }
+            ]
+        );
     }
 }

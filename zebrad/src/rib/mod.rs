@@ -1014,7 +1014,7 @@ impl Rib {
     }
 
     /// Points a group whose resolution changed at the kernel nexthop
-    /// object of its new single leg (or none). The old object's reference
+    /// object of its new legs (or none). The old object's reference
     /// is dropped now, its deletion waits for the end of `settle` (after
     /// the group's routes have moved off it).
     fn sync_kernel_nexthop(&mut self, gid: u32) {
@@ -1022,12 +1022,12 @@ impl Rib {
             return;
         };
         let old = g.knh;
-        let leg = match g.res.legs.as_slice() {
-            [leg] if g.key.protocol != 0 && g.key.kind == RouteKind::Unicast => Some(*leg),
-            _ => None,
+        let new = if g.key.protocol != 0 && g.key.kind == RouteKind::Unicast {
+            let legs = g.res.legs.clone();
+            self.knh.acquire(g.key.protocol, &legs, &mut self.out.fib)
+        } else {
+            0
         };
-        let protocol = g.key.protocol;
-        let new = leg.map_or(0, |l| self.knh.acquire(protocol, &l, &mut self.out.fib));
         if let Some(g) = self.groups.get_mut(gid) {
             g.knh = new;
         }

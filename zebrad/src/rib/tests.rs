@@ -1,6 +1,7 @@
 //! RIB selection, resolution and lifecycle, step by step.
 
 use super::*;
+use crate::fib::ObjectBody;
 
 fn net(s: &str) -> IpNetwork {
     s.parse().unwrap()
@@ -590,12 +591,13 @@ fn route_limit_per_client_rejects_new_prefixes_and_keeps_the_rest() {
         .unwrap();
 }
 
-/// The kernel as far as kernel nexthop objects go: objects (id ->
-/// interface) and routes (prefix -> object id, 0 inline). Deleting an
-/// object takes its routes with it, as the kernel does.
+/// The kernel as far as kernel nexthop objects go: objects and routes
+/// (prefix -> object id, 0 inline). Deleting an object takes its routes
+/// with it, and a link going down takes its objects out of their groups
+/// (an emptied group goes, with its routes), as the kernel does.
 #[derive(Default)]
 struct KernelModel {
-    objs: HashMap<u32, u32>,
+    objs: HashMap<u32, ObjectBody>,
     routes: HashMap<IpNetwork, u32>,
 }
 
@@ -604,9 +606,23 @@ impl KernelModel {
         for op in ops {
             match op {
                 FibOp::Nexthop(o) => {
-                    self.objs.insert(o.id, o.ifindex);
+                    if let ObjectBody::Group(members) = &o.body {
+                        for m in members {
+                            assert!(
+                                matches!(self.objs.get(&m.id), Some(ObjectBody::Single { .. })),
+                                "group {} names member {} before it exists",
+                                o.id,
+                                m.id
+                            );
+                        }
+                    }
+                    self.objs.insert(o.id, o.body.clone());
                 }
                 FibOp::DeleteNexthop { id } => {
+                    let held = self.objs.values().any(
+                        |b| matches!(b, ObjectBody::Group(m) if m.iter().any(|m| m.id == *id)),
+                    );
+                    assert!(!held, "member {id} deleted while a group holds it");
                     self.objs.remove(id);
                     self.routes.retain(|_, n| n != id);
                 }
@@ -631,10 +647,19 @@ impl KernelModel {
         let gone: Vec<u32> = self
             .objs
             .iter()
-            .filter(|(_, &i)| i == ifindex)
+            .filter(|(_, b)| matches!(b, ObjectBody::Single { ifindex: i, .. } if *i == ifindex))
             .map(|(&id, _)| id)
             .collect();
-        for id in gone {
+        let mut dead = gone.clone();
+        for (&id, b) in self.objs.iter_mut() {
+            if let ObjectBody::Group(members) = b {
+                members.retain(|m| !gone.contains(&m.id));
+                if members.is_empty() {
+                    dead.push(id);
+                }
+            }
+        }
+        for id in dead {
             self.objs.remove(&id);
             self.routes.retain(|_, n| *n != id);
         }
@@ -678,8 +703,8 @@ fn routes_share_one_kernel_nexthop_object_created_first_deleted_last() {
     let id = match out.fib.as_slice() {
         [FibOp::Nexthop(o), FibOp::Replace(r1), FibOp::Replace(r2)] => {
             assert_eq!(
-                (o.gateway, o.ifindex, o.protocol),
-                (Some(ip("192.0.2.2")), 2, 186)
+                *o,
+                crate::fib::NexthopObject::single(o.id, 186, ip("192.0.2.2"), 2)
             );
             assert_eq!((r1.nh_id, r2.nh_id), (o.id, o.id));
             o.id
@@ -742,7 +767,10 @@ fn kernel_objects_follow_resolution_changes_and_link_flaps() {
         .fib
         .iter()
         .any(|op| matches!(op, FibOp::DeleteNexthop { .. })));
-    assert!(k.objs.values().all(|&i| i == 3));
+    assert!(k
+        .objs
+        .values()
+        .all(|b| matches!(b, ObjectBody::Single { ifindex: 3, .. })));
     assert_eq!(rib.kernel_nexthops().len(), k.objs.len());
 
     // eth1 goes down: the kernel drops its objects and their routes.
@@ -761,19 +789,51 @@ fn kernel_objects_follow_resolution_changes_and_link_flaps() {
 }
 
 #[test]
-fn multipath_and_blackholes_stay_inline() {
+fn multipath_routes_name_a_group_object_blackholes_stay_inline() {
     let mut rib = lab_with_objects();
+    let mut k = KernelModel::default();
     let b = rib.client(Source::Bgp, "default");
     rib.add(b, &via("203.0.113.0/24", &["192.0.2.2", "198.51.100.2"]))
         .unwrap();
+    rib.add(b, &via("203.0.113.0/25", &["192.0.2.2"])).unwrap();
     let mut bh = via("198.51.100.128/25", &[]);
     bh.kind = RouteKind::Blackhole;
     rib.add(b, &bh).unwrap();
     rib.settle();
-    let out = rib.take_output();
-    assert_eq!(out.fib.len(), 2);
-    assert!(out
-        .fib
-        .iter()
-        .all(|op| matches!(op, FibOp::Replace(r) if r.nh_id == 0)));
+    k.apply(&rib.take_output().fib);
+    let objects = rib.kernel_nexthops();
+    assert_eq!(objects.len(), 3, "two members, one group: {objects:?}");
+    let group = objects.iter().find(|o| o.group).unwrap();
+    assert_eq!(group.legs.len(), 2);
+    assert_eq!(k.routes[&net("203.0.113.0/24")], group.id);
+    assert_ne!(
+        k.routes[&net("203.0.113.0/25")],
+        0,
+        "a member shared by a single route"
+    );
+    assert_eq!(k.routes[&net("198.51.100.128/25")], 0, "blackhole inline");
+
+    // One leg down: the kernel keeps the group with the other member; the
+    // RIB moves the route to a single object and the group goes.
+    k.link_down(3);
+    rib.link_update(3, "eth1", false);
+    rib.settle();
+    k.apply(&rib.take_output().fib);
+    assert_eq!(k.prefixes(), installed(&rib));
+    assert!(!rib.kernel_nexthops().iter().any(|o| o.group));
+    // Up again: a group again, created after its members.
+    rib.link_update(3, "eth1", true);
+    rib.settle();
+    k.apply(&rib.take_output().fib);
+    assert_eq!(k.prefixes(), installed(&rib));
+    let group = rib.kernel_nexthops().into_iter().find(|o| o.group).unwrap();
+    assert_eq!(k.routes[&net("203.0.113.0/24")], group.id);
+    // Everything withdrawn: every object deleted, groups before members.
+    for p in ["203.0.113.0/24", "203.0.113.0/25", "198.51.100.128/25"] {
+        rib.remove_route(b, MAIN_TABLE, net(p));
+    }
+    rib.settle();
+    k.apply(&rib.take_output().fib);
+    assert!(k.routes.is_empty() && k.objs.is_empty());
+    assert!(rib.kernel_nexthops().is_empty());
 }
