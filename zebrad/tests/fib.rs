@@ -681,16 +681,7 @@ fn nexthop_objects_and_routes_naming_them() {
     netns(|| async {
         let idx = veth().await;
         let (w, mut rx) = writer();
-        let obj = |id, g: &str| {
-            let gateway = Some(g.parse::<IpAddr>().unwrap());
-            fib::NexthopObject {
-                id,
-                protocol: P,
-                family: fib::NexthopObject::family_of(gateway, false),
-                gateway,
-                ifindex: idx,
-            }
-        };
+        let obj = |id, g: &str| fib::NexthopObject::single(id, P, g.parse().unwrap(), idx);
         let named = |prefix: &str, g: &str, id| FibRoute {
             nh_id: id,
             ..unicast(prefix, 254, vec![gw(g, idx)])
@@ -712,9 +703,9 @@ fn nexthop_objects_and_routes_naming_them() {
         .await;
         assert!(out.iter().all(|o| o.error.is_none()), "{out:?}");
         let found = fib::dump_nexthops().await.unwrap();
-        let mut singles: Vec<_> = found.iter().filter_map(|d| d.single()).collect();
-        singles.sort_by_key(|o| o.id);
-        assert_eq!(singles, vec![obj(70, "192.0.2.2"), obj(71, "2001:db8::2")]);
+        let mut objects: Vec<_> = found.iter().filter_map(|d| d.object()).collect();
+        objects.sort_by_key(|o| o.id);
+        assert_eq!(objects, vec![obj(70, "192.0.2.2"), obj(71, "2001:db8::2")]);
         // The kernel reports the object's id and, in compat mode, its
         // gateway and interface: what adoption at start relies on.
         assert_eq!(
@@ -735,5 +726,69 @@ fn nexthop_objects_and_routes_naming_them() {
         assert_eq!(ours().await, vec![v4]);
         let out = apply(&w, &mut rx, vec![FibOp::DeleteNexthop { id: 71 }]).await;
         assert_eq!(out[0].error, Some(libc::ENOENT), "already gone");
+
+        // A multipath group of two objects with weights, and a route
+        // naming it: the kernel reports the group and, in compat mode, the
+        // route's two legs.
+        let group = fib::NexthopObject {
+            id: 80,
+            protocol: P,
+            body: fib::ObjectBody::Group(vec![
+                fib::GroupMember { id: 70, weight: 1 },
+                fib::GroupMember { id: 72, weight: 3 },
+            ]),
+        };
+        let ecmp = FibRoute {
+            nh_id: 80,
+            ..unicast(
+                "198.51.100.128/25",
+                254,
+                vec![
+                    FibNexthop {
+                        weight: 1,
+                        ..gw("192.0.2.2", idx)
+                    },
+                    FibNexthop {
+                        weight: 3,
+                        ..gw("192.0.2.3", idx)
+                    },
+                ],
+            )
+        };
+        let out = apply(
+            &w,
+            &mut rx,
+            vec![
+                FibOp::Nexthop(obj(72, "192.0.2.3")),
+                FibOp::Nexthop(group.clone()),
+                FibOp::Replace(ecmp.clone()),
+            ],
+        )
+        .await;
+        assert!(out.iter().all(|o| o.error.is_none()), "{out:?}");
+        let found = fib::dump_nexthops().await.unwrap();
+        assert!(
+            found.iter().any(|d| d.object() == Some(group.clone())),
+            "{found:?}"
+        );
+        let shown = ip("-j route show 198.51.100.128/25");
+        assert!(
+            shown.contains("\"nhid\":80") && shown.contains("192.0.2.3"),
+            "{shown}"
+        );
+        // Deleting the group takes its route and leaves its members.
+        let out = apply(&w, &mut rx, vec![FibOp::DeleteNexthop { id: 80 }]).await;
+        assert_eq!(out[0].error, None);
+        assert!(ours().await.iter().all(|r| r.prefix != ecmp.prefix));
+        let ids: Vec<u32> = fib::dump_nexthops()
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.id)
+            .collect();
+        assert!(
+            ids.contains(&70) && ids.contains(&72) && !ids.contains(&80),
+            "{ids:?}"
+        );
     });
 }
