@@ -288,10 +288,15 @@ impl Instance {
             && self.transit_links_resolved(now)
     }
 
-    /// Whether every transit link of a live router-LSA finds a live
-    /// network-LSA (§16.1 step 2 skips it otherwise). Not the case for a
-    /// moment after a DR change: the new DR's network-LSA is not
-    /// originated yet, and routes behind that segment are missing.
+    /// Whether every transit link is seen both ways (§16.1 step 2 needs
+    /// that): each transit link of a live router-LSA finds a live
+    /// network-LSA that lists the router, and each router a live
+    /// network-LSA lists has a transit link to it in its router-LSA. Not
+    /// the case for a moment after a DR change (the new DR's network-LSA
+    /// is not originated yet) or after our own restart (the neighbors
+    /// turned their links to us into stub links when our Hellos stopped
+    /// listing them, and turn them back only after their MinLSInterval):
+    /// routes behind that segment are missing meanwhile.
     fn transit_links_resolved(&self, now: Millis) -> bool {
         use crate::lsa::{LsaBody, LsaType, RouterLinkType};
         let t = secs(now);
@@ -300,15 +305,35 @@ impl Instance {
                 let LsaBody::Router(r) = e.lsa().body() else {
                     return true;
                 };
+                let router = e.lsa().header().adv_rtr;
                 e.is_max_age(t)
                     || r.links
                         .iter()
                         .filter(|l| l.link_type == RouterLinkType::Transit)
                         .all(|l| {
-                            a.lsdb
-                                .iter_id(LsaType::NETWORK, l.link_id)
-                                .any(|(_, n)| !n.is_max_age(t))
+                            a.lsdb.iter_id(LsaType::NETWORK, l.link_id).any(|(_, n)| {
+                                !n.is_max_age(t)
+                                    && matches!(n.lsa().body(), LsaBody::Network(net)
+                                        if net.attached_routers.contains(&router))
+                            })
                         })
+            }) && a.lsdb.iter_type(LsaType::NETWORK).all(|(key, e)| {
+                let LsaBody::Network(net) = e.lsa().body() else {
+                    return true;
+                };
+                e.is_max_age(t)
+                    || net.attached_routers.iter().all(|&r| {
+                        a.lsdb
+                            .get(&crate::lsa::LsaKey::new(LsaType::ROUTER, r, r))
+                            .is_some_and(|re| {
+                                !re.is_max_age(t)
+                                    && matches!(re.lsa().body(), LsaBody::Router(rl)
+                                    if rl.links.iter().any(|l| {
+                                        l.link_type == RouterLinkType::Transit
+                                            && l.link_id == key.lsid
+                                    }))
+                            })
+                    })
             })
         })
     }
