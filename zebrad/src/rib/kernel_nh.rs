@@ -193,14 +193,34 @@ impl KernelNexthops {
             .collect();
         members.sort();
         let key = ObjKey::Group { protocol, members };
-        if let Some(&id) = self.by_key.get(&key) {
+        if let (Some(&id), ObjKey::Group { members, .. }) = (self.by_key.get(&key), &key) {
             // The group holds its members already.
-            if let ObjKey::Group { members, .. } = &key {
-                for m in members {
-                    self.release(m.id);
-                }
+            for m in members {
+                self.release(m.id);
             }
             return self.take(id, out);
+        }
+        let id = self.intern(key);
+        self.take(id, out)
+    }
+
+    fn acquire_single(&mut self, protocol: u8, leg: &Leg, out: &mut Vec<FibOp>) -> u32 {
+        let Some(gateway) = leg.gateway else {
+            return 0;
+        };
+        let id = self.intern(ObjKey::Single {
+            protocol,
+            gateway,
+            ifindex: leg.ifindex,
+        });
+        self.take(id, out)
+    }
+
+    /// The id of the object with `key`, registered (not in the kernel yet,
+    /// no reference) if new.
+    fn intern(&mut self, key: ObjKey) -> u32 {
+        if let Some(&id) = self.by_key.get(&key) {
+            return id;
         }
         let id = self.allocate();
         self.by_key.insert(key.clone(), id);
@@ -213,36 +233,7 @@ impl KernelNexthops {
                 stale: false,
             },
         );
-        self.take(id, out)
-    }
-
-    fn acquire_single(&mut self, protocol: u8, leg: &Leg, out: &mut Vec<FibOp>) -> u32 {
-        let Some(gateway) = leg.gateway else {
-            return 0;
-        };
-        let key = ObjKey::Single {
-            protocol,
-            gateway,
-            ifindex: leg.ifindex,
-        };
-        let id = match self.by_key.get(&key) {
-            Some(&id) => id,
-            None => {
-                let id = self.allocate();
-                self.by_key.insert(key.clone(), id);
-                self.objs.insert(
-                    id,
-                    Obj {
-                        key,
-                        refs: 0,
-                        in_kernel: false,
-                        stale: false,
-                    },
-                );
-                id
-            }
-        };
-        self.take(id, out)
+        id
     }
 
     /// A reference on `id`, creating it in the kernel if it is not there.
