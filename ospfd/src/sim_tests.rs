@@ -649,3 +649,46 @@ fn converged_only_after_the_dead_interval_and_full_adjacencies() {
     });
     assert!(n.now >= 4_000, "not before one dead interval");
 }
+
+/// After a restart (a new instance while the neighbor still holds the old
+/// one's LSAs), converged (End-of-RIB to zebrad) waits for the routes
+/// behind the neighbor: the neighbor turned its link to us into a stub
+/// when our Hellos stopped listing it, and turns it back into a transit
+/// link only after its MinLSInterval.
+#[test]
+fn converged_after_a_restart_only_with_the_routes_behind_the_neighbor() {
+    let mut passive = params("lo1", BB, IfaceType::Broadcast);
+    passive.passive = true;
+    let r1 = || config(1, vec![params("eth0", BB, IfaceType::Broadcast)], vec![]);
+    let r2 = config(
+        2,
+        vec![params("eth0", BB, IfaceType::Broadcast), passive],
+        vec![],
+    );
+    let mut n = Net::new(vec![r1(), r2]);
+    n.segment(&[
+        (0, "eth0", "198.51.100.1/29"),
+        (1, "eth0", "198.51.100.2/29"),
+    ]);
+    n.segment(&[(1, "lo1", "203.0.113.1/29")]);
+    n.run_until(20_000, "route behind r2", |n| {
+        !gateway(&n.routers[0], "203.0.113.0/29").is_empty()
+    });
+    n.run(10_000);
+
+    // r1 restarts.
+    let now = n.now;
+    n.routers[0] = Instance::new(r1(), now);
+    n.joined_dr[0].clear();
+    let (ifindex, addr) = {
+        let p = &n.segments[0].ports[0];
+        (p.ifindex, p.addr)
+    };
+    n.routers[0].interface_update("eth0", ifindex, true, 1500, Some(addr), false, now);
+    n.run_until(30_000, "converged again", |n| n.routers[0].converged(n.now));
+    assert!(
+        !gateway(&n.routers[0], "203.0.113.0/29").is_empty(),
+        "converged at {} ms after the restart without the route behind r2",
+        n.now - now
+    );
+}
