@@ -61,7 +61,9 @@ const FRAME_QUEUE: usize = 64;
 /// (an UPDATE event holds up to `UpdateBatch::MESSAGES` UPDATEs and
 /// `UpdateBatch::ROUTES` routes, or one larger UPDATE).
 const PENDING_EVENTS: usize = 8;
-/// Spent UPDATEs' allocations a session keeps for decoding into.
+/// Spent UPDATEs' allocations a session keeps for decoding into (512
+/// bytes each: 512 KiB a session at most, given back when the session
+/// goes down or a keepalive interval passes without them being used).
 const SPARE_UPDATES: usize = 1024;
 /// Spent batches' lists a session keeps.
 const SPARE_LISTS: usize = 16;
@@ -171,9 +173,22 @@ impl ConnIo {
 struct Spares {
     updates: UpdateList,
     lists: Vec<UpdateList>,
+    /// Decoded into since the last [`Spares::idle`].
+    used: bool,
 }
 
 impl Spares {
+    /// Called every keepalive interval: spares not used during the last
+    /// one are freed, so a session that had a burst does not keep its
+    /// memory for ever.
+    fn idle(&mut self) {
+        if self.used {
+            self.used = false;
+        } else if !self.updates.is_empty() || !self.lists.is_empty() {
+            *self = Spares::default();
+        }
+    }
+
     fn take_back(&mut self, batch: UpdateBatch) {
         let mut list = UpdateList::from(batch);
         for mut update in list.drain(..) {
@@ -191,6 +206,7 @@ impl Spares {
     }
 
     fn boxed(&mut self, update: ParsedUpdate) -> Box<ParsedUpdate> {
+        self.used = true;
         match self.updates.pop() {
             Some(mut b) => {
                 *b = update;
@@ -308,7 +324,10 @@ impl Peer {
                         let ev = match kind {
                             TimerKind::ConnectRetry => Event::ConnectRetryTimerExpires,
                             TimerKind::Hold => Event::HoldTimerExpires,
-                            TimerKind::Keepalive => Event::KeepaliveTimerExpires,
+                            TimerKind::Keepalive => {
+                                self.spares.idle();
+                                Event::KeepaliveTimerExpires
+                            }
                             TimerKind::IdleHold => Event::IdleHoldTimerExpires,
                         };
                         self.fsm_event(ev);
@@ -653,6 +672,7 @@ impl Peer {
             }
             Action::SessionDown { reason } => {
                 warn!(%peer, id = self.cfg.id, %reason, "session down");
+                self.spares = Spares::default();
                 self.record_error(&reason, true);
                 self.established = None;
                 self.pending.push_back(SessionEvent::Down {
@@ -834,5 +854,18 @@ mod tests {
         // Nothing spare: a new allocation.
         let fresh = spares.boxed(ParsedUpdate::default());
         assert!(!std::ptr::eq(&*fresh, at));
+    }
+
+    #[test]
+    fn spares_unused_for_a_keepalive_interval_are_freed() {
+        let mut spares = Spares::default();
+        let spent = UpdateBatch::new_in(Vec::new(), Box::default());
+        spares.take_back(spent);
+        spares.boxed(ParsedUpdate::default());
+        spares.take_back(UpdateBatch::new_in(Vec::new(), Box::default()));
+        spares.idle();
+        assert_eq!(spares.updates.len(), 1, "used in this interval: kept");
+        spares.idle();
+        assert!(spares.updates.is_empty() && spares.lists.is_empty());
     }
 }
