@@ -3,8 +3,10 @@
 //! in the Loc-RIB, with the attributes its contributors summarize to, and
 //! the contributors suppressed toward peers under `summary_only`.
 //!
-//! Owns the aggregate configuration, which aggregates a batch touched,
-//! their contributor lists, which prefixes are suppressed, and the
+//! Owns the aggregate configuration, which aggregates a batch touched
+//! (and by which prefixes, so the contributor set follows the changes and
+//! the table is scanned only for a new aggregate), their contributor
+//! sets, which prefixes are suppressed, and the
 //! summary of contributors' attributes: ORIGIN IGP, an empty AS_PATH and
 //! ATOMIC_AGGREGATE; with `as_set` the worst ORIGIN, an AS_SET of every
 //! contributor AS, their communities and large communities merged, and no
@@ -14,7 +16,7 @@
 //! uncovered part of it is dropped rather than looped). Never touches the
 //! tables itself: the RIB scans and originates.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ipnetwork::IpNetwork;
 
@@ -37,10 +39,21 @@ pub struct AggregateConfig {
 #[derive(Debug)]
 struct Aggregate {
     cfg: AggregateConfig,
-    /// A contributor changed in this batch.
-    touched: bool,
-    /// The more-specific prefixes with a best path, sorted.
-    contributors: Vec<IpNetwork>,
+    /// New (or reconfigured): its contributors are found by a table scan.
+    rescan: bool,
+    /// More-specific prefixes whose best path changed in this batch.
+    changed: BTreeSet<IpNetwork>,
+    /// The more-specific prefixes with a best path.
+    contributors: BTreeSet<IpNetwork>,
+}
+
+/// What the RIB recomputes for one aggregate after a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Touched {
+    pub cfg: AggregateConfig,
+    /// Find every contributor by a scan (else update from `changed`).
+    pub rescan: bool,
+    pub changed: Vec<IpNetwork>,
 }
 
 /// Every configured aggregate, and the prefixes suppressed by them.
@@ -78,22 +91,31 @@ impl Aggregates {
             .filter(|a| !cfgs.iter().any(|c| c.prefix == a.cfg.prefix))
             .map(|a| a.cfg.prefix)
             .collect();
-        let old = std::mem::take(&mut self.list);
+        let mut old: BTreeMap<IpNetwork, Aggregate> = std::mem::take(&mut self.list)
+            .into_iter()
+            .map(|a| (a.cfg.prefix, a))
+            .collect();
         self.list = cfgs
             .into_iter()
             .map(|cfg| {
                 let contributors = old
-                    .iter()
-                    .find(|a| a.cfg.prefix == cfg.prefix)
-                    .map(|a| a.contributors.clone())
+                    .remove(&cfg.prefix)
+                    .map(|a| a.contributors)
                     .unwrap_or_default();
                 Aggregate {
+                    // Kept contributors are right; a new one has none yet.
+                    rescan: contributors.is_empty(),
                     cfg,
-                    touched: true,
+                    changed: BTreeSet::new(),
                     contributors,
                 }
             })
             .collect();
+        // Every aggregate is recomputed at the next batch (its summary
+        // attributes may have changed with the configuration).
+        for a in &mut self.list {
+            a.changed.insert(a.cfg.prefix);
+        }
         gone
     }
 
@@ -101,28 +123,56 @@ impl Aggregates {
     /// recomputation.
     pub fn touch(&mut self, prefix: &IpNetwork) {
         for a in &mut self.list {
-            if !a.touched && more_specific(&a.cfg.prefix, prefix) {
-                a.touched = true;
+            if more_specific(&a.cfg.prefix, prefix) {
+                a.changed.insert(*prefix);
             }
         }
     }
 
-    /// The aggregates to recompute (and clears their marks).
-    pub fn take_touched(&mut self) -> Vec<AggregateConfig> {
+    /// The aggregates to recompute, with what changed under them (and
+    /// clears it).
+    pub fn take_touched(&mut self) -> Vec<Touched> {
         let mut out = Vec::new();
         for a in &mut self.list {
-            if std::mem::take(&mut a.touched) {
-                out.push(a.cfg.clone());
+            if a.rescan || !a.changed.is_empty() {
+                let changed = std::mem::take(&mut a.changed);
+                out.push(Touched {
+                    cfg: a.cfg.clone(),
+                    rescan: std::mem::take(&mut a.rescan),
+                    // The aggregate's own prefix only marks a refresh.
+                    changed: changed.into_iter().filter(|p| *p != a.cfg.prefix).collect(),
+                });
             }
         }
         out
     }
 
-    /// Records the contributors of `prefix`'s aggregate.
-    pub fn set_contributors(&mut self, prefix: &IpNetwork, contributors: Vec<IpNetwork>) {
-        if let Some(a) = self.list.iter_mut().find(|a| a.cfg.prefix == *prefix) {
-            a.contributors = contributors;
+    /// Updates the contributors of `prefix`'s aggregate: `found` replaces
+    /// them after a scan; else each of `changed` is in or out as `has_best`
+    /// says. Returns the contributors, sorted.
+    pub fn update_contributors(
+        &mut self,
+        prefix: &IpNetwork,
+        found: Option<Vec<IpNetwork>>,
+        changed: &[IpNetwork],
+        mut has_best: impl FnMut(&IpNetwork) -> bool,
+    ) -> Vec<IpNetwork> {
+        let Some(a) = self.list.iter_mut().find(|a| a.cfg.prefix == *prefix) else {
+            return Vec::new();
+        };
+        match found {
+            Some(all) => a.contributors = all.into_iter().collect(),
+            None => {
+                for p in changed {
+                    if has_best(p) {
+                        a.contributors.insert(*p);
+                    } else {
+                        a.contributors.remove(p);
+                    }
+                }
+            }
         }
+        a.contributors.iter().copied().collect()
     }
 
     /// Whether `prefix` is kept from peers: a more-specific of a
@@ -259,6 +309,52 @@ mod tests {
     }
 
     #[test]
+    fn contributors_follow_the_changes_after_one_scan() {
+        let mut aggs = Aggregates::default();
+        let agg = AggregateConfig {
+            prefix: p("192.0.2.0/24"),
+            summary_only: false,
+            as_set: false,
+        };
+        aggs.set(vec![agg.clone()]);
+        let t = aggs.take_touched();
+        assert_eq!(t.len(), 1);
+        assert!(t[0].rescan, "a new aggregate is scanned");
+        assert!(t[0].changed.is_empty());
+        let c = aggs.update_contributors(&agg.prefix, Some(vec![p("192.0.2.0/25")]), &[], |_| {
+            unreachable!("a scan's result is taken as it is")
+        });
+        assert_eq!(c, vec![p("192.0.2.0/25")]);
+        assert!(aggs.take_touched().is_empty(), "nothing changed since");
+
+        // Changes outside it are ignored; inside it, followed one by one.
+        aggs.touch(&p("198.51.100.0/25"));
+        aggs.touch(&p("192.0.2.128/25"));
+        aggs.touch(&p("192.0.2.0/25"));
+        aggs.touch(&p("192.0.2.0/24"));
+        let t = aggs.take_touched();
+        assert_eq!(t.len(), 1);
+        assert!(!t[0].rescan);
+        assert_eq!(t[0].changed, vec![p("192.0.2.0/25"), p("192.0.2.128/25")]);
+        let c = aggs.update_contributors(&agg.prefix, None, &t[0].changed, |x| {
+            *x == p("192.0.2.128/25")
+        });
+        assert_eq!(c, vec![p("192.0.2.128/25")]);
+
+        // A reload keeps the contributors (no scan) but recomputes.
+        aggs.set(vec![AggregateConfig {
+            as_set: true,
+            ..agg.clone()
+        }]);
+        let t = aggs.take_touched();
+        assert!(!t[0].rescan && t[0].changed.is_empty() && t[0].cfg.as_set);
+        assert_eq!(
+            aggs.update_contributors(&agg.prefix, None, &[], |_| false),
+            vec![p("192.0.2.128/25")]
+        );
+    }
+
+    #[test]
     fn suppression_is_the_summary_only_more_specifics() {
         let mut aggs = Aggregates::default();
         aggs.set(vec![
@@ -276,7 +372,7 @@ mod tests {
         aggs.touch(&p("198.51.100.0/25"));
         assert_eq!(aggs.take_touched().len(), 2, "new aggregates: all");
         aggs.touch(&p("198.51.100.0/25"));
-        assert_eq!(aggs.take_touched()[0].prefix, p("198.51.100.0/24"));
+        assert_eq!(aggs.take_touched()[0].cfg.prefix, p("198.51.100.0/24"));
         assert!(aggs.take_touched().is_empty());
         assert!(aggs.is_suppressed(&p("198.51.100.0/25")));
         assert!(!aggs.is_suppressed(&p("198.51.100.0/24")));

@@ -713,38 +713,45 @@ impl Rib {
         }
     }
 
-    /// Recompute the aggregates a batch touched: scan their more-specific
-    /// best paths, originate or withdraw the aggregate (marked dirty for
-    /// the next round).
+    /// Recompute the aggregates a batch touched: follow the contributors
+    /// whose best path changed (scan the table for their more-specific
+    /// best paths only for a new aggregate), originate or withdraw the
+    /// aggregate (marked dirty for the next round).
     fn refresh_aggregates(&mut self) {
-        for agg in self.aggregates.take_touched() {
+        for t in self.aggregates.take_touched() {
+            let agg = t.cfg;
             let fam = Fam::of(&agg.prefix);
-            let mut found: Vec<(IpNetwork, Attrs)> = Vec::new();
-            for slot in 0..self.tables.slots(fam) {
-                let Some(prefix) = self.tables.prefix(fam, slot) else {
-                    continue;
-                };
-                if !aggregate::more_specific(&agg.prefix, &prefix) {
-                    continue;
-                }
-                if let Some(a) = self
-                    .tables
-                    .dest(fam, slot)
+            let tables = &self.tables;
+            let best = |p: &IpNetwork| {
+                tables
+                    .find(p)
+                    .and_then(|(f, slot)| tables.dest(f, slot))
                     .and_then(|d| d.best())
                     .and_then(|b| b.attrs.clone())
-                {
-                    found.push((prefix, a));
-                }
-            }
-            found.sort_by_key(|(p, _)| *p);
-            let contributors = found.iter().map(|(p, _)| *p).collect();
-            self.aggregates.set_contributors(&agg.prefix, contributors);
-            if found.is_empty() {
+            };
+            let found = t.rescan.then(|| {
+                (0..tables.slots(fam))
+                    .filter_map(|slot| tables.prefix(fam, slot))
+                    .filter(|p| aggregate::more_specific(&agg.prefix, p))
+                    .filter(|p| best(p).is_some())
+                    .collect()
+            });
+            let contributors =
+                self.aggregates
+                    .update_contributors(&agg.prefix, found, &t.changed, |p| best(p).is_some());
+            if contributors.is_empty() {
                 tracing::debug!(prefix = %agg.prefix, "aggregate without contributors: withdrawn");
                 self.withdraw_local(agg.prefix);
             } else {
-                let attrs: Vec<&PathAttributes> = found.iter().map(|(_, a)| &**a).collect();
-                let summary = aggregate::summarize(&self.cfg, &agg, &attrs);
+                // Only an AS_SET aggregate summarizes its contributors'
+                // attributes; the others need no lookup.
+                let attrs: Vec<Attrs> = if agg.as_set {
+                    contributors.iter().filter_map(&best).collect()
+                } else {
+                    Vec::new()
+                };
+                let refs: Vec<&PathAttributes> = attrs.iter().map(|a| &**a).collect();
+                let summary = aggregate::summarize(&self.cfg, &agg, &refs);
                 self.originate_attrs(agg.prefix, None, summary);
             }
         }
