@@ -633,6 +633,29 @@ mod tests {
         roundtrip(&want);
     }
 
+    /// A type 3 route of an IPv6 VTEP: IP length 128 and 16 bytes (RFC
+    /// 7432 §7.3), as our leaves send it over an IPv6 underlay.
+    #[test]
+    fn type3_ipv6_bytes() {
+        let mut wire = vec![3u8, 29, 0, 1, 192, 0, 2, 1, 0, 2, 0, 0, 0, 0, 128];
+        wire.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        wire.extend_from_slice(&[0; 11]);
+        wire.push(1);
+        let got = decode_routes(&wire).unwrap();
+        let want = EvpnRoute::Imet(ImetRoute {
+            rd: rd1(),
+            ethernet_tag: 0,
+            originator: "2001:db8::1".parse().unwrap(),
+        });
+        assert_eq!(got, vec![want.clone()]);
+        assert_eq!(want.key().to_string(), "[3]:[0]:[128]:[2001:db8::1]");
+        roundtrip(&want);
+        // An IP length that is neither 32 nor 128 is an error.
+        let mut bad = wire.clone();
+        bad[14] = 64;
+        assert!(decode_routes(&bad).is_err());
+    }
+
     #[test]
     fn other_types_kept() {
         let wire = [5u8, 3, 1, 2, 3, 1, 0];

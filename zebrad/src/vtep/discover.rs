@@ -247,6 +247,43 @@ mod tests {
         assert_eq!(vxlan_from_message(&m), None);
     }
 
+    /// A VXLAN device over an IPv6 underlay: its local VTEP comes from
+    /// `IFLA_VXLAN_LOCAL6`.
+    #[test]
+    fn vxlan_info_ipv6_local() {
+        let mut m = LinkMessage::default();
+        m.attributes = vec![LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Vxlan),
+            LinkInfo::Data(InfoData::Vxlan(vec![
+                InfoVxlan::Id(100),
+                InfoVxlan::Local6("2001:db8::1".parse().unwrap()),
+                InfoVxlan::Port(4789),
+            ])),
+        ])];
+        let v = vxlan_from_message(&m).unwrap();
+        assert_eq!(v.local, Some("2001:db8::1".parse().unwrap()));
+    }
+
+    /// A remote MAC toward an IPv6 VTEP: the bridge family gives `dst` as
+    /// 16 raw bytes.
+    #[test]
+    fn fdb_entry_ipv6_dst() {
+        let mut m = NeighbourMessage::default();
+        m.header.family = AddressFamily::Bridge;
+        m.header.ifindex = 5;
+        m.header.flags = NeighbourFlags::Own | NeighbourFlags::ExtLearned;
+        m.header.state = NeighbourState::Noarp;
+        let vtep: std::net::Ipv6Addr = "2001:db8::2".parse().unwrap();
+        m.attributes = vec![
+            NeighbourAttribute::LinkLayerAddress(vec![2, 0, 0, 0, 0, 1]),
+            NeighbourAttribute::Destination(NeighbourAddress::Other(vtep.octets().to_vec())),
+        ];
+        let Some(NeighEvent::Fdb { entry, .. }) = neigh_from_message(&m, false) else {
+            panic!("not an fdb entry");
+        };
+        assert_eq!(entry.dst, Some(IpAddr::V6(vtep)));
+    }
+
     #[test]
     fn fdb_and_neighbor_entries() {
         let mut m = NeighbourMessage::default();

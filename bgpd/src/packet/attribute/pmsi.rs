@@ -101,4 +101,25 @@ mod tests {
         assert_eq!(p.endpoint(), Some("192.0.2.1".parse().unwrap()));
         assert_eq!(PmsiTunnel::decode(&[0, 6]), Err(Problem::Length(2)));
     }
+
+    /// An IPv6 VTEP: the tunnel identifier is its 16 bytes (RFC 6514 §5,
+    /// RFC 7432 §11.2), 21 bytes in all; FRR 8.4 takes only the 9-byte
+    /// IPv4 form and resets the session on this one.
+    #[test]
+    fn ingress_replication_ipv6_bytes() {
+        let vtep: IpAddr = "2001:db8::1".parse().unwrap();
+        let p = PmsiTunnel::ingress_replication(100, vtep);
+        let mut buf = BytesMut::new();
+        p.encode(&mut buf);
+        let mut want = vec![0, 6, 0, 0, 100];
+        want.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        want.extend_from_slice(&[0; 11]);
+        want.push(1);
+        assert_eq!(&buf[..], &want[..]);
+        assert_eq!(PmsiTunnel::decode(&buf), Ok(p.clone()));
+        assert_eq!(p.endpoint(), Some(vtep));
+        // Neither 4 nor 16 bytes: no endpoint.
+        let odd = PmsiTunnel::decode(&buf[..12]).unwrap();
+        assert_eq!(odd.endpoint(), None);
+    }
 }
