@@ -117,6 +117,13 @@ fn evpn_leaves_ipv6_vteps() {
         .unwrap_or_else(|| panic!("{t2:#?}"));
     assert_eq!(p["nexthops"][0]["ip"], "2001:db8::2", "{p:#}");
 
+    // zebrad tracks leaf2's IPv6 VTEP through the IPv6 route to it.
+    let out = vtysh(&leaf1, "show evpn vni 100").unwrap_or_default();
+    assert!(
+        out.contains("2001:db8::2 flood: HER reachable via 2001:db8::2/128 (bgp)"),
+        "{out}"
+    );
+
     // h2 goes away and leaf2 forgets it: its routes are withdrawn and
     // leaf1's kernel drops them; the flood entry stays.
     leaf2.must_sh(&format!(
