@@ -132,6 +132,16 @@ fn evpn_leaves_ipv6_vteps() {
     ));
     wait_tables(&leaf1, &expected_fdb("2001:db8::2", &[]), &set(&[]));
 
+    // The underlay alone loses leaf2's VTEP (leaf1's link down, the
+    // sessions and EVPN routes still there): nothing points at it any
+    // more; the link back up brings the flood entry back. (The kernel
+    // flushes IPv6 addresses of a link set down unless told to keep them.)
+    leaf1.must(&["sysctl", "-qw", "net.ipv6.conf.eth0.keep_addr_on_down=1"]);
+    leaf1.must(&["ip", "link", "set", "eth0", "down"]);
+    wait_tables(&leaf1, &set(&[]), &set(&[]));
+    leaf1.must(&["ip", "link", "set", "eth0", "up"]);
+    wait_tables(&leaf1, &expected_fdb("2001:db8::2", &[]), &set(&[]));
+
     // leaf2's bgpd goes down: its type 3 route and the underlay route to
     // its VTEP are withdrawn, and the flood entry leaves leaf1's kernel.
     bgpd2.stop();
