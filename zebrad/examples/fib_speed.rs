@@ -2,9 +2,12 @@
 //! network namespace and prints routes per second (install, dump, delete).
 //!
 //! ```text
-//! sudo cargo run --release -p zebrad --example fib_speed -- [v6|v4] [ROUTES] [PER_SEND] [IN_FLIGHT]
+//! sudo cargo run --release -p zebrad --example fib_speed -- [v6|v4] [ROUTES] [PER_SEND] [IN_FLIGHT] [inline|objects]
 //! ```
 //!
+//! - `inline` (default): each route carries its gateway; `objects`: one
+//!   kernel nexthop object is created first and every route names it
+//!   (`RTA_NH_ID`), as zebrad does with `rib.nexthop_objects`.
 //! - `v6` (default): /52s of 2001:db8::/32 (2^20 of them) in the main table.
 //! - `v4`: /32s of 198.18.0.0/15 (RFC 2544's benchmarking block, 131072 per
 //!   table) spread over as many tables as needed: the documentation ranges
@@ -48,6 +51,7 @@ fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().collect();
     let v4 = args.get(1).map(String::as_str) == Some("v4");
     let n: usize = arg(&args, 2, 1_000_000);
+    let objects = args.get(5).map(String::as_str) == Some("objects");
     let cfg = WriterConfig {
         per_send: arg(&args, 3, WriterConfig::default().per_send),
         max_in_flight: arg(&args, 4, WriterConfig::default().max_in_flight),
@@ -71,7 +75,7 @@ fn main() -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    rt.block_on(run(v4, n, cfg))
+    rt.block_on(run(v4, n, cfg, objects))
 }
 
 fn routes(v4: bool, n: usize, ifindex: u32) -> Vec<FibRoute> {
@@ -147,7 +151,7 @@ async fn push(
     Ok((t.elapsed().as_secs_f64(), errors))
 }
 
-async fn run(v4: bool, n: usize, cfg: WriterConfig) -> Result<(), String> {
+async fn run(v4: bool, n: usize, cfg: WriterConfig, objects: bool) -> Result<(), String> {
     let links = zebrad::iface::dump_links()
         .await
         .map_err(|e| e.to_string())?;
@@ -161,10 +165,24 @@ async fn run(v4: bool, n: usize, cfg: WriterConfig) -> Result<(), String> {
         "{n} {family} routes, per_send {}, max_in_flight {}",
         cfg.per_send, cfg.max_in_flight
     );
-    let routes = routes(v4, n, ifindex);
+    let mut routes = routes(v4, n, ifindex);
 
     let (otx, mut orx) = mpsc::channel(256);
     let w = fib::writer::spawn_writer_with(cfg, otx).map_err(|e| e.to_string())?;
+    if objects {
+        let Some(gw) = routes.first().and_then(|r| r.nexthops.first()?.gateway) else {
+            return Err("no route".into());
+        };
+        let obj = fib::NexthopObject::single(1, PROTO, gw, ifindex);
+        let (_, errors) = push(&w, &mut orx, vec![FibOp::Nexthop(obj)]).await?;
+        if errors > 0 {
+            return Err("the kernel refused the nexthop object".into());
+        }
+        for r in &mut routes {
+            r.nh_id = 1;
+        }
+        println!("routes name kernel nexthop object 1");
+    }
 
     let ops = routes.iter().cloned().map(FibOp::Replace).collect();
     let (secs, errors) = push(&w, &mut orx, ops).await?;
