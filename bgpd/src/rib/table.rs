@@ -305,13 +305,70 @@ pub(crate) struct Slot<K> {
     pub dest: Dest,
 }
 
+/// Slots in fixed chunks of [`Slab::CHUNK`]: growing never copies the
+/// slots already there, so a full table's slab never exists twice (a
+/// `Vec` doubling from 512k to 1M 40-byte slots holds 63 MB for a moment)
+/// and at most one chunk is allocated ahead.
+#[derive(Debug)]
+pub(crate) struct Slab<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Self {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Slab<T> {
+    const SHIFT: usize = 12;
+    const CHUNK: usize = 1 << Self::SHIFT;
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn get(&self, i: usize) -> Option<&T> {
+        self.chunks
+            .get(i >> Self::SHIFT)?
+            .get(i & (Self::CHUNK - 1))
+    }
+
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
+        self.chunks
+            .get_mut(i >> Self::SHIFT)?
+            .get_mut(i & (Self::CHUNK - 1))
+    }
+
+    pub fn push(&mut self, v: T) {
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < Self::CHUNK => c.push(v),
+            _ => {
+                let mut c = Vec::with_capacity(Self::CHUNK);
+                c.push(v);
+                self.chunks.push(c);
+            }
+        }
+        self.len += 1;
+    }
+
+    #[cfg(test)]
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks.iter().flatten()
+    }
+}
+
 /// Slab of slots plus an index from prefix to slab position. The index
 /// keeps 32 bits of each key's hash beside its position, so growing it
 /// never reads the slab (a cache miss per entry otherwise).
 #[derive(Debug)]
 pub(crate) struct Table<K> {
     index: HashTable<(u32, u32)>,
-    pub slots: Vec<Slot<K>>,
+    pub slots: Slab<Slot<K>>,
     free: Vec<u32>,
 }
 
@@ -319,7 +376,7 @@ impl<K: Key> Default for Table<K> {
     fn default() -> Self {
         Self {
             index: HashTable::new(),
-            slots: Vec::new(),
+            slots: Slab::default(),
             free: Vec::new(),
         }
     }
@@ -438,6 +495,27 @@ mod tests {
         assert_eq!(std::mem::size_of::<Path>(), 24);
         assert_eq!(std::mem::size_of::<Paths>(), 24);
         assert!(std::mem::size_of::<Slot<Ipv4Network>>() <= 40);
+    }
+
+    #[test]
+    fn slab_grows_by_chunks_and_indexes_across_them() {
+        let mut s: Slab<u32> = Slab::default();
+        let n = Slab::<u32>::CHUNK as u32 * 2 + 5;
+        for i in 0..n {
+            s.push(i);
+        }
+        assert_eq!(s.len(), n as usize);
+        assert_eq!(s.chunks.len(), 3);
+        assert!(s.chunks.iter().all(|c| c.capacity() == Slab::<u32>::CHUNK));
+        for i in [0, 1, Slab::<u32>::CHUNK as u32, n - 1] {
+            assert_eq!(s.get(i as usize), Some(&i));
+        }
+        assert_eq!(s.get(n as usize), None);
+        if let Some(v) = s.get_mut(7) {
+            *v = 70;
+        }
+        assert_eq!(s.iter().nth(7), Some(&70));
+        assert_eq!(s.iter().count(), n as usize);
     }
 
     #[test]
