@@ -16,23 +16,7 @@
 mod evpn_util;
 
 use evpn_util::*;
-use topotests::{wait_until, Node};
-
-/// The kernel side of a leaf with an IPv6 VTEP: the VTEP address on `lo`,
-/// br100 with vx100 (VNI 100, local `vtep`, learning off) and the host
-/// port `host`.
-fn vxlan_v6(leaf: &Node, vtep: &str, svi: &str, host: &str) {
-    leaf.add_addr("lo", &format!("{vtep}/128"));
-    leaf.must_sh(&format!(
-        "ip link add br100 type bridge && \
-         ip link add vx100 type vxlan id 100 local {vtep} dstport 4789 nolearning && \
-         ip link set vx100 master br100 && \
-         bridge link set dev vx100 learning off && \
-         ip link set {host} master br100 && \
-         ip addr add {svi}/24 dev br100 && \
-         ip link set br100 up && ip link set vx100 up"
-    ));
-}
+use topotests::wait_until;
 
 /// eBGP leaf `asn` toward `peer` (AS `peer_as`) over IPv6 for the
 /// underlay and EVPN.
@@ -63,8 +47,8 @@ fn evpn_leaves_ipv6_vteps() {
     leaf2.add_addr("eth0", "2001:db8:ff::2/64");
     let h1 = host(&lab, "h1", &leaf1, H1_MAC, "198.51.100.1");
     let h2 = host(&lab, "h2", &leaf2, H2_MAC, "198.51.100.2");
-    vxlan_v6(&leaf1, "2001:db8::1", "198.51.100.254", "h1");
-    vxlan_v6(&leaf2, "2001:db8::2", "198.51.100.253", "h2");
+    vxlan(&leaf1, "2001:db8::1", "198.51.100.254", "h1");
+    vxlan(&leaf2, "2001:db8::2", "198.51.100.253", "h2");
     start_ours(
         &leaf1,
         &leaf_conf(65001, "192.0.2.1", "2001:db8::1", "2001:db8:ff::2", 65002),

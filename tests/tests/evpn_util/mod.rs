@@ -38,10 +38,12 @@ pub struct Leaves {
     pub frr: Option<(Node, Node, topotests::frr::Frr)>,
 }
 
-/// The kernel side of a leaf: the VTEP address, br100 with vx100 (VNI 100,
-/// learning off) and the host port `host`.
+/// The kernel side of a leaf: the VTEP address (IPv4 or IPv6) on `lo`,
+/// br100 with vx100 (VNI 100, local `vtep`, learning off) and the host
+/// port `host`.
 pub fn vxlan(leaf: &Node, vtep: &str, svi: &str, host: &str) {
-    leaf.must(&["ip", "addr", "add", &format!("{vtep}/32"), "dev", "lo"]);
+    let len = if vtep.contains(':') { 128 } else { 32 };
+    leaf.add_addr("lo", &format!("{vtep}/{len}"));
     leaf.must_sh(&format!(
         "ip link add br100 type bridge && \
          ip link add vx100 type vxlan id 100 local {vtep} dstport 4789 nolearning && \
