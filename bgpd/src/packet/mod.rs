@@ -41,8 +41,8 @@ pub use pack::{pack_announcements, pack_withdrawals};
 pub use role::Role;
 pub use route_refresh::{RouteRefresh, RouteRefreshError, RouteRefreshSubtype};
 pub use update::{
-    decode_update, AttributeIssue, MpReach, MpUnreach, ParsedUpdate, Problem, Update, UpdateAction,
-    UpdateError, UpdateReport,
+    decode_update, repeated_nlri, AttributeIssue, MpReach, MpUnreach, ParsedUpdate, Problem,
+    Update, UpdateAction, UpdateError, UpdateReport,
 };
 
 /// The only BGP version we speak.

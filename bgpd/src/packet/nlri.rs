@@ -165,13 +165,25 @@ pub enum NlriError {
 
 /// Decode a whole field of prefixes of `afi` (IPv4 or IPv6). Host bits
 /// past the prefix length are cleared.
-pub fn decode_prefixes(mut input: &[u8], afi: Afi, add_path: bool) -> Result<Vec<Nlri>, NlriError> {
+pub fn decode_prefixes(input: &[u8], afi: Afi, add_path: bool) -> Result<Vec<Nlri>, NlriError> {
+    let mut out = Vec::new();
+    decode_prefixes_into(input, afi, add_path, &mut out)?;
+    Ok(out)
+}
+
+/// [`decode_prefixes`] appending to `out`, which keeps what was appended
+/// before an error.
+pub fn decode_prefixes_into(
+    mut input: &[u8],
+    afi: Afi,
+    add_path: bool,
+    out: &mut Vec<Nlri>,
+) -> Result<(), NlriError> {
     let max_bits: u8 = match afi {
         Afi::IPV4 => 32,
         Afi::IPV6 => 128,
         other => return Err(NlriError::Family(AfiSafi::new(other, Safi::UNICAST))),
     };
-    let mut out = Vec::new();
     while !input.is_empty() {
         let (i, path_id) = if add_path {
             let (i, id) = wire::u32(input).map_err(|_| NlriError::Truncated)?;
@@ -189,7 +201,7 @@ pub fn decode_prefixes(mut input: &[u8], afi: Afi, add_path: bool) -> Result<Vec
         out.push(Nlri { prefix, path_id });
         input = i;
     }
-    Ok(out)
+    Ok(())
 }
 
 fn make_prefix(afi: Afi, bytes: &[u8], len: u8) -> Option<IpNetwork> {

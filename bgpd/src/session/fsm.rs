@@ -300,10 +300,7 @@ pub enum Event {
     /// Event 26.
     KeepAliveMsg { conn: ConnId },
     /// Event 27.
-    UpdateMsg {
-        conn: ConnId,
-        update: Box<ParsedUpdate>,
-    },
+    UpdateMsg { conn: ConnId, update: Received },
     /// Event 28.
     UpdateMsgErr {
         conn: ConnId,
@@ -361,8 +358,19 @@ pub enum Action {
     ConnectionLost {
         reason: DownReason,
     },
-    DeliverUpdate(Box<ParsedUpdate>),
+    DeliverUpdate(Received),
     DeliverRouteRefresh(RouteRefresh),
+}
+
+/// A received UPDATE, as the FSM hands it on to the RIB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// Decoded whole.
+    Whole(Box<ParsedUpdate>),
+    /// It withdrew nothing and repeated, byte for byte, the path
+    /// attributes of the UPDATE delivered just before it: its IPv4 NLRI
+    /// (which the shell holds) join that one's routes.
+    Repeat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

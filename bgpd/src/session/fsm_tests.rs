@@ -150,10 +150,10 @@ fn happy_path_every_transition() {
     assert!(up.1.four_octet_as && up.1.extended_message);
     assert_eq!((up.2, up.3, up.4), (30, 10, 65001));
 
-    let update = Box::new(ParsedUpdate {
+    let update = Received::Whole(Box::new(ParsedUpdate {
         update: Update::end_of_rib(AfiSafi::IPV4_UNICAST),
         report: Default::default(),
-    });
+    }));
     let a = fsm.handle(
         Event::UpdateMsg {
             conn: C1,
@@ -163,6 +163,16 @@ fn happy_path_every_transition() {
     );
     assert_eq!(timer(&a, TimerKind::Hold), Some(Duration::from_secs(30)));
     assert!(a.contains(&Action::DeliverUpdate(update)));
+    // An UPDATE joining the last one restarts the hold timer too.
+    let a = fsm.handle(
+        Event::UpdateMsg {
+            conn: C1,
+            update: Received::Repeat,
+        },
+        t,
+    );
+    assert_eq!(timer(&a, TimerKind::Hold), Some(Duration::from_secs(30)));
+    assert!(a.contains(&Action::DeliverUpdate(Received::Repeat)));
 
     let a = fsm.handle(Event::KeepAliveMsg { conn: C1 }, t);
     assert_eq!(

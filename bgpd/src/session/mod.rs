@@ -29,7 +29,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::packet::{
-    AfiSafi, MessageType, Notification, Open, ParsedUpdate, RouteRefreshSubtype, SessionCaps,
+    AfiSafi, MessageType, Nlri, Notification, Open, ParsedUpdate, RouteRefreshSubtype, SessionCaps,
 };
 
 pub use fsm::{DownReason, GrConfig, State};
@@ -183,6 +183,9 @@ pub struct UpdateBatch {
     updates: UpdateList,
     /// The routes of `updates`, an UPDATE without any counting as one.
     weight: usize,
+    /// The path attributes, as received, of the last UPDATE when later
+    /// UPDATEs that repeat them may add their NLRI to it (empty if not).
+    repeat: Vec<u8>,
 }
 
 impl UpdateBatch {
@@ -199,6 +202,7 @@ impl UpdateBatch {
         Self {
             updates: list,
             weight,
+            repeat: Vec::new(),
         }
     }
 
@@ -217,7 +221,42 @@ impl UpdateBatch {
         }
         self.weight += weight;
         self.updates.push(update);
+        self.repeat.clear();
         Ok(())
+    }
+
+    /// Lets later UPDATEs whose path attributes are `attributes` (those of
+    /// the last UPDATE, as received) add their routes to it; the caller
+    /// has checked [`ParsedUpdate::takes_repeats`].
+    pub fn take_repeats(&mut self, attributes: &[u8]) {
+        self.repeat.clear();
+        self.repeat.extend_from_slice(attributes);
+    }
+
+    /// The attributes that UPDATEs can repeat to join the last one, if
+    /// any: [`crate::packet::repeated_nlri`] with these.
+    pub fn repeatable(&self) -> Option<&[u8]> {
+        Some(self.repeat.as_slice()).filter(|r| !r.is_empty())
+    }
+
+    /// Whether `routes` more routes fit.
+    pub fn has_room(&self, routes: usize) -> bool {
+        self.weight + routes <= Self::ROUTES
+    }
+
+    /// Moves `nlri`, from an UPDATE that repeated the last one's
+    /// attributes, into the last UPDATE. `false` (and `nlri` untouched)
+    /// if the last UPDATE takes no repeats or the routes do not fit.
+    pub fn extend_last(&mut self, nlri: &mut Vec<Nlri>) -> bool {
+        if self.repeat.is_empty() || !self.has_room(nlri.len()) {
+            return false;
+        }
+        let Some(last) = self.updates.last_mut() else {
+            return false;
+        };
+        self.weight += nlri.len();
+        last.update.nlri.append(nlri);
+        true
     }
 
     /// The routes the batch carries (at least one per UPDATE).
@@ -454,6 +493,43 @@ mod tests {
         let mut alone = UpdateBatch::new_in(Vec::new(), packed);
         assert_eq!(alone.routes(), UpdateBatch::ROUTES);
         assert!(alone.push(update(1)).is_err());
+    }
+
+    #[test]
+    fn repeats_join_the_last_update_while_it_is_last() {
+        let nlri = |k: u8| {
+            Nlri::new(ipnetwork::IpNetwork::V4(
+                ipnetwork::Ipv4Network::new(Ipv4Addr::new(10, k, 0, 0), 16).unwrap(),
+            ))
+        };
+        let mut batch = UpdateBatch::new_in(Vec::new(), update(1));
+        assert_eq!(batch.repeatable(), None);
+        let mut more = vec![nlri(1), nlri(2)];
+        assert!(!batch.extend_last(&mut more), "no repeats taken yet");
+        assert_eq!(more.len(), 2);
+
+        batch.take_repeats(&[1, 2, 3]);
+        assert_eq!(batch.repeatable(), Some(&[1u8, 2, 3][..]));
+        assert!(batch.extend_last(&mut more));
+        assert!(more.is_empty());
+        assert_eq!((batch.len(), batch.routes()), (1, 3));
+        let last = batch.iter().last().unwrap();
+        assert_eq!(last.update.nlri[1..], [nlri(1), nlri(2)]);
+
+        // Bounded by the batch's routes.
+        let mut many: Vec<Nlri> = (0..=(UpdateBatch::ROUTES - 3) as u8).map(nlri).collect();
+        assert!(!batch.has_room(many.len()));
+        assert!(!batch.extend_last(&mut many));
+        many.pop();
+        assert!(batch.extend_last(&mut many));
+        assert_eq!(batch.routes(), UpdateBatch::ROUTES);
+
+        // Another UPDATE becomes the last one: repeats of the first stop.
+        let mut batch = UpdateBatch::new_in(Vec::new(), update(1));
+        batch.take_repeats(&[1, 2, 3]);
+        assert!(batch.push(update(1)).is_ok());
+        assert_eq!(batch.repeatable(), None);
+        assert!(!batch.extend_last(&mut vec![nlri(3)]));
     }
 
     #[test]

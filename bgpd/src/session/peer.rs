@@ -36,16 +36,18 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 use tracing::{debug, info, warn};
 
-use super::fsm::{Action, ConnId, Event, Fsm, TimerKind};
+use super::fsm::{Action, ConnId, Event, Fsm, Received, TimerKind};
 use super::security;
 use super::{
     DownReason, SessionCommand, SessionConfig, SessionEvent, SessionHandle, SessionStats, State,
     UpdateBatch, UpdateList, COMMAND_QUEUE,
 };
-use crate::packet::header::{frame_length, HeaderError};
+use crate::packet::header::{self, frame_length, HeaderError, HEADER_LEN};
 use crate::packet::notification::OpenSubcode;
+use crate::packet::update::Sections;
 use crate::packet::{
-    decode_message, ErrorCode, Message, MessageError, Notification, ParsedUpdate, SessionCaps,
+    decode_message, repeated_nlri, ErrorCode, Message, MessageError, MessageType, Nlri,
+    Notification, ParsedUpdate, SessionCaps,
 };
 
 /// NOTIFICATION 2/11 (RFC 9234 §4.2), counted either way.
@@ -94,6 +96,8 @@ pub(super) fn spawn(cfg: SessionConfig, events: mpsc::Sender<SessionEvent>) -> S
         pending: VecDeque::new(),
         actions: Vec::new(),
         spares: Spares::default(),
+        repeated: Vec::new(),
+        received_attributes: None,
         stats,
         conns: HashMap::new(),
         read_tx,
@@ -239,6 +243,12 @@ struct Peer {
     /// The FSM's actions of one event (kept to reuse its allocation).
     actions: Vec<Action>,
     spares: Spares,
+    /// The NLRI of an UPDATE that repeated the last one's attributes, on
+    /// their way through the FSM ([`Received::Repeat`]).
+    repeated: Vec<Nlri>,
+    /// The path attributes, as received, of the UPDATE on its way through
+    /// the FSM, when later ones may join it.
+    received_attributes: Option<Bytes>,
 }
 
 fn timer_index(kind: TimerKind) -> usize {
@@ -451,7 +461,32 @@ impl Peer {
         }
     }
 
+    /// Whether `frame` is an UPDATE that repeats the attributes of the
+    /// last UPDATE waiting for the daemon, withdraws nothing and whose
+    /// routes fit beside it; its NLRI are then in `self.repeated`.
+    fn is_repeat(&mut self, conn: ConnId, frame: &[u8]) -> bool {
+        let Some(SessionEvent::Updates { batch, .. }) = self.pending.back() else {
+            return false;
+        };
+        let (Some(attributes), Some(io)) = (batch.repeatable(), self.conns.get(&conn)) else {
+            return false;
+        };
+        let Ok((MessageType::Update, body)) = header::decode(frame, &io.caps) else {
+            return false;
+        };
+        self.repeated.clear();
+        repeated_nlri(body, attributes, &io.caps, &mut self.repeated)
+            && batch.has_room(self.repeated.len())
+    }
+
     fn on_frame(&mut self, conn: ConnId, frame: Bytes, now: std::time::Instant) {
+        if self.is_repeat(conn, &frame) {
+            self.stats
+                .update(|s| s.msgs_in.count(MessageType::Update, 1));
+            let update = Received::Repeat;
+            self.fsm_event_at(Event::UpdateMsg { conn, update }, now);
+            return;
+        }
         let Some(io) = self.conns.get(&conn) else {
             return; // a connection we already closed
         };
@@ -483,6 +518,13 @@ impl Peer {
                         } else if !update.report.discarded.is_empty() {
                             debug!(peer = %self.cfg.remote_addr, report = ?update.report.discarded, "attributes discarded (RFC 7606)");
                         }
+                        if update.takes_repeats() {
+                            self.received_attributes = frame
+                                .get(HEADER_LEN..)
+                                .and_then(Sections::split)
+                                .map(|s| frame.slice_ref(s.attributes));
+                        }
+                        let update = Received::Whole(update);
                         Event::UpdateMsg { conn, update }
                     }
                     Message::Notification(notification) => {
@@ -514,6 +556,7 @@ impl Peer {
             }
         };
         self.fsm_event_at(event, now);
+        self.received_attributes = None;
     }
 
     fn on_read_one(&mut self, conn: ConnId, ev: ReadEvent) {
@@ -696,18 +739,42 @@ impl Peer {
     /// Onto the last event still waiting for the daemon if it is an
     /// UPDATE batch with room, else in a new one: the order of events is
     /// kept, and UPDATEs queue up in few events while the daemon is busy.
-    fn deliver_update(&mut self, update: Box<ParsedUpdate>) {
-        let update = match self.pending.back_mut() {
-            Some(SessionEvent::Updates { batch, .. }) => match batch.push(update) {
-                Ok(()) => return,
-                Err(update) => update,
-            },
-            _ => update,
+    /// An UPDATE that repeats the attributes of the last one (checked by
+    /// [`Self::is_repeat`] just before the FSM passed it on) adds its
+    /// routes to it.
+    fn deliver_update(&mut self, update: Received) {
+        let update = match update {
+            Received::Whole(update) => update,
+            Received::Repeat => {
+                let joined = match self.pending.back_mut() {
+                    Some(SessionEvent::Updates { batch, .. }) => {
+                        batch.extend_last(&mut self.repeated)
+                    }
+                    _ => false,
+                };
+                if !joined {
+                    // is_repeat() found room beside the last UPDATE and
+                    // nothing ran in between.
+                    tracing::error!(peer = %self.cfg.remote_addr, routes = self.repeated.len(), "repeated UPDATE lost its batch; routes dropped");
+                }
+                return;
+            }
         };
-        self.pending.push_back(SessionEvent::Updates {
-            id: self.cfg.id,
-            batch: UpdateBatch::new_in(self.spares.list(), update),
-        });
+        let update = match self.pending.back_mut() {
+            Some(SessionEvent::Updates { batch, .. }) => batch.push(update).err(),
+            _ => Some(update),
+        };
+        if let Some(update) = update {
+            self.pending.push_back(SessionEvent::Updates {
+                id: self.cfg.id,
+                batch: UpdateBatch::new_in(self.spares.list(), update),
+            });
+        }
+        if let (Some(a), Some(SessionEvent::Updates { batch, .. })) =
+            (self.received_attributes.take(), self.pending.back_mut())
+        {
+            batch.take_repeats(&a);
+        }
     }
 
     fn record_error(&self, reason: &DownReason, flap: bool) {

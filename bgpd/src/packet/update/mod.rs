@@ -15,7 +15,7 @@ pub use super::attribute::{AttributeIssue, MpReach, MpUnreach, Problem};
 
 use super::attribute::mp::{self, Mp, MpError};
 use super::attribute::{code, flag, flags_ok, malformed_action, put_attr, ErrorAction};
-use super::nlri::{decode_prefixes, Afi, AfiSafi, Nlri, NlriError};
+use super::nlri::{decode_prefixes, decode_prefixes_into, Afi, AfiSafi, Nlri, NlriError};
 use super::notification::{ErrorCode, Notification, UpdateSubcode};
 use super::{wire, EncodeError, PathAttributes, SessionCaps};
 use crate::evpn::nlri::EvpnRoute;
@@ -78,6 +78,20 @@ pub struct ParsedUpdate {
 impl ParsedUpdate {
     pub fn is_treat_as_withdraw(&self) -> bool {
         matches!(self.report.action, UpdateAction::TreatAsWithdraw { .. })
+    }
+
+    /// Whether the routes of later UPDATEs that repeat this one's path
+    /// attributes ([`repeated_nlri`]) can join its own: IPv4 NLRI only,
+    /// installed as they are, nothing discarded (so that the RFC 7606
+    /// counters and logs see every malformed UPDATE).
+    pub fn takes_repeats(&self) -> bool {
+        let u = &self.update;
+        self.report == UpdateReport::default()
+            && !u.nlri.is_empty()
+            && u.mp_reach.is_none()
+            && u.mp_unreach.is_none()
+            && u.evpn_reach.is_empty()
+            && u.evpn_unreach.is_empty()
     }
 
     /// RFC 5065 §5 with RFC 7606 §7.2: AS_CONFED segments in an AS_PATH
@@ -385,13 +399,68 @@ impl Outcome {
 }
 
 /// Decode an UPDATE body as received on a session with `caps`.
+/// The three sections of an UPDATE body, split by their length fields
+/// and not otherwise checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sections<'a> {
+    pub withdrawn: &'a [u8],
+    pub attributes: &'a [u8],
+    pub nlri: &'a [u8],
+}
+
+impl<'a> Sections<'a> {
+    /// `None` when a length field runs past the body (RFC 7606 §4: a
+    /// session reset, which [`decode_update`] reports).
+    pub fn split(body: &'a [u8]) -> Option<Self> {
+        let (i, withdrawn_len) = wire::u16(body).ok()?;
+        let (i, withdrawn) = wire::take(i, usize::from(withdrawn_len)).ok()?;
+        let (i, attr_len) = wire::u16(i).ok()?;
+        let (nlri, attributes) = wire::take(i, usize::from(attr_len)).ok()?;
+        Some(Sections {
+            withdrawn,
+            attributes,
+            nlri,
+        })
+    }
+}
+
+/// The IPv4 NLRI of an UPDATE body that withdraws nothing and repeats
+/// `attributes` (the path attributes of an UPDATE decoded before on the
+/// same session) byte for byte, appended to `out`. Such an UPDATE decodes
+/// to the same attributes and the same RFC 7606 outcome as that one, so
+/// its routes can join it: peers that send one prefix per UPDATE repeat
+/// the attributes in every message. `false` (and `out` as it was) when the
+/// UPDATE does not qualify or its NLRI are malformed: [`decode_update`]
+/// then decodes it whole and reports any error.
+pub fn repeated_nlri(
+    body: &[u8],
+    attributes: &[u8],
+    caps: &SessionCaps,
+    out: &mut Vec<Nlri>,
+) -> bool {
+    let Some(s) = Sections::split(body) else {
+        return false;
+    };
+    if !s.withdrawn.is_empty() || s.nlri.is_empty() || s.attributes != attributes {
+        return false;
+    }
+    let before = out.len();
+    let add_path = caps.add_path_rx(AfiSafi::IPV4_UNICAST);
+    if decode_prefixes_into(s.nlri, Afi::IPV4, add_path, out).is_err() {
+        out.truncate(before);
+        return false;
+    }
+    true
+}
+
 pub fn decode_update(body: &[u8], caps: &SessionCaps) -> Result<ParsedUpdate, UpdateError> {
     use UpdateSubcode::*;
-    let lengths = |_| UpdateError::new(MalformedAttributeList, &[], UpdateErrorReason::Lengths);
-    let (i, withdrawn_len) = wire::u16(body).map_err(lengths)?;
-    let (i, withdrawn_bytes) = wire::take(i, usize::from(withdrawn_len)).map_err(lengths)?;
-    let (i, attr_len) = wire::u16(i).map_err(lengths)?;
-    let (nlri_bytes, attr_bytes) = wire::take(i, usize::from(attr_len)).map_err(lengths)?;
+    let Sections {
+        withdrawn: withdrawn_bytes,
+        attributes: attr_bytes,
+        nlri: nlri_bytes,
+    } = Sections::split(body)
+        .ok_or_else(|| UpdateError::new(MalformedAttributeList, &[], UpdateErrorReason::Lengths))?;
 
     let ipv4_add_path = caps.add_path_rx(AfiSafi::IPV4_UNICAST);
     let withdrawn = decode_prefixes(withdrawn_bytes, Afi::IPV4, ipv4_add_path).map_err(|e| {

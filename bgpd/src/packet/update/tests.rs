@@ -894,3 +894,93 @@ fn route_count_covers_every_family() {
     });
     assert_eq!(u.route_count(), 6);
 }
+
+#[test]
+fn repeated_attributes_yield_only_the_nlri() {
+    let attrs = mandatory();
+    let first = decode_update(&body(&[], &attrs, &NLRI_198_51_100), &caps4()).unwrap();
+    assert!(first.takes_repeats());
+
+    let mut out = vec![n("192.0.2.0/24")];
+    let next = body(&[], &attrs, &[25, 203, 0, 113, 128, 8, 10]);
+    assert!(repeated_nlri(&next, &attrs, &caps4(), &mut out));
+    assert_eq!(
+        out,
+        vec![n("192.0.2.0/24"), n("203.0.113.128/25"), n("10.0.0.0/8")]
+    );
+    // Decoded whole, the same UPDATE gives those routes and the attributes
+    // of the first.
+    let whole = decode_update(&next, &caps4()).unwrap();
+    assert_eq!(whole.update.attributes, first.update.attributes);
+    assert_eq!(whole.report, first.report);
+    assert_eq!(whole.update.nlri, out[1..]);
+
+    let untouched = |b: &[u8], a: &[u8], caps: &SessionCaps| {
+        let mut out = vec![n("192.0.2.0/24")];
+        let r = repeated_nlri(b, a, caps, &mut out);
+        assert_eq!(out, vec![n("192.0.2.0/24")]);
+        r
+    };
+    // Withdrawn routes, other attributes, no NLRI, malformed NLRI (the
+    // second prefix is cut short) or a short body: decoded whole instead.
+    assert!(!untouched(
+        &body(&NLRI_198_51_100, &attrs, &[8, 10]),
+        &attrs,
+        &caps4()
+    ));
+    let mut med = attrs.clone();
+    med.extend(attr(0x80, MULTI_EXIT_DISC, &[0, 0, 0, 7]));
+    assert!(!untouched(&body(&[], &med, &[8, 10]), &attrs, &caps4()));
+    assert!(!untouched(&body(&[], &attrs, &[]), &attrs, &caps4()));
+    assert!(!untouched(
+        &body(&[], &attrs, &[8, 10, 24, 1]),
+        &attrs,
+        &caps4()
+    ));
+    assert!(!untouched(&[0, 0, 0], &attrs, &caps4()));
+    // ADD-PATH: the path id is read when it was negotiated.
+    let rx = SessionCaps {
+        add_path_rx: vec![AfiSafi::IPV4_UNICAST],
+        ..caps4()
+    };
+    let mut out = Vec::new();
+    assert!(repeated_nlri(
+        &body(&[], &attrs, &[0, 0, 0, 1, 8, 10]),
+        &attrs,
+        &rx,
+        &mut out
+    ));
+    assert_eq!(out, vec![Nlri::with_path_id(p("10.0.0.0/8"), 1)]);
+    assert!(!untouched(
+        &body(&[], &attrs, &[0, 0, 0, 1, 8, 10]),
+        &attrs,
+        &caps4()
+    ));
+}
+
+#[test]
+fn only_clean_ipv4_updates_take_repeats() {
+    let good = decode_update(&body(&[], &mandatory(), &NLRI_198_51_100), &caps4()).unwrap();
+    assert!(good.takes_repeats());
+    // No NLRI (a withdrawal, End-of-RIB).
+    let eor = decode_update(&body(&NLRI_198_51_100, &[], &[]), &caps4()).unwrap();
+    assert!(!eor.takes_repeats());
+    // Treat-as-withdraw: ORIGIN 5.
+    let mut bad = attr(0x40, ORIGIN, &[5]);
+    bad.extend(attr(0x40, AS_PATH, &[2, 1, 0, 0, 0xfd, 0xe9]));
+    bad.extend(attr(0x40, NEXT_HOP, &[192, 0, 2, 1]));
+    let taw = decode_update(&body(&[], &bad, &NLRI_198_51_100), &caps4()).unwrap();
+    assert!(taw.is_treat_as_withdraw() && !taw.takes_repeats());
+    // An attribute discarded (ATOMIC_AGGREGATE with a length).
+    let mut discard = mandatory();
+    discard.extend(attr(0x40, ATOMIC_AGGREGATE, &[1]));
+    let d = decode_update(&body(&[], &discard, &NLRI_198_51_100), &caps4()).unwrap();
+    assert!(!d.report.discarded.is_empty() && !d.takes_repeats());
+    // IPv6 in MP_REACH_NLRI: the NLRI are inside the attributes.
+    let mut mp = good.clone();
+    mp.update.mp_reach = Some(MpReach {
+        family: AfiSafi::IPV6_UNICAST,
+        nlri: vec![n("2001:db8::/32")],
+    });
+    assert!(!mp.takes_repeats());
+}
