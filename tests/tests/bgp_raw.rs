@@ -10,6 +10,11 @@
 //!   [23456] plus AS4_PATH [our AS], and a path relayed by the 2-octet
 //!   speaker comes back with the real 4-octet AS numbers.
 //!
+//! - One prefix per UPDATE, sent at once: UPDATEs repeating the attributes
+//!   of the one before join its routes inside bgpd; withdrawals, changed
+//!   attributes and treat-as-withdraw between them keep their order, and
+//!   512 of them in one write all arrive.
+//!
 //! Topology (bgp_util::pair): r1 (ours) 192.0.2.1/30 -- r2 (speaker)
 //! 192.0.2.2/30.
 
@@ -172,6 +177,72 @@ fn bgp_raw_as4_toward_a_two_octet_peer() {
     let p = wait_best(&r1, "203.0.113.128/25");
     assert_eq!(p["asPath"], json!([64502, 4200000003u64]), "{p:#}");
     wait_kernel(&r1, "203.0.113.128/25", "192.0.2.2");
+    go(&ctl, "stop");
+    b.assert_running();
+}
+
+#[test]
+fn bgp_raw_one_prefix_per_update() {
+    if !can_run(&["python3"]) {
+        return;
+    }
+    let (_lab, r1, r2) = pair("bgp_raw_repeats");
+    let (_z, b) = start_ours(&r1, &ours_conf(65000, 64506, ""));
+    let (sp, ctl) = start_speaker(&r2, 64506, true, "repeats");
+    wait_established(&r1, "192.0.2.2");
+    let p = |k: u32| format!("203.0.113.{}/28", 16 * k);
+
+    // The last one sent: everything before it has been read.
+    wait_kernel(&r1, &p(11), "192.0.2.2");
+    for (k, med) in [
+        (2, 20),
+        (3, 10),
+        (4, 10),
+        (5, 10),
+        (6, 10),
+        (9, 10),
+        (10, 10),
+    ] {
+        let b = wait_best(&r1, &p(k));
+        assert_attrs(&b, &[64506], Some(med), &[], &[]);
+        wait_kernel(&r1, &p(k), "192.0.2.2");
+    }
+    // Withdrawn alone, withdrawn beside an announcement, treat-as-withdraw
+    // after an announcement, treat-as-withdraw for a new prefix.
+    for k in [1, 0, 7, 8] {
+        assert!(
+            paths(&r1, &p(k)).is_empty(),
+            "{}: {:#?}",
+            p(k),
+            paths(&r1, &p(k))
+        );
+        assert!(kernel_bgp(&r1, &p(k)).is_none(), "{} in the kernel", p(k));
+    }
+    let n = neighbor(&r1, "192.0.2.2");
+    assert_eq!(n["treatAsWithdraw"], 2, "{n:#}");
+    assert_eq!(n["bgpState"], "Established", "{n:#}");
+    let accepted =
+        |n: &Value| n["addressFamilyInfo"]["ipv4-unicast"]["acceptedPrefixCounter"].clone();
+    assert_eq!(accepted(&n), 8, "{n:#}");
+
+    go(&ctl, "go1");
+    let mut n = Value::Null;
+    let ok = try_wait_until(T, "520 prefixes accepted", || {
+        n = neighbor(&r1, "192.0.2.2");
+        accepted(&n) == 8 + 512
+    });
+    assert!(ok.is_ok(), "{ok:?}: {n:#}");
+    for h in [
+        "198.51.100.0/32",
+        "198.51.100.255/32",
+        "203.0.113.0/32",
+        "203.0.113.255/32",
+    ] {
+        assert_attrs(&wait_best(&r1, h), &[64506], Some(20), &[], &[]);
+    }
+    wait_kernel(&r1, "203.0.113.255/32", "192.0.2.2");
+    assert_eq!(n["bgpState"], "Established", "{n:#}");
+    sp.assert_running();
     go(&ctl, "stop");
     b.assert_running();
 }

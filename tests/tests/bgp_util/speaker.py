@@ -177,4 +177,31 @@ elif scenario == "as2":
     # [my_as, AS_TRANS], AS4_PATH [4200000003].
     a = attr(0x40, 2, as_path([my_as, 23456], False)) + attr(0xC0, 17, as_path([4200000003], True))
     s.sendall(update(ORIGIN_IGP + a + NH, ["203.0.113.128/25"]))
+elif scenario == "repeats":
+    # One prefix per UPDATE, as route servers and some routers send them,
+    # all in one write so that bgpd reads them at once: UPDATEs that repeat
+    # the previous attributes join its routes, and every other kind must
+    # keep its place in the order.
+    path = attr(0x40, 2, as_path([my_as], as4))
+    med10 = ORIGIN_IGP + path + NH + attr(0x80, 4, struct.pack("!I", 10))
+    med20 = ORIGIN_IGP + path + NH + attr(0x80, 4, struct.pack("!I", 20))
+    bad = attr(0x40, 1, b"\x05") + path + NH
+    p = lambda k: "203.0.113.%d/28" % (16 * k)
+    msgs = [update(med10, [p(k)]) for k in range(4)]
+    msgs.append(update(withdrawn=[p(1)]))
+    msgs.append(update(med10, [p(4)]))
+    msgs.append(update(med10, [p(5)], withdrawn=[p(0)]))
+    msgs.append(update(med10, [p(6)]))
+    msgs.append(update(med20, [p(2)]))
+    msgs.append(update(med10, [p(7)]))
+    msgs.append(update(bad, [p(7)]))
+    msgs.append(update(bad, [p(8)]))
+    msgs.append(update(med10, [p(9), p(10)]))
+    msgs.append(update(med10, [p(11)]))
+    s.sendall(b"".join(msgs))
+    step(1)
+    # 512 one-prefix UPDATEs in one write: more than one batch toward
+    # the RIB holds.
+    hosts = ["198.51.100.%d/32" % i for i in range(256)] + ["203.0.113.%d/32" % i for i in range(256)]
+    s.sendall(b"".join(update(med20, [h]) for h in hosts))
 pump(60, "stop")
