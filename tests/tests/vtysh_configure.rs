@@ -14,13 +14,18 @@
 //! service, a route map bound inbound, and a network with a route map and
 //! an aggregate in `address-family ipv6 unicast`, each seen in `show
 //! running-config` and in what the daemons do.
+//!
+//! On a host that runs only zebrad and bgpd, `write memory` and the other
+//! commands for every daemon leave ospfd out (not deployed) and succeed;
+//! a deployed daemon that is down (bgpd killed, or ospfd listed in
+//! `--daemons`) fails them, named.
 
 mod bgp_util;
 
 use std::time::Duration;
 
 use bgp_util::*;
-use topotests::{bin, wait_until, Node};
+use topotests::{bin, wait_until, Lab, Node};
 
 const R1_BGP: &str = r#"# r1's bgpd: kept by vtysh's write memory
 [bgp]
@@ -172,16 +177,15 @@ fn vtysh_configure_session_applies_and_saves() {
     assert!(!ok && err.contains("AS is 65001"), "{err}");
 
     // write memory: both files written, comments kept, nothing unsaved;
-    // ospfd is not running, so the command fails and names it.
-    let w = vtysh(&r1, "write memory").expect_err("write memory with ospfd down");
-    let w = w.to_string();
+    // ospfd is not deployed here (no socket), so it is skipped.
+    let w = vtysh(&r1, "write memory").expect("write memory");
     assert!(
-        w.contains("ospfd is not running") && w.contains("ospfd not saved"),
+        w.contains("ospfd: skipped, ospfd is not deployed") && w.contains("[OK]"),
         "{w}"
     );
     assert!(
-        w.contains(&format!("Configuration saved to {}", s(&bcfg)))
-            && w.contains(&format!("Configuration saved to {}", s(&zcfg))),
+        w.contains(&format!("bgpd: configuration saved to {}", s(&bcfg)))
+            && w.contains(&format!("zebrad: configuration saved to {}", s(&zcfg))),
         "{w}"
     );
     let saved = std::fs::read_to_string(&bcfg).unwrap();
@@ -385,10 +389,125 @@ fn vtysh_configure_session_applies_and_saves() {
     assert!(ok, "{out}{err}");
     let l = vtysh_json(&r1, "show logging zebrad json");
     assert_eq!(l["zebrad"]["level"], "debug", "{l:#}");
-    // ospfd is not running here: named, the others still shown.
+    // ospfd is not deployed here: left out, the others shown.
     let all = vtysh(&r1, "show logging").unwrap();
     assert!(
-        all.contains("ospfd is not running") && all.contains("zebrad: level debug"),
+        !all.contains("ospfd")
+            && all.contains("zebrad: level debug")
+            && all.contains("bgpd: level"),
         "{all}"
     );
+}
+
+/// `vtysh --daemons LIST -c CMD` on `node`.
+fn vtysh_listed(node: &Node, list: &str, cmd: &str) -> Result<String, topotests::CmdError> {
+    let run = s(&node.run_dir());
+    node.exec_timeout(
+        &[
+            &s(&bin("vtysh")),
+            "--run-dir",
+            &run,
+            "--daemons",
+            list,
+            "-c",
+            cmd,
+        ],
+        Duration::from_secs(15),
+    )
+}
+
+#[test]
+fn vtysh_write_memory_saves_the_deployed_daemons() {
+    if !can_run(&[]) {
+        return;
+    }
+    let lab = Lab::new("vtysh_write_memory_saves_the_deployed_daemons");
+    let r1 = lab.node("r1");
+    let zcfg = r1.write_file("zebrad.toml", R1_ZEBRAD);
+    let run = s(&r1.run_dir());
+    let z = r1.spawn_env(
+        "zebrad",
+        &[&s(&bin("zebrad")), "-f", &s(&zcfg), "--run-dir", &run],
+        &[("ZEBRAD_LOG", "info")],
+    );
+    z.wait_socket(&r1.socket("zebrad"), Duration::from_secs(20));
+    let bcfg = r1.write_file("bgpd.toml", &ours_head(65001, "192.0.2.1", ""));
+    let b = start_bgpd(&r1, &bcfg);
+
+    // Only zebrad and bgpd run: ospfd has no socket, so it is not deployed;
+    // write memory saves the two, says which, and succeeds.
+    let w = vtysh(&r1, "write memory").unwrap_or_else(|e| panic!("write memory: {e}"));
+    assert!(
+        w.contains(&format!("zebrad: configuration saved to {}", s(&zcfg)))
+            && w.contains(&format!("bgpd: configuration saved to {}", s(&bcfg))),
+        "{w}"
+    );
+    assert!(
+        w.contains(&format!(
+            "ospfd: skipped, ospfd is not deployed (no socket at {})",
+            s(&r1.socket("ospfd"))
+        )) && w.trim_end().ends_with("[OK]"),
+        "{w}"
+    );
+    // The other commands for every daemon leave it out the same way, and
+    // a line for every daemon goes to the deployed ones.
+    let all = vtysh(&r1, "show running-config").unwrap();
+    assert!(
+        all.contains("! zebrad ") && all.contains("! bgpd ") && !all.contains("ospfd"),
+        "{all}"
+    );
+    let diff = vtysh(&r1, "show running-config diff").unwrap();
+    assert!(
+        diff.contains("No unsaved changes") && !diff.contains("ospfd"),
+        "{diff}"
+    );
+    let (ok, out, err) = vtysh_file(&r1, "log.conf", "configure\nlog level debug\n");
+    assert!(ok, "log level for every daemon: {out}{err}");
+    let l = vtysh_json(&r1, "show logging json");
+    assert_eq!(l["zebrad"]["level"], "debug", "{l:#}");
+    assert_eq!(l["bgpd"]["level"], "debug", "{l:#}");
+    assert_eq!(l["ospfd"]["deployed"], false, "{l:#}");
+    let d = vtysh(&r1, "show daemons").unwrap();
+    assert!(
+        d.contains("ospfd    not deployed") && !d.contains("% "),
+        "{d}"
+    );
+
+    // Listed as deployed, ospfd is down: named, and the others saved.
+    let e = vtysh_listed(&r1, "zebrad,bgpd,ospfd", "write memory")
+        .expect_err("write memory with ospfd listed and down")
+        .to_string();
+    assert!(
+        e.contains("ospfd is not running") && e.contains("ospfd not saved"),
+        "{e}"
+    );
+    assert!(e.contains("bgpd: configuration saved to"), "{e}");
+    // Listed without bgpd, bgpd is left out though it runs.
+    let w = vtysh_listed(&r1, "zebrad", "write memory").unwrap();
+    assert!(
+        w.contains("bgpd: skipped, bgpd is not deployed (not in --daemons zebrad)"),
+        "{w}"
+    );
+
+    // bgpd killed, as a crash would: its socket stays, so it is deployed
+    // and down; write memory fails naming it and still saves zebrad.
+    b.kill();
+    assert!(
+        r1.socket("bgpd").exists(),
+        "a killed bgpd leaves its socket"
+    );
+    let e = vtysh(&r1, "write memory")
+        .expect_err("write memory with bgpd killed")
+        .to_string();
+    assert!(
+        e.contains("bgpd is not running") && e.contains("bgpd not saved"),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!("zebrad: configuration saved to {}", s(&zcfg))),
+        "{e}"
+    );
+    let d = vtysh(&r1, "show daemons").unwrap();
+    assert!(d.contains("% bgpd is not running"), "{d}");
+    z.assert_running();
 }

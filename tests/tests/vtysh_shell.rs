@@ -1,7 +1,8 @@
 //! vtysh driven as an operator drives it: through a pseudo-terminal (Tab
 //! completion, `?` help, abbreviations, `| include` / `| count`, history
 //! across two sessions, `exit`), and one-shot (`-c`, standard input, exit
-//! status, `show daemons` / `show version` with a daemon down).
+//! status, `show daemons` / `show version` with daemons not deployed, and
+//! listed with `--daemons` but down).
 //!
 //! zebrad runs in a namespace (r1 of the zebrad topology, with a static
 //! route); vtysh talks to its socket in the run directory. The terminal is a
@@ -321,8 +322,9 @@ fn vtysh_oneshot_status_stdin_and_daemons() {
     let (code, _, _) = oneshot(&run, &[], "show zebra\nshow nothing\n");
     assert_ne!(code, Some(0), "a failing stdin command exited 0");
 
-    // show daemons: zebrad up with its uptime, bgpd and ospfd named as down,
-    // and the command itself succeeds.
+    // show daemons: zebrad up with its uptime; bgpd and ospfd have no
+    // socket here, so they are not deployed (no `%` line); the command
+    // itself succeeds.
     let (code, out, err) = oneshot(&run, &["-c", "show daemons"], "");
     assert_eq!(code, Some(0), "{out}{err}");
     let zl = out
@@ -330,14 +332,27 @@ fn vtysh_oneshot_status_stdin_and_daemons() {
         .find(|l| l.starts_with("zebrad"))
         .unwrap_or_default();
     assert!(zl.contains(" up ") && zl.contains("zebrad.sock"), "{out}");
+    assert!(out.contains("bgpd     not deployed"), "{out}");
+    assert!(out.contains("ospfd    not deployed"), "{out}");
+    assert!(!out.contains("% "), "{out}");
+    // Listed as deployed (`--daemons`, or VTYSH_DAEMONS), they are down and
+    // named as such.
+    let (code, out, err) = oneshot(
+        &run,
+        &["--daemons", "zebrad,bgpd,ospfd", "-c", "show daemons"],
+        "",
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("% bgpd is not running"), "{out}");
     assert!(out.contains("% ospfd is not running"), "{out}");
     let (code, out, _) = oneshot(&run, &["-c", "show daemons json"], "");
     assert_eq!(code, Some(0));
     let j: serde_json::Value = serde_json::from_str(&out).expect("show daemons json");
     assert_eq!(j["zebrad"]["running"], true, "{j}");
+    assert_eq!(j["zebrad"]["deployed"], true, "{j}");
     assert!(j["zebrad"]["uptimeSecs"].is_u64(), "{j}");
     assert_eq!(j["bgpd"]["running"], false, "{j}");
+    assert_eq!(j["bgpd"]["deployed"], false, "{j}");
     assert_eq!(j["ospfd"]["running"], false, "{j}");
     assert!(
         j["ospfd"]["socket"]
@@ -351,7 +366,7 @@ fn vtysh_oneshot_status_stdin_and_daemons() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.starts_with("vtysh "), "{out}");
     assert!(out.contains("zebrad ") && out.contains(", up "), "{out}");
-    assert!(out.contains("bgpd is not running"), "{out}");
+    assert!(out.contains("bgpd is not deployed"), "{out}");
     let (_, out, _) = oneshot(&run, &["-c", "show version json"], "");
     let j: serde_json::Value = serde_json::from_str(&out).expect("show version json");
     assert!(j["vtysh"]["version"].is_string(), "{j}");

@@ -4,12 +4,15 @@
 //! Each daemon is asked on its own, with a time limit, so one that is down
 //! (or hung) is named as such and never hides the others. What each daemon
 //! tells: zebrad's `Status` gives its version and uptime, ospfd's `Summary`
-//! its uptime; bgpd's `Neighbors` only that it answers.
+//! its uptime; bgpd's `Neighbors` only that it answers. A daemon not
+//! deployed on this host ([`crate::deployment`]) is not asked and shows as
+//! such.
 //!
 //! JSON schema (stable; fields are absent-free, unknowns are `null`):
 //!
 //! `show daemons json`:
-//! `{"<daemon>": {"running": bool, "socket": str, "uptimeSecs": int|null,
+//! `{"<daemon>": {"deployed": bool, "running": bool, "socket": str,
+//!   "uptimeSecs": int|null,
 //!   "uptime": str|null, "version": str|null, "error": str|null}, ...}`
 //! for `zebrad`, `bgpd` and `ospfd`.
 //!
@@ -17,15 +20,16 @@
 //! `{"vtysh": {"version": str, "hostname": str}, "daemons": <as above>}`.
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::time::Duration;
 
 use proto::bgp::bgp_client::BgpClient;
 use proto::ospf::ospf_client::OspfClient;
-use proto::transport::{self, socket_path, Address};
+use proto::transport::{self, Address};
 use proto::zebra::zebra_client::ZebraClient;
 use serde_json::{json, Map, Value};
 
+use crate::configure::Daemon;
+use crate::deployment::{Reach, Sockets};
 use crate::render::age;
 
 /// How long one daemon gets to answer.
@@ -36,6 +40,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 pub struct DaemonState {
     pub name: &'static str,
     pub socket: String,
+    /// Deployed on this host (see [`crate::deployment`]).
+    pub deployed: bool,
     /// The socket answered the RPC.
     pub running: bool,
     pub version: Option<String>,
@@ -49,10 +55,18 @@ impl DaemonState {
         DaemonState {
             name,
             socket: socket_name(addr),
+            deployed: true,
             running: false,
             version: None,
             uptime_secs: None,
             error: Some(error),
+        }
+    }
+
+    fn not_deployed(name: &'static str, addr: &Address, why: String) -> DaemonState {
+        DaemonState {
+            deployed: false,
+            ..DaemonState::down(name, addr, why)
         }
     }
 
@@ -65,6 +79,7 @@ impl DaemonState {
         DaemonState {
             name,
             socket: socket_name(addr),
+            deployed: true,
             running: true,
             version: version.filter(|v| !v.is_empty()),
             uptime_secs: uptime,
@@ -157,13 +172,33 @@ pub(crate) fn connect_error(e: &dyn std::error::Error) -> String {
     cause.to_string()
 }
 
-/// Asks every daemon at once: zebrad at `zebrad` (it may be elsewhere than
-/// the run directory), bgpd and ospfd at their sockets in `run_dir`.
-pub async fn probe_all(zebrad: &Address, run_dir: &Path) -> Vec<DaemonState> {
-    let bgpd = Address::Unix(socket_path(run_dir, "bgpd"));
-    let ospfd = Address::Unix(socket_path(run_dir, "ospfd"));
-    let (z, b, o) = tokio::join!(probe_zebrad(zebrad), probe_bgpd(&bgpd), probe_ospfd(&ospfd));
+/// Asks every deployed daemon at once, each at its socket; the others are
+/// listed as not deployed.
+pub async fn probe_all(s: &Sockets) -> Vec<DaemonState> {
+    let probe = |d: Daemon| async move {
+        let addr = s.of(d);
+        match (s.reach(d), d) {
+            (Reach::NotDeployed(why), _) => DaemonState::not_deployed(d.name(), &addr, why),
+            (Reach::Ask, Daemon::Zebrad) => probe_zebrad(&addr).await,
+            (Reach::Ask, Daemon::Bgpd) => probe_bgpd(&addr).await,
+            (Reach::Ask, Daemon::Ospfd) => probe_ospfd(&addr).await,
+        }
+    };
+    let (z, b, o) = tokio::join!(
+        probe(Daemon::Zebrad),
+        probe(Daemon::Bgpd),
+        probe(Daemon::Ospfd)
+    );
     vec![z, b, o]
+}
+
+/// A daemon's state as `show daemons` words it.
+fn state(d: &DaemonState) -> &'static str {
+    match (d.deployed, d.running) {
+        (false, _) => "not deployed",
+        (true, true) => "up",
+        (true, false) => "not running",
+    }
 }
 
 /// `show daemons`.
@@ -177,12 +212,12 @@ pub fn daemons(list: &[DaemonState]) -> String {
             out,
             "{:<8} {:<12} {:<10} {}",
             d.name,
-            if d.running { "up" } else { "not running" },
+            state(d),
             d.uptime_secs.map(age).unwrap_or_else(|| "-".into()),
             d.socket
         );
     }
-    let down: Vec<&DaemonState> = list.iter().filter(|d| !d.running).collect();
+    let down: Vec<&DaemonState> = list.iter().filter(|d| d.deployed && !d.running).collect();
     if !down.is_empty() {
         out.push('\n');
         for d in down {
@@ -205,6 +240,7 @@ pub fn daemons_json(list: &[DaemonState]) -> Value {
         m.insert(
             d.name.to_string(),
             json!({
+                "deployed": d.deployed,
                 "running": d.running,
                 "socket": d.socket,
                 "uptimeSecs": d.uptime_secs,
@@ -234,7 +270,7 @@ pub fn version(list: &[DaemonState], hostname: &str) -> String {
         let line = match (d.running, &d.version) {
             (true, Some(v)) => format!("{} {v}, up {}", d.name, uptime(d)),
             (true, None) => format!("{} running", d.name),
-            (false, _) => format!("{} is not running", d.name),
+            (false, _) => format!("{} is {}", d.name, state(d)),
         };
         let _ = writeln!(out, "  {line:<40} {}", d.socket);
     }
@@ -265,6 +301,21 @@ mod tests {
             DaemonState::up("bgpd", &a("bgpd"), None, None),
             DaemonState::down("ospfd", &a("ospfd"), "Connection refused".into()),
         ]
+    }
+
+    #[test]
+    fn a_daemon_not_deployed_is_no_failure() {
+        let a = Address::Unix(PathBuf::from("/run/routing/ospfd.sock"));
+        let mut list = sample();
+        list[2] = DaemonState::not_deployed("ospfd", &a, "no socket at x".into());
+        let t = daemons(&list);
+        assert!(t.contains("ospfd    not deployed"), "{t}");
+        assert!(!t.contains("% ospfd"), "{t}");
+        assert!(version(&list, "r1").contains("ospfd is not deployed"));
+        let j = daemons_json(&list);
+        assert_eq!(j["ospfd"]["deployed"], false);
+        assert_eq!(j["ospfd"]["running"], false);
+        assert_eq!(j["bgpd"]["deployed"], true);
     }
 
     #[test]
@@ -304,12 +355,23 @@ mod tests {
     #[tokio::test]
     async fn probing_missing_sockets_says_not_running() {
         let dir = std::env::temp_dir().join(format!("vtysh-probe-{}", std::process::id()));
-        let z = Address::Unix(dir.join("zebrad.sock"));
-        let list = probe_all(&z, &dir).await;
+        let s = Sockets {
+            zebrad: Address::Unix(dir.join("zebrad.sock")),
+            run_dir: dir.clone(),
+            listed: Some(Daemon::ALL.to_vec()),
+        };
+        let list = probe_all(&s).await;
         assert_eq!(list.len(), 3);
         assert!(
-            list.iter().all(|d| !d.running && d.error.is_some()),
+            list.iter()
+                .all(|d| d.deployed && !d.running && d.error.is_some()),
             "{list:?}"
+        );
+        // Without the list, only zebrad (always deployed) is down.
+        let list = probe_all(&Sockets { listed: None, ..s }).await;
+        assert_eq!(
+            list.iter().map(|d| d.deployed).collect::<Vec<_>>(),
+            vec![true, false, false]
         );
         assert_eq!(
             list.iter().map(|d| d.name).collect::<Vec<_>>(),

@@ -19,7 +19,8 @@ use proto::zebra::zebra_client::ZebraClient;
 use toml_edit::DocumentMut;
 
 use crate::configure::Daemon;
-use crate::running::{self, Sockets};
+use crate::deployment::Sockets;
+use crate::running;
 
 /// How long one fetch may take before completion goes on without it.
 pub const FETCH_TIMEOUT: Duration = Duration::from_millis(700);
@@ -226,6 +227,7 @@ mod tests {
         let v = Values::new(Sockets {
             zebrad: Address::Unix(dir.join("zebrad.sock")),
             run_dir: dir,
+            listed: None,
         });
         let t = Instant::now();
         for k in [Live::Neighbor, Live::Interface, Live::Vni, Live::RouteMap] {

@@ -14,6 +14,7 @@ mod bgp_policy;
 mod command;
 mod configure;
 mod daemons;
+mod deployment;
 mod evpn;
 mod live;
 mod ospf;
@@ -49,11 +50,19 @@ struct Args {
     /// zebrad's address, when not `<run-dir>/zebrad.sock` (a path or host:port).
     #[arg(long)]
     zebrad: Option<String>,
+    /// The daemons deployed on this host (as FRR's /etc/frr/daemons):
+    /// commands for every daemon ask these, and a listed daemon that does
+    /// not answer is an error. Without it: zebrad, and bgpd and ospfd when
+    /// their socket exists in the run directory.
+    #[arg(long, env = "VTYSH_DAEMONS", value_delimiter = ',', value_parser = deployment::parse_daemon)]
+    daemons: Option<Vec<configure::Daemon>>,
 }
 
 struct Shell {
     run_dir: PathBuf,
     zebrad_addr: Address,
+    /// `--daemons`, when given.
+    listed: Option<Vec<configure::Daemon>>,
     zebrad: Option<ZebraClient<Channel>>,
     /// Exec or one of the configure modes (shared with the line editor's
     /// completion).
@@ -224,7 +233,7 @@ impl Shell {
                 })
             }
             Command::ShowVersion | Command::ShowDaemons => {
-                let list = daemons::probe_all(&self.zebrad_addr, &self.run_dir).await;
+                let list = daemons::probe_all(&self.sockets()).await;
                 let host = hostname();
                 Ok(match (cmd, json) {
                     (Command::ShowVersion, true) => to_text(daemons::version_json(&list, &host)),
@@ -300,10 +309,11 @@ impl Shell {
         }
     }
 
-    fn sockets(&self) -> running::Sockets {
-        running::Sockets {
+    fn sockets(&self) -> deployment::Sockets {
+        deployment::Sockets {
             zebrad: self.zebrad_addr.clone(),
             run_dir: self.run_dir.clone(),
+            listed: self.listed.clone(),
         }
     }
 
@@ -337,7 +347,20 @@ impl Shell {
             return self.drop_pending();
         }
         let mut out = String::new();
-        for d in configure::Daemon::ALL {
+        // A line for several daemons (`log level LEVEL`) goes to the
+        // deployed ones; a line for one daemon goes to it.
+        let sockets = self.sockets();
+        let several = configure::Daemon::ALL
+            .iter()
+            .filter(|d| ops.iter().any(|(x, _)| x == *d))
+            .count()
+            > 1;
+        let targets = if several {
+            sockets.deployed()
+        } else {
+            configure::Daemon::ALL.to_vec()
+        };
+        for d in targets {
             let mine: Vec<&configure::Op> = ops
                 .iter()
                 .filter(|(x, _)| *x == d)
@@ -346,7 +369,6 @@ impl Shell {
             if mine.is_empty() {
                 continue;
             }
-            let sockets = self.sockets();
             let current = running::get(&sockets, d).await?;
             // A service being built goes on from its held text.
             let (base, building) = match (&self.pending, &mode) {
@@ -549,6 +571,7 @@ fn main() -> ExitCode {
     let mut shell = Shell {
         run_dir: args.run_dir.clone(),
         zebrad_addr,
+        listed: args.daemons.clone(),
         zebrad: None,
         mode: Default::default(),
         pending: None,
