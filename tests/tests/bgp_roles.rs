@@ -16,12 +16,19 @@
 //! r2 sends 198.51.100.0/25 to both; to r3 only it also sends
 //! 198.51.100.128/25, which r3 (a customer of r2, with no role toward
 //! us) leaks to us carrying OTC 64502.
+//!
+//! GoBGP 3.10 (Debian's) does not implement RFC 9234: it has no Role
+//! capability (its `BGPCapabilityCode` list stops at FQDN and Cisco's
+//! route refresh; osrg/gobgp#3244 asks for it) and its TOML refuses a
+//! `role` or `local-role` key as invalid. `bgp_roles_gobgp_without_capability`
+//! shows what our `strict_role` does with such a peer, and that OTC
+//! crosses it as an unknown optional transitive attribute.
 
 mod bgp_util;
 
 use bgp_util::*;
 use serde_json::Value;
-use topotests::{try_wait_until, Lab};
+use topotests::{try_wait_until, Lab, Signal};
 
 const PROVIDER_ROUTE: &str = "198.51.100.0/25";
 const LEAKED: &str = "198.51.100.128/25";
@@ -367,4 +374,75 @@ fn bgp_roles_mismatch_bird() {
     assert_eq!(r["neighborRole"], "customer", "{r:#}");
     assert_eq!(r["negotiation"], "ok", "{r:#}");
     b.assert_running();
+}
+
+/// GoBGP has no BGP Role capability. Ours as its peer: with `strict_role`
+/// the session is refused with 2/11 and GoBGP counts the NOTIFICATION;
+/// the same neighbor without strict mode (a SIGHUP reload) comes up with
+/// "no role received", and the local role still drives the §5 rules: the
+/// peer's route gets OTC = its AS on the way in, ours leaves with OTC =
+/// our AS, which GoBGP keeps as an unknown transitive attribute.
+#[test]
+fn bgp_roles_gobgp_without_capability() {
+    if !can_run(&["gobgpd", "gobgp"]) {
+        return;
+    }
+    let (_lab, r1, r2) = pair("bgp_roles_gobgp_without_capability");
+    let strict = ours_conf(
+        &[("192.0.2.2", 64502, "peer", true)],
+        &format!("\"{OURS}\""),
+    );
+    let (_z, b) = start_ours(&r1, &strict);
+    let g = start_gobgp(&r2, &gobgp_conf(64502, "192.0.2.2", "192.0.2.1", ""));
+    g.cmd(&["global", "rib", "add", PROVIDER_ROUTE, "-a", "ipv4"]);
+
+    // Strict: no Role capability from GoBGP is a Role Mismatch.
+    let n = wait_mismatch(&r1, "192.0.2.2");
+    assert!(
+        n["lastResetDueTo"]
+            .as_str()
+            .is_some_and(|s| s.contains("Role Mismatch")),
+        "{n:#}"
+    );
+    let mut seen = Value::Null;
+    let r = try_wait_until(T, "GoBGP counting our NOTIFICATION", || {
+        let out = g
+            .try_cmd(&["neighbor", "192.0.2.1", "-j"])
+            .unwrap_or_default();
+        seen = serde_json::from_str(&out).unwrap_or(Value::Null);
+        seen["state"]["messages"]["received"]["notification"].as_u64() >= Some(1)
+    });
+    if let Err(e) = r {
+        panic!("{e}: {seen:#}");
+    }
+
+    // Loose: the same neighbor without strict mode comes up.
+    r1.write_file(
+        "bgpd.toml",
+        &strict.replace("strict_role = true", "strict_role = false"),
+    );
+    b.signal(Signal::SIGHUP);
+    wait_established(&r1, "192.0.2.2");
+    g.wait_established("192.0.2.1");
+    let role = role_info(&r1, "192.0.2.2");
+    assert_eq!(role["localRole"], "peer", "{role:#}");
+    assert_eq!(role["negotiation"], "no role received", "{role:#}");
+
+    // The peer's route is marked with its AS on the way in.
+    let p = wait_best(&r1, PROVIDER_ROUTE);
+    assert_eq!(p["otc"], 64502, "{p:#}");
+    // Ours leaves with OTC = 65000: GoBGP does not know type 35 and keeps
+    // it as an unknown optional transitive attribute.
+    let at_gobgp =
+        topotests::wait_for(T, "our route at GoBGP", || g.paths(OURS).into_iter().next());
+    let otc = at_gobgp["attrs"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["type"] == 35).cloned())
+        .unwrap_or_else(|| panic!("no attribute 35 at GoBGP: {at_gobgp:#}"));
+    // GoBGP prints an unknown attribute's bytes in base64: 00 00 fd e8 is
+    // AS 65000.
+    assert_eq!(otc["value"], "AAD96A==", "{otc:#}");
+    assert_eq!(otc["flags"], 0xc0, "optional transitive: {otc:#}");
+    b.assert_running();
+    g.proc.assert_running();
 }
