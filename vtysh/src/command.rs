@@ -84,7 +84,7 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     (
         "show daemons [json]",
-        "which daemons are up, since when, their sockets",
+        "which daemons are deployed and up, since when, their sockets",
     ),
     (
         "show anycast services [json]",
@@ -188,7 +188,7 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     (
         "write [memory]",
-        "save the running configuration to the daemons' files",
+        "save the deployed daemons' running configuration to their files",
     ),
 ];
 

@@ -219,7 +219,7 @@ pub const TREE: &[Node] = &[
             n("version", "vtysh's and the daemons' versions", &[JSON]),
             n(
                 "daemons",
-                "which daemons are up, since when, their sockets",
+                "which daemons are deployed and up, since when, their sockets",
                 &[JSON],
             ),
             n(
@@ -344,7 +344,7 @@ pub const TREE: &[Node] = &[
     n(
         "write",
         "save the running configuration",
-        &[n("memory", "to the daemons' files", &[])],
+        &[n("memory", "to the deployed daemons' files", &[])],
     ),
     n("help", "list the commands", &[]),
     n("exit", "leave the shell", &[]),
