@@ -410,13 +410,14 @@ pub fn rules_json(r: &pb::ShowRulesReply) -> Value {
 /// `show zebra`: status and clients.
 pub fn status(s: &pb::StatusReply) -> String {
     let mut out = format!(
-        "zebrad {} up {}\nRIB routes: {}  FIB routes: {}  kernel errors: {}  re-installed after outside deletion: {}\nECMP limit: {}\n\n",
+        "zebrad {} up {}\nRIB routes: {}  FIB routes: {}  kernel errors: {}  re-installed after outside deletion: {}\nNexthop objects repaired after outside changes: {}\nECMP limit: {}\n\n",
         s.version,
         age(s.uptime_secs),
         s.rib_routes,
         s.fib_routes,
         s.fib_errors,
         s.fib_reinstalled,
+        s.nexthops_repaired,
         s.ecmp_max
     );
     let _ = writeln!(
@@ -454,6 +455,7 @@ pub fn status_json(s: &pb::StatusReply) -> Value {
         "fibRoutes": s.fib_routes,
         "fibErrors": s.fib_errors,
         "fibReinstalled": s.fib_reinstalled,
+        "nexthopsRepaired": s.nexthops_repaired,
         "ecmpMax": s.ecmp_max,
         "clients": s.clients.iter().map(|c| json!({
             "source": source(c.source).map(|s| s.name()),

@@ -676,6 +676,30 @@ impl Daemon {
                     self.rib.settle();
                 }
             },
+            KernelEvent::NexthopDeleted(d) => {
+                if let Some((o, routes)) = self.rib.kernel_nexthop_deleted(&d) {
+                    warn!(
+                        id = o.id,
+                        gateway = ?d.gateway,
+                        ifindex = d.ifindex,
+                        group = o.group,
+                        routes,
+                        "our nexthop object was deleted from outside; re-creating it and re-installing its routes"
+                    );
+                }
+            }
+            KernelEvent::NexthopAdded(d) => {
+                if let Some(o) = self.rib.kernel_nexthop_changed(&d) {
+                    warn!(
+                        id = o.id,
+                        gateway = ?d.gateway,
+                        ifindex = d.ifindex,
+                        protocol = d.protocol,
+                        ours = ?o.legs,
+                        "our nexthop object was replaced from outside; writing ours back"
+                    );
+                }
+            }
             KernelEvent::Neigh(ev) => self.vtep.neigh_event(&ev),
             KernelEvent::Overrun => {
                 warn!("kernel notifications lost; resynchronising");
@@ -1074,6 +1098,7 @@ impl Daemon {
                     fib_routes: st.fib_routes,
                     fib_errors: st.fib_errors,
                     fib_reinstalled: st.fib_reinstalled,
+                    nexthops_repaired: st.nexthops_repaired,
                     clients,
                     ecmp_max: self.rib.config().ecmp_max as u32,
                 });

@@ -3,8 +3,9 @@
 //! Owns one `NETLINK_ROUTE` socket joined to the multicast groups
 //! `RTNLGRP_LINK`, `RTNLGRP_NEIGH` (bridge FDB and ARP/ND entries, for
 //! [`crate::vtep`]), `RTNLGRP_IPV4_IFADDR`, `RTNLGRP_IPV6_IFADDR`,
-//! `RTNLGRP_IPV4_ROUTE` and `RTNLGRP_IPV6_ROUTE` (rtnetlink(7)), and turns
-//! what arrives into [`KernelEvent`]s.
+//! `RTNLGRP_IPV4_ROUTE`, `RTNLGRP_IPV6_ROUTE` (rtnetlink(7)) and
+//! `RTNLGRP_NEXTHOP` (kernel nexthop objects, Linux 5.3+), and turns what
+//! arrives into [`KernelEvent`]s.
 //!
 //! zebrad installs up to a million routes of its own: their `RTM_NEWROUTE`
 //! echoes are dropped in the kernel by a classic BPF socket filter
@@ -18,6 +19,15 @@
 //! outside is noticed. An overrun of the receive buffer (`ENOBUFS`) becomes
 //! [`KernelEvent::Overrun`] (the caller resyncs with dumps) and monitoring
 //! goes on.
+//!
+//! Nexthop object notifications (`RTM_NEWNEXTHOP`/`RTM_DELNEXTHOP`) are
+//! decoded by [`super::nhobj::parse`] and all passed on: the echo of an
+//! object zebrad writes is told from an outside `ip nexthop replace` only
+//! by comparing it with the RIB's registry (the outside one may carry any
+//! protocol), and there is one echo per object written (one per upstream
+//! or ECMP set), not one per route. The kernel removes the objects of a
+//! link going down *without* `RTM_DELNEXTHOP`, and the IPv4 routes naming a
+//! deleted object without `RTM_DELROUTE` (IPv6 ones are notified).
 //!
 //! Route events follow [`super::dump_routes`]'s filter (no local table, no
 //! `proto kernel`). Note that the kernel removes IPv4 routes through a link
@@ -36,6 +46,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use super::msg::route_from_message;
+use super::nhobj::{self, DumpedNexthop, RTM_DELNEXTHOP, RTM_NEWNEXTHOP};
 use super::{nl, FibRoute};
 use crate::iface::{addr_from_message, link_from_message, Link};
 use crate::vtep::discover::{neigh_event, NeighEvent};
@@ -47,6 +58,8 @@ const RTNLGRP_IPV4_IFADDR: u32 = 5;
 const RTNLGRP_IPV4_ROUTE: u32 = 7;
 const RTNLGRP_IPV6_IFADDR: u32 = 9;
 const RTNLGRP_IPV6_ROUTE: u32 = 11;
+/// Nexthop objects; a kernel without them refuses to join (not fatal).
+const RTNLGRP_NEXTHOP: u32 = 32;
 const GROUPS: [u32; 6] = [
     RTNLGRP_LINK,
     RTNLGRP_NEIGH,
@@ -79,6 +92,11 @@ pub enum KernelEvent {
     RouteAdded(FibRoute),
     /// A route was deleted (ours included).
     RouteDeleted(FibRoute),
+    /// A nexthop object was added or replaced (zebrad's own writes
+    /// included).
+    NexthopAdded(DumpedNexthop),
+    /// A nexthop object was deleted (zebrad's own deletes included).
+    NexthopDeleted(DumpedNexthop),
     /// A bridge FDB or neighbor entry changed.
     Neigh(NeighEvent),
     /// Notifications were lost (receive buffer overrun): resync by dumping.
@@ -124,6 +142,9 @@ pub fn spawn_monitor(
     for g in GROUPS {
         sock.socket_mut().add_membership(g)?;
     }
+    if let Err(e) = sock.socket_mut().add_membership(RTNLGRP_NEXTHOP) {
+        warn!(error = %e, "cannot watch nexthop objects; an outside change is repaired at the next resync only");
+    }
     info!(rcvbuf = got, "kernel monitor started");
     tokio::spawn(run(sock, ignore, tx));
     Ok(())
@@ -153,7 +174,11 @@ async fn run(sock: TokioSocket, ignore: Vec<u8>, tx: mpsc::Sender<KernelEvent>) 
             }
         }
         for m in nl::split(&rbuf) {
-            let Some(ev) = nl::parse(m).and_then(|msg| event(msg, &ignore)) else {
+            let ev = match nl::head(m).kind {
+                RTM_NEWNEXTHOP | RTM_DELNEXTHOP => nexthop_event(m),
+                _ => nl::parse(m).and_then(|msg| event(msg, &ignore)),
+            };
+            let Some(ev) = ev else {
                 continue;
             };
             if tx.send(ev).await.is_err() {
@@ -163,6 +188,23 @@ async fn run(sock: TokioSocket, ignore: Vec<u8>, tx: mpsc::Sender<KernelEvent>) 
         }
     }
     debug!("kernel monitor stopped");
+}
+
+/// The event of an `RTM_NEWNEXTHOP` or `RTM_DELNEXTHOP` message (netlink
+/// header included, as [`nl::split`] gives it); `None` for any other
+/// message or one that does not decode.
+pub fn nexthop_event(msg: &[u8]) -> Option<KernelEvent> {
+    let body = msg.get(16..)?;
+    let kind = nl::head(msg).kind;
+    let d = nhobj::parse(body);
+    if d.is_none() {
+        debug!(kind, "undecodable nexthop notification");
+    }
+    match kind {
+        RTM_NEWNEXTHOP => d.map(KernelEvent::NexthopAdded),
+        RTM_DELNEXTHOP => d.map(KernelEvent::NexthopDeleted),
+        _ => None,
+    }
 }
 
 /// The event a notification stands for, if any.
@@ -330,6 +372,28 @@ mod tests {
             assert!(run(&prog, &neigh(0x02)), "a VXLAN entry made by hand");
             assert!(run(&prog, &neigh(0)));
         }
+    }
+
+    #[test]
+    fn nexthop_notifications_become_events() {
+        use crate::fib::NexthopObject;
+        let o = NexthopObject::single(0x5a00_0001, 186, "2001:db8::2".parse().unwrap(), 3);
+        let mut buf = Vec::new();
+        nhobj::encode_new(&o, 0, 0, &mut buf);
+        match nexthop_event(&buf) {
+            Some(KernelEvent::NexthopAdded(d)) => assert_eq!(d.object(), Some(o)),
+            other => panic!("{other:?}"),
+        }
+        buf.clear();
+        nhobj::encode_del(0x5a00_0001, 0, 0, &mut buf);
+        assert!(matches!(
+            nexthop_event(&buf),
+            Some(KernelEvent::NexthopDeleted(d)) if d.id == 0x5a00_0001
+        ));
+        // Cut short, or another type: nothing.
+        assert_eq!(nexthop_event(&buf[..20]), None);
+        assert_eq!(nexthop_event(&buf[..3]), None);
+        assert_eq!(nexthop_event(&msg(libc::RTM_NEWROUTE, 186)), None);
     }
 
     #[test]

@@ -357,6 +357,98 @@ impl KernelNexthops {
         n
     }
 
+    /// The kernel reports object `id` deleted. When it is one of ours,
+    /// in use and in the kernel, someone else deleted it (`ip nexthop del`;
+    /// the ids [`flush`](Self::flush) deletes have left the registry, and
+    /// a link going down removes objects without a notification): it is
+    /// created again (op to `out`), then the groups of ours it was a member
+    /// of (the kernel took it out of them) are sent again whole. Returns
+    /// its view for the log, or `None` when it is not ours to repair. The
+    /// kernel also removed the routes naming it: the caller re-installs them.
+    pub fn deleted_outside(&mut self, id: u32, out: &mut Vec<FibOp>) -> Option<ObjView> {
+        let o = self.objs.get_mut(&id)?;
+        if !o.in_kernel {
+            return None;
+        }
+        if o.refs == 0 {
+            // Adopted and unused: the next flush has nothing to delete.
+            o.in_kernel = false;
+            return None;
+        }
+        self.write_back(id, out);
+        let mut groups: Vec<u32> = self
+            .objs
+            .iter()
+            .filter(|(_, g)| {
+                g.in_kernel
+                    && !g.stale
+                    && matches!(&g.key, ObjKey::Group { members, .. } if members.iter().any(|m| m.id == id))
+            })
+            .map(|(&gid, _)| gid)
+            .collect();
+        groups.sort_unstable();
+        for gid in groups {
+            self.write_back(gid, out);
+        }
+        self.view_of(id)
+    }
+
+    /// Sends object `id` again as the registry has it; a group's members
+    /// go first, all of them: in a burst of outside deletions (`ip nexthop
+    /// flush`) a member may be gone already although its notification is
+    /// still queued, and a group naming a missing member would be refused.
+    /// Sending an object that exists is harmless (`CREATE|REPLACE`).
+    fn write_back(&mut self, id: u32, out: &mut Vec<FibOp>) {
+        let Some(o) = self.objs.get_mut(&id) else {
+            return;
+        };
+        o.in_kernel = true;
+        o.stale = false;
+        let ours = object(id, &o.key);
+        if let ObjectBody::Group(members) = &ours.body {
+            for m in members {
+                if let Some(x) = self.objs.get_mut(&m.id) {
+                    x.in_kernel = true;
+                    out.push(FibOp::Nexthop(object(m.id, &x.key)));
+                }
+            }
+        }
+        out.push(FibOp::Nexthop(ours));
+    }
+
+    /// The kernel reports object `d` added or replaced. When `d.id` is one
+    /// of ours, in use and in the kernel, and `d` is not what we wrote
+    /// (the echo of our own write is), someone else replaced it (`ip
+    /// nexthop replace`): ours is written back (op to `out`). Returns the
+    /// view of ours for the log, or `None` when there is nothing to repair.
+    /// A group one of whose members' link went down is left alone: the
+    /// kernel changed it, and it is sent again whole before its next use.
+    pub fn changed_outside(&mut self, d: &DumpedNexthop, out: &mut Vec<FibOp>) -> Option<ObjView> {
+        let o = self.objs.get(&d.id)?;
+        if !o.in_kernel || o.stale || o.refs == 0 {
+            return None;
+        }
+        let ours = object(d.id, &o.key);
+        if d.object().map(normalized) == Some(normalized(ours.clone())) {
+            return None;
+        }
+        if let ObjKey::Group { members, .. } = &o.key {
+            if !members
+                .iter()
+                .all(|m| self.objs.get(&m.id).is_some_and(|x| x.in_kernel))
+            {
+                return None;
+            }
+        }
+        self.write_back(d.id, out);
+        self.view_of(d.id)
+    }
+
+    fn view_of(&self, id: u32) -> Option<ObjView> {
+        let o = self.objs.get(&id)?;
+        Some(self.view_one(id, o))
+    }
+
     /// The kernel refused to create `id`: routes naming it will fail
     /// until it is created again, which the next acquire attempts.
     pub fn create_failed(&mut self, id: u32) {
@@ -375,32 +467,48 @@ impl KernelNexthops {
 
     /// Every object, by id.
     pub fn view(&self) -> Vec<ObjView> {
+        let mut v: Vec<ObjView> = self
+            .objs
+            .iter()
+            .map(|(&id, o)| self.view_one(id, o))
+            .collect();
+        v.sort_by_key(|o| o.id);
+        v
+    }
+
+    fn view_one(&self, id: u32, o: &Obj) -> ObjView {
         let leg = |id: u32, weight: u16| match self.objs.get(&id).map(|o| &o.key) {
             Some(ObjKey::Single {
                 gateway, ifindex, ..
             }) => Some((id, *gateway, *ifindex, weight)),
             _ => None,
         };
-        let mut v: Vec<ObjView> = self
-            .objs
-            .iter()
-            .map(|(&id, o)| ObjView {
-                id,
-                protocol: o.key.protocol(),
-                legs: match &o.key {
-                    ObjKey::Single { .. } => leg(id, 1).into_iter().collect(),
-                    ObjKey::Group { members, .. } => {
-                        members.iter().filter_map(|m| leg(m.id, m.weight)).collect()
-                    }
-                },
-                group: matches!(o.key, ObjKey::Group { .. }),
-                refs: o.refs,
-                in_kernel: o.in_kernel,
-            })
-            .collect();
-        v.sort_by_key(|o| o.id);
-        v
+        ObjView {
+            id,
+            protocol: o.key.protocol(),
+            legs: match &o.key {
+                ObjKey::Single { .. } => leg(id, 1).into_iter().collect(),
+                ObjKey::Group { members, .. } => {
+                    members.iter().filter_map(|m| leg(m.id, m.weight)).collect()
+                }
+            },
+            group: matches!(o.key, ObjKey::Group { .. }),
+            refs: o.refs,
+            in_kernel: o.in_kernel,
+        }
     }
+}
+
+/// `o` as the kernel reports it back: group members in id order, weights
+/// in the 1..=256 the wire carries.
+fn normalized(mut o: NexthopObject) -> NexthopObject {
+    if let ObjectBody::Group(members) = &mut o.body {
+        for m in members.iter_mut() {
+            m.weight = m.weight.clamp(1, 256);
+        }
+        members.sort();
+    }
+    o
 }
 
 fn object(id: u32, k: &ObjKey) -> NexthopObject {

@@ -26,7 +26,9 @@ use prefix_trie::PrefixMap;
 use proto::Source;
 use smallvec::SmallVec;
 
+use crate::fib::nhobj::DumpedNexthop;
 use crate::fib::{FibKind, FibNexthop, FibOp, FibOutcome, FibRoute, FibTarget};
+use kernel_nh::ObjView;
 pub use nexthop::{GroupKey, Groups, Leg, Nexthop, NexthopStatus, Resolution, RouteKind};
 
 /// The kernel's main table.
@@ -268,6 +270,9 @@ pub struct RibStats {
     pub fib_routes: u64,
     pub fib_errors: u64,
     pub fib_reinstalled: u64,
+    /// Our kernel nexthop objects deleted or replaced from outside and
+    /// written back.
+    pub nexthops_repaired: u64,
 }
 
 /// A route entry for operator queries.
@@ -1248,6 +1253,50 @@ impl Rib {
             .push(FibOp::Replace(fib_route(prefix, table, g)));
         self.stats.fib_reinstalled += 1;
         true
+    }
+
+    /// The kernel reports nexthop object `d` deleted. When it is one of
+    /// ours in use (not one zebrad deleted), it is created again, the group
+    /// objects it was a member of are sent again, and every route naming it
+    /// (the kernel removed them, IPv4 ones without `RTM_DELROUTE`) is
+    /// installed again after them. Returns the object and how many routes,
+    /// or `None` when it was not ours to repair.
+    pub fn kernel_nexthop_deleted(&mut self, d: &DumpedNexthop) -> Option<(ObjView, u64)> {
+        let view = self.knh.deleted_outside(d.id, &mut self.out.fib)?;
+        let groups: HashSet<u32> = self
+            .groups
+            .ids()
+            .into_iter()
+            .filter(|&gid| self.groups.get(gid).is_some_and(|g| g.knh == d.id))
+            .collect();
+        let mut n = 0;
+        for (&tid, t) in &self.tables {
+            for p in t.prefixes() {
+                let Some(g) = t
+                    .get(&p)
+                    .and_then(|dest| dest.installed.checked_sub(1))
+                    .filter(|inst| groups.contains(inst))
+                    .and_then(|inst| self.groups.get(inst))
+                else {
+                    continue;
+                };
+                self.out.fib.push(FibOp::Replace(fib_route(p, tid, g)));
+                n += 1;
+            }
+        }
+        self.stats.nexthops_repaired += 1;
+        Some((view, n))
+    }
+
+    /// The kernel reports nexthop object `d` added or replaced. When it is
+    /// one of ours in use and differs from what zebrad wrote (`ip nexthop
+    /// replace`), ours is written back; the routes naming it stay. Returns
+    /// the object, or `None` for an echo of our own write or another's
+    /// object.
+    pub fn kernel_nexthop_changed(&mut self, d: &DumpedNexthop) -> Option<ObjView> {
+        let view = self.knh.changed_outside(d, &mut self.out.fib)?;
+        self.stats.nexthops_repaired += 1;
+        Some(view)
     }
 
     /// Adopts a route zebrad installed in an earlier life (found in the

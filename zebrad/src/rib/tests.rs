@@ -1,6 +1,7 @@
 //! RIB selection, resolution and lifecycle, step by step.
 
 use super::*;
+use crate::fib::nhobj::DumpedNexthop;
 use crate::fib::ObjectBody;
 
 fn net(s: &str) -> IpNetwork {
@@ -598,7 +599,16 @@ fn route_limit_per_client_rejects_new_prefixes_and_keeps_the_rest() {
 #[derive(Default)]
 struct KernelModel {
     objs: HashMap<u32, ObjectBody>,
+    /// `nh_protocol` of each object.
+    protos: HashMap<u32, u8>,
     routes: HashMap<IpNetwork, u32>,
+}
+
+/// A nexthop object notification, as the monitor passes it on.
+#[derive(Debug, Clone)]
+enum Notice {
+    New(DumpedNexthop),
+    Del(DumpedNexthop),
 }
 
 impl KernelModel {
@@ -617,6 +627,7 @@ impl KernelModel {
                         }
                     }
                     self.objs.insert(o.id, o.body.clone());
+                    self.protos.insert(o.id, o.protocol);
                 }
                 FibOp::DeleteNexthop { id } => {
                     let held = self.objs.values().any(
@@ -665,11 +676,107 @@ impl KernelModel {
         }
     }
 
+    /// Object `id` as a notification reports it.
+    fn dumped(&self, id: u32) -> DumpedNexthop {
+        let protocol = self.protos.get(&id).copied().unwrap_or(0);
+        match self.objs.get(&id) {
+            Some(ObjectBody::Single {
+                family,
+                gateway,
+                ifindex,
+            }) => DumpedNexthop {
+                id,
+                protocol,
+                family: *family,
+                gateway: *gateway,
+                ifindex: *ifindex,
+                group: Vec::new(),
+                blackhole: false,
+            },
+            Some(ObjectBody::Group(members)) => DumpedNexthop {
+                id,
+                protocol,
+                family: 0,
+                gateway: None,
+                ifindex: 0,
+                group: members.clone(),
+                blackhole: false,
+            },
+            None => panic!("no object {id}"),
+        }
+    }
+
+    /// What the kernel does on `ip nexthop del id ID`: the object goes,
+    /// with the routes naming it, and out of its groups (an emptied group
+    /// goes too, with its routes). The notifications, in the kernel's
+    /// order: the deletion, then each group changed or deleted.
+    fn outside_delete(&mut self, id: u32) -> Vec<Notice> {
+        let mut n = vec![Notice::Del(self.dumped(id))];
+        self.objs.remove(&id);
+        self.routes.retain(|_, nh| *nh != id);
+        let mut groups: Vec<u32> = self
+            .objs
+            .iter()
+            .filter(|(_, b)| matches!(b, ObjectBody::Group(m) if m.iter().any(|m| m.id == id)))
+            .map(|(&g, _)| g)
+            .collect();
+        groups.sort_unstable();
+        for g in groups {
+            if let Some(ObjectBody::Group(m)) = self.objs.get_mut(&g) {
+                m.retain(|m| m.id != id);
+                if m.is_empty() {
+                    n.extend(self.outside_delete(g));
+                } else {
+                    n.push(Notice::New(self.dumped(g)));
+                }
+            }
+        }
+        n
+    }
+
+    /// What the kernel does on `ip nexthop replace id ID via GW dev IF`
+    /// (no `proto`: the object's protocol becomes 0).
+    fn outside_replace(&mut self, id: u32, gateway: &str, ifindex: u32) -> Vec<Notice> {
+        let gateway = ip(gateway);
+        self.objs.insert(
+            id,
+            ObjectBody::Single {
+                family: if gateway.is_ipv4() { 2 } else { 10 },
+                gateway: Some(gateway),
+                ifindex,
+            },
+        );
+        self.protos.insert(id, 0);
+        vec![Notice::New(self.dumped(id))]
+    }
+
+    /// Every object as notifications of its creation (what the echoes of
+    /// zebrad's own writes look like).
+    fn echoes(&self) -> Vec<Notice> {
+        let mut ids: Vec<u32> = self.objs.keys().copied().collect();
+        ids.sort_unstable();
+        ids.into_iter()
+            .map(|id| Notice::New(self.dumped(id)))
+            .collect()
+    }
+
     fn prefixes(&self) -> Vec<IpNetwork> {
         let mut v: Vec<IpNetwork> = self.routes.keys().copied().collect();
         v.sort();
         v
     }
+}
+
+/// Feeds nexthop notifications to the RIB as the daemon does; returns how
+/// many it repaired.
+fn notify(rib: &mut Rib, notices: &[Notice]) -> usize {
+    notices
+        .iter()
+        .filter(|n| match n {
+            Notice::New(d) => rib.kernel_nexthop_changed(d).is_some(),
+            Notice::Del(d) => rib.kernel_nexthop_deleted(d).is_some(),
+        })
+        .count()
 }
 
 /// The prefixes the RIB believes installed by zebrad.
@@ -836,4 +943,170 @@ fn multipath_routes_name_a_group_object_blackholes_stay_inline() {
     k.apply(&rib.take_output().fib);
     assert!(k.routes.is_empty() && k.objs.is_empty());
     assert!(rib.kernel_nexthops().is_empty());
+}
+
+/// Routes through a single object A (192.0.2.2), a group G of A and B
+/// (198.51.100.2) and B alone, all applied to a kernel model.
+fn lab_with_shared_objects() -> (Rib, KernelModel, u32, u32, u32) {
+    let mut rib = lab_with_objects();
+    let mut k = KernelModel::default();
+    let b = rib.client(Source::Bgp, "default");
+    rib.add(b, &via("203.0.113.0/26", &["192.0.2.2"])).unwrap();
+    rib.add(b, &via("203.0.113.64/26", &["192.0.2.2"])).unwrap();
+    rib.add(b, &via("203.0.113.128/26", &["192.0.2.2", "198.51.100.2"]))
+        .unwrap();
+    rib.add(b, &via("203.0.113.192/26", &["198.51.100.2"]))
+        .unwrap();
+    rib.settle();
+    k.apply(&rib.take_output().fib);
+    let objs = rib.kernel_nexthops();
+    let id_of = |gw: &str| {
+        objs.iter()
+            .find(|o| !o.group && o.legs[0].1 == ip(gw))
+            .map(|o| o.id)
+            .unwrap()
+    };
+    let (a, bb) = (id_of("192.0.2.2"), id_of("198.51.100.2"));
+    let g = objs.iter().find(|o| o.group).map(|o| o.id).unwrap();
+    assert_eq!(k.routes[&net("203.0.113.0/26")], a);
+    assert_eq!(k.routes[&net("203.0.113.128/26")], g);
+    (rib, k, a, bb, g)
+}
+
+#[test]
+fn an_object_deleted_from_outside_is_recreated_with_its_routes() {
+    let (mut rib, mut k, a, b, g) = lab_with_shared_objects();
+    let before = k.objs.clone();
+    // The echoes of zebrad's own writes change nothing.
+    assert_eq!(notify(&mut rib, &k.echoes()), 0);
+    assert!(rib.take_output().fib.is_empty());
+
+    // `ip nexthop del id A`: the kernel drops A's two routes without a
+    // word and takes A out of G.
+    let notices = k.outside_delete(a);
+    assert_eq!(k.routes.len(), 2);
+    assert!(matches!(&k.objs[&g], ObjectBody::Group(m) if m.len() == 1));
+    assert!(notify(&mut rib, &notices) >= 1);
+    let out = rib.take_output();
+    // A first, then G whole again (members first), then A's routes (the
+    // model checks the order); G's and B's routes were not touched.
+    assert!(
+        matches!(&out.fib[0], FibOp::Nexthop(o) if o.id == a),
+        "{:?}",
+        out.fib
+    );
+    assert!(out
+        .fib
+        .iter()
+        .any(|op| matches!(op, FibOp::Nexthop(o) if o.id == g)));
+    let mut again = replaced(&out);
+    again.sort();
+    assert_eq!(
+        again.iter().map(|r| r.0).collect::<Vec<_>>(),
+        vec![net("203.0.113.0/26"), net("203.0.113.64/26")]
+    );
+    k.apply(&out.fib);
+    assert_eq!(k.objs, before);
+    assert_eq!(k.prefixes(), installed(&rib));
+    assert_eq!(k.routes[&net("203.0.113.0/26")], a);
+    assert!(rib.stats().nexthops_repaired >= 1);
+    assert!(rib.kernel_nexthops().iter().all(|o| o.in_kernel));
+
+    // The group deleted from outside: re-created (its members are there),
+    // then its route.
+    let notices = k.outside_delete(g);
+    assert_eq!(k.routes.len(), 3);
+    assert_eq!(notify(&mut rib, &notices), 1);
+    let out = rib.take_output();
+    assert!(matches!(&out.fib[2], FibOp::Nexthop(o) if o.id == g));
+    assert_eq!(
+        replaced(&out).iter().map(|r| r.0).collect::<Vec<_>>(),
+        vec![net("203.0.113.128/26")]
+    );
+    k.apply(&out.fib);
+    assert_eq!(k.objs, before);
+    assert_eq!(k.prefixes(), installed(&rib));
+
+    // Both members deleted: the kernel empties and deletes G as well;
+    // everything comes back, members before the group.
+    let mut notices = k.outside_delete(b);
+    notices.extend(k.outside_delete(a));
+    assert!(!k.objs.contains_key(&g));
+    assert!(k.routes.is_empty());
+    notify(&mut rib, &notices);
+    k.apply(&rib.take_output().fib);
+    assert_eq!(k.objs, before);
+    assert_eq!(k.prefixes(), installed(&rib));
+    assert_eq!(k.routes.len(), 4);
+}
+
+#[test]
+fn an_object_replaced_from_outside_is_written_back_others_are_left_alone() {
+    let (mut rib, mut k, a, _, g) = lab_with_shared_objects();
+    let before = k.objs.clone();
+    let repaired = rib.stats().nexthops_repaired;
+
+    // `ip nexthop replace id A via 192.0.2.9 dev eth0`: ours written back,
+    // the routes keep naming A.
+    let notices = k.outside_replace(a, "192.0.2.9", 2);
+    assert_eq!(notify(&mut rib, &notices), 1);
+    let out = rib.take_output();
+    assert!(
+        matches!(out.fib.as_slice(), [FibOp::Nexthop(o)] if o.id == a && o.protocol == 186),
+        "{:?}",
+        out.fib
+    );
+    k.apply(&out.fib);
+    assert_eq!(k.objs, before);
+    assert_eq!(rib.stats().nexthops_repaired, repaired + 1);
+    // Its echo (and the others') change nothing.
+    assert_eq!(notify(&mut rib, &k.echoes()), 0);
+    assert!(rib.take_output().fib.is_empty());
+
+    // A group with a member taken out (what the kernel reports for G
+    // after its member was deleted) is sent back whole.
+    let mut short = k.dumped(g);
+    short.group.truncate(1);
+    assert_eq!(notify(&mut rib, &[Notice::New(short)]), 1);
+    assert!(
+        matches!(rib.take_output().fib.as_slice(), [FibOp::Nexthop(_), FibOp::Nexthop(_), FibOp::Nexthop(o)] if o.id == g)
+    );
+
+    // Someone else's object (id 7, proto static of another daemon):
+    // added, replaced, deleted; nothing happens.
+    let other = DumpedNexthop {
+        id: 7,
+        protocol: 4,
+        family: 2,
+        gateway: Some(ip("192.0.2.7")),
+        ifindex: 2,
+        group: Vec::new(),
+        blackhole: false,
+    };
+    let notices = [Notice::New(other.clone()), Notice::Del(other)];
+    assert_eq!(notify(&mut rib, &notices), 0);
+    assert!(rib.take_output().fib.is_empty());
+
+    // zebrad deleting its own object: the echo of the delete is not an
+    // outside change.
+    let b = rib.client(Source::Bgp, "default");
+    for p in ["203.0.113.0/26", "203.0.113.64/26", "203.0.113.128/26"] {
+        rib.remove_route(b, MAIN_TABLE, net(p));
+    }
+    rib.settle();
+    let out = rib.take_output();
+    let gone: Vec<u32> = out
+        .fib
+        .iter()
+        .filter_map(|op| match op {
+            FibOp::DeleteNexthop { id } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(gone, vec![g, a], "the group before its member");
+    let echoes: Vec<Notice> = gone.iter().map(|&id| Notice::Del(k.dumped(id))).collect();
+    k.apply(&out.fib);
+    assert_eq!(notify(&mut rib, &echoes), 0);
+    assert!(rib.take_output().fib.is_empty());
+    assert_eq!(rib.stats().nexthops_repaired, repaired + 2);
 }
