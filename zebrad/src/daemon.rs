@@ -694,6 +694,7 @@ impl Daemon {
                         id = o.id,
                         gateway = ?d.gateway,
                         ifindex = d.ifindex,
+                        members = ?d.group.iter().map(|m| m.id).collect::<Vec<_>>(),
                         protocol = d.protocol,
                         ours = ?o.legs,
                         "our nexthop object was replaced from outside; writing ours back"
