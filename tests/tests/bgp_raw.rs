@@ -13,7 +13,8 @@
 //! - One prefix per UPDATE, sent at once: UPDATEs repeating the attributes
 //!   of the one before join its routes inside bgpd; withdrawals, changed
 //!   attributes and treat-as-withdraw between them keep their order, and
-//!   512 of them in one write all arrive.
+//!   512 of them in one write all arrive; the same for IPv6 in
+//!   MP_REACH_NLRI.
 //!
 //! Topology (bgp_util::pair): r1 (ours) 192.0.2.1/30 -- r2 (speaker)
 //! 192.0.2.2/30.
@@ -187,7 +188,11 @@ fn bgp_raw_one_prefix_per_update() {
         return;
     }
     let (_lab, r1, r2) = pair("bgp_raw_repeats");
-    let (_z, b) = start_ours(&r1, &ours_conf(65000, 64506, ""));
+    let conf = ours_conf(65000, 64506, "").replace(
+        "export = \"ALL\"\n",
+        "export = \"ALL\"\nfamilies = [\"ipv4-unicast\", \"ipv6-unicast\"]\n",
+    );
+    let (_z, b) = start_ours(&r1, &conf);
     let (sp, ctl) = start_speaker(&r2, 64506, true, "repeats");
     wait_established(&r1, "192.0.2.2");
     let p = |k: u32| format!("203.0.113.{}/28", 16 * k);
@@ -241,6 +246,22 @@ fn bgp_raw_one_prefix_per_update() {
         assert_attrs(&wait_best(&r1, h), &[64506], Some(20), &[], &[]);
     }
     wait_kernel(&r1, "203.0.113.255/32", "192.0.2.2");
+    assert_eq!(n["bgpState"], "Established", "{n:#}");
+
+    // IPv6 in MP_REACH_NLRI, one prefix per UPDATE, a withdrawal in
+    // MP_UNREACH_NLRI and a changed MED between them.
+    go(&ctl, "go2");
+    let q = |k: u32| format!("2001:db8:{:x}::/48", 0x10 + k);
+    wait_kernel(&r1, &q(4), "2001:db8:1::2");
+    for (k, med) in [(0, 30), (2, 40), (3, 30), (4, 30)] {
+        assert_attrs(&wait_best(&r1, &q(k)), &[64506], Some(med), &[], &[]);
+    }
+    assert!(paths(&r1, &q(1)).is_empty(), "{:#?}", paths(&r1, &q(1)));
+    let n = neighbor(&r1, "192.0.2.2");
+    assert_eq!(
+        n["addressFamilyInfo"]["ipv6-unicast"]["acceptedPrefixCounter"], 4,
+        "{n:#}"
+    );
     assert_eq!(n["bgpState"], "Established", "{n:#}");
     sp.assert_running();
     go(&ctl, "stop");

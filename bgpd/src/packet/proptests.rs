@@ -411,15 +411,18 @@ proptest! {
 
     /// An UPDATE repeating the path attributes of one that takes repeats
     /// decodes, whole, to that one's attributes and outcome and to the
-    /// NLRI `repeated_nlri` gave: joining its routes to the first is the
-    /// same as decoding it. The attributes are valid ones, or valid ones
-    /// with one byte changed (malformed, discarded, or still valid).
+    /// routes `repeated_nlri` gave: joining its routes to the first is the
+    /// same as decoding it. IPv4 in classic NLRI or IPv6 in MP_REACH_NLRI
+    /// (the second UPDATE's routes spliced into it); the attributes are
+    /// valid ones, or valid ones with one byte changed (malformed,
+    /// discarded, or still valid).
     #[test]
     fn repeated_attributes_decode_the_same(
         (caps, attrs) in prop::sample::select(all_caps()).prop_flat_map(|c| {
             let four = c.four_octet_as;
             (Just(c), attributes(four))
         }),
+        v6 in any::<bool>(),
         flip in prop::option::of((any::<prop::sample::Index>(), any::<u8>())),
         second in prop_oneof![
             prop::collection::vec(any::<u8>(), 0..40),
@@ -439,43 +442,76 @@ proptest! {
         ],
     ) {
         let mut attrs = attrs;
-        attrs.mp_next_hop = None;
-        attrs.next_hop = Some(Ipv4Addr::new(192, 0, 2, 1));
         attrs.origin.get_or_insert(Origin::Igp);
         attrs.as_path.get_or_insert_with(Default::default);
+        let (family, prefix) = if v6 {
+            attrs.next_hop = None;
+            attrs.mp_next_hop = Some(MpNextHop::V6 { global: "2001:db8::1".parse().unwrap(), link_local: None });
+            (AfiSafi::IPV6_UNICAST, "2001:db8::/32")
+        } else {
+            attrs.mp_next_hop = None;
+            attrs.next_hop = Some(Ipv4Addr::new(192, 0, 2, 1));
+            (AfiSafi::IPV4_UNICAST, "198.51.100.0/24")
+        };
         let first = Nlri {
-            prefix: "198.51.100.0/24".parse().unwrap(),
-            path_id: caps.add_path_tx(AfiSafi::IPV4_UNICAST).then_some(7),
+            prefix: prefix.parse().unwrap(),
+            path_id: caps.add_path_tx(family).then_some(7),
         };
         let msgs = pack_announcements(&attrs, &[first], &caps).unwrap();
-        let body = &msgs[0][19..];
-        let sections = update::Sections::split(body).unwrap();
+        let sections = update::Sections::split(&msgs[0][19..]).unwrap();
         let mut raw = sections.attributes.to_vec();
         if let Some((at, value)) = flip {
             let at = at.index(raw.len());
             raw[at] = value;
         }
-        let rebuild = |nlri: &[u8]| {
+        let message = |attrs: &[u8], nlri: &[u8]| {
             let mut v = vec![0, 0];
-            v.extend_from_slice(&(raw.len() as u16).to_be_bytes());
-            v.extend_from_slice(&raw);
+            v.extend_from_slice(&(attrs.len() as u16).to_be_bytes());
+            v.extend_from_slice(attrs);
             v.extend_from_slice(nlri);
             v
         };
-        let Ok(first) = decode_update(&rebuild(sections.nlri), &caps) else {
+        let Ok(first) = decode_update(&message(&raw, sections.nlri), &caps) else {
             return Ok(());
         };
         if !first.takes_repeats() {
             return Ok(());
         }
-        let body = rebuild(&second);
+        let body = if v6 {
+            // The same attributes around MP_REACH_NLRI with other routes.
+            let Some(a) = update::AroundMpReach::find(&raw) else {
+                return Ok(());
+            };
+            let len = a.head.len() + second.len();
+            let mut attrs = a.before.to_vec();
+            // `before` ends with the attribute's flags and type code.
+            let extended = a.before[a.before.len() - 2] & flag::EXTENDED_LENGTH != 0;
+            if extended {
+                attrs.extend_from_slice(&(len as u16).to_be_bytes());
+            } else if len <= 255 {
+                attrs.push(len as u8);
+            } else {
+                return Ok(());
+            }
+            attrs.extend_from_slice(a.head);
+            attrs.extend_from_slice(&second);
+            attrs.extend_from_slice(a.after);
+            message(&attrs, &[])
+        } else {
+            message(&raw, &second)
+        };
         let mut out = Vec::new();
         if repeated_nlri(&body, &raw, &caps, &mut out) {
             let whole = decode_update(&body, &caps).unwrap();
             prop_assert_eq!(&whole.update.attributes, &first.update.attributes);
             prop_assert_eq!(&whole.report, &first.report);
-            prop_assert_eq!(&whole.update.nlri, &out);
-            prop_assert!(whole.update.withdrawn.is_empty() && whole.update.mp_reach.is_none());
+            let routes = match &whole.update.mp_reach {
+                Some(mp) => mp.nlri.clone(),
+                None => whole.update.nlri.clone(),
+            };
+            prop_assert_eq!(routes, out);
+            prop_assert!(whole.update.withdrawn.is_empty());
+            prop_assert!(whole.update.nlri.is_empty() || whole.update.mp_reach.is_none());
         } else {
             prop_assert!(out.is_empty());
         }

@@ -245,7 +245,8 @@ impl UpdateBatch {
     }
 
     /// Moves `nlri`, from an UPDATE that repeated the last one's
-    /// attributes, into the last UPDATE. `false` (and `nlri` untouched)
+    /// attributes, into the last UPDATE (its classic NLRI or its
+    /// MP_REACH_NLRI's, whichever it has). `false` (and `nlri` untouched)
     /// if the last UPDATE takes no repeats or the routes do not fit.
     pub fn extend_last(&mut self, nlri: &mut Vec<Nlri>) -> bool {
         if self.repeat.is_empty() || !self.has_room(nlri.len()) {
@@ -254,8 +255,13 @@ impl UpdateBatch {
         let Some(last) = self.updates.last_mut() else {
             return false;
         };
+        // ParsedUpdate::takes_repeats: classic NLRI or MP_REACH's, not both.
+        let routes = match &mut last.update.mp_reach {
+            Some(mp) if last.update.nlri.is_empty() => &mut mp.nlri,
+            _ => &mut last.update.nlri,
+        };
         self.weight += nlri.len();
-        last.update.nlri.append(nlri);
+        routes.append(nlri);
         true
     }
 
@@ -523,6 +529,28 @@ mod tests {
         many.pop();
         assert!(batch.extend_last(&mut many));
         assert_eq!(batch.routes(), UpdateBatch::ROUTES);
+
+        // An MP_REACH_NLRI UPDATE gets them in its MP_REACH_NLRI.
+        let v6 = |k: u16| {
+            Nlri::new(ipnetwork::IpNetwork::V6(
+                ipnetwork::Ipv6Network::new(
+                    std::net::Ipv6Addr::new(0x2001, 0xdb8, k, 0, 0, 0, 0, 0),
+                    48,
+                )
+                .unwrap(),
+            ))
+        };
+        let mut mp = Box::<ParsedUpdate>::default();
+        mp.update.mp_reach = Some(crate::packet::MpReach {
+            family: AfiSafi::IPV6_UNICAST,
+            nlri: vec![v6(1)],
+        });
+        let mut batch = UpdateBatch::new_in(Vec::new(), mp);
+        batch.take_repeats(&[9]);
+        assert!(batch.extend_last(&mut vec![v6(2)]));
+        let last = batch.iter().last().unwrap();
+        assert_eq!(last.update.mp_reach.as_ref().unwrap().nlri, [v6(1), v6(2)]);
+        assert!(last.update.nlri.is_empty());
 
         // Another UPDATE becomes the last one: repeats of the first stop.
         let mut batch = UpdateBatch::new_in(Vec::new(), update(1));

@@ -140,6 +140,8 @@ def pump(secs, until=None):
     return until is None
 
 caps = [(1, b"\x00\x01\x00\x01"), (2, b"")]
+if scenario == "repeats":
+    caps.append((1, b"\x00\x02\x00\x01"))
 if as4:
     caps.append((65, struct.pack("!I", my_as)))
 capb = b"".join(struct.pack("!BB", c, len(v)) + v for c, v in caps)
@@ -204,4 +206,21 @@ elif scenario == "repeats":
     # the RIB holds.
     hosts = ["198.51.100.%d/32" % i for i in range(256)] + ["203.0.113.%d/32" % i for i in range(256)]
     s.sendall(b"".join(update(med20, [h]) for h in hosts))
+    step(2)
+    # IPv6, one prefix per UPDATE in MP_REACH_NLRI (RFC 4760).
+    def nlri6(p):
+        a, l = p.split("/")
+        l = int(l)
+        return bytes([l]) + socket.inet_pton(socket.AF_INET6, a)[: (l + 7) // 8]
+    nh6 = socket.inet_pton(socket.AF_INET6, "2001:db8:1::2")
+    def v6(med, p):
+        mp = attr(0x80, 14, b"\x00\x02\x01\x10" + nh6 + b"\x00" + nlri6(p))
+        return update(ORIGIN_IGP + path + mp + attr(0x80, 4, struct.pack("!I", med)))
+    q = lambda k: "2001:db8:%x::/48" % (0x10 + k)
+    msgs = [v6(30, q(k)) for k in range(3)]
+    msgs.append(update(attr(0x80, 15, b"\x00\x02\x01" + nlri6(q(1)))))
+    msgs.append(v6(30, q(3)))
+    msgs.append(v6(40, q(2)))
+    msgs.append(v6(30, q(4)))
+    s.sendall(b"".join(msgs))
 pump(60, "stop")

@@ -193,6 +193,17 @@ fn family(value: &[u8]) -> Result<(&[u8], AfiSafi), MpError> {
     Ok((i, AfiSafi::new(Afi(afi), Safi(safi))))
 }
 
+/// An MP_REACH_NLRI value split before its routes: the family, the octets
+/// up to the routes (family, next hop and the reserved octet) and the
+/// routes, undecoded. `None` when it is too short to hold them.
+pub(crate) fn split_reach(value: &[u8]) -> Option<(AfiSafi, &[u8], &[u8])> {
+    let (i, family) = family(value).ok()?;
+    let (i, nh_len) = wire::u8(i).ok()?;
+    let (routes, _) = wire::take(i, usize::from(nh_len) + 1).ok()?;
+    let head = value.get(..value.len() - routes.len())?;
+    Some((family, head, routes))
+}
+
 pub(crate) fn decode_reach(
     value: &[u8],
     caps: &SessionCaps,

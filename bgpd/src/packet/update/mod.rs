@@ -81,14 +81,22 @@ impl ParsedUpdate {
     }
 
     /// Whether the routes of later UPDATEs that repeat this one's path
-    /// attributes ([`repeated_nlri`]) can join its own: IPv4 NLRI only,
-    /// installed as they are, nothing discarded (so that the RFC 7606
-    /// counters and logs see every malformed UPDATE).
+    /// attributes ([`repeated_nlri`]) can join its own: IPv4 NLRI, or
+    /// IPv4/IPv6 unicast in MP_REACH_NLRI (not both), installed as they
+    /// are, nothing discarded (so that the RFC 7606 counters and logs see
+    /// every malformed UPDATE).
     pub fn takes_repeats(&self) -> bool {
         let u = &self.update;
-        self.report == UpdateReport::default()
-            && !u.nlri.is_empty()
-            && u.mp_reach.is_none()
+        let routes = match (&u.mp_reach, u.nlri.is_empty()) {
+            (None, false) => true,
+            (Some(m), true) => {
+                !m.nlri.is_empty()
+                    && [AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST].contains(&m.family)
+            }
+            _ => false,
+        };
+        routes
+            && self.report == UpdateReport::default()
             && u.mp_unreach.is_none()
             && u.evpn_reach.is_empty()
             && u.evpn_unreach.is_empty()
@@ -424,14 +432,17 @@ impl<'a> Sections<'a> {
     }
 }
 
-/// The IPv4 NLRI of an UPDATE body that withdraws nothing and repeats
+/// The routes of an UPDATE body that withdraws nothing and repeats
 /// `attributes` (the path attributes of an UPDATE decoded before on the
-/// same session) byte for byte, appended to `out`. Such an UPDATE decodes
-/// to the same attributes and the same RFC 7606 outcome as that one, so
-/// its routes can join it: peers that send one prefix per UPDATE repeat
-/// the attributes in every message. `false` (and `out` as it was) when the
-/// UPDATE does not qualify or its NLRI are malformed: [`decode_update`]
-/// then decodes it whole and reports any error.
+/// same session), appended to `out`: its IPv4 NLRI when the attributes are
+/// the same byte for byte, or the IPv4/IPv6 unicast routes of its
+/// MP_REACH_NLRI when everything but those routes (and the attribute's
+/// length) is the same. Such an UPDATE decodes to the same attributes and
+/// the same RFC 7606 outcome as that one, so its routes can join it: peers
+/// that send one prefix per UPDATE repeat the attributes in every message.
+/// `false` (and `out` as it was) when the UPDATE does not qualify or its
+/// routes are malformed: [`decode_update`] then decodes it whole and
+/// reports any error.
 pub fn repeated_nlri(
     body: &[u8],
     attributes: &[u8],
@@ -441,16 +452,78 @@ pub fn repeated_nlri(
     let Some(s) = Sections::split(body) else {
         return false;
     };
-    if !s.withdrawn.is_empty() || s.nlri.is_empty() || s.attributes != attributes {
+    if !s.withdrawn.is_empty() {
         return false;
     }
+    let (family, routes) = if s.nlri.is_empty() {
+        match repeated_mp_reach(s.attributes, attributes) {
+            Some(found) => found,
+            None => return false,
+        }
+    } else if s.attributes == attributes && AroundMpReach::find(attributes).is_none() {
+        // (With an MP_REACH_NLRI too, it would carry routes of both kinds.)
+        (AfiSafi::IPV4_UNICAST, s.nlri)
+    } else {
+        return false;
+    };
     let before = out.len();
-    let add_path = caps.add_path_rx(AfiSafi::IPV4_UNICAST);
-    if decode_prefixes_into(s.nlri, Afi::IPV4, add_path, out).is_err() {
+    let add_path = caps.add_path_rx(family);
+    if routes.is_empty() || decode_prefixes_into(routes, family.afi, add_path, out).is_err() {
         out.truncate(before);
         return false;
     }
     true
+}
+
+/// An attribute section around its MP_REACH_NLRI attribute.
+pub(crate) struct AroundMpReach<'a> {
+    /// The attributes before it, and its flags and type code.
+    pub before: &'a [u8],
+    pub family: AfiSafi,
+    /// Its value up to the routes: family, next hop, reserved octet.
+    pub head: &'a [u8],
+    pub routes: &'a [u8],
+    /// The attributes after it.
+    pub after: &'a [u8],
+}
+
+impl<'a> AroundMpReach<'a> {
+    pub(crate) fn find(attributes: &'a [u8]) -> Option<Self> {
+        let mut rest = attributes;
+        while !rest.is_empty() {
+            let at = attributes.len() - rest.len();
+            let (i, flags) = wire::u8(rest).ok()?;
+            let (i, type_code) = wire::u8(i).ok()?;
+            let (i, len) = if flags & flag::EXTENDED_LENGTH != 0 {
+                wire::u16(i).map(|(i, l)| (i, usize::from(l))).ok()?
+            } else {
+                wire::u8(i).map(|(i, l)| (i, usize::from(l))).ok()?
+            };
+            let (after, value) = wire::take(i, len).ok()?;
+            if type_code == code::MP_REACH_NLRI {
+                let (family, head, routes) = mp::split_reach(value)?;
+                return Some(AroundMpReach {
+                    before: attributes.get(..at + 2)?,
+                    family,
+                    head,
+                    routes,
+                    after,
+                });
+            }
+            rest = after;
+        }
+        None
+    }
+}
+
+/// The family and routes of the MP_REACH_NLRI in `attributes` when it is
+/// IPv4 or IPv6 unicast and everything else equals `previous`.
+fn repeated_mp_reach<'a>(attributes: &'a [u8], previous: &[u8]) -> Option<(AfiSafi, &'a [u8])> {
+    let new = AroundMpReach::find(attributes)?;
+    let old = AroundMpReach::find(previous)?;
+    let unicast = [AfiSafi::IPV4_UNICAST, AfiSafi::IPV6_UNICAST].contains(&new.family);
+    let same = new.before == old.before && new.head == old.head && new.after == old.after;
+    (unicast && same).then_some((new.family, new.routes))
 }
 
 pub fn decode_update(body: &[u8], caps: &SessionCaps) -> Result<ParsedUpdate, UpdateError> {

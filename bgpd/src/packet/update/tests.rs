@@ -959,7 +959,7 @@ fn repeated_attributes_yield_only_the_nlri() {
 }
 
 #[test]
-fn only_clean_ipv4_updates_take_repeats() {
+fn only_clean_updates_take_repeats() {
     let good = decode_update(&body(&[], &mandatory(), &NLRI_198_51_100), &caps4()).unwrap();
     assert!(good.takes_repeats());
     // No NLRI (a withdrawal, End-of-RIB).
@@ -976,11 +976,115 @@ fn only_clean_ipv4_updates_take_repeats() {
     discard.extend(attr(0x40, ATOMIC_AGGREGATE, &[1]));
     let d = decode_update(&body(&[], &discard, &NLRI_198_51_100), &caps4()).unwrap();
     assert!(!d.report.discarded.is_empty() && !d.takes_repeats());
-    // IPv6 in MP_REACH_NLRI: the NLRI are inside the attributes.
+    // IPv6 in MP_REACH_NLRI beside classic NLRI.
     let mut mp = good.clone();
     mp.update.mp_reach = Some(MpReach {
         family: AfiSafi::IPV6_UNICAST,
         nlri: vec![n("2001:db8::/32")],
     });
     assert!(!mp.takes_repeats());
+}
+
+/// ORIGIN, AS_PATH, then MP_REACH_NLRI for IPv6 unicast via `nh` with
+/// `routes` (encoded), then a MED of `med`.
+fn ipv6_attrs(nh: &str, routes: &[u8], med: u8) -> Vec<u8> {
+    let mut v = attr(0x40, ORIGIN, &[0]);
+    v.extend(attr(0x40, AS_PATH, &[2, 1, 0, 0, 0xfd, 0xe9]));
+    let mut mp = vec![0x00, 0x02, 0x01, 16];
+    mp.extend_from_slice(&nh.parse::<Ipv6Addr>().unwrap().octets());
+    mp.push(0);
+    mp.extend_from_slice(routes);
+    v.extend(attr(0x80, MP_REACH_NLRI, &mp));
+    v.extend(attr(0x80, MULTI_EXIT_DISC, &[0, 0, 0, med]));
+    v
+}
+
+#[test]
+fn repeated_mp_reach_yields_its_routes() {
+    let r1 = [48, 0x20, 0x01, 0x0d, 0xb8, 0, 1];
+    let r2 = [
+        48, 0x20, 0x01, 0x0d, 0xb8, 0, 2, 64, 0x20, 0x01, 0x0d, 0xb8, 0, 3, 0, 0,
+    ];
+    let first_attrs = ipv6_attrs("2001:db8::1", &r1, 7);
+    let first = decode_update(&body(&[], &first_attrs, &[]), &caps4()).unwrap();
+    assert!(first.takes_repeats(), "{first:?}");
+
+    let next = body(&[], &ipv6_attrs("2001:db8::1", &r2, 7), &[]);
+    let mut out = Vec::new();
+    assert!(repeated_nlri(&next, &first_attrs, &caps4(), &mut out));
+    assert_eq!(out, vec![n("2001:db8:2::/48"), n("2001:db8:3::/64")]);
+    let whole = decode_update(&next, &caps4()).unwrap();
+    assert_eq!(whole.update.attributes, first.update.attributes);
+    assert_eq!(whole.report, first.report);
+    assert_eq!(whole.update.mp_reach.unwrap().nlri, out);
+
+    let untouched = |b: Vec<u8>| {
+        let mut out = vec![n("192.0.2.0/24")];
+        let r = repeated_nlri(&b, &first_attrs, &caps4(), &mut out);
+        assert_eq!(out, vec![n("192.0.2.0/24")]);
+        r
+    };
+    // Another next hop, another MED, no routes, malformed routes, classic
+    // NLRI beside it, withdrawn routes: decoded whole.
+    assert!(!untouched(body(
+        &[],
+        &ipv6_attrs("2001:db8::2", &r2, 7),
+        &[]
+    )));
+    assert!(!untouched(body(
+        &[],
+        &ipv6_attrs("2001:db8::1", &r2, 8),
+        &[]
+    )));
+    assert!(!untouched(body(
+        &[],
+        &ipv6_attrs("2001:db8::1", &[], 7),
+        &[]
+    )));
+    assert!(!untouched(body(
+        &[],
+        &ipv6_attrs("2001:db8::1", &[64, 0x20], 7),
+        &[]
+    )));
+    assert!(!untouched(body(&[], &first_attrs, &[8, 10])));
+    assert!(!untouched(body(
+        &[8, 10],
+        &ipv6_attrs("2001:db8::1", &r2, 7),
+        &[]
+    )));
+    // A classic previous UPDATE is no model for an MP one, nor the reverse.
+    let mut out = Vec::new();
+    let classic = mandatory();
+    assert!(!repeated_nlri(&next, &classic, &caps4(), &mut out));
+    assert!(!repeated_nlri(
+        &body(&[], &classic, &[8, 10]),
+        &first_attrs,
+        &caps4(),
+        &mut out
+    ));
+    assert!(out.is_empty());
+}
+
+#[test]
+fn mp_updates_take_repeats_only_for_unicast_alone() {
+    let r1 = [48, 0x20, 0x01, 0x0d, 0xb8, 0, 1];
+    let mp = decode_update(
+        &body(&[], &ipv6_attrs("2001:db8::1", &r1, 7), &[]),
+        &caps4(),
+    )
+    .unwrap();
+    assert!(mp.takes_repeats());
+    // MP_REACH and classic NLRI in one UPDATE.
+    let mut both = ipv6_attrs("2001:db8::1", &r1, 7);
+    both.extend(attr(0x40, NEXT_HOP, &[192, 0, 2, 1]));
+    let both = decode_update(&body(&[], &both, &NLRI_198_51_100), &caps4()).unwrap();
+    assert_eq!(both.report, UpdateReport::default());
+    assert!(!both.takes_repeats());
+    // An MP_REACH without routes.
+    let empty = decode_update(
+        &body(&[], &ipv6_attrs("2001:db8::1", &[], 7), &[]),
+        &caps4(),
+    )
+    .unwrap();
+    assert!(!empty.takes_repeats());
 }
