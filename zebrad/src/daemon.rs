@@ -435,6 +435,10 @@ impl Daemon {
                     while let Ok(ev) = kernel.try_recv() {
                         self.kernel_event(ev).await;
                     }
+                    let n = self.rib.reinstall_repaired();
+                    if n > 0 {
+                        info!(routes = n, "routes naming re-created nexthop objects re-installed");
+                    }
                 }
                 Some(batch) = vtep_rx.recv() => self.vtep.outcomes(&batch),
                 Some(batch) = outcomes.recv() => {
@@ -677,13 +681,13 @@ impl Daemon {
                 }
             },
             KernelEvent::NexthopDeleted(d) => {
-                if let Some((o, routes)) = self.rib.kernel_nexthop_deleted(&d) {
+                if let Some(o) = self.rib.kernel_nexthop_deleted(&d) {
                     warn!(
                         id = o.id,
                         gateway = ?d.gateway,
                         ifindex = d.ifindex,
                         group = o.group,
-                        routes,
+                        refs = o.refs,
                         "our nexthop object was deleted from outside; re-creating it and re-installing its routes"
                     );
                 }
@@ -748,6 +752,18 @@ impl Daemon {
                             objects = n,
                             "nexthop objects missing from the kernel re-created"
                         );
+                    }
+                    // A replace from outside whose notification was lost.
+                    for d in &found {
+                        if let Some(o) = self.rib.kernel_nexthop_changed(d) {
+                            warn!(
+                                id = o.id,
+                                gateway = ?d.gateway,
+                                ifindex = d.ifindex,
+                                protocol = d.protocol,
+                                "our nexthop object was changed from outside; writing ours back"
+                            );
+                        }
                     }
                 }
                 Err(e) => error!(error = %e, "cannot dump nexthop objects to resynchronise"),

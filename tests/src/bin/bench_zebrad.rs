@@ -12,6 +12,10 @@
 //! notifications for table 100 reach N (confirmed by a netlink dump of the
 //! table; if notifications were lost, the time of the dump that first saw N).
 //! For `ip -batch`, only the run of `ip -batch` over a file written before.
+//! With `--outside-delete`: after the push, `ip nexthop del` of the kernel
+//! nexthop object the routes name (the kernel drops them all without a
+//! notification), timed until zebrad has every route back (notifications
+//! of table 100 reach N again, confirmed by a dump).
 //!
 //! ```text
 //! cargo build --workspace --bins --release
@@ -55,6 +59,11 @@ struct Args {
     /// The zebrad binary (default: found like the topology tests do).
     #[arg(long)]
     zebrad: Option<PathBuf>,
+    /// After the push, delete the kernel nexthop object every route names
+    /// (`ip nexthop del`, as an operator would): the kernel drops the routes
+    /// without notifying; time until zebrad has put them all back.
+    #[arg(long)]
+    outside_delete: bool,
     /// Upper bound for each phase (push, install, ip -batch), in seconds.
     #[arg(long, default_value_t = 900)]
     timeout: u64,
@@ -294,6 +303,76 @@ fn zebrad_phase(
     ))
 }
 
+/// What `--outside-delete` measured.
+struct Repair {
+    object: u64,
+    /// How long `ip nexthop del` took (the kernel drops the routes inside).
+    delete_secs: f64,
+    /// From `ip nexthop del` until every route is back in the table.
+    back_secs: f64,
+}
+
+fn outside_delete_phase(
+    args: &Args,
+    node: &Node,
+    zebrad: &Proc,
+    n: usize,
+) -> Result<Repair, String> {
+    let timeout = Duration::from_secs(args.timeout);
+    let list = node
+        .exec(&["ip", "-j", "nexthop", "show"])
+        .map_err(|e| format!("ip nexthop show: {e}"))?;
+    let objs: serde_json::Value =
+        serde_json::from_str(&list).map_err(|e| format!("ip -j nexthop: {e}: {list}"))?;
+    let object = objs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["id"].as_u64())
+        .find(|&id| id >= 0x5a00_0000)
+        .ok_or_else(|| format!("no nexthop object of zebrad's: {list}"))?;
+    let mut counter = RouteCounter::in_namespace(node.ns()).map_err(|e| e.to_string())?;
+    let mut watcher = RouteWatcher::start(node.ns(), ZEBRAD_TABLE, false, n as i64)
+        .map_err(|e| format!("route watcher: {e}"))?;
+    let t0 = Instant::now();
+    node.exec(&["ip", "nexthop", "del", "id", &object.to_string()])
+        .map_err(|e| format!("ip nexthop del: {e}"))?;
+    let delete_secs = t0.elapsed().as_secs_f64();
+    let deadline = t0 + timeout;
+    let mut done_at = None;
+    while Instant::now() < deadline && zebrad.exit_status().is_none() {
+        if let Some(t) = watcher.reached_at() {
+            done_at = Some(t);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (installed, dump_at) = wait_count(
+        &mut counter,
+        ZEBRAD_TABLE,
+        false,
+        n,
+        Duration::from_millis(200),
+        deadline.saturating_duration_since(Instant::now()),
+    )
+    .map_err(|e| format!("netlink dump: {e}"))?;
+    watcher.stop();
+    if installed < n {
+        return Err(format!(
+            "after ip nexthop del, only {installed} of {n} routes came back within {timeout:?}"
+        ));
+    }
+    let end = match done_at {
+        Some(t) if !watcher.overflowed() => t,
+        _ => dump_at,
+    };
+    Ok(Repair {
+        object,
+        delete_secs,
+        back_secs: end.duration_since(t0).as_secs_f64(),
+    })
+}
+
 fn ip_batch_phase(args: &Args, node: &Node, pfx: &[(Ipv4Addr, u8)]) -> Result<Measure, String> {
     let mut file = String::with_capacity(pfx.len() * 56);
     for (a, l) in pfx {
@@ -368,6 +447,19 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
     };
     let hwm_kib = zebrad.status_kib("VmHWM").unwrap_or(0);
     zebrad.assert_running();
+    let repair = if args.outside_delete {
+        eprintln!("deleting zebrad's nexthop object from outside");
+        match outside_delete_phase(args, &node, &zebrad, args.routes) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("{}", lab.log_tails(30));
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
+    zebrad.assert_running();
     let mut results = vec![zm];
     if !args.skip_ip_batch {
         eprintln!("installing the same routes with ip -batch");
@@ -426,10 +518,22 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
             outcome.rejected
         );
     }
+    if let Some(r) = &repair {
+        println!(
+            "ip nexthop del id {}: the kernel dropped the routes in {:.2} s; \
+             zebrad had all {} back after {:.2} s",
+            r.object, r.delete_secs, args.routes, r.back_secs
+        );
+    }
     Ok(serde_json::json!({
         "routes": args.routes,
         "batch": args.batch,
         "results": rows,
+        "outside_delete": repair.as_ref().map(|r| serde_json::json!({
+            "object": r.object,
+            "kernel_delete_secs": r.delete_secs,
+            "all_back_secs": r.back_secs,
+        })),
         "zebrad": {
             "vm_hwm_kib": hwm_kib,
             "rss_before_kib": base_kib,

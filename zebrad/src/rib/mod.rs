@@ -314,6 +314,9 @@ pub struct Rib {
     pub redist_wanted: bool,
     /// Kernel nexthop objects the groups' routes name.
     knh: kernel_nh::KernelNexthops,
+    /// Objects re-created after an outside deletion whose routes wait for
+    /// `reinstall_repaired`.
+    nh_repaired: HashSet<u32>,
     // Work pending until `settle`.
     dirty: Vec<(u32, IpNetwork)>,
     resolution_dirty: bool,
@@ -335,6 +338,7 @@ impl Rib {
             nht: HashMap::new(),
             redist_wanted: false,
             knh: kernel_nh::KernelNexthops::default(),
+            nh_repaired: HashSet::new(),
             dirty: Vec::new(),
             resolution_dirty: false,
             out: Output::default(),
@@ -1256,19 +1260,37 @@ impl Rib {
     }
 
     /// The kernel reports nexthop object `d` deleted. When it is one of
-    /// ours in use (not one zebrad deleted), it is created again, the group
-    /// objects it was a member of are sent again, and every route naming it
-    /// (the kernel removed them, IPv4 ones without `RTM_DELROUTE`) is
-    /// installed again after them. Returns the object and how many routes,
-    /// or `None` when it was not ours to repair.
-    pub fn kernel_nexthop_deleted(&mut self, d: &DumpedNexthop) -> Option<(ObjView, u64)> {
+    /// ours in use (not one zebrad deleted), it is created again and the
+    /// group objects it was a member of are sent again; the routes naming
+    /// it (the kernel removed them, IPv4 ones without `RTM_DELROUTE`) are
+    /// installed again by [`reinstall_repaired`](Self::reinstall_repaired).
+    /// Returns the object, or `None` when it was not ours to repair.
+    pub fn kernel_nexthop_deleted(&mut self, d: &DumpedNexthop) -> Option<ObjView> {
         let view = self.knh.deleted_outside(d.id, &mut self.out.fib)?;
+        self.nh_repaired.insert(d.id);
+        self.stats.nexthops_repaired += 1;
+        Some(view)
+    }
+
+    /// Installs again every route naming an object
+    /// [`kernel_nexthop_deleted`](Self::kernel_nexthop_deleted) re-created
+    /// since the last call (after those objects' ops). One pass over the
+    /// tables for a whole burst of deletions (`ip nexthop flush`): call it
+    /// once the queued notifications are handled. Returns how many.
+    pub fn reinstall_repaired(&mut self) -> u64 {
+        if self.nh_repaired.is_empty() {
+            return 0;
+        }
+        let ids = std::mem::take(&mut self.nh_repaired);
         let groups: HashSet<u32> = self
             .groups
             .ids()
             .into_iter()
-            .filter(|&gid| self.groups.get(gid).is_some_and(|g| g.knh == d.id))
+            .filter(|&gid| self.groups.get(gid).is_some_and(|g| ids.contains(&g.knh)))
             .collect();
+        if groups.is_empty() {
+            return 0;
+        }
         let mut n = 0;
         for (&tid, t) in &self.tables {
             for p in t.prefixes() {
@@ -1284,8 +1306,7 @@ impl Rib {
                 n += 1;
             }
         }
-        self.stats.nexthops_repaired += 1;
-        Some((view, n))
+        n
     }
 
     /// The kernel reports nexthop object `d` added or replaced. When it is

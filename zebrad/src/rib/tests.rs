@@ -767,16 +767,18 @@ impl KernelModel {
     }
 }
 
-/// Feeds nexthop notifications to the RIB as the daemon does; returns how
-/// many it repaired.
+/// Feeds nexthop notifications to the RIB as the daemon does (the
+/// routes' re-installs once at the end); returns how many it repaired.
 fn notify(rib: &mut Rib, notices: &[Notice]) -> usize {
-    notices
+    let n = notices
         .iter()
         .filter(|n| match n {
             Notice::New(d) => rib.kernel_nexthop_changed(d).is_some(),
             Notice::Del(d) => rib.kernel_nexthop_deleted(d).is_some(),
         })
-        .count()
+        .count();
+    rib.reinstall_repaired();
+    n
 }
 
 /// The prefixes the RIB believes installed by zebrad.
@@ -1034,7 +1036,9 @@ fn an_object_deleted_from_outside_is_recreated_with_its_routes() {
     assert!(!k.objs.contains_key(&g));
     assert!(k.routes.is_empty());
     notify(&mut rib, &notices);
-    k.apply(&rib.take_output().fib);
+    let out = rib.take_output();
+    assert_eq!(replaced(&out).len(), 4, "each route once for the burst");
+    k.apply(&out.fib);
     assert_eq!(k.objs, before);
     assert_eq!(k.prefixes(), installed(&rib));
     assert_eq!(k.routes.len(), 4);
