@@ -462,6 +462,7 @@ pub fn neighbor(
             .map(|l| prefix_limit(d, id, l, limit)),
         add_path: Some(add_path(cfg, s.remote_open.as_ref(), up)),
         role: Some(role(d, id, cfg, &s)),
+        interface: cfg.interface.clone().unwrap_or_default(),
     }
 }
 
@@ -587,7 +588,9 @@ fn as_path_text(a: &PathAttributes) -> (String, Vec<u32>) {
 
 fn next_hop(a: &PathAttributes) -> Vec<u8> {
     match (&a.mp_next_hop, a.next_hop) {
-        (Some(MpNextHop::V6 { global, .. }), _) => global.octets().to_vec(),
+        // The address forwarded to: the link-local one when the global
+        // field is `::` or link-local (RFC 2545 §3, link-local peers).
+        (Some(m @ MpNextHop::V6 { .. }), _) => proto::addr_to_bytes(m.forwarding()),
         (Some(MpNextHop::V4(v4)), _) => v4.octets().to_vec(),
         (None, Some(v4)) => v4.octets().to_vec(),
         _ => Vec::new(),

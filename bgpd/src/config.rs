@@ -152,6 +152,10 @@ pub struct Neighbor {
     pub role: Option<crate::packet::Role>,
     /// Refuse a neighbor that announces no role (FRR `strict-mode`).
     pub strict_role: bool,
+    /// The interface of a link-local neighbor (FRR `neighbor fe80::2
+    /// interface eth0`, BIRD `neighbor fe80::2%eth0`): the session and the
+    /// peer's link-local next hops are scoped to it.
+    pub interface: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -262,6 +266,7 @@ struct RawNeighbor {
     max_prefixes_restart: Option<Spanned<i64>>,
     role: Option<Spanned<String>>,
     strict_role: Option<Spanned<bool>>,
+    interface: Option<Spanned<String>>,
 }
 
 impl RawNeighbor {
@@ -572,6 +577,13 @@ fn peer_groups(
         if let Some(p) = &x.peer_group {
             return loc.err(p.span(), "peer_group.peer_group", "peer groups do not nest");
         }
+        if let Some(i) = &x.interface {
+            return loc.err(
+                i.span(),
+                "peer_group.interface",
+                "an interface belongs to one link-local neighbor, not to a group",
+            );
+        }
         if out.insert(name.get_ref().clone(), g.clone()).is_some() {
             return loc.err(
                 name.span(),
@@ -756,6 +768,7 @@ fn neighbor(
         .as_ref()
         .map(|m| loc.int(m, "neighbor.multihop", 1, 255).map(|v| v as u8))
         .transpose()?;
+    let interface = peering::interface(loc, &x.interface, address, multihop, source, span.clone())?;
     let prefix_limit = peering::prefix_limit(loc, &x.prefix_limit(), &families, "neighbor")?;
     let ttl_security = x.ttl_security.unwrap_or(false);
     if ttl_security && multihop.is_some() {
@@ -810,6 +823,7 @@ fn neighbor(
         peer_group: x.peer_group.as_ref().map(|g| g.get_ref().clone()),
         role,
         strict_role,
+        interface,
     })
 }
 
@@ -1197,5 +1211,44 @@ limit = 20
             "{head}[[neighbor]]\naddress = \"192.0.2.2\"\nremote_as = 1\nstrict_role = true\n"
         ));
         assert_eq!((e.line, e.key.as_str()), (7, "neighbor.strict_role"));
+    }
+
+    #[test]
+    fn link_local_neighbors_name_their_interface() {
+        let head = "[bgp]\nasn = 65000\nrouter_id = \"192.0.2.1\"\n";
+        let c = parse(
+            "b.toml",
+            &format!("{head}[[neighbor]]\naddress = \"fe80::2\"\nremote_as = 1\ninterface = \"eth0\"\n[[neighbor]]\naddress = \"2001:db8::2\"\nremote_as = 1\n"),
+        )
+        .unwrap();
+        assert_eq!(c.neighbors[0].interface.as_deref(), Some("eth0"));
+        assert_eq!(c.neighbors[1].interface, None);
+        // A link-local neighbor without its interface: the table is named.
+        let e = err(&format!(
+            "{head}[[neighbor]]\naddress = \"fe80::2\"\nremote_as = 1\n"
+        ));
+        assert_eq!((e.line, e.key.as_str()), (4, "neighbor.interface"));
+        assert!(e.msg.contains("link-local"), "{e}");
+        // An interface on a global (or IPv4) neighbor: the key is named.
+        for a in ["2001:db8::2", "192.0.2.2"] {
+            let e = err(&format!(
+                "{head}[[neighbor]]\naddress = \"{a}\"\nremote_as = 1\ninterface = \"eth0\"\n"
+            ));
+            assert_eq!((e.line, e.key.as_str()), (7, "neighbor.interface"), "{e}");
+        }
+        for bad in ["", "a-name-longer-than-15", "eth0%1", "eth 0"] {
+            let e = err(&format!(
+                "{head}[[neighbor]]\naddress = \"fe80::2\"\nremote_as = 1\ninterface = \"{bad}\"\n"
+            ));
+            assert_eq!((e.line, e.key.as_str()), (7, "neighbor.interface"), "{e}");
+        }
+        let e = err(&format!("{head}[[neighbor]]\naddress = \"fe80::2\"\nremote_as = 1\ninterface = \"eth0\"\nmultihop = 2\n"));
+        assert_eq!(e.key, "neighbor.multihop");
+        let e = err(&format!("{head}[[neighbor]]\naddress = \"fe80::2\"\nremote_as = 1\ninterface = \"eth0\"\nsource = \"fe80::1\"\n"));
+        assert_eq!(e.key, "neighbor.source");
+        let e = err(&format!(
+            "{head}[[peer_group]]\nname = \"A\"\nremote_as = 1\ninterface = \"eth0\"\n"
+        ));
+        assert_eq!((e.line, e.key.as_str()), (7, "peer_group.interface"));
     }
 }

@@ -324,6 +324,7 @@ impl Daemon {
             description: n.description.clone(),
             password: n.password.clone(),
             ttl_security: n.ttl_security,
+            interface: n.interface.clone(),
         }
     }
 
@@ -523,6 +524,7 @@ impl Daemon {
                         )
                     }),
                     add_path_send: p.cfg.add_path.send,
+                    interface: p.cfg.interface.as_deref().map(std::sync::Arc::from),
                 };
                 info!(peer = %p.cfg.address, remote_as = p.cfg.remote_as, "session established");
                 p.up = Some(info.clone());
@@ -1305,7 +1307,14 @@ fn zebra_route(r: &ZebraRoute) -> zpb::Route {
             .iter()
             .map(|n| zpb::Nexthop {
                 gateway: proto::addr_to_bytes(*n),
-                ifname: String::new(),
+                // A link-local gateway goes with the interface of the peer
+                // that sent it; others are resolved by zebrad.
+                ifname: r
+                    .scopes
+                    .iter()
+                    .find(|(a, _)| IpAddr::V6(*a) == *n)
+                    .map(|(_, i)| i.to_string())
+                    .unwrap_or_default(),
                 weight: 1,
             })
             .collect(),

@@ -735,6 +735,9 @@ pub fn neighbor(n: &pb::Neighbor) -> String {
 
 /// Session security, peer group and maximum-prefix lines (never a key).
 fn peering_block(o: &mut String, n: &pb::Neighbor) {
+    if !n.interface.is_empty() {
+        let _ = writeln!(o, "  Interface: {} (link-local neighbor)", n.interface);
+    }
     if !n.peer_group.is_empty() {
         let _ = writeln!(
             o,
@@ -849,6 +852,7 @@ pub fn neighbors_json(r: &pb::NeighborsReply) -> Value {
                 "dynamicPeer": n.dynamic,
                 "tcpMd5": n.tcp_md5,
                 "ttlSecurity": n.ttl_security,
+                "interface": n.interface,
                 "connectFailures": n.connect_failures,
                 "lastConnectError": n.last_connect_error,
                 "prefixLimit": n.prefix_limit.as_ref().map(|l| json!({

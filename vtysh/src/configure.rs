@@ -355,6 +355,10 @@ pub const NEIGHBOR_WORDS: &[(&str, &str)] = &[
     ("prefix-list", "prefix-list NAME in|out"),
     ("ttl-security", "ttl-security hops 1: GTSM (RFC 5082)"),
     (
+        "interface",
+        "interface IFNAME: the link of a link-local (fe80::) neighbor",
+    ),
+    (
         "maximum-prefix",
         "maximum-prefix N [THRESHOLD%] [restart MINUTES | warning-only]",
     ),
@@ -903,6 +907,7 @@ fn neighbor(neg: bool, peer: &Peer, w: &[&str], family: Option<&str>) -> Result<
             "capability",
             "addpath-tx-all-paths",
             "addpath-tx-best-selected",
+            "interface",
         ],
     )
     .ok_or_else(|| format!("% Unknown neighbor command: `{word}`"))?;
@@ -993,6 +998,16 @@ fn neighbor(neg: bool, peer: &Peer, w: &[&str], family: Option<&str>) -> Result<
                 None
             } else {
                 Some(Val::Str(ip(arg(1)?)?.to_string()))
+            },
+        )]),
+        // FRR's `neighbor fe80::2 interface eth0`: a link-local neighbor.
+        "interface" => set(vec![(
+            "interface",
+            if neg {
+                None
+            } else {
+                no_more(w, 2)?;
+                Some(Val::Str(arg(1)?.to_string()))
             },
         )]),
         "port" => set(vec![(
@@ -2029,6 +2044,21 @@ mod tests {
             t.contains("via = [\"192.0.2.2\", \"192.0.2.3\"] # gw"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn link_local_neighbor_names_its_interface() {
+        // FRR's words: `neighbor fe80::2 interface eth0`.
+        let m = Mode::RouterBgp;
+        let t = run(&m, BGP, "neighbor fe80::2 remote-as 65002").unwrap();
+        let t = run(&m, &t, "neighbor fe80::2 interface eth0").unwrap();
+        assert!(
+            t.contains("address = \"fe80::2\"\nremote_as = 65002\ninterface = \"eth0\""),
+            "{t}"
+        );
+        assert!(run(&m, &t, "neighbor fe80::2 interface eth0 eth1").is_err());
+        let t = run(&m, &t, "no neighbor fe80::2 interface").unwrap();
+        assert!(!t.contains("interface"), "{t}");
     }
 
     #[test]

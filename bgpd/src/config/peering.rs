@@ -1,13 +1,17 @@
 //! The session-security and limit keys of a `[[neighbor]]` (and of a
 //! `[[peer_group]]` it inherits from): TCP-MD5 (RFC 2385) `password` or
-//! `password_file`, GTSM (RFC 5082) `ttl_security`, and the maximum-prefix
-//! limit (RFC 4486 §4: Cease subcode 1) `max_prefixes*`.
+//! `password_file`, GTSM (RFC 5082) `ttl_security`, the maximum-prefix
+//! limit (RFC 4486 §4: Cease subcode 1) `max_prefixes*`, and the
+//! `interface` of a neighbor on an IPv6 link-local address (RFC 4291
+//! §2.5.6: such an address means something on one link only).
 //!
 //! Owns their validation, including the permission check of a password
 //! file: a key readable by every local user is refused at load, naming
 //! the file and its mode. Never puts a key in an error message.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::ops::Range;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -107,6 +111,70 @@ pub fn read_key_file(path: &Path) -> Result<Password, String> {
     let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     Password::new(line).map_err(|e| format!("{shown}: {e}"))
+}
+
+/// The `interface` of a neighbor at `address`. The rule: a link-local
+/// neighbor (fe80::/10) needs its interface, and only a link-local
+/// neighbor takes one (a global address is routed, FRR's
+/// `neighbor X interface` is for link-local peers too). Such a peer is on
+/// the link, so `multihop` is refused, and so is a `source`: our
+/// link-local address on the interface is the source.
+pub fn interface(
+    loc: &Locator<'_>,
+    raw: &Option<Spanned<String>>,
+    address: IpAddr,
+    multihop: Option<u8>,
+    source: Option<IpAddr>,
+    span: Range<usize>,
+) -> Result<Option<String>, ConfigError> {
+    let link_local = matches!(address, IpAddr::V6(a) if a.is_unicast_link_local());
+    let Some(i) = raw else {
+        if link_local {
+            return loc.err(
+                span,
+                "neighbor.interface",
+                format!(
+                    "{address} is link-local: name the interface it is on (interface = \"eth0\")"
+                ),
+            );
+        }
+        return Ok(None);
+    };
+    let name = i.get_ref();
+    if !link_local {
+        return loc.err(
+            i.span(),
+            "neighbor.interface",
+            format!("{address} is not an IPv6 link-local address (fe80::/10): an interface is only for those"),
+        );
+    }
+    // IFNAMSIZ is 16 with the terminating NUL.
+    if name.is_empty()
+        || name.len() > 15
+        || name.contains(['/', '%'])
+        || name.contains(char::is_whitespace)
+    {
+        return loc.err(
+            i.span(),
+            "neighbor.interface",
+            format!("`{name}` is not an interface name (1 to 15 characters, no '/', '%' or space)"),
+        );
+    }
+    if multihop.is_some() {
+        return loc.err(
+            span,
+            "neighbor.multihop",
+            "a link-local neighbor is on the link: no multihop",
+        );
+    }
+    if source.is_some() {
+        return loc.err(
+            span,
+            "neighbor.source",
+            "a link-local neighbor's source is our link-local address on the interface: no source",
+        );
+    }
+    Ok(Some(name.clone()))
 }
 
 /// The prefix limit of a neighbor, `None` when no `max_prefixes*` key is

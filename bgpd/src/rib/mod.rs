@@ -114,6 +114,9 @@ pub struct PeerInfo {
     pub graceful_restart: Option<PeerGr>,
     /// Paths sent in the families where `caps.add_path_tx` holds.
     pub add_path_send: AddPathSend,
+    /// The interface of a peer on a link-local address: the link-local
+    /// next hops it sends are on that link.
+    pub interface: Option<Arc<str>>,
 }
 
 /// A best path (with its multipath siblings) for zebrad.
@@ -121,6 +124,10 @@ pub struct PeerInfo {
 pub struct ZebraRoute {
     pub prefix: IpNetwork,
     pub nexthops: Vec<IpAddr>,
+    /// The interface of each link-local next hop that came from a peer
+    /// on a link-local address (RFC 2545 §3: such an address is only
+    /// meaningful on the link of the peer that sent it).
+    pub scopes: Vec<(Ipv6Addr, Arc<str>)>,
     /// iBGP (distance 200) or eBGP (distance 20).
     pub ibgp: bool,
     pub med: u32,
@@ -403,6 +410,29 @@ fn fib_nexthops(dest: &Dest, fam: Fam) -> Vec<IpAddr> {
     nhs
 }
 
+/// The interfaces of the link-local next hops of the installed multipath
+/// set: those of the peers that sent them.
+fn link_local_scopes(
+    dest: &Dest,
+    fam: Fam,
+    peers: &FastMap<PeerId, PeerState>,
+) -> Vec<(Ipv6Addr, Arc<str>)> {
+    let n = usize::from(dest.n_mp);
+    let mut out: Vec<(Ipv6Addr, Arc<str>)> = Vec::new();
+    for p in dest.paths.as_slice().iter().take(n) {
+        let Some(IpAddr::V6(nh)) = p.attrs.as_ref().and_then(|a| nexthop_of(a, fam)) else {
+            continue;
+        };
+        if !nh.is_unicast_link_local() || out.iter().any(|(a, _)| *a == nh) {
+            continue;
+        }
+        if let Some(ifname) = peers.get(&p.peer).and_then(|s| s.info.interface.clone()) {
+            out.push((nh, ifname));
+        }
+    }
+    out
+}
+
 /// A digest of what zebrad has for this prefix (0: nothing installed).
 fn fingerprint(dest: &Dest, fam: Fam) -> u64 {
     let Some(best) = dest.best() else {
@@ -456,6 +486,11 @@ fn zebra_route(
             Vec::new()
         } else {
             fib_nexthops(dest, fam)
+        },
+        scopes: if blackhole {
+            Vec::new()
+        } else {
+            link_local_scopes(dest, fam, peers)
         },
         ibgp: peers.get(&best.peer).is_some_and(|p| p.info.ibgp),
         med: attrs.med.unwrap_or(0),

@@ -128,6 +128,7 @@ fn peer(id: PeerId, remote_as: u32) -> PeerInfo {
         enhanced_route_refresh: false,
         graceful_restart: None,
         add_path_send: Default::default(),
+        interface: None,
     }
 }
 

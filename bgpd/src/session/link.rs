@@ -3,11 +3,18 @@
 //! and our IPv6 link-local address there, which goes in an IPv6 next hop
 //! beside the global one when the peer shares the subnet.
 //!
+//! A peer on a link-local address (RFC 4291 §2.5.6, RFC 4007 §6) is
+//! named with its interface: its address means something on that link
+//! only, so our dials carry the interface's index as scope id and a
+//! connection from that address counts as the peer's only when it arrived
+//! on that interface ([`arrived_on`]).
+//!
 //! Reads the kernel's address list (getifaddrs) once per established
 //! session; the matching itself is plain code over that list. Never
 //! decides what a peer is sent: the export rules do.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::io;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use ipnetwork::IpNetwork;
 
@@ -56,6 +63,31 @@ pub fn link_of(list: &[IfAddr], local: IpAddr, remote: IpAddr) -> Option<Session
         ifname: ifname.clone(),
         link_local,
     })
+}
+
+/// The index of interface `ifname`.
+pub fn ifindex(ifname: &str) -> io::Result<u32> {
+    nix::net::if_::if_nametoindex(ifname)
+        .map_err(|e| io::Error::new(io::ErrorKind::NotFound, format!("interface {ifname}: {e}")))
+}
+
+/// Whether a connection from `from` arrived on the interface of a peer
+/// configured with `interface` (whose index `index_of` looks up): always
+/// for a peer without one, and for one with an interface only when the
+/// connection's scope id is that interface's index (a peer with the same
+/// link-local address on another link is someone else).
+pub fn arrived_on(
+    interface: Option<&str>,
+    from: SocketAddr,
+    index_of: impl Fn(&str) -> Option<u32>,
+) -> bool {
+    let Some(ifname) = interface else {
+        return true;
+    };
+    match from {
+        SocketAddr::V6(a) => index_of(ifname).is_some_and(|i| i != 0 && i == a.scope_id()),
+        SocketAddr::V4(_) => false,
+    }
 }
 
 /// Every address of every interface, with its prefix length.
@@ -129,6 +161,34 @@ mod tests {
                 link_local: None,
             })
         );
+    }
+
+    #[test]
+    fn inbound_connection_matches_address_and_interface() {
+        let index = |n: &str| match n {
+            "eth0" => Some(2),
+            "eth1" => Some(3),
+            _ => None,
+        };
+        let from = |scope: u32| {
+            SocketAddr::V6(std::net::SocketAddrV6::new(
+                "fe80::2".parse().unwrap(),
+                40000,
+                0,
+                scope,
+            ))
+        };
+        // fe80::2 on eth0 is the neighbor "fe80::2 interface eth0" ...
+        assert!(arrived_on(Some("eth0"), from(2), index));
+        // ... fe80::2 on eth1 is not, nor is one without a scope.
+        assert!(!arrived_on(Some("eth0"), from(3), index));
+        assert!(!arrived_on(Some("eth0"), from(0), index));
+        assert!(arrived_on(Some("eth1"), from(3), index));
+        // An interface that is gone matches nothing.
+        assert!(!arrived_on(Some("eth9"), from(2), index));
+        // A neighbor without an interface takes its address from anywhere.
+        assert!(arrived_on(None, from(3), index));
+        assert!(arrived_on(None, "192.0.2.2:179".parse().unwrap(), index));
     }
 
     #[test]

@@ -123,9 +123,16 @@ async fn accept_loop(listener: Arc<TcpListener>, sessions: SessionMap, dynamic: 
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&ip)
-            .map(|h| (h.id, h.inbound.clone(), h.ttl_security));
+            .map(|h| (h.id, h.inbound.clone(), h.ttl_security, h.interface.clone()));
         match target {
-            Some((id, inbound, gtsm)) => {
+            Some((id, _, _, Some(ifname)))
+                if !super::link::arrived_on(Some(&ifname), from, |n| {
+                    super::link::ifindex(n).ok()
+                }) =>
+            {
+                info!(peer = %from, id, interface = %ifname, "connection from the neighbor's address on another interface closed");
+            }
+            Some((id, inbound, gtsm, _)) => {
                 // GTSM (RFC 5082 §3): the TTL check as early as we can; what
                 // arrived before it is the one window a listening socket
                 // shared by all peers leaves open (the session's own check

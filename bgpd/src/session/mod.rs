@@ -20,6 +20,7 @@ mod peer;
 pub mod security;
 
 use std::collections::HashMap;
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -80,6 +81,9 @@ pub struct SessionConfig {
     pub password: Option<Password>,
     /// GTSM (RFC 5082): send TTL 255, accept only 254 and above.
     pub ttl_security: bool,
+    /// The interface of a link-local peer: our dials carry its index as
+    /// the scope id, and only connections arriving on it are taken.
+    pub interface: Option<String>,
 }
 
 impl SessionConfig {
@@ -119,8 +123,19 @@ impl SessionConfig {
         }
     }
 
-    pub fn remote_socket(&self) -> SocketAddr {
-        SocketAddr::new(self.remote_addr, self.remote_port)
+    /// Where we dial: a link-local peer's address carries the index of
+    /// its interface as scope id (RFC 4007 §6), looked up at each dial
+    /// since the interface may come and go.
+    pub fn remote_socket(&self) -> io::Result<SocketAddr> {
+        match (&self.interface, self.remote_addr) {
+            (Some(ifname), IpAddr::V6(a)) => Ok(SocketAddr::V6(std::net::SocketAddrV6::new(
+                a,
+                self.remote_port,
+                0,
+                link::ifindex(ifname)?,
+            ))),
+            _ => Ok(SocketAddr::new(self.remote_addr, self.remote_port)),
+        }
     }
 }
 
@@ -327,6 +342,9 @@ pub struct SessionHandle {
     /// GTSM: the listener sets the minimum TTL on an accepted connection
     /// at once, before handing it over.
     pub ttl_security: bool,
+    /// A link-local peer's interface: the listener hands over only
+    /// connections that arrived on it.
+    pub interface: Option<String>,
 }
 
 /// Start a session task (within a tokio runtime). It dials at once unless

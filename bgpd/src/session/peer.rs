@@ -87,6 +87,7 @@ pub(super) fn spawn(cfg: SessionConfig, events: mpsc::Sender<SessionEvent>) -> S
         stats: stats.clone(),
         inbound,
         ttl_security: cfg.ttl_security,
+        interface: cfg.interface.clone(),
     };
     let seed = RandomState::new().hash_one((cfg.id, cfg.remote_addr));
     let peer = Peer {
@@ -629,8 +630,7 @@ impl Peer {
         let peer = self.cfg.remote_addr;
         match action {
             Action::Connect => {
-                let remote = self.cfg.remote_socket();
-                debug!(%peer, %remote, "dialing");
+                debug!(%peer, interface = ?self.cfg.interface, "dialing");
                 self.dial = Some(Box::pin(dial(self.cfg.clone())));
             }
             Action::AbortConnect => {
@@ -812,7 +812,7 @@ fn configure<S: std::os::fd::AsFd>(sock: &S, cfg: &SessionConfig) -> io::Result<
 /// Opens a connection to the peer: source address, TCP-MD5 key and TTL
 /// set before the SYN leaves.
 async fn dial(cfg: SessionConfig) -> io::Result<TcpStream> {
-    let remote = cfg.remote_socket();
+    let remote = cfg.remote_socket()?;
     let sock = match remote {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
         SocketAddr::V6(_) => TcpSocket::new_v6()?,

@@ -47,6 +47,7 @@ fn peer(id: PeerId, remote_as: u32, rr_client: bool) -> PeerInfo {
         enhanced_route_refresh: false,
         graceful_restart: None,
         add_path_send: Default::default(),
+        interface: None,
     }
 }
 

@@ -173,3 +173,33 @@ fn link_local_only_next_hop_is_used_when_the_global_is_absent() {
         assert_eq!(rib.take_all().zebra_add[0].nexthops, vec![ll]);
     }
 }
+
+#[test]
+fn link_local_next_hop_goes_to_zebrad_with_the_peers_interface() {
+    // A peer on a link-local address with its interface: its link-local
+    // next hop is on that link (so zebrad installs `via fe80::1 dev eth1`);
+    // the same next hop from a peer without an interface has no scope.
+    for (interface, want) in [(Some("eth1"), vec!["eth1"]), (None, vec![])] {
+        let mut peer = v6_peer(1, 65001, true);
+        peer.interface = interface.map(std::sync::Arc::from);
+        let mut rib = rib_with(cfg(), &[peer]);
+        let mut u = v4_over_v6(&[65001], &[A]);
+        u.update.attributes.mp_next_hop = Some(MpNextHop::V6 {
+            global: "::".parse().unwrap(),
+            link_local: Some("fe80::1".parse().unwrap()),
+        });
+        send(&mut rib, 1, u);
+        let ll: Ipv6Addr = "fe80::1".parse().unwrap();
+        rib.take_all();
+        rib.nexthop_update(IpAddr::V6(ll), true, 0);
+        let z = &rib.take_all().zebra_add[0];
+        assert_eq!(z.nexthops, vec![IpAddr::V6(ll)]);
+        let scopes: Vec<&str> = z
+            .scopes
+            .iter()
+            .filter(|(a, _)| *a == ll)
+            .map(|(_, i)| &**i)
+            .collect();
+        assert_eq!(scopes, want);
+    }
+}
