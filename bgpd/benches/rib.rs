@@ -63,6 +63,7 @@ fn peer(id: u32, remote_as: u32) -> PeerInfo {
         enhanced_route_refresh: false,
         graceful_restart: None,
         add_path_send: Default::default(),
+        interface: None,
     }
 }
 

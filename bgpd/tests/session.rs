@@ -55,6 +55,7 @@ fn config(
         description: format!("test peer {id}"),
         password: None,
         ttl_security: false,
+        interface: None,
     }
 }
 
