@@ -11,8 +11,9 @@
 //!   speaker comes back with the real 4-octet AS numbers.
 //!
 //! - One prefix per UPDATE, sent at once: UPDATEs repeating the attributes
-//!   of the one before join its routes inside bgpd; withdrawals, changed
-//!   attributes and treat-as-withdraw between them keep their order, and
+//!   of one shortly before join its routes inside bgpd; withdrawals,
+//!   changed attributes, interleaved paths and treat-as-withdraw between
+//!   them keep their order, and
 //!   512 of them in one write all arrive; the same for IPv6 in
 //!   MP_REACH_NLRI.
 //!
@@ -197,8 +198,12 @@ fn bgp_raw_one_prefix_per_update() {
     wait_established(&r1, "192.0.2.2");
     let p = |k: u32| format!("203.0.113.{}/28", 16 * k);
 
-    // The last one sent: everything before it has been read.
-    wait_kernel(&r1, &p(11), "192.0.2.2");
+    // The last one sent (203.0.113.192/28 moved to MED 20): everything
+    // before it has been read.
+    let ok = try_wait_until(T, "203.0.113.192/28 with MED 20", || {
+        best(&r1, &p(12)).is_some_and(|b| b["metric"] == 20)
+    });
+    assert!(ok.is_ok(), "{ok:?}: {:#?}", paths(&r1, &p(12)));
     for (k, med) in [
         (2, 20),
         (3, 10),
@@ -207,6 +212,11 @@ fn bgp_raw_one_prefix_per_update() {
         (6, 10),
         (9, 10),
         (10, 10),
+        (11, 10),
+        (12, 20),
+        (13, 10),
+        (14, 10),
+        (15, 20),
     ] {
         let b = wait_best(&r1, &p(k));
         assert_attrs(&b, &[64506], Some(med), &[], &[]);
@@ -228,13 +238,13 @@ fn bgp_raw_one_prefix_per_update() {
     assert_eq!(n["bgpState"], "Established", "{n:#}");
     let accepted =
         |n: &Value| n["addressFamilyInfo"]["ipv4-unicast"]["acceptedPrefixCounter"].clone();
-    assert_eq!(accepted(&n), 8, "{n:#}");
+    assert_eq!(accepted(&n), 12, "{n:#}");
 
     go(&ctl, "go1");
     let mut n = Value::Null;
-    let ok = try_wait_until(T, "520 prefixes accepted", || {
+    let ok = try_wait_until(T, "524 prefixes accepted", || {
         n = neighbor(&r1, "192.0.2.2");
-        accepted(&n) == 8 + 512
+        accepted(&n) == 12 + 512
     });
     assert!(ok.is_ok(), "{ok:?}: {n:#}");
     for h in [

@@ -30,7 +30,8 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::packet::{
-    AfiSafi, MessageType, Nlri, Notification, Open, ParsedUpdate, RouteRefreshSubtype, SessionCaps,
+    repeated_nlri, AfiSafi, MessageType, Nlri, Notification, Open, ParsedUpdate,
+    RouteRefreshSubtype, SessionCaps,
 };
 
 pub use fsm::{DownReason, GrConfig, State};
@@ -198,9 +199,10 @@ pub struct UpdateBatch {
     updates: UpdateList,
     /// The routes of `updates`, an UPDATE without any counting as one.
     weight: usize,
-    /// The path attributes, as received, of the last UPDATE when later
-    /// UPDATEs that repeat them may add their NLRI to it (empty if not).
-    repeat: Vec<u8>,
+    /// UPDATEs that later ones repeating their path attributes may join:
+    /// their index in `updates` and their attributes as received, the
+    /// most recent last, at most [`UpdateBatch::REPEAT_WINDOW`].
+    repeats: Vec<(usize, Vec<u8>)>,
 }
 
 impl UpdateBatch {
@@ -208,6 +210,9 @@ impl UpdateBatch {
     pub const ROUTES: usize = 256;
     /// UPDATEs after which a batch takes no more.
     pub const MESSAGES: usize = 64;
+    /// How many attribute sets of a batch later UPDATEs may repeat: a
+    /// peer that sends one prefix per UPDATE may interleave a few paths.
+    pub const REPEAT_WINDOW: usize = 4;
 
     /// A batch of `update`, in `list` (a spent batch's, emptied first).
     pub fn new_in(mut list: UpdateList, update: Box<ParsedUpdate>) -> Self {
@@ -217,7 +222,7 @@ impl UpdateBatch {
         Self {
             updates: list,
             weight,
-            repeat: Vec::new(),
+            repeats: Vec::new(),
         }
     }
 
@@ -236,44 +241,69 @@ impl UpdateBatch {
         }
         self.weight += weight;
         self.updates.push(update);
-        self.repeat.clear();
         Ok(())
     }
 
     /// Lets later UPDATEs whose path attributes are `attributes` (those of
     /// the last UPDATE, as received) add their routes to it; the caller
-    /// has checked [`ParsedUpdate::takes_repeats`].
+    /// has checked [`ParsedUpdate::takes_repeats`]. The oldest such
+    /// UPDATE past [`Self::REPEAT_WINDOW`] takes no more.
     pub fn take_repeats(&mut self, attributes: &[u8]) {
-        self.repeat.clear();
-        self.repeat.extend_from_slice(attributes);
+        let Some(last) = self.updates.len().checked_sub(1) else {
+            return;
+        };
+        let mut bytes = if self.repeats.len() >= Self::REPEAT_WINDOW {
+            self.repeats.remove(0).1
+        } else {
+            Vec::new()
+        };
+        bytes.clear();
+        bytes.extend_from_slice(attributes);
+        self.repeats.push((last, bytes));
     }
 
-    /// The attributes that UPDATEs can repeat to join the last one, if
-    /// any: [`crate::packet::repeated_nlri`] with these.
-    pub fn repeatable(&self) -> Option<&[u8]> {
-        Some(self.repeat.as_slice()).filter(|r| !r.is_empty())
+    /// The UPDATE of the batch whose attributes `body` (an UPDATE's)
+    /// repeats ([`crate::packet::repeated_nlri`], the most recent first),
+    /// with the routes it carries decoded into `out`, when they fit and no
+    /// UPDATE after that one has any of them: joining them to it then
+    /// changes nothing of what the batch does to the RIB.
+    pub fn repeat_target(
+        &self,
+        body: &[u8],
+        caps: &SessionCaps,
+        out: &mut Vec<Nlri>,
+    ) -> Option<usize> {
+        out.clear();
+        let &(target, _) = self
+            .repeats
+            .iter()
+            .rev()
+            .find(|(_, attributes)| repeated_nlri(body, attributes, caps, out))?;
+        let later = self.updates.get(target + 1..).unwrap_or_default();
+        let touched = later.iter().any(|u| {
+            u.withdrawn()
+                .chain(u.update.reachable())
+                .any(|(_, n)| out.iter().any(|o| o.prefix == n.prefix))
+        });
+        (self.weight + out.len() <= Self::ROUTES && !touched).then_some(target)
     }
 
-    /// Whether `routes` more routes fit.
-    pub fn has_room(&self, routes: usize) -> bool {
-        self.weight + routes <= Self::ROUTES
-    }
-
-    /// Moves `nlri`, from an UPDATE that repeated the last one's
-    /// attributes, into the last UPDATE (its classic NLRI or its
-    /// MP_REACH_NLRI's, whichever it has). `false` (and `nlri` untouched)
-    /// if the last UPDATE takes no repeats or the routes do not fit.
-    pub fn extend_last(&mut self, nlri: &mut Vec<Nlri>) -> bool {
-        if self.repeat.is_empty() || !self.has_room(nlri.len()) {
+    /// Moves `nlri`, found by [`Self::repeat_target`], into UPDATE
+    /// `target` (its classic NLRI or its MP_REACH_NLRI's, whichever it
+    /// has). `false` (and `nlri` untouched) if it takes no repeats or the
+    /// routes do not fit.
+    pub fn extend(&mut self, target: usize, nlri: &mut Vec<Nlri>) -> bool {
+        let takes = self.repeats.iter().any(|&(i, _)| i == target);
+        if !takes || self.weight + nlri.len() > Self::ROUTES {
             return false;
         }
-        let Some(last) = self.updates.last_mut() else {
+        let Some(update) = self.updates.get_mut(target) else {
             return false;
         };
         // ParsedUpdate::takes_repeats: classic NLRI or MP_REACH's, not both.
-        let routes = match &mut last.update.mp_reach {
-            Some(mp) if last.update.nlri.is_empty() => &mut mp.nlri,
-            _ => &mut last.update.nlri,
+        let routes = match &mut update.update.mp_reach {
+            Some(mp) if update.update.nlri.is_empty() => &mut mp.nlri,
+            _ => &mut update.update.nlri,
         };
         self.weight += nlri.len();
         routes.append(nlri);
@@ -519,36 +549,110 @@ mod tests {
         assert!(alone.push(update(1)).is_err());
     }
 
-    #[test]
-    fn repeats_join_the_last_update_while_it_is_last() {
-        let nlri = |k: u8| {
-            Nlri::new(ipnetwork::IpNetwork::V4(
-                ipnetwork::Ipv4Network::new(Ipv4Addr::new(10, k, 0, 0), 16).unwrap(),
-            ))
-        };
-        let mut batch = UpdateBatch::new_in(Vec::new(), update(1));
-        assert_eq!(batch.repeatable(), None);
-        let mut more = vec![nlri(1), nlri(2)];
-        assert!(!batch.extend_last(&mut more), "no repeats taken yet");
-        assert_eq!(more.len(), 2);
+    /// ORIGIN IGP, AS_PATH [`asn`] (4-octet), NEXT_HOP 192.0.2.1.
+    fn attrs(asn: u8) -> Vec<u8> {
+        vec![
+            0x40, 1, 1, 0, 0x40, 2, 6, 2, 1, 0, 0, 0, asn, 0x40, 3, 4, 192, 0, 2, 1,
+        ]
+    }
 
-        batch.take_repeats(&[1, 2, 3]);
-        assert_eq!(batch.repeatable(), Some(&[1u8, 2, 3][..]));
-        assert!(batch.extend_last(&mut more));
-        assert!(more.is_empty());
-        assert_eq!((batch.len(), batch.routes()), (1, 3));
-        let last = batch.iter().last().unwrap();
-        assert_eq!(last.update.nlri[1..], [nlri(1), nlri(2)]);
+    /// An UPDATE body with `attrs` and the /24s 10.0.`k`.0 as NLRI.
+    fn body(attrs: &[u8], ks: &[u8]) -> Vec<u8> {
+        let mut v = vec![0, 0, 0, attrs.len() as u8];
+        v.extend_from_slice(attrs);
+        for &k in ks {
+            v.extend_from_slice(&[24, 10, 0, k]);
+        }
+        v
+    }
+
+    fn v4(k: u8) -> Nlri {
+        Nlri::new(format!("10.0.{k}.0/24").parse().unwrap())
+    }
+
+    fn with(ks: &[u8]) -> Box<ParsedUpdate> {
+        let mut u = Box::<ParsedUpdate>::default();
+        u.update.nlri = ks.iter().map(|&k| v4(k)).collect();
+        u
+    }
+
+    #[test]
+    fn repeats_join_an_update_of_the_batch_no_later_one_touches() {
+        let caps = SessionCaps::four_octet();
+        let (a, b) = (attrs(1), attrs(2));
+        let mut out = Vec::new();
+        let mut batch = UpdateBatch::new_in(Vec::new(), with(&[0]));
+        assert_eq!(batch.repeat_target(&body(&a, &[1]), &caps, &mut out), None);
+        assert!(!batch.extend(0, &mut vec![v4(1)]), "no repeats taken yet");
+
+        batch.take_repeats(&a);
+        assert_eq!(
+            batch.repeat_target(&body(&a, &[1]), &caps, &mut out),
+            Some(0)
+        );
+        assert_eq!(out, [v4(1)]);
+        assert!(batch.extend(0, &mut out));
+        assert!(out.is_empty());
+        assert_eq!((batch.len(), batch.routes()), (1, 2));
+
+        // A second path in between: each joins its own UPDATE, unless an
+        // UPDATE after the one it repeats has the prefix.
+        assert!(batch.push(with(&[2])).is_ok());
+        batch.take_repeats(&b);
+        assert_eq!(
+            batch.repeat_target(&body(&a, &[3]), &caps, &mut out),
+            Some(0)
+        );
+        assert!(batch.extend(0, &mut out));
+        assert_eq!(batch.repeat_target(&body(&a, &[2]), &caps, &mut out), None);
+        assert_eq!(
+            batch.repeat_target(&body(&b, &[2, 4]), &caps, &mut out),
+            Some(1)
+        );
+        assert!(batch.extend(1, &mut out));
+        let all: Vec<Vec<Nlri>> = batch.iter().map(|u| u.update.nlri.clone()).collect();
+        assert_eq!(all, [vec![v4(0), v4(1), v4(3)], vec![v4(2), v4(2), v4(4)]]);
+        // A withdrawal after it counts too.
+        let mut w = with(&[]);
+        w.update.withdrawn = vec![v4(5)];
+        assert!(batch.push(w).is_ok());
+        assert_eq!(batch.repeat_target(&body(&b, &[5]), &caps, &mut out), None);
+        assert_eq!(
+            batch.repeat_target(&body(&b, &[6]), &caps, &mut out),
+            Some(1)
+        );
+
+        // Only the last REPEAT_WINDOW attribute sets are remembered.
+        for asn in 3..3 + UpdateBatch::REPEAT_WINDOW as u8 - 1 {
+            assert!(batch.push(with(&[10 + asn])).is_ok());
+            batch.take_repeats(&attrs(asn));
+        }
+        assert_eq!(batch.repeat_target(&body(&a, &[7]), &caps, &mut out), None);
+        assert!(!batch.extend(0, &mut vec![v4(7)]));
+        assert_eq!(
+            batch.repeat_target(&body(&b, &[7]), &caps, &mut out),
+            Some(1)
+        );
 
         // Bounded by the batch's routes.
-        let mut many: Vec<Nlri> = (0..=(UpdateBatch::ROUTES - 3) as u8).map(nlri).collect();
-        assert!(!batch.has_room(many.len()));
-        assert!(!batch.extend_last(&mut many));
-        many.pop();
-        assert!(batch.extend_last(&mut many));
+        let room = UpdateBatch::ROUTES - batch.routes();
+        let many = |n: usize| {
+            // 10.1.k.0/24 for k < n.
+            let mut v = body(&b, &[]);
+            for k in 0..n {
+                v.extend_from_slice(&[24, 10, 1, k as u8]);
+            }
+            v
+        };
+        assert_eq!(batch.repeat_target(&many(room + 1), &caps, &mut out), None);
+        assert_eq!(batch.repeat_target(&many(room), &caps, &mut out), Some(1));
+        assert!(batch.extend(1, &mut out));
         assert_eq!(batch.routes(), UpdateBatch::ROUTES);
+        assert!(!batch.extend(1, &mut vec![v4(8)]));
+    }
 
-        // An MP_REACH_NLRI UPDATE gets them in its MP_REACH_NLRI.
+    #[test]
+    fn repeats_of_an_mp_reach_update_join_its_mp_reach() {
         let v6 = |k: u16| {
             Nlri::new(ipnetwork::IpNetwork::V6(
                 ipnetwork::Ipv6Network::new(
@@ -565,17 +669,10 @@ mod tests {
         });
         let mut batch = UpdateBatch::new_in(Vec::new(), mp);
         batch.take_repeats(&[9]);
-        assert!(batch.extend_last(&mut vec![v6(2)]));
+        assert!(batch.extend(0, &mut vec![v6(2)]));
         let last = batch.iter().last().unwrap();
         assert_eq!(last.update.mp_reach.as_ref().unwrap().nlri, [v6(1), v6(2)]);
         assert!(last.update.nlri.is_empty());
-
-        // Another UPDATE becomes the last one: repeats of the first stop.
-        let mut batch = UpdateBatch::new_in(Vec::new(), update(1));
-        batch.take_repeats(&[1, 2, 3]);
-        assert!(batch.push(update(1)).is_ok());
-        assert_eq!(batch.repeatable(), None);
-        assert!(!batch.extend_last(&mut vec![nlri(3)]));
     }
 
     #[test]

@@ -46,8 +46,8 @@ use crate::packet::header::{self, frame_length, HeaderError, HEADER_LEN};
 use crate::packet::notification::OpenSubcode;
 use crate::packet::update::Sections;
 use crate::packet::{
-    decode_message, repeated_nlri, ErrorCode, Message, MessageError, MessageType, Nlri,
-    Notification, ParsedUpdate, SessionCaps,
+    decode_message, ErrorCode, Message, MessageError, MessageType, Nlri, Notification,
+    ParsedUpdate, SessionCaps,
 };
 
 /// NOTIFICATION 2/11 (RFC 9234 §4.2), counted either way.
@@ -98,6 +98,7 @@ pub(super) fn spawn(cfg: SessionConfig, events: mpsc::Sender<SessionEvent>) -> S
         actions: Vec::new(),
         spares: Spares::default(),
         repeated: Vec::new(),
+        repeat_target: 0,
         received_attributes: None,
         stats,
         conns: HashMap::new(),
@@ -244,9 +245,11 @@ struct Peer {
     /// The FSM's actions of one event (kept to reuse its allocation).
     actions: Vec<Action>,
     spares: Spares,
-    /// The NLRI of an UPDATE that repeated the last one's attributes, on
-    /// their way through the FSM ([`Received::Repeat`]).
+    /// The routes of an UPDATE that repeated the attributes of one in the
+    /// last batch, and that one's index in it, on their way through the
+    /// FSM ([`Received::Repeat`]).
     repeated: Vec<Nlri>,
+    repeat_target: usize,
     /// The path attributes, as received, of the UPDATE on its way through
     /// the FSM, when later ones may join it.
     received_attributes: Option<Bytes>,
@@ -462,22 +465,27 @@ impl Peer {
         }
     }
 
-    /// Whether `frame` is an UPDATE that repeats the attributes of the
-    /// last UPDATE waiting for the daemon, withdraws nothing and whose
-    /// routes fit beside it; its NLRI are then in `self.repeated`.
+    /// Whether `frame` is an UPDATE that withdraws nothing and repeats
+    /// the attributes of one in the last batch waiting for the daemon,
+    /// which its routes can join ([`UpdateBatch::repeat_target`]); they
+    /// are then in `self.repeated`.
     fn is_repeat(&mut self, conn: ConnId, frame: &[u8]) -> bool {
         let Some(SessionEvent::Updates { batch, .. }) = self.pending.back() else {
             return false;
         };
-        let (Some(attributes), Some(io)) = (batch.repeatable(), self.conns.get(&conn)) else {
+        let Some(io) = self.conns.get(&conn) else {
             return false;
         };
         let Ok((MessageType::Update, body)) = header::decode(frame, &io.caps) else {
             return false;
         };
-        self.repeated.clear();
-        repeated_nlri(body, attributes, &io.caps, &mut self.repeated)
-            && batch.has_room(self.repeated.len())
+        match batch.repeat_target(body, &io.caps, &mut self.repeated) {
+            Some(target) => {
+                self.repeat_target = target;
+                true
+            }
+            None => false,
+        }
     }
 
     fn on_frame(&mut self, conn: ConnId, frame: Bytes, now: std::time::Instant) {
@@ -748,13 +756,12 @@ impl Peer {
             Received::Repeat => {
                 let joined = match self.pending.back_mut() {
                     Some(SessionEvent::Updates { batch, .. }) => {
-                        batch.extend_last(&mut self.repeated)
+                        batch.extend(self.repeat_target, &mut self.repeated)
                     }
                     _ => false,
                 };
                 if !joined {
-                    // is_repeat() found room beside the last UPDATE and
-                    // nothing ran in between.
+                    // is_repeat() found room and nothing ran in between.
                     tracing::error!(peer = %self.cfg.remote_addr, routes = self.repeated.len(), "repeated UPDATE lost its batch; routes dropped");
                 }
                 return;

@@ -200,6 +200,10 @@ elif scenario == "repeats":
     msgs.append(update(bad, [p(8)]))
     msgs.append(update(med10, [p(9), p(10)]))
     msgs.append(update(med10, [p(11)]))
+    # Two paths interleaved, then each prefix of one path moved to the
+    # other: the move must come after what it replaces.
+    msgs += [update(med10, [p(12)]), update(med20, [p(13)]), update(med10, [p(14)]), update(med20, [p(15)])]
+    msgs += [update(med10, [p(13)]), update(med20, [p(12)])]
     s.sendall(b"".join(msgs))
     step(1)
     # 512 one-prefix UPDATEs in one write: more than one batch toward
