@@ -651,6 +651,113 @@ mod tests {
         assert!(!batch.extend(1, &mut vec![v4(8)]));
     }
 
+    /// One message of a peer: attribute set (MED), withdrawn and
+    /// announced prefixes (10.0.k.0/24).
+    type Message = (u8, Vec<u8>, Vec<u8>);
+
+    /// What the RIB ends with: prefix -> attribute set.
+    fn apply(rib: &mut std::collections::BTreeMap<u8, u8>, updates: &[(u8, Vec<u8>, Vec<u8>)]) {
+        for (set, withdrawn, nlri) in updates {
+            for k in withdrawn {
+                rib.remove(k);
+            }
+            for &k in nlri {
+                rib.insert(k, *set);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Joining repeats to UPDATEs of the batch ends with the RIB that
+        /// the messages one by one give, whatever their interleaving.
+        #[test]
+        fn joining_repeats_changes_no_outcome(
+            msgs in proptest::collection::vec(
+                (
+                    0u8..6,
+                    proptest::collection::vec(0u8..12, 0..2),
+                    proptest::collection::vec(0u8..12, 0..3),
+                ),
+                1..200,
+            )
+        ) {
+            let caps = SessionCaps::four_octet();
+            let body = |set: u8, withdrawn: &[u8], nlri: &[u8]| {
+                let mut v = vec![0, (withdrawn.len() * 4) as u8];
+                for &k in withdrawn {
+                    v.extend_from_slice(&[24, 10, 0, k]);
+                }
+                let a = attrs(set);
+                v.extend_from_slice(&[0, a.len() as u8]);
+                v.extend_from_slice(&a);
+                for &k in nlri {
+                    v.extend_from_slice(&[24, 10, 0, k]);
+                }
+                v
+            };
+            let mut want = std::collections::BTreeMap::new();
+            let one_by_one: Vec<Message> = msgs.clone();
+            apply(&mut want, &one_by_one);
+
+            // As the session does: join where repeat_target says, else
+            // decode whole (here: build) and push, new batch when full.
+            let mut got = std::collections::BTreeMap::new();
+            let mut batch: Option<UpdateBatch> = None;
+            let mut out = Vec::new();
+            let flush = |b: UpdateBatch, rib: &mut std::collections::BTreeMap<u8, u8>| {
+                let list: Vec<Message> = b
+                    .iter()
+                    .map(|u| {
+                        let k = |n: &Nlri| match n.prefix {
+                            ipnetwork::IpNetwork::V4(p) => p.ip().octets()[2],
+                            ipnetwork::IpNetwork::V6(_) => unreachable!(),
+                        };
+                        let set = u.update.attributes.med.unwrap_or(0) as u8;
+                        (
+                            set,
+                            u.update.withdrawn.iter().map(k).collect(),
+                            u.update.nlri.iter().map(k).collect(),
+                        )
+                    })
+                    .collect();
+                apply(rib, &list);
+            };
+            for (set, withdrawn, nlri) in &msgs {
+                let b = body(*set, withdrawn, nlri);
+                if let Some(batch) = batch.as_mut() {
+                    if let Some(t) = batch.repeat_target(&b, &caps, &mut out) {
+                        proptest::prop_assert!(batch.extend(t, &mut out));
+                        continue;
+                    }
+                }
+                let mut u = Box::<ParsedUpdate>::default();
+                u.update.attributes.med = Some(u32::from(*set));
+                u.update.withdrawn = withdrawn.iter().map(|&k| v4(k)).collect();
+                u.update.nlri = nlri.iter().map(|&k| v4(k)).collect();
+                let takes = !nlri.is_empty();
+                let u = match batch.as_mut() {
+                    Some(b) => b.push(u).err(),
+                    None => Some(u),
+                };
+                if let Some(u) = u {
+                    if let Some(b) = batch.take() {
+                        flush(b, &mut got);
+                    }
+                    batch = Some(UpdateBatch::new_in(Vec::new(), u));
+                }
+                if takes {
+                    if let Some(batch) = batch.as_mut() {
+                        batch.take_repeats(&attrs(*set));
+                    }
+                }
+            }
+            if let Some(b) = batch.take() {
+                flush(b, &mut got);
+            }
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn repeats_of_an_mp_reach_update_join_its_mp_reach() {
         let v6 = |k: u16| {
