@@ -10,6 +10,15 @@
 //! session; with BIRD we are passive, so the listener must take BIRD's
 //! connection from fe80::X on eth0 as the neighbor's.
 //!
+//! Two parallel links to one BIRD, one link-local neighbor on each, give
+//! multipath routes whose legs are each on their own link (`via fe80::A
+//! dev eth0` and `via fe80::B dev eth1`): the interface travels with the
+//! next hop instead of being guessed from a connected fe80::/64.
+//!
+//! A fourth test gives a node on another of our links the neighbor's
+//! link-local address: its connection is refused, the neighbor's is
+//! taken.
+//!
 //! Topology: r1 (ours) eth0 fe80::/64 only, lo 203.0.113.1/32 and
 //! 2001:db8:ff::1/128 -- r2 (FRR or BIRD) eth0 fe80::/64 only, lo
 //! 198.51.100.2/32 and 2001:db8:ff::2/128.
@@ -36,17 +45,17 @@ fn ll_pair(test: &str) -> (Lab, Node, Node, String, String) {
     r1.add_addr("lo", OURS_LO6);
     r2.add_addr("lo", PEER_LO4);
     r2.add_addr("lo", PEER_LO6);
-    let l1 = wait_link_local(&r1);
-    let l2 = wait_link_local(&r2);
+    let l1 = wait_link_local(&r1, "eth0");
+    let l2 = wait_link_local(&r2, "eth0");
     (lab, r1, r2, l1, l2)
 }
 
-/// `node`'s link-local address on eth0 once it is no longer tentative.
-fn wait_link_local(node: &Node) -> String {
+/// `node`'s link-local address on `ifname` once it is no longer tentative.
+fn wait_link_local(node: &Node, ifname: &str) -> String {
     let mut last = String::new();
     let ll = || {
         let out = node
-            .exec(&["ip", "-j", "-6", "addr", "show", "dev", "eth0"])
+            .exec(&["ip", "-j", "-6", "addr", "show", "dev", ifname])
             .unwrap_or_default();
         let v: Vec<Value> = serde_json::from_str(&out).unwrap_or_default();
         v.iter()
@@ -337,5 +346,135 @@ fn bgp_link_local_bird() {
     wait_not_established(&r1, &peer_ll, T);
     wait_kernel_gone(&r1, PEER_LO4, T);
     wait_kernel_gone(&r1, PEER_LO6, T);
+    b.assert_running();
+}
+
+#[test]
+fn bgp_link_local_same_address_on_another_interface_is_refused() {
+    if !can_run(&["bird", "birdc"]) {
+        return;
+    }
+    let (lab, r1, r2, our_ll, peer_ll) = ll_pair("bgp_ll_other_if");
+    // r3, on our eth1, takes the neighbor's link-local address (which is
+    // the neighbor's on eth0 only) and dials us from it.
+    let r3 = lab.node("r3");
+    lab.link(&r1, "eth1", &r3, "eth0");
+    let our_ll_eth1 = wait_link_local(&r1, "eth1");
+    r3.add_addr("eth0", &format!("{peer_ll}/64"));
+    let (_z, b) = start_ours(&r1, &ours_conf(&peer_ll, 64503, true, &[OURS_LO6]));
+    let impostor = bird_conf(&our_ll_eth1).replace(
+        "  local as 64503;\n",
+        &format!("  local {peer_ll} as 64503;\n"),
+    );
+    let bird3 = start_bird(&r3, &impostor);
+    let refused = "connection from the neighbor's address on another interface closed";
+    let ok = try_wait_until(T, "r3's connection refused", || b.log().contains(refused));
+    assert!(ok.is_ok(), "{ok:?}: {}", b.log());
+    assert_ne!(state(&r1, &peer_ll), "Established");
+    assert!(!bird3.cmd("show protocols peer1").contains("Established"));
+
+    // The neighbor itself, on eth0, is taken.
+    let bird2 = start_bird(&r2, &bird_conf(&our_ll));
+    bird2.wait_established("peer1");
+    wait_established(&r1, &peer_ll);
+    wait_kernel_ll(&r1, PEER_LO6, &peer_ll);
+    assert!(!bird3.cmd("show protocols peer1").contains("Established"));
+    b.assert_running();
+}
+
+/// The (gateway, device) legs of a kernel route, single or multipath, IPv6
+/// gateway or IPv4 `via inet6`.
+fn legs(r: &Value) -> Vec<(String, String)> {
+    let leg = |n: &Value| {
+        let gw = n["gateway"]
+            .as_str()
+            .or_else(|| n["via"]["host"].as_str())
+            .unwrap_or_default();
+        (
+            gw.to_string(),
+            n["dev"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let mut v: Vec<(String, String)> = match r["nexthops"].as_array() {
+        Some(a) => a.iter().map(leg).collect(),
+        None => vec![leg(r)],
+    };
+    v.sort();
+    v
+}
+
+#[test]
+fn bgp_link_local_two_links_multipath() {
+    if !can_run(&["bird", "birdc"]) {
+        return;
+    }
+    let (lab, r1, r2, our_a, peer_a) = ll_pair("bgp_ll_two_links");
+    lab.link(&r1, "eth1", &r2, "eth1");
+    let our_b = wait_link_local(&r1, "eth1");
+    let peer_b = wait_link_local(&r2, "eth1");
+    let neighbor_b = format!(
+        r#"
+[[neighbor]]
+address = "{peer_b}"
+interface = "eth1"
+remote_as = 64503
+families = ["ipv4-unicast", "ipv6-unicast"]
+extended_nexthop = true
+import = "ALL"
+export = "ALL"
+"#
+    );
+    let conf = ours_conf(&peer_a, 64503, false, &[]).replace(
+        "connect_retry = 1\n",
+        "connect_retry = 1\nmultipath_ebgp = 2\n",
+    ) + &neighbor_b;
+    let (_z, b) = start_ours(&r1, &conf);
+    let bird_b = format!(
+        r#"protocol bgp peer2 {{
+  local as 64503;
+  neighbor {our_b}%eth1 as 65000;
+  connect retry time 1;
+  error wait time 1, 2;
+  ipv4 {{ extended next hop on; import all; export where source = RTS_STATIC; }};
+  ipv6 {{ import all; export where source = RTS_STATIC; }};
+}}
+"#
+    );
+    let bird = start_bird(&r2, &(bird_conf(&our_a) + &bird_b));
+    bird.wait_established("peer1");
+    bird.wait_established("peer2");
+    wait_established(&r1, &peer_a);
+    wait_established(&r1, &peer_b);
+    let mut want = vec![
+        (peer_a.clone(), "eth0".to_string()),
+        (peer_b.clone(), "eth1".to_string()),
+    ];
+    want.sort();
+    for p in [PEER_LO6, PEER_LO4] {
+        let mut last = None;
+        let ok = try_wait_until(T, &format!("{p} over both links"), || {
+            last = kernel_bgp(&r1, p);
+            last.as_ref().is_some_and(|r| legs(r) == want)
+        });
+        assert!(
+            ok.is_ok(),
+            "{ok:?}: {last:?}; {}{}",
+            r1.exec(&["ip", "-4", "route"]).unwrap_or_default(),
+            r1.exec(&["ip", "-6", "route"]).unwrap_or_default()
+        );
+    }
+
+    // One link's session goes: its leg goes, the other stays.
+    bird.cmd("disable peer2");
+    wait_not_established(&r1, &peer_b, T);
+    let want_a = vec![(peer_a.clone(), "eth0".to_string())];
+    for p in [PEER_LO6, PEER_LO4] {
+        let mut last = None;
+        let ok = try_wait_until(T, &format!("{p} over eth0 only"), || {
+            last = kernel_bgp(&r1, p);
+            last.as_ref().is_some_and(|r| legs(r) == want_a)
+        });
+        assert!(ok.is_ok(), "{ok:?}: {last:?}");
+    }
     b.assert_running();
 }
