@@ -635,6 +635,13 @@ fn listen_ranges(
     for r in raw {
         let x = r.get_ref();
         let prefix = loc.prefix(&x.prefix, "listen_range.prefix")?;
+        if matches!(prefix, IpNetwork::V6(n) if n.ip().is_unicast_link_local()) {
+            return loc.err(
+                x.prefix.span(),
+                "listen_range.prefix",
+                format!("{prefix} is link-local: such a neighbor is configured with its interface ([[neighbor]] interface), not from a range"),
+            );
+        }
         if out
             .iter()
             .any(|o| o.prefix.contains(prefix.network()) || prefix.contains(o.prefix.network()))
@@ -1250,5 +1257,7 @@ limit = 20
             "{head}[[peer_group]]\nname = \"A\"\nremote_as = 1\ninterface = \"eth0\"\n"
         ));
         assert_eq!((e.line, e.key.as_str()), (7, "peer_group.interface"));
+        let e = err(&format!("{head}[[peer_group]]\nname = \"A\"\nremote_as = 1\n[[listen_range]]\nprefix = \"fe80::/64\"\npeer_group = \"A\"\n"));
+        assert_eq!((e.line, e.key.as_str()), (8, "listen_range.prefix"));
     }
 }
