@@ -196,6 +196,26 @@ router bgp 64502
     )
 }
 
+/// Our IPv4 and IPv6 loopbacks in `peer`'s kernel via our link-local
+/// address (IPv4 as `via inet6`, RFC 8950).
+fn wait_our_loopbacks_via(peer: &Node, our_ll: &str, who: &str) {
+    let ok = try_wait_until(T, &format!("our loopbacks in {who}'s kernel"), || {
+        let v4 = peer
+            .exec(&["ip", "-4", "route", "show", OURS_LO4])
+            .unwrap_or_default();
+        let v6 = peer
+            .exec(&["ip", "-6", "route", "show", OURS_LO6])
+            .unwrap_or_default();
+        v4.contains(&format!("via inet6 {our_ll} dev eth0")) && v6.contains(our_ll)
+    });
+    assert!(
+        ok.is_ok(),
+        "{ok:?}: {}{}",
+        peer.exec(&["ip", "-4", "route"]).unwrap_or_default(),
+        peer.exec(&["ip", "-6", "route"]).unwrap_or_default()
+    );
+}
+
 #[test]
 fn bgp_link_local_frr() {
     if !can_run(&["/usr/lib/frr/bgpd", "/usr/lib/frr/zebra", "vtysh"]) {
@@ -229,21 +249,7 @@ fn bgp_link_local_frr() {
             .unwrap_or_default();
         assert!(ips.contains(&our_ll.as_str()), "{fp:?}");
     }
-    let ok = try_wait_until(T, "our loopbacks in FRR's kernel", || {
-        let v4 = r2
-            .exec(&["ip", "-4", "route", "show", OURS_LO4])
-            .unwrap_or_default();
-        let v6 = r2
-            .exec(&["ip", "-6", "route", "show", OURS_LO6])
-            .unwrap_or_default();
-        v4.contains(&format!("via inet6 {our_ll} dev eth0")) && v6.contains(&our_ll)
-    });
-    assert!(
-        ok.is_ok(),
-        "{ok:?}: {}{}",
-        r2.exec(&["ip", "-4", "route"]).unwrap_or_default(),
-        r2.exec(&["ip", "-6", "route"]).unwrap_or_default()
-    );
+    wait_our_loopbacks_via(&r2, &our_ll, "FRR");
 
     // We withdraw: gone from FRR.
     withdraw_ours(&r1, &b, &peer_ll, 64502, false);
@@ -318,21 +324,7 @@ fn bgp_link_local_bird() {
         let r = bird.wait_route(p);
         assert!(r.contains(&our_ll), "{r}");
     }
-    let ok = try_wait_until(T, "our loopbacks in BIRD's kernel", || {
-        let v4 = r2
-            .exec(&["ip", "-4", "route", "show", OURS_LO4])
-            .unwrap_or_default();
-        let v6 = r2
-            .exec(&["ip", "-6", "route", "show", OURS_LO6])
-            .unwrap_or_default();
-        v4.contains(&format!("via inet6 {our_ll} dev eth0")) && v6.contains(&our_ll)
-    });
-    assert!(
-        ok.is_ok(),
-        "{ok:?}: {}{}",
-        r2.exec(&["ip", "-4", "route"]).unwrap_or_default(),
-        r2.exec(&["ip", "-6", "route"]).unwrap_or_default()
-    );
+    wait_our_loopbacks_via(&r2, &our_ll, "BIRD");
 
     // We withdraw: gone from BIRD.
     withdraw_ours(&r1, &b, &peer_ll, 64503, true);
