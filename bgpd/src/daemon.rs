@@ -524,7 +524,18 @@ impl Daemon {
                         )
                     }),
                     add_path_send: p.cfg.add_path.send,
-                    interface: p.cfg.interface.as_deref().map(std::sync::Arc::from),
+                    // A link-local next hop from a directly connected
+                    // peer is on the session's link, whatever the
+                    // session's addresses.
+                    interface: p
+                        .cfg
+                        .interface
+                        .clone()
+                        .or_else(|| {
+                            session::link::session_link(local_addr.ip(), remote_addr.ip())
+                                .map(|k| k.ifname)
+                        })
+                        .map(std::sync::Arc::from),
                 };
                 info!(peer = %p.cfg.address, remote_as = p.cfg.remote_as, "session established");
                 p.up = Some(info.clone());

@@ -15,7 +15,8 @@
 //!   changed attributes, interleaved paths and treat-as-withdraw between
 //!   them keep their order, and
 //!   512 of them in one write all arrive; the same for IPv6 in
-//!   MP_REACH_NLRI.
+//!   MP_REACH_NLRI. A link-local next hop alone from this directly
+//!   connected peer is installed on the session's interface.
 //!
 //! Topology (bgp_util::pair): r1 (ours) 192.0.2.1/30 -- r2 (speaker)
 //! 192.0.2.2/30.
@@ -273,6 +274,22 @@ fn bgp_raw_one_prefix_per_update() {
         "{n:#}"
     );
     assert_eq!(n["bgpState"], "Established", "{n:#}");
+
+    // A link-local next hop from this directly connected peer is on the
+    // session's link: zebrad gets it with the interface (it refuses a
+    // link-local gateway without one).
+    go(&ctl, "go3");
+    let mut last = None;
+    let ok = try_wait_until(T, "2001:db8:20::/48 via fe80:: dev eth0", || {
+        last = kernel_bgp(&r1, "2001:db8:20::/48");
+        last.as_ref().is_some_and(|r| {
+            r["dev"] == "eth0"
+                && r["gateway"]
+                    .as_str()
+                    .is_some_and(|g| g.starts_with("fe80:"))
+        })
+    });
+    assert!(ok.is_ok(), "{ok:?}: {last:?}");
     sp.assert_running();
     go(&ctl, "stop");
     b.assert_running();

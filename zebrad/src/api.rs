@@ -102,6 +102,16 @@ pub fn route_from_wire(r: &pb::Route) -> Result<RouteIn, String> {
             if g.is_ipv4() && prefix.is_ipv6() {
                 return Err(format!("gateway {g} for an IPv6 prefix"));
             }
+            // RFC 4291 §2.5.6: a link-local address means something on one
+            // link only; without the interface it would resolve through
+            // every connected fe80::/64.
+            if matches!(g, std::net::IpAddr::V6(v6) if v6.is_unicast_link_local())
+                && nh.ifname.is_empty()
+            {
+                return Err(format!(
+                    "link-local gateway {g} without an interface (ifname)"
+                ));
+            }
             Some(g)
         };
         if nh.weight > 256 {
@@ -713,6 +723,16 @@ mod tests {
         bad = wire("203.0.113.0/24", "192.0.2.1");
         bad.kind = 42;
         assert!(route_from_wire(&bad).is_err());
+        // A link-local gateway names its interface (IPv4 over it too).
+        bad = wire("2001:db8::/32", "fe80::2");
+        assert!(route_from_wire(&bad).unwrap_err().contains("link-local"));
+        bad = wire("203.0.113.0/24", "fe80::2");
+        assert!(route_from_wire(&bad).unwrap_err().contains("link-local"));
+        let mut good = wire("2001:db8::/32", "fe80::2");
+        good.nexthops[0].ifname = "eth0".into();
+        let r = route_from_wire(&good).unwrap();
+        assert_eq!(r.nexthops[0].ifname.as_deref(), Some("eth0"));
+        assert!(route_from_wire(&wire("2001:db8::/32", "2001:db8::1")).is_ok());
     }
 
     #[test]

@@ -829,6 +829,13 @@ fn static_route(loc: &Locator<'_>, s: &Spanned<RawStatic>) -> Result<RouteIn, Co
                     format!("{a} is not of {prefix}'s family"),
                 );
             }
+            if is_link_local(&a) && r.interface.is_none() {
+                return loc.err(
+                    v.span(),
+                    "static.via",
+                    format!("link-local gateway {a} needs `interface`"),
+                );
+            }
             nexthops.push(NexthopIn {
                 gateway: Some(a),
                 ifname: r.interface.as_ref().map(|i| i.get_ref().clone()),
@@ -860,6 +867,15 @@ fn static_route(loc: &Locator<'_>, s: &Spanned<RawStatic>) -> Result<RouteIn, Co
         };
         if gateway.is_none() && n.interface.is_none() {
             return loc.err(nh.span(), "static.nexthop", "needs `via` or `interface`");
+        }
+        if let (Some(a), None) = (gateway, &n.interface) {
+            if is_link_local(&a) {
+                return loc.err(
+                    nh.span(),
+                    "static.nexthop",
+                    format!("link-local gateway {a} needs `interface`"),
+                );
+            }
         }
         let weight = match &n.weight {
             Some(w) => loc.int(w, "static.nexthop.weight", 1, 256)? as u16,
@@ -986,6 +1002,12 @@ fn rule(loc: &Locator<'_>, r: &Spanned<RawRule>) -> Result<Rule, ConfigError> {
     })
 }
 
+/// An IPv6 link-local address (RFC 4291 §2.5.6): meaningful on one link
+/// only, so a gateway of that kind needs its interface.
+fn is_link_local(a: &IpAddr) -> bool {
+    matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1071,6 +1093,19 @@ table = 1000
 
         let e = err("[[static]]\nprefix = \"203.0.113.0/24\"\nvia = \"2001:db8::1\"\n");
         assert!(e.msg.contains("family"));
+
+        // A link-local gateway names its interface.
+        let e = err("[[static]]\nprefix = \"2001:db8:1::/48\"\nvia = \"fe80::2\"\n");
+        assert_eq!((e.line, e.key.as_str()), (3, "static.via"), "{e}");
+        assert!(e.msg.contains("interface"), "{e}");
+        let e =
+            err("[[static]]\nprefix = \"2001:db8:1::/48\"\nnexthop = [ { via = \"fe80::2\" } ]\n");
+        assert_eq!(e.key, "static.nexthop", "{e}");
+        let ok = parse(
+            "z.toml",
+            "[[static]]\nprefix = \"2001:db8:1::/48\"\nvia = \"fe80::2\"\ninterface = \"eth0\"\n",
+        );
+        assert!(ok.is_ok(), "{ok:?}");
 
         let e = err("[[rule]]\npriority = 10\ntable = 255\n");
         assert_eq!((e.line, e.key.as_str()), (3, "rule.table"));

@@ -114,8 +114,9 @@ pub struct PeerInfo {
     pub graceful_restart: Option<PeerGr>,
     /// Paths sent in the families where `caps.add_path_tx` holds.
     pub add_path_send: AddPathSend,
-    /// The interface of a peer on a link-local address: the link-local
-    /// next hops it sends are on that link.
+    /// The interface of a peer on a link-local address, or of the link a
+    /// directly connected session runs over: the link-local next hops the
+    /// peer sends are on that link (none for a multihop peer).
     pub interface: Option<Arc<str>>,
 }
 

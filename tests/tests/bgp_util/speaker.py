@@ -227,4 +227,10 @@ elif scenario == "repeats":
     msgs.append(v6(40, q(2)))
     msgs.append(v6(30, q(4)))
     s.sendall(b"".join(msgs))
+    step(3)
+    # Only our link-local address as next hop (RFC 2545 allows it on a
+    # shared link), over a session on global addresses.
+    ll = next(f.split()[0] for f in open("/proc/net/if_inet6") if f.split()[5] == "eth0" and f.startswith("fe80"))
+    mp = attr(0x80, 14, b"\x00\x02\x01\x10" + bytes.fromhex(ll) + b"\x00" + nlri6("2001:db8:20::/48"))
+    s.sendall(update(ORIGIN_IGP + path + mp))
 pump(60, "stop")
