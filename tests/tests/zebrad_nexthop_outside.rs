@@ -16,6 +16,22 @@ use serde_json::Value;
 use topotests::{wait_for, wait_until, Node};
 use util::*;
 
+/// `ip nexthop replace id ID via 192.0.2.9 dev eth0`, as an operator would.
+fn replace_from_outside(node: &Node, id: u64) {
+    let id = id.to_string();
+    node.must(&[
+        "ip",
+        "nexthop",
+        "replace",
+        "id",
+        &id,
+        "via",
+        "192.0.2.9",
+        "dev",
+        "eth0",
+    ]);
+}
+
 /// The kernel's nexthop object `id`, as `ip -j nexthop show id` gives it.
 fn object(node: &Node, id: u64) -> Option<Value> {
     let out = node
@@ -110,17 +126,7 @@ fn zebrad_repairs_nexthop_objects_changed_from_outside() {
 
     // `ip nexthop replace` of ours (it comes back with no protocol):
     // written back, the routes keep naming it.
-    r1.must(&[
-        "ip",
-        "nexthop",
-        "replace",
-        "id",
-        &a.to_string(),
-        "via",
-        "192.0.2.9",
-        "dev",
-        "eth0",
-    ]);
+    replace_from_outside(r1, a);
     wait_until(SOON, "our object written back", || {
         object(r1, a).is_some_and(|o| {
             o["gateway"].as_str() == Some("192.0.2.2") && o["protocol"].as_str() == Some("bgp")
@@ -173,17 +179,7 @@ fn zebrad_repairs_nexthop_objects_changed_from_outside() {
         cmd.extend_from_slice(args);
         r1.must(&cmd);
     }
-    r1.must(&[
-        "ip",
-        "nexthop",
-        "replace",
-        "id",
-        &a.to_string(),
-        "via",
-        "192.0.2.9",
-        "dev",
-        "eth0",
-    ]);
+    replace_from_outside(r1, a);
     wait_until(SOON, "our object written back again", || {
         object(r1, a).is_some_and(|o| o["gateway"].as_str() == Some("192.0.2.2"))
     });

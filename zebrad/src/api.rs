@@ -102,12 +102,7 @@ pub fn route_from_wire(r: &pb::Route) -> Result<RouteIn, String> {
             if g.is_ipv4() && prefix.is_ipv6() {
                 return Err(format!("gateway {g} for an IPv6 prefix"));
             }
-            // RFC 4291 §2.5.6: a link-local address means something on one
-            // link only; without the interface it would resolve through
-            // every connected fe80::/64.
-            if matches!(g, std::net::IpAddr::V6(v6) if v6.is_unicast_link_local())
-                && nh.ifname.is_empty()
-            {
+            if crate::rib::nexthop::needs_interface(&g) && nh.ifname.is_empty() {
                 return Err(format!(
                     "link-local gateway {g} without an interface (ifname)"
                 ));

@@ -829,7 +829,7 @@ fn static_route(loc: &Locator<'_>, s: &Spanned<RawStatic>) -> Result<RouteIn, Co
                     format!("{a} is not of {prefix}'s family"),
                 );
             }
-            if is_link_local(&a) && r.interface.is_none() {
+            if crate::rib::nexthop::needs_interface(&a) && r.interface.is_none() {
                 return loc.err(
                     v.span(),
                     "static.via",
@@ -869,7 +869,7 @@ fn static_route(loc: &Locator<'_>, s: &Spanned<RawStatic>) -> Result<RouteIn, Co
             return loc.err(nh.span(), "static.nexthop", "needs `via` or `interface`");
         }
         if let (Some(a), None) = (gateway, &n.interface) {
-            if is_link_local(&a) {
+            if crate::rib::nexthop::needs_interface(&a) {
                 return loc.err(
                     nh.span(),
                     "static.nexthop",
@@ -1000,12 +1000,6 @@ fn rule(loc: &Locator<'_>, r: &Spanned<RawRule>) -> Result<Rule, ConfigError> {
         fwmask,
         table,
     })
-}
-
-/// An IPv6 link-local address (RFC 4291 §2.5.6): meaningful on one link
-/// only, so a gateway of that kind needs its interface.
-fn is_link_local(a: &IpAddr) -> bool {
-    matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local())
 }
 
 #[cfg(test)]

@@ -13,6 +13,13 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+/// Whether `gateway` is only meaningful together with its interface: an
+/// IPv6 link-local address (RFC 4291 §2.5.6) names a neighbor on one link,
+/// and would otherwise resolve through every connected fe80::/64.
+pub fn needs_interface(gateway: &IpAddr) -> bool {
+    matches!(gateway, IpAddr::V6(v6) if v6.is_unicast_link_local())
+}
+
 /// A route's kind; only unicast routes have nexthops that need resolving.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RouteKind {
